@@ -1,0 +1,43 @@
+# The two commands a fresh machine needs are `make demo` and `make test`; everything else is a
+# convenience for developers. Every target installs missing dependencies first.
+BUILD_DIR ?= build/release
+BUILD_TYPE ?= Release
+JOBS ?= $(shell nproc)
+# ccache and precompiled headers only agree when ccache is told which differences to ignore.
+export CCACHE_SLOPPINESS = pch_defines,time_macros,include_file_mtime,include_file_ctime
+
+.PHONY: demo test test-slow bench build setup sanitize format format-check clean
+
+demo: build
+	$(BUILD_DIR)/tributary simulate configs/fmnist_fedavg_iid.toml --out runs/demo --overwrite
+
+test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) -LE slow --timeout 600
+
+test-slow: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -L slow --timeout 1800
+
+bench: build
+	$(BUILD_DIR)/bench/aggregate_bench
+	$(BUILD_DIR)/bench/train_throughput_bench
+
+build: setup
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_ARGS)
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+setup:
+	./scripts/setup.sh
+
+# make sanitize SAN=address|undefined|thread
+SAN ?= address
+sanitize:
+	$(MAKE) test BUILD_DIR=build/$(SAN) BUILD_TYPE=RelWithDebInfo CMAKE_ARGS=-DTRIBUTARY_SANITIZE=$(SAN)
+
+format:
+	find src bench -name '*.h' -o -name '*.cc' | xargs clang-format -i
+
+format-check:
+	find src bench -name '*.h' -o -name '*.cc' | xargs clang-format --dry-run --Werror
+
+clean:
+	rm -rf build

@@ -1,0 +1,56 @@
+#include "aggregate/fedavg.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace tributary {
+
+absl::Status FedAvg::Init(const ModelState& global, int64_t expected_examples) {
+  if (expected_examples <= 0) {
+    return absl::InvalidArgumentError("FedAvg needs a positive expected example count");
+  }
+  global_ = global;
+  expected_examples_ = expected_examples;
+  if (sum_.has_value() && sum_->dimension() == global.num_elements()) {
+    sum_->Reset();
+  } else {
+    sum_.emplace(global.num_elements());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status FedAvg::Accumulate(const ClientUpdate& update) {
+  if (!sum_.has_value()) return absl::FailedPreconditionError("FedAvg::Accumulate before Init");
+  if (update.delta == nullptr || !update.delta->SameLayout(global_)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("client ", update.client_id, ": update layout differs from the global model"));
+  }
+  if (update.num_examples <= 0 || update.num_examples > expected_examples_) {
+    return absl::InvalidArgumentError(absl::StrCat("client ", update.client_id, ": example count ",
+                                                   update.num_examples, " outside [1, ",
+                                                   expected_examples_, "]"));
+  }
+  // Normalizing by the round's expected total keeps weights in [0, 1], as the sum requires.
+  const double weight = static_cast<double>(update.num_examples) / expected_examples_;
+  absl::Status status = sum_->Add(update.delta->flat(), weight);
+  if (!status.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("client ", update.client_id, ": ", status.message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ModelState> FedAvg::Finalize() {
+  if (!sum_.has_value() || sum_->total_weight() == 0.0) {
+    return absl::FailedPreconditionError("FedAvg: no client update was accepted this round");
+  }
+  ModelState next = global_;
+  std::span<float> out = next.flat();
+  std::span<const double> sum = sum_->sum();
+  const double inverse_weight = 1.0 / sum_->total_weight();
+  for (size_t i = 0; i < out.size(); ++i) {
+    out[i] = static_cast<float>(static_cast<double>(out[i]) + sum[i] * inverse_weight);
+  }
+  return next;
+}
+
+}  // namespace tributary

@@ -1,0 +1,31 @@
+// FedAvg (McMahan et al. 2017): the next global model is the global model plus the mean of the
+// clients' deltas weighted by their example counts.
+//
+// The weighted sum is an OrderInvariantSum, so the result is bitwise independent of the order in
+// which clients finish. Memory: the global model (fp32) plus an fp64 accumulator, 12 bytes per
+// parameter, whatever the number of clients.
+#ifndef TRIBUTARY_AGGREGATE_FEDAVG_H_
+#define TRIBUTARY_AGGREGATE_FEDAVG_H_
+
+#include <optional>
+
+#include "aggregate/strategy.h"
+#include "tensor/order_invariant_sum.h"
+
+namespace tributary {
+
+class FedAvg : public Strategy {
+ public:
+  absl::Status Init(const ModelState& global, int64_t expected_examples) override;
+  absl::Status Accumulate(const ClientUpdate& update) override;
+  absl::StatusOr<ModelState> Finalize() override;
+
+ private:
+  ModelState global_;
+  int64_t expected_examples_ = 0;
+  std::optional<OrderInvariantSum> sum_;
+};
+
+}  // namespace tributary
+
+#endif  // TRIBUTARY_AGGREGATE_FEDAVG_H_

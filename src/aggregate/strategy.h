@@ -1,0 +1,50 @@
+// Strategy: how the server turns the clients' updates of one round into the next global model.
+// Updates stream in through Accumulate() in any order; memory stays O(model) whatever the number
+// of clients, except for strategies that by definition need every update at once (they say so).
+//
+// Thread-safety: a Strategy is not thread-safe; the round engine serializes calls.
+#ifndef TRIBUTARY_AGGREGATE_STRATEGY_H_
+#define TRIBUTARY_AGGREGATE_STRATEGY_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "tensor/model_state.h"
+
+namespace tributary {
+
+struct ClientUpdate {
+  uint32_t client_id = 0;
+  const ModelState* delta = nullptr;  // client's trained model minus the round's global model
+  int64_t num_examples = 0;           // weight for example-weighted strategies
+};
+
+struct StrategySpec {
+  std::string name = "fedavg";  // one of RegisteredStrategies()
+};
+
+class Strategy {
+ public:
+  virtual ~Strategy() = default;
+
+  // Starts a round from `global`. `expected_examples` is the total number of examples of the
+  // clients selected for the round (known from their registration before any result arrives).
+  virtual absl::Status Init(const ModelState& global, int64_t expected_examples) = 0;
+
+  // Folds one client's update in. On error the update is not aggregated (the round goes on).
+  virtual absl::Status Accumulate(const ClientUpdate& update) = 0;
+
+  // The next global model. Fails when no update was accepted.
+  virtual absl::StatusOr<ModelState> Finalize() = 0;
+};
+
+const std::vector<std::string>& RegisteredStrategies();
+absl::StatusOr<std::unique_ptr<Strategy>> CreateStrategy(const StrategySpec& spec);
+
+}  // namespace tributary
+
+#endif  // TRIBUTARY_AGGREGATE_STRATEGY_H_

@@ -1,0 +1,322 @@
+#include "cli/config_loader.h"
+
+#include <toml++/toml.h>
+
+#include <functional>
+#include <limits>
+#include <map>
+#include <memory>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "common/file_util.h"
+#include "common/status_util.h"
+
+namespace tributary {
+namespace {
+
+// One config key: how to read it from TOML into the config and write it back.
+struct Field {
+  std::string key;  // "section.name"
+  std::string type;
+  std::string help;
+  bool required = false;
+  std::function<absl::Status(const toml::node&, ExperimentConfig&)> read;
+  std::function<std::unique_ptr<toml::node>(const ExperimentConfig&)> write;
+};
+
+absl::Status TypeError(const std::string& key, const std::string& expected, const toml::node& n) {
+  std::ostringstream found;
+  found << n.type();
+  return absl::InvalidArgumentError(
+      absl::StrCat("config key '", key, "' must be ", expected, ", found ", found.str()));
+}
+
+template <typename T>
+Field IntegerField(std::string key, std::string help, bool required,
+                   std::function<T&(ExperimentConfig&)> get, int64_t min = 0,
+                   int64_t max = std::numeric_limits<int32_t>::max()) {
+  Field f;
+  f.key = key;
+  f.type = "integer";
+  f.help = std::move(help);
+  f.required = required;
+  f.read = [key, get, min, max](const toml::node& n, ExperimentConfig& c) -> absl::Status {
+    const toml::value<int64_t>* v = n.as_integer();
+    if (v == nullptr) return TypeError(key, "an integer", n);
+    if (v->get() < min || v->get() > max) {
+      return absl::InvalidArgumentError(absl::StrCat("config key '", key, "' must be in [", min,
+                                                     ", ", max, "], got ", v->get()));
+    }
+    get(c) = static_cast<T>(v->get());
+    return absl::OkStatus();
+  };
+  f.write = [get](const ExperimentConfig& c) {
+    return std::unique_ptr<toml::node>(
+        new toml::value<int64_t>(static_cast<int64_t>(get(const_cast<ExperimentConfig&>(c)))));
+  };
+  return f;
+}
+
+Field DoubleField(std::string key, std::string help,
+                  std::function<double&(ExperimentConfig&)> get) {
+  Field f;
+  f.key = key;
+  f.type = "float";
+  f.help = std::move(help);
+  f.required = false;
+  f.read = [key, get](const toml::node& n, ExperimentConfig& c) -> absl::Status {
+    if (const auto* i = n.as_integer()) {
+      get(c) = static_cast<double>(i->get());
+    } else if (const auto* d = n.as_floating_point()) {
+      get(c) = d->get();
+    } else {
+      return TypeError(key, "a number", n);
+    }
+    return absl::OkStatus();
+  };
+  f.write = [get](const ExperimentConfig& c) {
+    return std::unique_ptr<toml::node>(new toml::value<double>(get(const_cast<ExperimentConfig&>(c))));
+  };
+  return f;
+}
+
+// A string field; `parse` checks and stores it, `format` gives its current value.
+Field StringField(std::string key, std::string help, bool required,
+                  std::function<absl::Status(const std::string&, ExperimentConfig&)> parse,
+                  std::function<std::string(const ExperimentConfig&)> format) {
+  Field f;
+  f.key = key;
+  f.type = "string";
+  f.help = std::move(help);
+  f.required = required;
+  f.read = [key, parse](const toml::node& n, ExperimentConfig& c) -> absl::Status {
+    const toml::value<std::string>* v = n.as_string();
+    if (v == nullptr) return TypeError(key, "a string", n);
+    absl::Status status = parse(v->get(), c);
+    if (!status.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("config key '", key, "': ", status.message()));
+    }
+    return absl::OkStatus();
+  };
+  f.write = [format](const ExperimentConfig& c) {
+    return std::unique_ptr<toml::node>(new toml::value<std::string>(format(c)));
+  };
+  return f;
+}
+
+Field PlainStringField(std::string key, std::string help, bool required,
+                       std::function<std::string&(ExperimentConfig&)> get) {
+  return StringField(
+      std::move(key), std::move(help), required,
+      [get](const std::string& v, ExperimentConfig& c) {
+        get(c) = v;
+        return absl::OkStatus();
+      },
+      [get](const ExperimentConfig& c) { return get(const_cast<ExperimentConfig&>(c)); });
+}
+
+const std::vector<Field>& Fields() {
+  using C = ExperimentConfig;
+  static const std::vector<Field> fields = {
+      PlainStringField("run.name", "name of the run; the default output folder is runs/<name>",
+                       false, [](C& c) -> std::string& { return c.name; }),
+      IntegerField<uint64_t>("run.seed", "seed of every random choice (partition, sampling, init)",
+                             false, [](C& c) -> uint64_t& { return c.seed; }, 0,
+                             std::numeric_limits<int64_t>::max()),
+      IntegerField<int>("run.rounds", "number of federated rounds", true,
+                        [](C& c) -> int& { return c.rounds; }, 1, 1000000),
+      IntegerField<int>("run.clients_per_round", "K: clients sampled each round (<= data.num_clients)",
+                        true, [](C& c) -> int& { return c.clients_per_round; }, 1, 1000000),
+      IntegerField<int>("run.eval_every", "evaluate on the test set every R rounds (and the last)",
+                        false, [](C& c) -> int& { return c.eval_every; }, 1, 1000000),
+      PlainStringField("data.dataset", "dataset: fashion_mnist", false,
+                       [](C& c) -> std::string& { return c.dataset; }),
+      PlainStringField("data.dir", "folder with the dataset's files", false,
+                       [](C& c) -> std::string& { return c.data_dir; }),
+      StringField(
+          "data.partition", "how examples are split among clients: iid, dirichlet or shards", true,
+          [](const std::string& v, C& c) -> absl::Status {
+            TRIB_ASSIGN_OR_RETURN(c.partition.scheme, ParsePartitionScheme(v));
+            return absl::OkStatus();
+          },
+          [](const C& c) { return std::string(PartitionSchemeName(c.partition.scheme)); }),
+      IntegerField<int>("data.num_clients", "N: number of clients", true,
+                        [](C& c) -> int& { return c.partition.num_clients; }, 1, 10000000),
+      DoubleField("data.alpha", "Dirichlet concentration (partition = dirichlet); smaller is more skewed",
+                  [](C& c) -> double& { return c.partition.alpha; }),
+      IntegerField<int>("data.shards_per_client", "classes per client (partition = shards)", false,
+                        [](C& c) -> int& { return c.partition.shards_per_client; }, 1, 1000),
+      IntegerField<int64_t>("data.max_train_examples", "use only the first N training examples (0: all)",
+                            false, [](C& c) -> int64_t& { return c.max_train_examples; }, 0,
+                            std::numeric_limits<int64_t>::max()),
+      IntegerField<int64_t>("data.max_test_examples", "use only the first N test examples (0: all)",
+                            false, [](C& c) -> int64_t& { return c.max_test_examples; }, 0,
+                            std::numeric_limits<int64_t>::max()),
+      PlainStringField("model.name", "model: mlp or cnn", true,
+                       [](C& c) -> std::string& { return c.model.name; }),
+      IntegerField<int>("model.hidden", "width of the hidden fully connected layer(s)", false,
+                        [](C& c) -> int& { return c.model.hidden; }, 1, 65536),
+      StringField(
+          "train.optimizer", "local optimizer: sgd or adamw", false,
+          [](const std::string& v, C& c) -> absl::Status {
+            TRIB_ASSIGN_OR_RETURN(c.train.optimizer, ParseOptimizerKind(v));
+            return absl::OkStatus();
+          },
+          [](const C& c) { return std::string(OptimizerKindName(c.train.optimizer)); }),
+      DoubleField("train.lr", "local learning rate",
+                  [](C& c) -> double& { return c.train.learning_rate; }),
+      DoubleField("train.momentum", "SGD momentum", [](C& c) -> double& { return c.train.momentum; }),
+      DoubleField("train.weight_decay", "weight decay (decoupled for adamw)",
+                  [](C& c) -> double& { return c.train.weight_decay; }),
+      DoubleField("train.beta1", "AdamW beta1", [](C& c) -> double& { return c.train.beta1; }),
+      DoubleField("train.beta2", "AdamW beta2", [](C& c) -> double& { return c.train.beta2; }),
+      IntegerField<int>("train.batch_size", "local mini-batch size", false,
+                        [](C& c) -> int& { return c.train.batch_size; }, 1, 1000000),
+      IntegerField<int>("train.epochs", "local passes over the client's data per round", false,
+                        [](C& c) -> int& { return c.train.epochs; }, 0, 100000),
+      IntegerField<int>("train.steps", "local mini-batch steps per round; overrides epochs when > 0",
+                        false, [](C& c) -> int& { return c.train.steps; }, 0, 100000000),
+      PlainStringField("strategy.name", "aggregation strategy: fedavg", false,
+                       [](C& c) -> std::string& { return c.strategy.name; }),
+      IntegerField<int>("compute.workers", "clients trained concurrently (0: one per core)", false,
+                        [](C& c) -> int& { return c.workers; }, 0, 1024),
+      IntegerField<int>("compute.threads_per_worker",
+                        "intra-op threads of each worker (0: cores / workers)", false,
+                        [](C& c) -> int& { return c.threads_per_worker; }, 0, 1024),
+  };
+  return fields;
+}
+
+const Field* FindField(std::string_view key) {
+  for (const Field& f : Fields()) {
+    if (f.key == key) return &f;
+  }
+  return nullptr;
+}
+
+std::string KnownKeys() {
+  std::vector<std::string> keys;
+  for (const Field& f : Fields()) keys.push_back(f.key);
+  return absl::StrJoin(keys, ", ");
+}
+
+// Collects dotted keys of every leaf; a table is only allowed as a section.
+absl::Status CheckKeys(const toml::table& table, const std::string& prefix) {
+  for (const auto& [name, node] : table) {
+    const std::string leaf(name.str());
+    const std::string key = prefix.empty() ? leaf : absl::StrCat(prefix, ".", leaf);
+    if (node.is_table() && prefix.empty()) {
+      TRIB_RETURN_IF_ERROR(CheckKeys(*node.as_table(), key));
+    } else if (FindField(key) == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown config key '", key, "' (known keys: ", KnownKeys(), ")"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+const toml::node* Lookup(const toml::table& root, const std::string& key) {
+  std::vector<std::string> parts = absl::StrSplit(key, '.');
+  const toml::table* section = root.get_as<toml::table>(parts[0]);
+  return section == nullptr ? nullptr : section->get(parts[1]);
+}
+
+absl::Status ApplyOverride(toml::table& root, const std::string& assignment) {
+  const size_t eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--set expects key=value, got '", assignment, "'"));
+  }
+  const std::string key = assignment.substr(0, eq);
+  const std::string value = assignment.substr(eq + 1);
+  if (FindField(key) == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--set: unknown config key '", key, "' (known keys: ", KnownKeys(), ")"));
+  }
+  toml::table holder;
+  try {
+    holder = toml::parse(absl::StrCat("v = ", value));
+  } catch (const toml::parse_error&) {
+    holder.insert("v", value);  // not a TOML value: take the bare word as a string
+  }
+  std::vector<std::string> parts = absl::StrSplit(key, '.');
+  if (!root.contains(parts[0])) root.insert(parts[0], toml::table{});
+  toml::table* section = root.get_as<toml::table>(parts[0]);
+  if (section == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("config key '", parts[0], "' must be a table"));
+  }
+  section->insert_or_assign(parts[1], std::move(*holder.get("v")));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<LoadedConfig> ParseExperimentConfig(std::string_view toml_text,
+                                                   std::string_view source_view,
+                                                   const std::vector<std::string>& overrides) {
+  const std::string source(source_view);
+  toml::table root;
+  try {
+    root = toml::parse(toml_text, source_view);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream where;
+    where << e.source().begin;
+    return absl::InvalidArgumentError(
+        absl::StrCat(source, ": invalid TOML at ", where.str(), ": ", std::string(e.description())));
+  }
+  for (const std::string& assignment : overrides) {
+    TRIB_RETURN_IF_ERROR(ApplyOverride(root, assignment));
+  }
+  absl::Status keys = CheckKeys(root, "");
+  if (!keys.ok()) return absl::InvalidArgumentError(absl::StrCat(source, ": ", keys.message()));
+
+  LoadedConfig loaded;
+  toml::table resolved;
+  for (const Field& field : Fields()) {
+    const toml::node* node = Lookup(root, field.key);
+    if (node == nullptr && field.required) {
+      return absl::InvalidArgumentError(absl::StrCat(source, ": missing required config key '",
+                                                     field.key, "' (", field.help, ")"));
+    }
+    if (node != nullptr) {
+      absl::Status status = field.read(*node, loaded.config);
+      if (!status.ok()) return absl::InvalidArgumentError(absl::StrCat(source, ": ", status.message()));
+    }
+  }
+  absl::Status valid = loaded.config.Validate();
+  if (!valid.ok()) return absl::InvalidArgumentError(absl::StrCat(source, ": ", valid.message()));
+
+  for (const Field& field : Fields()) {
+    std::vector<std::string> parts = absl::StrSplit(field.key, '.');
+    if (!resolved.contains(parts[0])) resolved.insert(parts[0], toml::table{});
+    resolved.get_as<toml::table>(parts[0])->insert(parts[1], std::move(*field.write(loaded.config)));
+  }
+  std::ostringstream out;
+  out << resolved << "\n";
+  loaded.resolved_toml = out.str();
+  return loaded;
+}
+
+absl::StatusOr<LoadedConfig> LoadExperimentConfig(const std::string& path,
+                                                  const std::vector<std::string>& overrides) {
+  TRIB_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  return ParseExperimentConfig(text, path, overrides);
+}
+
+std::string ConfigReference() {
+  std::string out = "Config keys (TOML sections [run] [data] [model] [train] [strategy] [compute]):\n";
+  ExperimentConfig defaults;
+  for (const Field& f : Fields()) {
+    std::ostringstream value;
+    f.write(defaults)->visit([&value](const auto& node) { value << node; });
+    absl::StrAppendFormat(&out, "  %-26s %-8s %s%s\n", f.key, f.type, f.help,
+                          f.required ? " (required)" : absl::StrCat(" [default ", value.str(), "]"));
+  }
+  return out;
+}
+
+}  // namespace tributary

@@ -1,0 +1,83 @@
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "cli/commands.h"
+#include "cli/config_loader.h"
+#include "cli/exit_code.h"
+#include "common/file_util.h"
+#include "common/status_util.h"
+#include "report/metrics_writer.h"
+#include "report/progress_printer.h"
+#include "run/simulation.h"
+
+namespace tributary {
+namespace {
+
+// Refuses to mix a new run into a folder that already holds results, unless asked to.
+absl::Status PrepareOutputDir(const std::string& dir, bool overwrite) {
+  namespace fs = std::filesystem;
+  std::error_code error;
+  if (fs::exists(dir / fs::path("metrics.jsonl"), error) && !overwrite) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        "output folder ", dir, " already holds a run; pass --overwrite or choose another --out"));
+  }
+  fs::create_directories(dir, error);
+  if (error) return absl::PermissionDeniedError(absl::StrCat("cannot create ", dir, ": ", error.message()));
+  return absl::OkStatus();
+}
+
+absl::Status Simulate(const SimulateOptions& options) {
+  TRIB_ASSIGN_OR_RETURN(LoadedConfig loaded,
+                        LoadExperimentConfig(options.config_path, options.overrides));
+  const ExperimentConfig& config = loaded.config;
+  const std::string out_dir =
+      options.out_dir.empty() ? absl::StrCat("runs/", config.name) : options.out_dir;
+  TRIB_RETURN_IF_ERROR(PrepareOutputDir(out_dir, options.overwrite));
+  TRIB_RETURN_IF_ERROR(WriteFileAtomically(out_dir + "/config.toml", loaded.resolved_toml));
+
+  const auto start = std::chrono::steady_clock::now();
+  std::printf("tributary simulate: %s — %d clients (%s), %d per round, %d rounds, model %s\n",
+              config.name.c_str(), config.partition.num_clients,
+              PartitionSchemeName(config.partition.scheme), config.clients_per_round,
+              config.rounds, config.model.name.c_str());
+  std::fflush(stdout);
+  TRIB_ASSIGN_OR_RETURN(std::unique_ptr<Simulation> simulation, Simulation::Create(config));
+  std::printf("model: %zu parameters (%s); %d workers x %d threads; output: %s\n",
+              simulation->global_model().num_elements(),
+              FormatBytes(simulation->global_model().num_bytes()).c_str(),
+              simulation->num_workers(), config.ResolvedThreadsPerWorker(), out_dir.c_str());
+  std::fflush(stdout);
+
+  TRIB_ASSIGN_OR_RETURN(std::unique_ptr<MetricsWriter> metrics,
+                        MetricsWriter::Open(out_dir + "/metrics.jsonl"));
+  ProgressPrinter progress(stdout, config.rounds);
+  RoundMetrics last;
+  TRIB_RETURN_IF_ERROR(simulation->Run([&](const RoundMetrics& m) {
+    progress.PrintRound(m);
+    last = m;
+    return metrics->Write(m);
+  }));
+  TRIB_RETURN_IF_ERROR(SaveModelState(simulation->global_model(), out_dir + "/model.pt"));
+
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf(
+      "done in %.1f s: test accuracy %.2f%%, test loss %.4f, %s up, %s down.\n"
+      "results: %s/metrics.jsonl, model: %s/model.pt (torch.load-able), config: %s/config.toml\n",
+      seconds, last.test_accuracy.value_or(0.0) * 100.0, last.test_loss.value_or(0.0),
+      FormatBytes(last.bytes_up_total).c_str(), FormatBytes(last.bytes_down_total).c_str(),
+      out_dir.c_str(), out_dir.c_str(), out_dir.c_str());
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+int RunSimulateCommand(const SimulateOptions& options) {
+  absl::Status status = Simulate(options);
+  return status.ok() ? 0 : Fail(status);
+}
+
+}  // namespace tributary

@@ -1,0 +1,21 @@
+// Small file helpers whose errors name the file and the OS reason.
+#ifndef TRIBUTARY_COMMON_FILE_UTIL_H_
+#define TRIBUTARY_COMMON_FILE_UTIL_H_
+
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace tributary {
+
+absl::StatusOr<std::string> ReadFile(const std::string& path);
+
+// Writes `contents` to `path` through a temporary file and a rename, so a reader (or a crash)
+// never sees a half-written file.
+absl::Status WriteFileAtomically(const std::string& path, std::string_view contents);
+
+}  // namespace tributary
+
+#endif  // TRIBUTARY_COMMON_FILE_UTIL_H_

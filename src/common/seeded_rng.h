@@ -1,0 +1,49 @@
+// Every random choice in Tributary draws from a generator seeded by (run seed, round, client,
+// purpose), so results do not depend on thread scheduling or on the order of other draws.
+#ifndef TRIBUTARY_COMMON_SEEDED_RNG_H_
+#define TRIBUTARY_COMMON_SEEDED_RNG_H_
+
+#include <cstdint>
+#include <cstddef>
+#include <random>
+#include <utility>
+
+namespace tributary {
+
+// Distinct streams for distinct uses of randomness. Values are part of the determinism
+// contract: changing one changes every result that depends on it.
+enum class RngPurpose : uint64_t {
+  kPartition = 1,
+  kClientSampling = 2,
+  kLocalShuffle = 3,
+  kModelInit = 4,
+};
+
+using Rng = std::mt19937_64;
+
+// A well-mixed 64-bit seed for one (run seed, round, client, purpose) stream.
+uint64_t DeriveSeed(uint64_t run_seed, uint64_t round, uint64_t client, RngPurpose purpose);
+
+inline Rng MakeRng(uint64_t run_seed, uint64_t round, uint64_t client, RngPurpose purpose) {
+  return Rng(DeriveSeed(run_seed, round, client, purpose));
+}
+
+// Uniform double in [0, 1) from the generator's next 53 bits; unlike
+// std::uniform_real_distribution its result is the same on every standard library.
+inline double UniformUnit(Rng& rng) { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
+
+// Uniform integer in [0, bound) without modulo bias, identical on every standard library.
+uint64_t UniformBelow(Rng& rng, uint64_t bound);
+
+// Fisher-Yates shuffle on UniformBelow, so the permutation is fixed by the seed alone.
+template <typename T>
+void Shuffle(T* first, size_t size, Rng& rng) {
+  for (size_t i = size; i > 1; --i) {
+    const size_t j = UniformBelow(rng, i);
+    std::swap(first[i - 1], first[j]);
+  }
+}
+
+}  // namespace tributary
+
+#endif  // TRIBUTARY_COMMON_SEEDED_RNG_H_

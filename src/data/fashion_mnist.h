@@ -1,0 +1,45 @@
+// Fashion-MNIST from the IDX .gz files that Debian's dataset-fashion-mnist package installs.
+// Kept as raw bytes (47 MB for the training split); the train module turns them into tensors.
+#ifndef TRIBUTARY_DATA_FASHION_MNIST_H_
+#define TRIBUTARY_DATA_FASHION_MNIST_H_
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace tributary {
+
+inline constexpr char kDefaultFashionMnistDir[] = "/usr/share/datasets/fashion-mnist";
+
+// Labelled grayscale images, row-major, one byte per pixel.
+struct LabeledImages {
+  int64_t rows = 0;
+  int64_t cols = 0;
+  int num_classes = 0;
+  std::vector<uint8_t> pixels;  // size() * rows * cols
+  std::vector<uint8_t> labels;  // each in [0, num_classes)
+
+  size_t size() const { return labels.size(); }
+  std::span<const uint8_t> image(size_t i) const {
+    const size_t n = static_cast<size_t>(rows * cols);
+    return std::span<const uint8_t>(pixels).subspan(i * n, n);
+  }
+};
+
+enum class DatasetSplit { kTrain, kTest };
+
+// Reads <dir>/{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz. Errors name the file and, when
+// the files are missing, the setup command that installs them.
+absl::StatusOr<LabeledImages> LoadFashionMnist(const std::string& dir, DatasetSplit split);
+
+// Decodes one IDX file's bytes (already decompressed). `expected_dims` is 3 for images and 1 for
+// labels. Exposed for tests of malformed input.
+absl::StatusOr<std::vector<uint8_t>> ParseIdx(std::span<const uint8_t> bytes, int expected_dims,
+                                              std::vector<int64_t>* dims);
+
+}  // namespace tributary
+
+#endif  // TRIBUTARY_DATA_FASHION_MNIST_H_

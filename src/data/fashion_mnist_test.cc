@@ -1,0 +1,67 @@
+#include "data/fashion_mnist.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+namespace tributary {
+namespace {
+
+std::vector<uint8_t> IdxHeader(std::vector<uint32_t> dims) {
+  std::vector<uint8_t> bytes = {0, 0, 0x08, static_cast<uint8_t>(dims.size())};
+  for (uint32_t d : dims) {
+    for (int shift = 24; shift >= 0; shift -= 8) bytes.push_back((d >> shift) & 0xff);
+  }
+  return bytes;
+}
+
+TEST(IdxTest, ParsesWellFormedData) {
+  std::vector<uint8_t> bytes = IdxHeader({2, 2, 3});
+  for (int i = 0; i < 12; ++i) bytes.push_back(i);
+  std::vector<int64_t> dims;
+  auto payload = ParseIdx(bytes, 3, &dims);
+  ASSERT_TRUE(payload.ok()) << payload.status();
+  EXPECT_EQ(dims, (std::vector<int64_t>{2, 2, 3}));
+  EXPECT_EQ(payload->size(), 12u);
+  EXPECT_EQ((*payload)[11], 11);
+}
+
+TEST(IdxTest, RejectsMalformedData) {
+  std::vector<int64_t> dims;
+  std::vector<uint8_t> good = IdxHeader({4});
+  good.insert(good.end(), {1, 2, 3, 4});
+  EXPECT_TRUE(ParseIdx(good, 1, &dims).ok());
+
+  std::vector<uint8_t> truncated(good.begin(), good.end() - 1);
+  EXPECT_FALSE(ParseIdx(truncated, 1, &dims).ok());
+  std::vector<uint8_t> extra = good;
+  extra.push_back(9);
+  EXPECT_FALSE(ParseIdx(extra, 1, &dims).ok());
+  std::vector<uint8_t> bad_magic = good;
+  bad_magic[2] = 0x0d;  // float type
+  EXPECT_FALSE(ParseIdx(bad_magic, 1, &dims).ok());
+  EXPECT_FALSE(ParseIdx(good, 3, &dims).ok());  // wrong rank
+  EXPECT_FALSE(ParseIdx(std::vector<uint8_t>{0, 0}, 1, &dims).ok());
+  std::vector<uint8_t> huge = IdxHeader({0xffffffffu, 0xffffffffu, 0xffffffffu});
+  EXPECT_FALSE(ParseIdx(huge, 3, &dims).ok());
+}
+
+TEST(FashionMnistTest, MissingDirectoryNamesTheSetupCommand) {
+  auto data = LoadFashionMnist("/nonexistent/fashion", DatasetSplit::kTest);
+  ASSERT_FALSE(data.ok());
+  EXPECT_NE(data.status().message().find("setup.sh"), std::string::npos) << data.status();
+}
+
+TEST(FashionMnistTest, LoadsTheInstalledDataset) {
+  auto test = LoadFashionMnist(kDefaultFashionMnistDir, DatasetSplit::kTest);
+  ASSERT_TRUE(test.ok()) << test.status();
+  EXPECT_EQ(test->size(), 10000u);
+  EXPECT_EQ(test->rows, 28);
+  EXPECT_EQ(test->cols, 28);
+  std::vector<int> counts(10, 0);
+  for (uint8_t label : test->labels) counts[label]++;
+  for (int c : counts) EXPECT_EQ(c, 1000);  // the test split is balanced
+}
+
+}  // namespace
+}  // namespace tributary

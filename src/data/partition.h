@@ -1,0 +1,46 @@
+// Partitioners: which training examples each client holds. A partition is a list of example
+// indices per client (never a copy of the data); every example goes to exactly one client.
+#ifndef TRIBUTARY_DATA_PARTITION_H_
+#define TRIBUTARY_DATA_PARTITION_H_
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace tributary {
+
+enum class PartitionScheme {
+  kIid,        // uniformly shuffled, equal-sized shares
+  kDirichlet,  // per class, shares drawn from Dirichlet(alpha): label skew grows as alpha falls
+  kShards,     // each client holds exactly k classes, each class split evenly among its holders
+};
+
+absl::StatusOr<PartitionScheme> ParsePartitionScheme(const std::string& name);
+const char* PartitionSchemeName(PartitionScheme scheme);
+
+struct PartitionOptions {
+  PartitionScheme scheme = PartitionScheme::kIid;
+  int num_clients = 100;
+  double alpha = 0.5;         // kDirichlet
+  int shards_per_client = 2;  // kShards: classes per client
+};
+
+using ClientIndices = std::vector<uint32_t>;
+
+// Splits examples with the given labels (each in [0, num_classes)) among clients; `seed` fixes
+// the result. Errors for impossible requests (more clients than examples, alpha <= 0, ...).
+absl::StatusOr<std::vector<ClientIndices>> PartitionExamples(std::span<const uint8_t> labels,
+                                                             int num_classes,
+                                                             const PartitionOptions& options,
+                                                             uint64_t seed);
+
+// Count of each label among `indices`.
+std::vector<int64_t> LabelHistogram(std::span<const uint8_t> labels, int num_classes,
+                                    std::span<const uint32_t> indices);
+
+}  // namespace tributary
+
+#endif  // TRIBUTARY_DATA_PARTITION_H_

@@ -1,0 +1,136 @@
+#include "model/network.h"
+
+#include <cstring>
+#include <mutex>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/seeded_rng.h"
+#include "common/status_util.h"
+
+namespace tributary {
+namespace {
+
+struct MlpImpl : torch::nn::Module {
+  MlpImpl(const ModelSpec& spec) {
+    const int64_t inputs = spec.input_channels * spec.input_height * spec.input_width;
+    fc1 = register_module("fc1", torch::nn::Linear(inputs, spec.hidden));
+    fc2 = register_module("fc2", torch::nn::Linear(spec.hidden, spec.hidden));
+    fc3 = register_module("fc3", torch::nn::Linear(spec.hidden, spec.num_classes));
+  }
+  torch::Tensor forward(const torch::Tensor& x) {
+    torch::Tensor h = torch::relu(fc1(x.flatten(1)));
+    h = torch::relu(fc2(h));
+    return fc3(h);
+  }
+  torch::nn::Linear fc1{nullptr}, fc2{nullptr}, fc3{nullptr};
+};
+
+// Spatial size after a valid 5x5 convolution and a 2x2 max-pool.
+int64_t ConvPoolSize(int64_t size) { return (size - 4) / 2; }
+
+struct CnnImpl : torch::nn::Module {
+  CnnImpl(const ModelSpec& spec) {
+    conv1 = register_module(
+        "conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(spec.input_channels, 32, 5)));
+    conv2 = register_module("conv2", torch::nn::Conv2d(torch::nn::Conv2dOptions(32, 64, 5)));
+    const int64_t flat = 64 * ConvPoolSize(ConvPoolSize(spec.input_height)) *
+                         ConvPoolSize(ConvPoolSize(spec.input_width));
+    fc1 = register_module("fc1", torch::nn::Linear(flat, spec.hidden));
+    fc2 = register_module("fc2", torch::nn::Linear(spec.hidden, spec.num_classes));
+  }
+  torch::Tensor forward(const torch::Tensor& x) {
+    torch::Tensor h = torch::max_pool2d(torch::relu(conv1(x)), 2);
+    h = torch::max_pool2d(torch::relu(conv2(h)), 2);
+    h = torch::relu(fc1(h.flatten(1)));
+    return fc2(h);
+  }
+  torch::nn::Conv2d conv1{nullptr}, conv2{nullptr};
+  torch::nn::Linear fc1{nullptr}, fc2{nullptr};
+};
+
+}  // namespace
+
+const std::vector<std::string>& RegisteredModels() {
+  static const std::vector<std::string> names = {"mlp", "cnn"};
+  return names;
+}
+
+absl::Status ValidateModelSpec(const ModelSpec& spec) {
+  const auto& names = RegisteredModels();
+  if (std::find(names.begin(), names.end(), spec.name) == names.end()) {
+    return absl::InvalidArgumentError(absl::StrCat("unknown model '", spec.name,
+                                                   "' (registered: ", absl::StrJoin(names, ", "),
+                                                   ")"));
+  }
+  if (spec.hidden < 1 || spec.hidden > (1 << 16)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("model.hidden must be in [1, 65536], got ", spec.hidden));
+  }
+  if (spec.input_channels < 1 || spec.input_height < 1 || spec.input_width < 1 ||
+      spec.num_classes < 2) {
+    return absl::InvalidArgumentError("model input shape and class count must be positive");
+  }
+  if (spec.name == "cnn" && (ConvPoolSize(ConvPoolSize(spec.input_height)) < 1 ||
+                             ConvPoolSize(ConvPoolSize(spec.input_width)) < 1)) {
+    return absl::InvalidArgumentError("cnn needs inputs of at least 16x16 pixels");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<Network>> Network::Create(const ModelSpec& spec) {
+  TRIB_RETURN_IF_ERROR(ValidateModelSpec(spec));
+  try {
+    if (spec.name == "mlp") {
+      auto module = std::make_shared<MlpImpl>(spec);
+      return std::unique_ptr<Network>(
+          new Network(module, [module](const torch::Tensor& x) { return module->forward(x); }));
+    }
+    auto module = std::make_shared<CnnImpl>(spec);
+    return std::unique_ptr<Network>(
+        new Network(module, [module](const torch::Tensor& x) { return module->forward(x); }));
+  } catch (const c10::Error& e) {
+    return absl::InternalError(
+        absl::StrCat("building model '", spec.name, "': ", e.what_without_backtrace()));
+  }
+}
+
+Network::Network(std::shared_ptr<torch::nn::Module> module,
+                 std::function<torch::Tensor(const torch::Tensor&)> forward)
+    : module_(std::move(module)), forward_(std::move(forward)) {
+  for (const auto& item : module_->named_parameters()) {
+    parameters_.push_back(item.value());
+    layout_.push_back({item.key(), item.value().sizes().vec()});
+  }
+}
+
+torch::Tensor Network::Forward(const torch::Tensor& input) { return forward_(input); }
+
+void Network::LoadState(const ModelState& state) {
+  torch::NoGradGuard no_grad;
+  for (size_t i = 0; i < parameters_.size(); ++i) {
+    std::span<const float> src = state.tensor(i);
+    std::memcpy(parameters_[i].data_ptr<float>(), src.data(), src.size_bytes());
+  }
+}
+
+void Network::StoreState(ModelState* state) const {
+  for (size_t i = 0; i < parameters_.size(); ++i) {
+    std::span<float> dst = state->tensor(i);
+    std::memcpy(dst.data(), parameters_[i].data_ptr<float>(), dst.size_bytes());
+  }
+}
+
+absl::StatusOr<ModelState> InitialModelState(const ModelSpec& spec, uint64_t seed) {
+  // Torch's default generator is process-global; the lock keeps the seed and the draws of one
+  // initialization together.
+  static std::mutex init_mutex;
+  std::lock_guard<std::mutex> lock(init_mutex);
+  torch::manual_seed(DeriveSeed(seed, 0, 0, RngPurpose::kModelInit));
+  TRIB_ASSIGN_OR_RETURN(std::unique_ptr<Network> network, Network::Create(spec));
+  TRIB_ASSIGN_OR_RETURN(ModelState state, ModelState::Zeros(network->layout()));
+  network->StoreState(&state);
+  return state;
+}
+
+}  // namespace tributary

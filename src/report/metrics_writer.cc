@@ -1,0 +1,49 @@
+#include "report/metrics_writer.h"
+
+#include <cerrno>
+#include <cstring>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+
+namespace tributary {
+
+std::string RoundMetricsToJson(const RoundMetrics& m) {
+  nlohmann::ordered_json j;
+  j["round"] = m.round;
+  j["clients"] = m.clients;
+  j["clients_rejected"] = m.clients_rejected;
+  j["train_loss"] = m.train_loss;
+  j["test_accuracy"] = m.test_accuracy.has_value() ? nlohmann::ordered_json(*m.test_accuracy)
+                                                   : nlohmann::ordered_json(nullptr);
+  j["test_loss"] = m.test_loss.has_value() ? nlohmann::ordered_json(*m.test_loss)
+                                           : nlohmann::ordered_json(nullptr);
+  j["bytes_up"] = m.bytes_up;
+  j["bytes_down"] = m.bytes_down;
+  j["bytes_up_total"] = m.bytes_up_total;
+  j["bytes_down_total"] = m.bytes_down_total;
+  j["wall_seconds"] = m.wall_seconds;
+  return j.dump();
+}
+
+absl::StatusOr<std::unique_ptr<MetricsWriter>> MetricsWriter::Open(const std::string& path) {
+  std::FILE* file = std::fopen(path.c_str(), "w");
+  if (file == nullptr) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot create ", path, ": ", std::strerror(errno)));
+  }
+  return std::unique_ptr<MetricsWriter>(new MetricsWriter(file, path));
+}
+
+MetricsWriter::~MetricsWriter() { std::fclose(file_); }
+
+absl::Status MetricsWriter::Write(const RoundMetrics& metrics) {
+  const std::string line = RoundMetricsToJson(metrics) + "\n";
+  if (std::fwrite(line.data(), 1, line.size(), file_) != line.size() || std::fflush(file_) != 0) {
+    return absl::DataLossError(absl::StrCat("cannot write ", path_, ": ", std::strerror(errno)));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace tributary

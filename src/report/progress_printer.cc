@@ -1,0 +1,35 @@
+#include "report/progress_printer.h"
+
+#include "absl/strings/str_format.h"
+
+namespace tributary {
+
+std::string FormatBytes(int64_t bytes) {
+  const char* units[] = {"B", "kB", "MB", "GB", "TB"};
+  double value = static_cast<double>(bytes);
+  int unit = 0;
+  while (value >= 1000.0 && unit < 4) {
+    value /= 1000.0;
+    ++unit;
+  }
+  return unit == 0 ? absl::StrFormat("%d B", bytes) : absl::StrFormat("%.2f %s", value, units[unit]);
+}
+
+void ProgressPrinter::PrintRound(const RoundMetrics& m) {
+  elapsed_seconds_ += m.wall_seconds;
+  const double eta = elapsed_seconds_ / m.round * (total_rounds_ - m.round);
+  std::string accuracy = m.test_accuracy.has_value()
+                             ? absl::StrFormat("test acc %6.2f%%", *m.test_accuracy * 100.0)
+                             : std::string("test acc    -   ");
+  std::string rejected =
+      m.clients_rejected > 0 ? absl::StrFormat(" (%d rejected)", m.clients_rejected) : "";
+  absl::FPrintF(out_,
+                "round %*d/%d  clients %d%s  train loss %.4f  %s  up %s  down %s  %.1fs  "
+                "eta %.0fs\n",
+                static_cast<int>(std::to_string(total_rounds_).size()), m.round, total_rounds_,
+                m.clients, rejected, m.train_loss, accuracy, FormatBytes(m.bytes_up),
+                FormatBytes(m.bytes_down), m.wall_seconds, eta);
+  std::fflush(out_);
+}
+
+}  // namespace tributary

@@ -1,0 +1,26 @@
+// The figures recorded for one round; one line of metrics.jsonl.
+#ifndef TRIBUTARY_REPORT_ROUND_METRICS_H_
+#define TRIBUTARY_REPORT_ROUND_METRICS_H_
+
+#include <cstdint>
+#include <optional>
+
+namespace tributary {
+
+struct RoundMetrics {
+  int round = 0;             // 1-based
+  int clients = 0;           // clients whose update was aggregated
+  int clients_rejected = 0;  // sampled clients that failed or whose update was rejected
+  double train_loss = 0.0;   // example-weighted mean local training loss of aggregated clients
+  std::optional<double> test_accuracy;  // set on evaluation rounds
+  std::optional<double> test_loss;
+  int64_t bytes_up = 0;    // this round, client -> server, as it would cross the wire
+  int64_t bytes_down = 0;  // this round, server -> client
+  int64_t bytes_up_total = 0;
+  int64_t bytes_down_total = 0;
+  double wall_seconds = 0.0;  // this round's wall-clock time
+};
+
+}  // namespace tributary
+
+#endif  // TRIBUTARY_REPORT_ROUND_METRICS_H_

@@ -1,0 +1,46 @@
+// ExperimentConfig: everything that defines a simulated federated run. Same config and seed
+// give the same metrics (wall time aside).
+#ifndef TRIBUTARY_RUN_EXPERIMENT_H_
+#define TRIBUTARY_RUN_EXPERIMENT_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "aggregate/strategy.h"
+#include "data/fashion_mnist.h"
+#include "data/partition.h"
+#include "model/model_spec.h"
+#include "train/train_options.h"
+
+namespace tributary {
+
+struct ExperimentConfig {
+  std::string name = "experiment";
+  uint64_t seed = 0;
+  int rounds = 0;
+  int clients_per_round = 0;
+  int eval_every = 1;  // evaluate the global model every this many rounds (and after the last)
+
+  std::string dataset = "fashion_mnist";
+  std::string data_dir = kDefaultFashionMnistDir;
+  int64_t max_train_examples = 0;  // 0: all; else the first N (for quick runs and tests)
+  int64_t max_test_examples = 0;   // 0: all
+  PartitionOptions partition;
+
+  ModelSpec model;
+  TrainOptions train;
+  StrategySpec strategy;
+
+  int workers = 0;             // concurrent client trainings; 0: one per hardware thread
+  int threads_per_worker = 0;  // intra-op threads of each; 0: hardware threads / workers
+
+  // Checks every field on its own and against the others (e.g. clients_per_round <= clients).
+  absl::Status Validate() const;
+  int ResolvedWorkers() const;
+  int ResolvedThreadsPerWorker() const;
+};
+
+}  // namespace tributary
+
+#endif  // TRIBUTARY_RUN_EXPERIMENT_H_

@@ -1,0 +1,30 @@
+#include "sim/client_population.h"
+
+#include <algorithm>
+#include <numeric>
+
+#include "absl/strings/str_cat.h"
+#include "common/seeded_rng.h"
+
+namespace tributary {
+
+absl::StatusOr<std::vector<uint32_t>> ClientPopulation::Sample(int count, uint64_t seed,
+                                                               int round) const {
+  if (count < 1 || static_cast<size_t>(count) > partitions_.size()) {
+    return absl::InvalidArgumentError(absl::StrCat("cannot sample ", count, " clients out of ",
+                                                   partitions_.size()));
+  }
+  Rng rng = MakeRng(seed, static_cast<uint64_t>(round), 0, RngPurpose::kClientSampling);
+  std::vector<uint32_t> ids(partitions_.size());
+  std::iota(ids.begin(), ids.end(), 0u);
+  // Partial Fisher-Yates: the first `count` slots become a uniform sample.
+  for (int i = 0; i < count; ++i) {
+    const size_t j = i + UniformBelow(rng, ids.size() - i);
+    std::swap(ids[i], ids[j]);
+  }
+  ids.resize(count);
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+}  // namespace tributary

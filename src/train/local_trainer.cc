@@ -1,0 +1,155 @@
+#include "train/local_trainer.h"
+
+#include <torch/nn/functional/loss.h>
+#include <torch/optim.h>
+
+#include <cmath>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/seeded_rng.h"
+#include "common/status_util.h"
+#include "model/network.h"
+#include "train/tensor_dataset_tensors.h"
+
+namespace tributary {
+namespace {
+
+constexpr int64_t kEvalBatch = 1000;
+
+std::unique_ptr<torch::optim::Optimizer> MakeOptimizer(const TrainOptions& options,
+                                                       const std::vector<torch::Tensor>& params) {
+  if (options.optimizer == OptimizerKind::kAdamW) {
+    return std::make_unique<torch::optim::AdamW>(
+        params, torch::optim::AdamWOptions(options.learning_rate)
+                    .betas({options.beta1, options.beta2})
+                    .weight_decay(options.weight_decay));
+  }
+  return std::make_unique<torch::optim::SGD>(params,
+                                             torch::optim::SGDOptions(options.learning_rate)
+                                                 .momentum(options.momentum)
+                                                 .weight_decay(options.weight_decay));
+}
+
+absl::Status CheckIndices(std::span<const uint32_t> indices, size_t dataset_size) {
+  if (indices.empty()) return absl::InvalidArgumentError("client has no training examples");
+  for (uint32_t i : indices) {
+    if (i >= dataset_size) {
+      return absl::OutOfRangeError(
+          absl::StrCat("example index ", i, " outside a dataset of ", dataset_size));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+struct LocalTrainer::Impl {
+  std::unique_ptr<Network> network;
+  TrainOptions options;
+};
+
+LocalTrainer::LocalTrainer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+LocalTrainer::~LocalTrainer() = default;
+
+absl::StatusOr<std::unique_ptr<LocalTrainer>> LocalTrainer::Create(const ModelSpec& spec,
+                                                                   const TrainOptions& options) {
+  TRIB_RETURN_IF_ERROR(options.Validate());
+  auto impl = std::make_unique<Impl>();
+  TRIB_ASSIGN_OR_RETURN(impl->network, Network::Create(spec));
+  impl->options = options;
+  return std::unique_ptr<LocalTrainer>(new LocalTrainer(std::move(impl)));
+}
+
+const std::vector<TensorSpec>& LocalTrainer::layout() const { return impl_->network->layout(); }
+
+absl::StatusOr<LocalTrainResult> LocalTrainer::Train(const ModelState& global,
+                                                     const TensorDataset& data,
+                                                     std::span<const uint32_t> indices,
+                                                     uint64_t shuffle_seed, ModelState* delta) {
+  if (global.specs() != layout() || delta->specs() != layout()) {
+    return absl::InvalidArgumentError("model state layout does not match the trainer's model");
+  }
+  TRIB_RETURN_IF_ERROR(CheckIndices(indices, data.size()));
+  const TrainOptions& options = impl_->options;
+  Network& network = *impl_->network;
+  const int64_t n = static_cast<int64_t>(indices.size());
+  const int64_t batches_per_epoch = (n + options.batch_size - 1) / options.batch_size;
+  const int64_t total_steps = options.steps > 0 ? options.steps : options.epochs * batches_per_epoch;
+
+  try {
+    network.LoadState(global);
+    network.SetTraining(true);
+    std::unique_ptr<torch::optim::Optimizer> optimizer =
+        MakeOptimizer(options, network.Parameters());
+    Rng rng(shuffle_seed);
+    std::vector<int64_t> order(indices.begin(), indices.end());
+    int64_t position = n;  // forces a shuffle before the first batch
+    double loss_sum = 0.0;
+    int64_t seen = 0;
+    for (int64_t step = 0; step < total_steps; ++step) {
+      if (position >= n) {
+        Shuffle(order.data(), order.size(), rng);
+        position = 0;
+      }
+      const int64_t batch = std::min<int64_t>(options.batch_size, n - position);
+      torch::Tensor index = torch::from_blob(order.data() + position, {batch}, torch::kInt64);
+      torch::Tensor x = data.tensors().images.index_select(0, index);
+      torch::Tensor y = data.tensors().labels.index_select(0, index);
+      optimizer->zero_grad();
+      torch::Tensor loss = torch::nn::functional::cross_entropy(network.Forward(x), y);
+      loss.backward();
+      optimizer->step();
+      loss_sum += loss.item<double>() * batch;
+      seen += batch;
+      position += batch;
+    }
+    if (!std::isfinite(loss_sum)) {
+      return absl::FailedPreconditionError(
+          "local training diverged (loss is not finite); lower train.lr");
+    }
+    network.StoreState(delta);
+    std::span<float> d = delta->flat();
+    std::span<const float> g = global.flat();
+    for (size_t i = 0; i < d.size(); ++i) d[i] -= g[i];
+    return LocalTrainResult{.num_examples = n, .steps = total_steps, .mean_loss = loss_sum / seen};
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat("local training: ", e.what_without_backtrace()));
+  }
+}
+
+absl::StatusOr<EvalResult> LocalTrainer::Evaluate(const ModelState& model,
+                                                  const TensorDataset& data, size_t begin,
+                                                  size_t end) {
+  if (model.specs() != layout()) {
+    return absl::InvalidArgumentError("model state layout does not match the trainer's model");
+  }
+  if (begin > end || end > data.size()) {
+    return absl::OutOfRangeError(
+        absl::StrCat("evaluation range [", begin, ", ", end, ") outside ", data.size()));
+  }
+  try {
+    torch::NoGradGuard no_grad;
+    Network& network = *impl_->network;
+    network.LoadState(model);
+    network.SetTraining(false);
+    EvalResult result;
+    for (int64_t start = begin; start < static_cast<int64_t>(end); start += kEvalBatch) {
+      const int64_t stop = std::min<int64_t>(start + kEvalBatch, end);
+      torch::Tensor x = data.tensors().images.slice(0, start, stop);
+      torch::Tensor y = data.tensors().labels.slice(0, start, stop);
+      torch::Tensor logits = network.Forward(x);
+      result.loss_sum += torch::nn::functional::cross_entropy(
+                             logits, y,
+                             torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+                             .item<double>();
+      result.correct += logits.argmax(1).eq(y).sum().item<int64_t>();
+      result.count += stop - start;
+    }
+    return result;
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat("evaluation: ", e.what_without_backtrace()));
+  }
+}
+
+}  // namespace tributary

@@ -1,0 +1,68 @@
+// LocalTrainer: one model replica that trains a client's copy of the global model on the
+// client's examples, and evaluates models. Torch-free header.
+//
+// Thread-safety: not thread-safe. Give each worker thread its own LocalTrainer; distinct
+// trainers may run concurrently over one shared TensorDataset.
+#ifndef TRIBUTARY_TRAIN_LOCAL_TRAINER_H_
+#define TRIBUTARY_TRAIN_LOCAL_TRAINER_H_
+
+#include <cstdint>
+#include <memory>
+#include <span>
+
+#include "absl/status/statusor.h"
+#include "model/model_spec.h"
+#include "tensor/model_state.h"
+#include "train/tensor_dataset.h"
+#include "train/train_options.h"
+
+namespace tributary {
+
+struct LocalTrainResult {
+  int64_t num_examples = 0;  // size of the client's local dataset
+  int64_t steps = 0;         // optimizer steps taken
+  double mean_loss = 0.0;    // mean training loss over every example seen
+};
+
+struct EvalResult {
+  int64_t count = 0;
+  int64_t correct = 0;
+  double loss_sum = 0.0;
+
+  double accuracy() const { return count == 0 ? 0.0 : static_cast<double>(correct) / count; }
+  double mean_loss() const { return count == 0 ? 0.0 : loss_sum / count; }
+  void Merge(const EvalResult& other) {
+    count += other.count;
+    correct += other.correct;
+    loss_sum += other.loss_sum;
+  }
+};
+
+class LocalTrainer {
+ public:
+  static absl::StatusOr<std::unique_ptr<LocalTrainer>> Create(const ModelSpec& spec,
+                                                              const TrainOptions& options);
+  ~LocalTrainer();
+
+  // The parameter layout of this trainer's model.
+  const std::vector<TensorSpec>& layout() const;
+
+  // Trains from `global` on examples `indices` of `data`, shuffled by `shuffle_seed`, and
+  // writes (trained - global) into *delta. Requires: global and *delta have layout().
+  absl::StatusOr<LocalTrainResult> Train(const ModelState& global, const TensorDataset& data,
+                                         std::span<const uint32_t> indices,
+                                         uint64_t shuffle_seed, ModelState* delta);
+
+  // Loss and accuracy of `model` on examples [begin, end) of `data`.
+  absl::StatusOr<EvalResult> Evaluate(const ModelState& model, const TensorDataset& data,
+                                      size_t begin, size_t end);
+
+ private:
+  struct Impl;
+  explicit LocalTrainer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tributary
+
+#endif  // TRIBUTARY_TRAIN_LOCAL_TRAINER_H_

@@ -1,0 +1,47 @@
+#include "train/train_options.h"
+
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+
+namespace tributary {
+
+absl::StatusOr<OptimizerKind> ParseOptimizerKind(const std::string& name) {
+  if (name == "sgd") return OptimizerKind::kSgd;
+  if (name == "adamw") return OptimizerKind::kAdamW;
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown optimizer '", name, "' (expected sgd or adamw)"));
+}
+
+const char* OptimizerKindName(OptimizerKind kind) {
+  return kind == OptimizerKind::kSgd ? "sgd" : "adamw";
+}
+
+absl::Status TrainOptions::Validate() const {
+  auto in_range = [](double v, double lo, double hi) { return std::isfinite(v) && v >= lo && v <= hi; };
+  if (!in_range(learning_rate, 0.0, 1e3) || learning_rate == 0.0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("train.lr must be positive and finite, got ", learning_rate));
+  }
+  if (!in_range(momentum, 0.0, 0.9999)) {
+    return absl::InvalidArgumentError(absl::StrCat("train.momentum must be in [0, 1), got ", momentum));
+  }
+  if (!in_range(weight_decay, 0.0, 1.0)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("train.weight_decay must be in [0, 1], got ", weight_decay));
+  }
+  if (!in_range(beta1, 0.0, 0.9999) || !in_range(beta2, 0.0, 0.99999)) {
+    return absl::InvalidArgumentError("train.beta1 and train.beta2 must be in [0, 1)");
+  }
+  if (batch_size < 1) {
+    return absl::InvalidArgumentError(absl::StrCat("train.batch_size must be at least 1, got ", batch_size));
+  }
+  if (steps < 0 || epochs < 0 || (steps == 0 && epochs == 0)) {
+    return absl::InvalidArgumentError(
+        "set train.epochs (passes over the local data) or train.steps (mini-batches) to a positive "
+        "number");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace tributary

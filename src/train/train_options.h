@@ -1,0 +1,34 @@
+// How a client trains locally in one round.
+#ifndef TRIBUTARY_TRAIN_TRAIN_OPTIONS_H_
+#define TRIBUTARY_TRAIN_TRAIN_OPTIONS_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace tributary {
+
+enum class OptimizerKind { kSgd, kAdamW };
+
+absl::StatusOr<OptimizerKind> ParseOptimizerKind(const std::string& name);
+const char* OptimizerKindName(OptimizerKind kind);
+
+struct TrainOptions {
+  OptimizerKind optimizer = OptimizerKind::kSgd;
+  double learning_rate = 0.05;
+  double momentum = 0.9;  // SGD
+  double weight_decay = 0.0;
+  double beta1 = 0.9;    // AdamW
+  double beta2 = 0.999;  // AdamW
+  int batch_size = 32;
+  // Local work per round: `steps` mini-batch steps when positive, else `epochs` passes.
+  int epochs = 1;
+  int steps = 0;
+
+  absl::Status Validate() const;
+};
+
+}  // namespace tributary
+
+#endif  // TRIBUTARY_TRAIN_TRAIN_OPTIONS_H_
