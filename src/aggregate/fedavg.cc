@@ -10,6 +10,7 @@ absl::Status FedAvg::Init(const ModelState& global, int64_t expected_examples) {
   }
   global_ = global;
   expected_examples_ = expected_examples;
+  in_round_ = true;
   if (sum_.has_value() && sum_->dimension() == global.num_elements()) {
     sum_->Reset();
   } else {
@@ -19,7 +20,7 @@ absl::Status FedAvg::Init(const ModelState& global, int64_t expected_examples) {
 }
 
 absl::Status FedAvg::Accumulate(const ClientUpdate& update) {
-  if (!sum_.has_value()) return absl::FailedPreconditionError("FedAvg::Accumulate before Init");
+  if (!in_round_) return absl::FailedPreconditionError("FedAvg::Accumulate outside a round");
   if (update.delta == nullptr || !update.delta->SameLayout(global_)) {
     return absl::InvalidArgumentError(
         absl::StrCat("client ", update.client_id, ": update layout differs from the global model"));
@@ -40,16 +41,19 @@ absl::Status FedAvg::Accumulate(const ClientUpdate& update) {
 }
 
 absl::StatusOr<ModelState> FedAvg::Finalize() {
-  if (!sum_.has_value() || sum_->total_weight() == 0.0) {
+  if (!in_round_) return absl::FailedPreconditionError("FedAvg::Finalize outside a round");
+  if (sum_->total_weight() == 0.0) {
     return absl::FailedPreconditionError("FedAvg: no client update was accepted this round");
   }
-  ModelState next = global_;
+  // Updated in place and moved out: no second model-sized allocation. Init() must come next.
+  ModelState next = std::move(global_);
   std::span<float> out = next.flat();
   std::span<const double> sum = sum_->sum();
   const double inverse_weight = 1.0 / sum_->total_weight();
   for (size_t i = 0; i < out.size(); ++i) {
     out[i] = static_cast<float>(static_cast<double>(out[i]) + sum[i] * inverse_weight);
   }
+  in_round_ = false;
   return next;
 }
 

@@ -18,11 +18,13 @@ class FedAvg : public Strategy {
  public:
   absl::Status Init(const ModelState& global, int64_t expected_examples) override;
   absl::Status Accumulate(const ClientUpdate& update) override;
+  // Ends the round; the next call must be Init().
   absl::StatusOr<ModelState> Finalize() override;
 
  private:
   ModelState global_;
   int64_t expected_examples_ = 0;
+  bool in_round_ = false;  // between Init() and Finalize()
   std::optional<OrderInvariantSum> sum_;
 };
 

@@ -38,7 +38,8 @@ class Strategy {
   // Folds one client's update in. On error the update is not aggregated (the round goes on).
   virtual absl::Status Accumulate(const ClientUpdate& update) = 0;
 
-  // The next global model. Fails when no update was accepted.
+  // The next global model; ends the round (Init() starts the next). Fails when no update was
+  // accepted.
   virtual absl::StatusOr<ModelState> Finalize() = 0;
 };
 

@@ -185,7 +185,7 @@ const std::vector<Field>& Fields() {
       IntegerField<int>("compute.workers", "clients trained concurrently (0: one per core)", false,
                         [](C& c) -> int& { return c.workers; }, 0, 1024),
       IntegerField<int>("compute.threads_per_worker",
-                        "intra-op threads of each worker (0: cores / workers)", false,
+                        "intra-op threads of each worker (0: 1; raise for large models and few clients)", false,
                         [](C& c) -> int& { return c.threads_per_worker; }, 0, 1024),
   };
   return fields;

@@ -33,7 +33,7 @@ struct ExperimentConfig {
   StrategySpec strategy;
 
   int workers = 0;             // concurrent client trainings; 0: one per hardware thread
-  int threads_per_worker = 0;  // intra-op threads of each; 0: hardware threads / workers
+  int threads_per_worker = 0;  // intra-op threads of each worker; 0: 1
 
   // Checks every field on its own and against the others (e.g. clients_per_round <= clients).
   absl::Status Validate() const;

@@ -15,24 +15,24 @@ constexpr double kRoundingShift = 1.5 * 0x1.0p52 / 0x1.0p40;
 static_assert(OrderInvariantSum::kFractionBits == 40, "kRoundingShift assumes 40 bits");
 
 // Adds sign * weight * x[i] (grid-rounded) into sum; values that are out of range or not
-// finite add zero. Returns false when any value was such. Branch-free so it vectorizes; compiled for
-// AVX2 as well where the CPU has it.
+// finite add zero. Returns false when any value was such. Branch-free so it vectorizes (with
+// -fno-trapping-math, set for this file); compiled for AVX2 as well where the CPU has it.
 __attribute__((target_clones("avx2", "default"))) bool AccumulateTerms(const float* x,
                                                                         double weight,
                                                                         double sign, double* sum,
                                                                         size_t n) {
   const float limit = static_cast<float>(OrderInvariantSum::kMaxValue);
   const double signed_weight = sign * weight;
-  bool all_valid = true;
+  size_t invalid = 0;
   for (size_t i = 0; i < n; ++i) {
     // NaN fails the comparison, so it is treated as out of range.
     const bool valid = std::fabs(x[i]) < limit;
     const double term = signed_weight * static_cast<double>(x[i]);
     const double rounded = (term + kRoundingShift) - kRoundingShift;
     sum[i] += valid ? rounded : 0.0;
-    all_valid &= valid;
+    invalid += !valid;
   }
-  return all_valid;
+  return invalid == 0;
 }
 
 }  // namespace
