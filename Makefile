@@ -11,7 +11,7 @@ export CCACHE_SLOPPINESS = pch_defines,time_macros,include_file_mtime,include_fi
 demo: build
 	$(BUILD_DIR)/tributary simulate configs/fmnist_fedavg_iid.toml --out runs/demo --overwrite
 
-test: build
+test: build format-check
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) -LE slow --timeout 600
 
 test-slow: build
@@ -33,11 +33,12 @@ SAN ?= address
 sanitize:
 	$(MAKE) test BUILD_DIR=build/$(SAN) BUILD_TYPE=RelWithDebInfo CMAKE_ARGS=-DTRIBUTARY_SANITIZE=$(SAN)
 
+SOURCES = $(shell find src bench cmake -name '*.h' -o -name '*.cc')
 format:
-	find src bench -name '*.h' -o -name '*.cc' | xargs clang-format -i
+	clang-format -i $(SOURCES)
 
 format-check:
-	find src bench -name '*.h' -o -name '*.cc' | xargs clang-format --dry-run --Werror
+	clang-format --dry-run --Werror $(SOURCES)
 
 clean:
 	rm -rf build

@@ -18,7 +18,8 @@ constexpr int kTensors = 100;
 
 ModelState RandomState(uint64_t seed) {
   std::vector<TensorSpec> specs;
-  for (int i = 0; i < kTensors; ++i) specs.push_back({"t" + std::to_string(i), {kParameters / kTensors}});
+  for (int i = 0; i < kTensors; ++i)
+    specs.push_back({"t" + std::to_string(i), {kParameters / kTensors}});
   ModelState state = *ModelState::Zeros(specs);
   std::mt19937 rng(seed);
   std::normal_distribution<float> normal(0.0f, 0.01f);

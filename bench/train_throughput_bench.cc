@@ -54,10 +54,8 @@ int main() {
               tributary::HardwareThreads());
   std::printf("%-28s %10s %14s %10s\n", "scenario", "busy workers", "examples/s", "vs K=1");
   const std::vector<std::pair<const char*, Scenario>> scenarios = {
-      {"K=1", {1, 0, 0}},
-      {"K=1, 2 intra-op threads", {1, 1, 2}},
-      {"K=2", {2, 0, 0}},
-      {"K=4", {4, 0, 0}},
+      {"K=1", {1, 0, 0}},   {"K=1, 2 intra-op threads", {1, 1, 2}},
+      {"K=2", {2, 0, 0}},   {"K=4", {4, 0, 0}},
       {"K=10", {10, 0, 0}},
   };
   double baseline = 0.0;
@@ -68,9 +66,9 @@ int main() {
       return 1;
     }
     if (baseline == 0.0) baseline = *rate;
-    const int workers = std::min(scenario.clients_per_round,
-                                 scenario.workers > 0 ? scenario.workers
-                                                      : tributary::HardwareThreads());
+    const int workers =
+        std::min(scenario.clients_per_round,
+                 scenario.workers > 0 ? scenario.workers : tributary::HardwareThreads());
     std::printf("%-28s %10d %14.0f %9.2fx\n", name, workers, *rate, *rate / baseline);
     std::fflush(stdout);
   }

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ccache pkg-config git
+  build-essential cmake ccache pkg-config git clang-format
   libtorch-dev libopenblas0-pthread
   libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev
   libtomlplusplus-dev libcli11-dev libspdlog-dev nlohmann-json3-dev

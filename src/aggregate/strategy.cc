@@ -34,10 +34,9 @@ const std::vector<std::string>& RegisteredStrategies() {
 absl::StatusOr<std::unique_ptr<Strategy>> CreateStrategy(const StrategySpec& spec) {
   auto it = Registry().find(spec.name);
   if (it == Registry().end()) {
-    return absl::InvalidArgumentError(absl::StrCat("unknown strategy '", spec.name,
-                                                   "' (registered: ",
-                                                   absl::StrJoin(RegisteredStrategies(), ", "),
-                                                   ")"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown strategy '", spec.name,
+                     "' (registered: ", absl::StrJoin(RegisteredStrategies(), ", "), ")"));
   }
   return it->second(spec);
 }

@@ -48,8 +48,8 @@ Field IntegerField(std::string key, std::string help, bool required,
     const toml::value<int64_t>* v = n.as_integer();
     if (v == nullptr) return TypeError(key, "an integer", n);
     if (v->get() < min || v->get() > max) {
-      return absl::InvalidArgumentError(absl::StrCat("config key '", key, "' must be in [", min,
-                                                     ", ", max, "], got ", v->get()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("config key '", key, "' must be in [", min, ", ", max, "], got ", v->get()));
     }
     get(c) = static_cast<T>(v->get());
     return absl::OkStatus();
@@ -79,7 +79,8 @@ Field DoubleField(std::string key, std::string help,
     return absl::OkStatus();
   };
   f.write = [get](const ExperimentConfig& c) {
-    return std::unique_ptr<toml::node>(new toml::value<double>(get(const_cast<ExperimentConfig&>(c))));
+    return std::unique_ptr<toml::node>(
+        new toml::value<double>(get(const_cast<ExperimentConfig&>(c))));
   };
   return f;
 }
@@ -124,15 +125,18 @@ const std::vector<Field>& Fields() {
   static const std::vector<Field> fields = {
       PlainStringField("run.name", "name of the run; the default output folder is runs/<name>",
                        false, [](C& c) -> std::string& { return c.name; }),
-      IntegerField<uint64_t>("run.seed", "seed of every random choice (partition, sampling, init)",
-                             false, [](C& c) -> uint64_t& { return c.seed; }, 0,
-                             std::numeric_limits<int64_t>::max()),
-      IntegerField<int>("run.rounds", "number of federated rounds", true,
-                        [](C& c) -> int& { return c.rounds; }, 1, 1000000),
-      IntegerField<int>("run.clients_per_round", "K: clients sampled each round (<= data.num_clients)",
-                        true, [](C& c) -> int& { return c.clients_per_round; }, 1, 1000000),
-      IntegerField<int>("run.eval_every", "evaluate on the test set every R rounds (and the last)",
-                        false, [](C& c) -> int& { return c.eval_every; }, 1, 1000000),
+      IntegerField<uint64_t>(
+          "run.seed", "seed of every random choice (partition, sampling, init)", false,
+          [](C& c) -> uint64_t& { return c.seed; }, 0, std::numeric_limits<int64_t>::max()),
+      IntegerField<int>(
+          "run.rounds", "number of federated rounds", true, [](C& c) -> int& { return c.rounds; },
+          1, 1000000),
+      IntegerField<int>(
+          "run.clients_per_round", "K: clients sampled each round (<= data.num_clients)", true,
+          [](C& c) -> int& { return c.clients_per_round; }, 1, 1000000),
+      IntegerField<int>(
+          "run.eval_every", "evaluate on the test set every R rounds (and the last)", false,
+          [](C& c) -> int& { return c.eval_every; }, 1, 1000000),
       PlainStringField("data.dataset", "dataset: fashion_mnist", false,
                        [](C& c) -> std::string& { return c.dataset; }),
       PlainStringField("data.dir", "folder with the dataset's files", false,
@@ -144,22 +148,28 @@ const std::vector<Field>& Fields() {
             return absl::OkStatus();
           },
           [](const C& c) { return std::string(PartitionSchemeName(c.partition.scheme)); }),
-      IntegerField<int>("data.num_clients", "N: number of clients", true,
-                        [](C& c) -> int& { return c.partition.num_clients; }, 1, 10000000),
-      DoubleField("data.alpha", "Dirichlet concentration (partition = dirichlet); smaller is more skewed",
+      IntegerField<int>(
+          "data.num_clients", "N: number of clients", true,
+          [](C& c) -> int& { return c.partition.num_clients; }, 1, 10000000),
+      DoubleField("data.alpha",
+                  "Dirichlet concentration (partition = dirichlet); smaller is more skewed",
                   [](C& c) -> double& { return c.partition.alpha; }),
-      IntegerField<int>("data.shards_per_client", "classes per client (partition = shards)", false,
-                        [](C& c) -> int& { return c.partition.shards_per_client; }, 1, 1000),
-      IntegerField<int64_t>("data.max_train_examples", "use only the first N training examples (0: all)",
-                            false, [](C& c) -> int64_t& { return c.max_train_examples; }, 0,
-                            std::numeric_limits<int64_t>::max()),
-      IntegerField<int64_t>("data.max_test_examples", "use only the first N test examples (0: all)",
-                            false, [](C& c) -> int64_t& { return c.max_test_examples; }, 0,
-                            std::numeric_limits<int64_t>::max()),
+      IntegerField<int>(
+          "data.shards_per_client", "classes per client (partition = shards)", false,
+          [](C& c) -> int& { return c.partition.shards_per_client; }, 1, 1000),
+      IntegerField<int64_t>(
+          "data.max_train_examples", "use only the first N training examples (0: all)", false,
+          [](C& c) -> int64_t& { return c.max_train_examples; }, 0,
+          std::numeric_limits<int64_t>::max()),
+      IntegerField<int64_t>(
+          "data.max_test_examples", "use only the first N test examples (0: all)", false,
+          [](C& c) -> int64_t& { return c.max_test_examples; }, 0,
+          std::numeric_limits<int64_t>::max()),
       PlainStringField("model.name", "model: mlp or cnn", true,
                        [](C& c) -> std::string& { return c.model.name; }),
-      IntegerField<int>("model.hidden", "width of the hidden fully connected layer(s)", false,
-                        [](C& c) -> int& { return c.model.hidden; }, 1, 65536),
+      IntegerField<int>(
+          "model.hidden", "width of the hidden fully connected layer(s)", false,
+          [](C& c) -> int& { return c.model.hidden; }, 1, 65536),
       StringField(
           "train.optimizer", "local optimizer: sgd or adamw", false,
           [](const std::string& v, C& c) -> absl::Status {
@@ -169,24 +179,30 @@ const std::vector<Field>& Fields() {
           [](const C& c) { return std::string(OptimizerKindName(c.train.optimizer)); }),
       DoubleField("train.lr", "local learning rate",
                   [](C& c) -> double& { return c.train.learning_rate; }),
-      DoubleField("train.momentum", "SGD momentum", [](C& c) -> double& { return c.train.momentum; }),
+      DoubleField("train.momentum", "SGD momentum",
+                  [](C& c) -> double& { return c.train.momentum; }),
       DoubleField("train.weight_decay", "weight decay (decoupled for adamw)",
                   [](C& c) -> double& { return c.train.weight_decay; }),
       DoubleField("train.beta1", "AdamW beta1", [](C& c) -> double& { return c.train.beta1; }),
       DoubleField("train.beta2", "AdamW beta2", [](C& c) -> double& { return c.train.beta2; }),
-      IntegerField<int>("train.batch_size", "local mini-batch size", false,
-                        [](C& c) -> int& { return c.train.batch_size; }, 1, 1000000),
-      IntegerField<int>("train.epochs", "local passes over the client's data per round", false,
-                        [](C& c) -> int& { return c.train.epochs; }, 0, 100000),
-      IntegerField<int>("train.steps", "local mini-batch steps per round; overrides epochs when > 0",
-                        false, [](C& c) -> int& { return c.train.steps; }, 0, 100000000),
+      IntegerField<int>(
+          "train.batch_size", "local mini-batch size", false,
+          [](C& c) -> int& { return c.train.batch_size; }, 1, 1000000),
+      IntegerField<int>(
+          "train.epochs", "local passes over the client's data per round", false,
+          [](C& c) -> int& { return c.train.epochs; }, 0, 100000),
+      IntegerField<int>(
+          "train.steps", "local mini-batch steps per round; overrides epochs when > 0", false,
+          [](C& c) -> int& { return c.train.steps; }, 0, 100000000),
       PlainStringField("strategy.name", "aggregation strategy: fedavg", false,
                        [](C& c) -> std::string& { return c.strategy.name; }),
-      IntegerField<int>("compute.workers", "clients trained concurrently (0: one per core)", false,
-                        [](C& c) -> int& { return c.workers; }, 0, 1024),
-      IntegerField<int>("compute.threads_per_worker",
-                        "intra-op threads of each worker (0: 1; raise for large models and few clients)", false,
-                        [](C& c) -> int& { return c.threads_per_worker; }, 0, 1024),
+      IntegerField<int>(
+          "compute.workers", "clients trained concurrently (0: one per core)", false,
+          [](C& c) -> int& { return c.workers; }, 0, 1024),
+      IntegerField<int>(
+          "compute.threads_per_worker",
+          "intra-op threads of each worker (0: 1; raise for large models and few clients)", false,
+          [](C& c) -> int& { return c.threads_per_worker; }, 0, 1024),
   };
   return fields;
 }
@@ -265,8 +281,8 @@ absl::StatusOr<LoadedConfig> ParseExperimentConfig(std::string_view toml_text,
   } catch (const toml::parse_error& e) {
     std::ostringstream where;
     where << e.source().begin;
-    return absl::InvalidArgumentError(
-        absl::StrCat(source, ": invalid TOML at ", where.str(), ": ", std::string(e.description())));
+    return absl::InvalidArgumentError(absl::StrCat(source, ": invalid TOML at ", where.str(), ": ",
+                                                   std::string(e.description())));
   }
   for (const std::string& assignment : overrides) {
     TRIB_RETURN_IF_ERROR(ApplyOverride(root, assignment));
@@ -284,7 +300,8 @@ absl::StatusOr<LoadedConfig> ParseExperimentConfig(std::string_view toml_text,
     }
     if (node != nullptr) {
       absl::Status status = field.read(*node, loaded.config);
-      if (!status.ok()) return absl::InvalidArgumentError(absl::StrCat(source, ": ", status.message()));
+      if (!status.ok())
+        return absl::InvalidArgumentError(absl::StrCat(source, ": ", status.message()));
     }
   }
   absl::Status valid = loaded.config.Validate();
@@ -293,7 +310,8 @@ absl::StatusOr<LoadedConfig> ParseExperimentConfig(std::string_view toml_text,
   for (const Field& field : Fields()) {
     std::vector<std::string> parts = absl::StrSplit(field.key, '.');
     if (!resolved.contains(parts[0])) resolved.insert(parts[0], toml::table{});
-    resolved.get_as<toml::table>(parts[0])->insert(parts[1], std::move(*field.write(loaded.config)));
+    resolved.get_as<toml::table>(parts[0])->insert(parts[1],
+                                                   std::move(*field.write(loaded.config)));
   }
   std::ostringstream out;
   out << resolved << "\n";
@@ -308,13 +326,15 @@ absl::StatusOr<LoadedConfig> LoadExperimentConfig(const std::string& path,
 }
 
 std::string ConfigReference() {
-  std::string out = "Config keys (TOML sections [run] [data] [model] [train] [strategy] [compute]):\n";
+  std::string out =
+      "Config keys (TOML sections [run] [data] [model] [train] [strategy] [compute]):\n";
   ExperimentConfig defaults;
   for (const Field& f : Fields()) {
     std::ostringstream value;
     f.write(defaults)->visit([&value](const auto& node) { value << node; });
-    absl::StrAppendFormat(&out, "  %-26s %-8s %s%s\n", f.key, f.type, f.help,
-                          f.required ? " (required)" : absl::StrCat(" [default ", value.str(), "]"));
+    absl::StrAppendFormat(
+        &out, "  %-26s %-8s %s%s\n", f.key, f.type, f.help,
+        f.required ? " (required)" : absl::StrCat(" [default ", value.str(), "]"));
   }
   return out;
 }

@@ -41,7 +41,8 @@ TEST(ConfigLoaderTest, ReadsKeysAndFillsDefaults) {
 
 TEST(ConfigLoaderTest, OverridesTakeTomlValuesAndBareWords) {
   auto loaded = ParseExperimentConfig(
-      kMinimal, "test.toml", {"train.lr=0.2", "data.partition=shards", "run.name=my run", "train.steps=7"});
+      kMinimal, "test.toml",
+      {"train.lr=0.2", "data.partition=shards", "run.name=my run", "train.steps=7"});
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   EXPECT_DOUBLE_EQ(loaded->config.train.learning_rate, 0.2);
   EXPECT_EQ(loaded->config.partition.scheme, PartitionScheme::kShards);
@@ -58,9 +59,11 @@ TEST(ConfigLoaderTest, ClearErrorsForBadInput) {
             std::string::npos);
   EXPECT_NE(ErrorOf(kMinimal, {"model.name=resnet"}).find("unknown model 'resnet'"),
             std::string::npos);
-  EXPECT_NE(ErrorOf(kMinimal, {"run.clients_per_round=11"}).find("must be between 1 and data.num_clients"),
+  EXPECT_NE(ErrorOf(kMinimal, {"run.clients_per_round=11"})
+                .find("must be between 1 and data.num_clients"),
             std::string::npos);
-  EXPECT_NE(ErrorOf(kMinimal, {"data.partition=random"}).find("unknown partition"), std::string::npos);
+  EXPECT_NE(ErrorOf(kMinimal, {"data.partition=random"}).find("unknown partition"),
+            std::string::npos);
   EXPECT_NE(ErrorOf(kMinimal, {"train.lr=-1"}).find("train.lr"), std::string::npos);
   EXPECT_NE(ErrorOf(kMinimal, {"nosuch.key=1"}).find("unknown config key"), std::string::npos);
   EXPECT_NE(ErrorOf(kMinimal, {"novalue"}).find("key=value"), std::string::npos);
@@ -70,7 +73,8 @@ TEST(ConfigLoaderTest, ClearErrorsForBadInput) {
 
 TEST(ConfigLoaderTest, ReferenceListsEveryKey) {
   const std::string reference = ConfigReference();
-  for (const char* key : {"run.rounds", "data.alpha", "model.hidden", "train.lr", "compute.workers"}) {
+  for (const char* key :
+       {"run.rounds", "data.alpha", "model.hidden", "train.lr", "compute.workers"}) {
     EXPECT_NE(reference.find(key), std::string::npos) << key;
   }
 }

@@ -19,7 +19,8 @@ int main(int argc, char** argv) {
       ->allow_extra_args(false);
   sim->add_option("--out", simulate.out_dir,
                   "Output folder (default runs/<run.name>): config.toml, metrics.jsonl, model.pt");
-  sim->add_flag("--overwrite", simulate.overwrite, "Replace the results already in the output folder");
+  sim->add_flag("--overwrite", simulate.overwrite,
+                "Replace the results already in the output folder");
   sim->footer(tributary::ConfigReference());
 
   tributary::PartitionCommandOptions partition;

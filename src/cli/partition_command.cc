@@ -16,7 +16,8 @@ int RunPartitionCommand(const PartitionCommandOptions& options) {
   const ExperimentConfig& config = loaded->config;
   auto images = LoadFashionMnist(config.data_dir, DatasetSplit::kTrain);
   if (!images.ok()) return Fail(images.status());
-  if (config.max_train_examples > 0 && static_cast<size_t>(config.max_train_examples) < images->size()) {
+  if (config.max_train_examples > 0 &&
+      static_cast<size_t>(config.max_train_examples) < images->size()) {
     images->labels.resize(config.max_train_examples);
   }
   auto partitions =
@@ -46,7 +47,8 @@ int RunPartitionCommand(const PartitionCommandOptions& options) {
     }
   }
   if (static_cast<int>(partitions->size()) > options.max_rows) {
-    std::printf("... %zu more clients (--rows to show more)\n", partitions->size() - options.max_rows);
+    std::printf("... %zu more clients (--rows to show more)\n",
+                partitions->size() - options.max_rows);
   }
   std::printf("examples per client: min %zu, max %zu; classes per client: mean %.2f\n", min_size,
               max_size, mean_classes / partitions->size());

@@ -25,7 +25,8 @@ absl::Status PrepareOutputDir(const std::string& dir, bool overwrite) {
         "output folder ", dir, " already holds a run; pass --overwrite or choose another --out"));
   }
   fs::create_directories(dir, error);
-  if (error) return absl::PermissionDeniedError(absl::StrCat("cannot create ", dir, ": ", error.message()));
+  if (error)
+    return absl::PermissionDeniedError(absl::StrCat("cannot create ", dir, ": ", error.message()));
   return absl::OkStatus();
 }
 
@@ -41,8 +42,8 @@ absl::Status Simulate(const SimulateOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   std::printf("tributary simulate: %s — %d clients (%s), %d per round, %d rounds, model %s\n",
               config.name.c_str(), config.partition.num_clients,
-              PartitionSchemeName(config.partition.scheme), config.clients_per_round,
-              config.rounds, config.model.name.c_str());
+              PartitionSchemeName(config.partition.scheme), config.clients_per_round, config.rounds,
+              config.model.name.c_str());
   std::fflush(stdout);
   TRIB_ASSIGN_OR_RETURN(std::unique_ptr<Simulation> simulation, Simulation::Create(config));
   std::printf("model: %zu parameters (%s); %d workers x %d threads; output: %s\n",

@@ -3,8 +3,8 @@
 #ifndef TRIBUTARY_COMMON_SEEDED_RNG_H_
 #define TRIBUTARY_COMMON_SEEDED_RNG_H_
 
-#include <cstdint>
 #include <cstddef>
+#include <cstdint>
 #include <random>
 #include <utility>
 

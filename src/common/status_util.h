@@ -9,9 +9,9 @@
 #define TRIB_STATUS_CONCAT(a, b) TRIB_STATUS_CONCAT_INNER(a, b)
 
 // Returns from the enclosing function if `expr` (an absl::Status) is not OK.
-#define TRIB_RETURN_IF_ERROR(expr)              \
-  do {                                          \
-    ::absl::Status trib_status_ = (expr);       \
+#define TRIB_RETURN_IF_ERROR(expr)               \
+  do {                                           \
+    ::absl::Status trib_status_ = (expr);        \
     if (!trib_status_.ok()) return trib_status_; \
   } while (0)
 

@@ -74,8 +74,8 @@ absl::StatusOr<std::vector<uint8_t>> ParseIdx(std::span<const uint8_t> bytes, in
     if (count > kMaxDecompressedBytes) return absl::DataLossError("IDX payload too large");
   }
   if (bytes.size() != header + count) {
-    return absl::DataLossError(absl::StrCat("IDX payload has ", bytes.size() - header,
-                                            " bytes, header promises ", count));
+    return absl::DataLossError(
+        absl::StrCat("IDX payload has ", bytes.size() - header, " bytes, header promises ", count));
   }
   return std::vector<uint8_t>(bytes.begin() + header, bytes.end());
 }
@@ -90,9 +90,11 @@ absl::StatusOr<LabeledImages> LoadFashionMnist(const std::string& dir, DatasetSp
   std::vector<int64_t> image_dims, label_dims;
   LabeledImages data;
   auto pixels = ParseIdx(image_file, 3, &image_dims);
-  if (!pixels.ok()) return absl::DataLossError(absl::StrCat(images_path, ": ", pixels.status().message()));
+  if (!pixels.ok())
+    return absl::DataLossError(absl::StrCat(images_path, ": ", pixels.status().message()));
   auto labels = ParseIdx(label_file, 1, &label_dims);
-  if (!labels.ok()) return absl::DataLossError(absl::StrCat(labels_path, ": ", labels.status().message()));
+  if (!labels.ok())
+    return absl::DataLossError(absl::StrCat(labels_path, ": ", labels.status().message()));
   if (image_dims[0] != label_dims[0]) {
     return absl::DataLossError(absl::StrCat(images_path, " has ", image_dims[0], " images but ",
                                             labels_path, " has ", label_dims[0], " labels"));

@@ -1,8 +1,11 @@
 #include "data/fashion_mnist.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
+#include <string>
 
 namespace tributary {
 namespace {
@@ -50,6 +53,22 @@ TEST(FashionMnistTest, MissingDirectoryNamesTheSetupCommand) {
   auto data = LoadFashionMnist("/nonexistent/fashion", DatasetSplit::kTest);
   ASSERT_FALSE(data.ok());
   EXPECT_NE(data.status().message().find("setup.sh"), std::string::npos) << data.status();
+}
+
+TEST(FashionMnistTest, CorruptFilesAreClearErrors) {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("corrupt_fmnist_" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  for (const char* name : {"t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"}) {
+    std::FILE* f = std::fopen((dir / name).c_str(), "wb");
+    std::fputs("definitely not gzip", f);
+    std::fclose(f);
+  }
+  auto data = LoadFashionMnist(dir.string(), DatasetSplit::kTest);
+  ASSERT_FALSE(data.ok());
+  EXPECT_NE(data.status().message().find("t10k-images-idx3-ubyte.gz"), std::string::npos)
+      << data.status();
+  std::filesystem::remove_all(dir);
 }
 
 TEST(FashionMnistTest, LoadsTheInstalledDataset) {

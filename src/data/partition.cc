@@ -78,8 +78,8 @@ absl::StatusOr<std::vector<ClientIndices>> PartitionDirichlet(std::span<const ui
         const size_t end =
             c + 1 == num_clients
                 ? members.size()
-                : std::min(members.size(), static_cast<size_t>(std::llround(
-                                               cumulative / total * members.size())));
+                : std::min(members.size(),
+                           static_cast<size_t>(std::llround(cumulative / total * members.size())));
         clients[c].insert(clients[c].end(), members.begin() + begin, members.begin() + end);
         begin = std::max(begin, end);
       }
@@ -97,8 +97,8 @@ absl::StatusOr<std::vector<ClientIndices>> PartitionShards(std::span<const uint8
                                                            int num_classes, int num_clients,
                                                            int classes_per_client, Rng& rng) {
   if (classes_per_client < 1 || classes_per_client > num_classes) {
-    return absl::InvalidArgumentError(absl::StrCat("shards_per_client must be in [1, ",
-                                                   num_classes, "], got ", classes_per_client));
+    return absl::InvalidArgumentError(absl::StrCat("shards_per_client must be in [1, ", num_classes,
+                                                   "], got ", classes_per_client));
   }
   // Client c holds classes order[(c * k + j) mod C] for j < k: k distinct classes each, and
   // every class held by the same number of clients (within one).
@@ -117,9 +117,9 @@ absl::StatusOr<std::vector<ClientIndices>> PartitionShards(std::span<const uint8
     std::vector<uint32_t>& members = by_class[k];
     const size_t n = holders[k].size();
     if (n == 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "shards: class ", k, " would be held by no client; use at least ",
-          (num_classes + classes_per_client - 1) / classes_per_client, " clients"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("shards: class ", k, " would be held by no client; use at least ",
+                       (num_classes + classes_per_client - 1) / classes_per_client, " clients"));
     }
     if (members.size() < n) {
       return absl::InvalidArgumentError(absl::StrCat("shards: class ", k, " has ", members.size(),
@@ -166,8 +166,8 @@ absl::StatusOr<std::vector<ClientIndices>> PartitionExamples(std::span<const uin
         absl::StrCat("number of clients must be at least 1, got ", options.num_clients));
   }
   if (static_cast<size_t>(options.num_clients) > labels.size()) {
-    return absl::InvalidArgumentError(absl::StrCat(options.num_clients, " clients but only ",
-                                                   labels.size(), " examples"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(options.num_clients, " clients but only ", labels.size(), " examples"));
   }
   for (uint8_t label : labels) {
     if (label >= num_classes) {

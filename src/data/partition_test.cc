@@ -43,7 +43,8 @@ double DistanceFromUniform(const std::vector<int64_t>& histogram) {
 double MeanDistanceFromUniform(const std::vector<uint8_t>& labels,
                                const std::vector<ClientIndices>& clients) {
   double sum = 0.0;
-  for (const ClientIndices& c : clients) sum += DistanceFromUniform(LabelHistogram(labels, kClasses, c));
+  for (const ClientIndices& c : clients)
+    sum += DistanceFromUniform(LabelHistogram(labels, kClasses, c));
   return sum / clients.size();
 }
 
@@ -74,7 +75,8 @@ TEST(PartitionTest, DirichletLargeAlphaIsNearIidSmallAlphaIsSkewed) {
   options.alpha = 0.1;
   auto skewed = *PartitionExamples(labels, kClasses, options, 3);
   ExpectEveryExampleOnce(skewed, labels.size());
-  auto iid = *PartitionExamples(labels, kClasses, {.scheme = PartitionScheme::kIid, .num_clients = 10}, 3);
+  auto iid =
+      *PartitionExamples(labels, kClasses, {.scheme = PartitionScheme::kIid, .num_clients = 10}, 3);
 
   const double d_large = MeanDistanceFromUniform(labels, near_iid);
   const double d_small = MeanDistanceFromUniform(labels, skewed);
@@ -89,13 +91,14 @@ TEST(PartitionTest, DirichletLargeAlphaIsNearIidSmallAlphaIsSkewed) {
 TEST(PartitionTest, ShardsGiveExactlyKClassesPerClient) {
   auto labels = BalancedLabels();
   for (int k : {1, 2, 3, 10}) {
-    PartitionOptions options{.scheme = PartitionScheme::kShards, .num_clients = 20,
-                             .shards_per_client = k};
+    PartitionOptions options{
+        .scheme = PartitionScheme::kShards, .num_clients = 20, .shards_per_client = k};
     auto clients = *PartitionExamples(labels, kClasses, options, 9);
     ExpectEveryExampleOnce(clients, labels.size());
     for (const ClientIndices& c : clients) {
       auto histogram = LabelHistogram(labels, kClasses, c);
-      EXPECT_EQ(std::count_if(histogram.begin(), histogram.end(), [](int64_t h) { return h > 0; }), k);
+      EXPECT_EQ(std::count_if(histogram.begin(), histogram.end(), [](int64_t h) { return h > 0; }),
+                k);
     }
   }
 }
@@ -104,17 +107,20 @@ TEST(PartitionTest, RejectsImpossibleRequests) {
   auto labels = BalancedLabels();
   EXPECT_FALSE(PartitionExamples(labels, kClasses, {.num_clients = 0}, 1).ok());
   EXPECT_FALSE(PartitionExamples(labels, kClasses, {.num_clients = 6001}, 1).ok());
-  EXPECT_FALSE(PartitionExamples(labels, kClasses,
-                                 {.scheme = PartitionScheme::kDirichlet, .num_clients = 5, .alpha = 0.0}, 1)
-                   .ok());
-  EXPECT_FALSE(PartitionExamples(labels, kClasses,
-                                 {.scheme = PartitionScheme::kShards, .num_clients = 5,
-                                  .shards_per_client = 11}, 1)
+  EXPECT_FALSE(
+      PartitionExamples(labels, kClasses,
+                        {.scheme = PartitionScheme::kDirichlet, .num_clients = 5, .alpha = 0.0}, 1)
+          .ok());
+  EXPECT_FALSE(PartitionExamples(
+                   labels, kClasses,
+                   {.scheme = PartitionScheme::kShards, .num_clients = 5, .shards_per_client = 11},
+                   1)
                    .ok());
   // Two clients holding one class each cannot cover ten classes.
-  EXPECT_FALSE(PartitionExamples(labels, kClasses,
-                                 {.scheme = PartitionScheme::kShards, .num_clients = 2,
-                                  .shards_per_client = 1}, 1)
+  EXPECT_FALSE(PartitionExamples(
+                   labels, kClasses,
+                   {.scheme = PartitionScheme::kShards, .num_clients = 2, .shards_per_client = 1},
+                   1)
                    .ok());
   std::vector<uint8_t> bad_labels = {0, 1, 12};
   EXPECT_FALSE(PartitionExamples(bad_labels, kClasses, {.num_clients = 1}, 1).ok());

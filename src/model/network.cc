@@ -59,9 +59,8 @@ const std::vector<std::string>& RegisteredModels() {
 absl::Status ValidateModelSpec(const ModelSpec& spec) {
   const auto& names = RegisteredModels();
   if (std::find(names.begin(), names.end(), spec.name) == names.end()) {
-    return absl::InvalidArgumentError(absl::StrCat("unknown model '", spec.name,
-                                                   "' (registered: ", absl::StrJoin(names, ", "),
-                                                   ")"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unknown model '", spec.name, "' (registered: ", absl::StrJoin(names, ", "), ")"));
   }
   if (spec.hidden < 1 || spec.hidden > (1 << 16)) {
     return absl::InvalidArgumentError(

@@ -12,7 +12,8 @@ std::string FormatBytes(int64_t bytes) {
     value /= 1000.0;
     ++unit;
   }
-  return unit == 0 ? absl::StrFormat("%d B", bytes) : absl::StrFormat("%.2f %s", value, units[unit]);
+  return unit == 0 ? absl::StrFormat("%d B", bytes)
+                   : absl::StrFormat("%.2f %s", value, units[unit]);
 }
 
 void ProgressPrinter::PrintRound(const RoundMetrics& m) {

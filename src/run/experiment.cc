@@ -8,37 +8,39 @@ namespace tributary {
 
 absl::Status ExperimentConfig::Validate() const {
   if (name.empty()) return absl::InvalidArgumentError("run.name must not be empty");
-  if (rounds < 1) return absl::InvalidArgumentError(absl::StrCat("run.rounds must be at least 1, got ", rounds));
+  if (rounds < 1)
+    return absl::InvalidArgumentError(absl::StrCat("run.rounds must be at least 1, got ", rounds));
   if (eval_every < 1) {
-    return absl::InvalidArgumentError(absl::StrCat("run.eval_every must be at least 1, got ", eval_every));
+    return absl::InvalidArgumentError(
+        absl::StrCat("run.eval_every must be at least 1, got ", eval_every));
   }
   if (dataset != "fashion_mnist") {
     return absl::InvalidArgumentError(
         absl::StrCat("unknown data.dataset '", dataset, "' (available: fashion_mnist)"));
   }
   if (max_train_examples < 0 || max_test_examples < 0) {
-    return absl::InvalidArgumentError("data.max_train_examples and data.max_test_examples must be >= 0");
+    return absl::InvalidArgumentError(
+        "data.max_train_examples and data.max_test_examples must be >= 0");
   }
   if (partition.num_clients < 1) {
     return absl::InvalidArgumentError(
         absl::StrCat("data.num_clients must be at least 1, got ", partition.num_clients));
   }
   if (clients_per_round < 1 || clients_per_round > partition.num_clients) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "run.clients_per_round (K = ", clients_per_round,
-        ") must be between 1 and data.num_clients (N = ", partition.num_clients, ")"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("run.clients_per_round (K = ", clients_per_round,
+                     ") must be between 1 and data.num_clients (N = ", partition.num_clients, ")"));
   }
   if (workers < 0 || workers > 1024 || threads_per_worker < 0 || threads_per_worker > 1024) {
-    return absl::InvalidArgumentError("compute.workers and compute.threads_per_worker must be in [0, 1024]");
+    return absl::InvalidArgumentError(
+        "compute.workers and compute.threads_per_worker must be in [0, 1024]");
   }
   TRIB_RETURN_IF_ERROR(ValidateModelSpec(model));
   TRIB_RETURN_IF_ERROR(train.Validate());
   return CreateStrategy(strategy).status();
 }
 
-int ExperimentConfig::ResolvedWorkers() const {
-  return workers > 0 ? workers : HardwareThreads();
-}
+int ExperimentConfig::ResolvedWorkers() const { return workers > 0 ? workers : HardwareThreads(); }
 
 // One intra-op thread per worker by default: on the small CNN, one client with 2 threads trained
 // slower and less steadily (1550-2100 examples/s) than with 1 (1860-1940); see docs/performance.md.

@@ -61,9 +61,9 @@ absl::StatusOr<std::unique_ptr<Simulation>> Simulation::Create(const ExperimentC
                         LoadSplit(config, DatasetSplit::kTrain, config.max_train_examples));
   TRIB_ASSIGN_OR_RETURN(LabeledImages test_images,
                         LoadSplit(config, DatasetSplit::kTest, config.max_test_examples));
-  TRIB_ASSIGN_OR_RETURN(
-      std::vector<ClientIndices> partitions,
-      PartitionExamples(train_images.labels, train_images.num_classes, config.partition, config.seed));
+  TRIB_ASSIGN_OR_RETURN(std::vector<ClientIndices> partitions,
+                        PartitionExamples(train_images.labels, train_images.num_classes,
+                                          config.partition, config.seed));
   state->population = std::make_unique<ClientPopulation>(std::move(partitions));
 
   state->config.model.input_channels = 1;

@@ -11,8 +11,8 @@ namespace tributary {
 absl::StatusOr<std::vector<uint32_t>> ClientPopulation::Sample(int count, uint64_t seed,
                                                                int round) const {
   if (count < 1 || static_cast<size_t>(count) > partitions_.size()) {
-    return absl::InvalidArgumentError(absl::StrCat("cannot sample ", count, " clients out of ",
-                                                   partitions_.size()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot sample ", count, " clients out of ", partitions_.size()));
   }
   Rng rng = MakeRng(seed, static_cast<uint64_t>(round), 0, RngPurpose::kClientSampling);
   std::vector<uint32_t> ids(partitions_.size());

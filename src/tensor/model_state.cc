@@ -27,9 +27,9 @@ absl::StatusOr<ModelState> ModelState::Zeros(std::vector<TensorSpec> specs) {
     }
     for (int64_t d : spec.shape) {
       if (d < 0) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "tensor '", spec.name, "' has a negative dimension [", absl::StrJoin(spec.shape, ","),
-            "]"));
+        return absl::InvalidArgumentError(absl::StrCat("tensor '", spec.name,
+                                                       "' has a negative dimension [",
+                                                       absl::StrJoin(spec.shape, ","), "]"));
       }
     }
     state.offsets_.push_back(total);
@@ -46,8 +46,8 @@ std::span<float> ModelState::tensor(size_t index) {
 }
 
 std::span<const float> ModelState::tensor(size_t index) const {
-  return std::span<const float>(values_).subspan(
-      offsets_.at(index), static_cast<size_t>(specs_[index].NumElements()));
+  return std::span<const float>(values_).subspan(offsets_.at(index),
+                                                 static_cast<size_t>(specs_[index].NumElements()));
 }
 
 absl::StatusOr<size_t> ModelState::IndexOf(const std::string& name) const {

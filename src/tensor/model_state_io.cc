@@ -45,9 +45,8 @@ absl::StatusOr<ModelState> LoadModelState(const std::string& path) {
       }
       torch::Tensor t = entry.value().toTensor();
       if (!t.is_floating_point()) {
-        return absl::InvalidArgumentError(absl::StrCat(path, ": tensor '",
-                                                       entry.key().toStringRef(),
-                                                       "' is not floating point"));
+        return absl::InvalidArgumentError(
+            absl::StrCat(path, ": tensor '", entry.key().toStringRef(), "' is not floating point"));
       }
       specs.push_back({entry.key().toStringRef(), t.sizes().vec()});
       tensors.push_back(t.to(torch::kFloat32).contiguous());

@@ -1,12 +1,12 @@
 #include "tensor/model_state.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <limits>
-#include <unistd.h>
 #include <string>
 
 namespace tributary {

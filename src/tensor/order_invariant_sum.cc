@@ -18,9 +18,8 @@ static_assert(OrderInvariantSum::kFractionBits == 40, "kRoundingShift assumes 40
 // finite add zero. Returns false when any value was such. Branch-free so it vectorizes (with
 // -fno-trapping-math, set for this file); compiled for AVX2 as well where the CPU has it.
 __attribute__((target_clones("avx2", "default"))) bool AccumulateTerms(const float* x,
-                                                                        double weight,
-                                                                        double sign, double* sum,
-                                                                        size_t n) {
+                                                                       double weight, double sign,
+                                                                       double* sum, size_t n) {
   const float limit = static_cast<float>(OrderInvariantSum::kMaxValue);
   const double signed_weight = sign * weight;
   size_t invalid = 0;

@@ -48,7 +48,8 @@ TEST(OrderInvariantSumTest, ResultIsBitwiseIndependentOfOrder) {
     for (int i : order)
       for (size_t j = 0; j < dim; ++j) naive[j] += static_cast<float>(weights[i]) * updates[i][j];
     for (int i = 0; i < 12; ++i)
-      for (size_t j = 0; j < dim; ++j) naive_ref[j] += static_cast<float>(weights[i]) * updates[i][j];
+      for (size_t j = 0; j < dim; ++j)
+        naive_ref[j] += static_cast<float>(weights[i]) * updates[i][j];
     naive_differs |= std::memcmp(naive.data(), naive_ref.data(), dim * sizeof(float)) != 0;
   }
   EXPECT_TRUE(naive_differs) << "test data too benign to show order dependence";

@@ -20,15 +20,14 @@ constexpr int64_t kEvalBatch = 1000;
 std::unique_ptr<torch::optim::Optimizer> MakeOptimizer(const TrainOptions& options,
                                                        const std::vector<torch::Tensor>& params) {
   if (options.optimizer == OptimizerKind::kAdamW) {
-    return std::make_unique<torch::optim::AdamW>(
-        params, torch::optim::AdamWOptions(options.learning_rate)
-                    .betas({options.beta1, options.beta2})
-                    .weight_decay(options.weight_decay));
+    return std::make_unique<torch::optim::AdamW>(params,
+                                                 torch::optim::AdamWOptions(options.learning_rate)
+                                                     .betas({options.beta1, options.beta2})
+                                                     .weight_decay(options.weight_decay));
   }
-  return std::make_unique<torch::optim::SGD>(params,
-                                             torch::optim::SGDOptions(options.learning_rate)
-                                                 .momentum(options.momentum)
-                                                 .weight_decay(options.weight_decay));
+  return std::make_unique<torch::optim::SGD>(params, torch::optim::SGDOptions(options.learning_rate)
+                                                         .momentum(options.momentum)
+                                                         .weight_decay(options.weight_decay));
 }
 
 absl::Status CheckIndices(std::span<const uint32_t> indices, size_t dataset_size) {
@@ -75,7 +74,8 @@ absl::StatusOr<LocalTrainResult> LocalTrainer::Train(const ModelState& global,
   Network& network = *impl_->network;
   const int64_t n = static_cast<int64_t>(indices.size());
   const int64_t batches_per_epoch = (n + options.batch_size - 1) / options.batch_size;
-  const int64_t total_steps = options.steps > 0 ? options.steps : options.epochs * batches_per_epoch;
+  const int64_t total_steps =
+      options.steps > 0 ? options.steps : options.epochs * batches_per_epoch;
 
   try {
     network.LoadState(global);
@@ -139,10 +139,10 @@ absl::StatusOr<EvalResult> LocalTrainer::Evaluate(const ModelState& model,
       torch::Tensor x = data.tensors().images.slice(0, start, stop);
       torch::Tensor y = data.tensors().labels.slice(0, start, stop);
       torch::Tensor logits = network.Forward(x);
-      result.loss_sum += torch::nn::functional::cross_entropy(
-                             logits, y,
-                             torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
-                             .item<double>();
+      result.loss_sum +=
+          torch::nn::functional::cross_entropy(
+              logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+              .item<double>();
       result.correct += logits.argmax(1).eq(y).sum().item<int64_t>();
       result.count += stop - start;
     }

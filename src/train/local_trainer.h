@@ -50,8 +50,8 @@ class LocalTrainer {
   // Trains from `global` on examples `indices` of `data`, shuffled by `shuffle_seed`, and
   // writes (trained - global) into *delta. Requires: global and *delta have layout().
   absl::StatusOr<LocalTrainResult> Train(const ModelState& global, const TensorDataset& data,
-                                         std::span<const uint32_t> indices,
-                                         uint64_t shuffle_seed, ModelState* delta);
+                                         std::span<const uint32_t> indices, uint64_t shuffle_seed,
+                                         ModelState* delta);
 
   // Loss and accuracy of `model` on examples [begin, end) of `data`.
   absl::StatusOr<EvalResult> Evaluate(const ModelState& model, const TensorDataset& data,

@@ -39,9 +39,9 @@ absl::StatusOr<std::shared_ptr<const TensorDataset>> TensorDataset::FromImages(
                                            {n, 1, images.rows, images.cols}, torch::kUInt8);
     torch::Tensor x = bytes.to(torch::kFloat32).div_(255.0f);
     tensors->images = x.sub_(normalization.mean).div_(normalization.stddev).contiguous();
-    tensors->labels = torch::from_blob(const_cast<uint8_t*>(images.labels.data()), {n},
-                                       torch::kUInt8)
-                          .to(torch::kInt64);
+    tensors->labels =
+        torch::from_blob(const_cast<uint8_t*>(images.labels.data()), {n}, torch::kUInt8)
+            .to(torch::kInt64);
     return std::shared_ptr<const TensorDataset>(
         new TensorDataset(std::move(tensors), static_cast<size_t>(n)));
   } catch (const c10::Error& e) {

@@ -18,13 +18,16 @@ const char* OptimizerKindName(OptimizerKind kind) {
 }
 
 absl::Status TrainOptions::Validate() const {
-  auto in_range = [](double v, double lo, double hi) { return std::isfinite(v) && v >= lo && v <= hi; };
+  auto in_range = [](double v, double lo, double hi) {
+    return std::isfinite(v) && v >= lo && v <= hi;
+  };
   if (!in_range(learning_rate, 0.0, 1e3) || learning_rate == 0.0) {
     return absl::InvalidArgumentError(
         absl::StrCat("train.lr must be positive and finite, got ", learning_rate));
   }
   if (!in_range(momentum, 0.0, 0.9999)) {
-    return absl::InvalidArgumentError(absl::StrCat("train.momentum must be in [0, 1), got ", momentum));
+    return absl::InvalidArgumentError(
+        absl::StrCat("train.momentum must be in [0, 1), got ", momentum));
   }
   if (!in_range(weight_decay, 0.0, 1.0)) {
     return absl::InvalidArgumentError(
@@ -34,7 +37,8 @@ absl::Status TrainOptions::Validate() const {
     return absl::InvalidArgumentError("train.beta1 and train.beta2 must be in [0, 1)");
   }
   if (batch_size < 1) {
-    return absl::InvalidArgumentError(absl::StrCat("train.batch_size must be at least 1, got ", batch_size));
+    return absl::InvalidArgumentError(
+        absl::StrCat("train.batch_size must be at least 1, got ", batch_size));
   }
   if (steps < 0 || epochs < 0 || (steps == 0 && epochs == 0)) {
     return absl::InvalidArgumentError(
