@@ -85,6 +85,24 @@ Field DoubleField(std::string key, std::string help,
   return f;
 }
 
+Field BoolField(std::string key, std::string help, std::function<bool&(ExperimentConfig&)> get) {
+  Field f;
+  f.key = key;
+  f.type = "bool";
+  f.help = std::move(help);
+  f.read = [key, get](const toml::node& n, ExperimentConfig& c) -> absl::Status {
+    const toml::value<bool>* v = n.as_boolean();
+    if (v == nullptr) return TypeError(key, "true or false", n);
+    get(c) = v->get();
+    return absl::OkStatus();
+  };
+  f.write = [get](const ExperimentConfig& c) {
+    return std::unique_ptr<toml::node>(
+        new toml::value<bool>(get(const_cast<ExperimentConfig&>(c))));
+  };
+  return f;
+}
+
 // A string field; `parse` checks and stores it, `format` gives its current value.
 Field StringField(std::string key, std::string help, bool required,
                   std::function<absl::Status(const std::string&, ExperimentConfig&)> parse,
@@ -196,6 +214,11 @@ const std::vector<Field>& Fields() {
           [](C& c) -> int& { return c.train.steps; }, 0, 100000000),
       PlainStringField("strategy.name", "aggregation strategy: fedavg", false,
                        [](C& c) -> std::string& { return c.strategy.name; }),
+      PlainStringField("compress.uplink",
+                       "codec pipeline for client updates, e.g. topk:ratio=0.01|fp16|zstd", false,
+                       [](C& c) -> std::string& { return c.uplink_codec; }),
+      BoolField("compress.error_feedback", "keep what the uplink codec dropped for the next round",
+                [](C& c) -> bool& { return c.uplink_error_feedback; }),
       IntegerField<int>(
           "compute.workers", "clients trained concurrently (0: one per core)", false,
           [](C& c) -> int& { return c.workers; }, 0, 1024),
@@ -327,7 +350,7 @@ absl::StatusOr<LoadedConfig> LoadExperimentConfig(const std::string& path,
 
 std::string ConfigReference() {
   std::string out =
-      "Config keys (TOML sections [run] [data] [model] [train] [strategy] [compute]):\n";
+      "Config keys (TOML sections [run] [data] [model] [train] [strategy] [compress] [compute]):\n";
   ExperimentConfig defaults;
   for (const Field& f : Fields()) {
     std::ostringstream value;

@@ -17,6 +17,7 @@ enum class RngPurpose : uint64_t {
   kClientSampling = 2,
   kLocalShuffle = 3,
   kModelInit = 4,
+  kCodec = 5,
 };
 
 using Rng = std::mt19937_64;

@@ -20,6 +20,7 @@ std::string RoundMetricsToJson(const RoundMetrics& m) {
                                            : nlohmann::ordered_json(nullptr);
   j["bytes_up"] = m.bytes_up;
   j["bytes_down"] = m.bytes_down;
+  j["uplink_compression"] = m.uplink_compression;
   j["bytes_up_total"] = m.bytes_up_total;
   j["bytes_down_total"] = m.bytes_down_total;
   j["wall_seconds"] = m.wall_seconds;

@@ -25,11 +25,11 @@ void ProgressPrinter::PrintRound(const RoundMetrics& m) {
   std::string rejected =
       m.clients_rejected > 0 ? absl::StrFormat(" (%d rejected)", m.clients_rejected) : "";
   absl::FPrintF(out_,
-                "round %*d/%d  clients %d%s  train loss %.4f  %s  up %s  down %s  %.1fs  "
+                "round %*d/%d  clients %d%s  train loss %.4f  %s  up %s (%.0fx)  down %s  %.1fs  "
                 "eta %.0fs\n",
                 static_cast<int>(std::to_string(total_rounds_).size()), m.round, total_rounds_,
                 m.clients, rejected, m.train_loss, accuracy, FormatBytes(m.bytes_up),
-                FormatBytes(m.bytes_down), m.wall_seconds, eta);
+                m.uplink_compression, FormatBytes(m.bytes_down), m.wall_seconds, eta);
   std::fflush(out_);
 }
 

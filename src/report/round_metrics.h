@@ -14,8 +14,9 @@ struct RoundMetrics {
   double train_loss = 0.0;   // example-weighted mean local training loss of aggregated clients
   std::optional<double> test_accuracy;  // set on evaluation rounds
   std::optional<double> test_loss;
-  int64_t bytes_up = 0;    // this round, client -> server, as it would cross the wire
-  int64_t bytes_down = 0;  // this round, server -> client
+  int64_t bytes_up = 0;             // this round, client -> server: the encoded payloads' sizes
+  int64_t bytes_down = 0;           // this round, server -> client
+  double uplink_compression = 1.0;  // dense fp32 bytes of this round's uploads / bytes_up
   int64_t bytes_up_total = 0;
   int64_t bytes_down_total = 0;
   double wall_seconds = 0.0;  // this round's wall-clock time

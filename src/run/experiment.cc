@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_util.h"
+#include "compress/pipeline.h"
 #include "train/compute_threads.h"
 
 namespace tributary {
@@ -37,6 +38,10 @@ absl::Status ExperimentConfig::Validate() const {
   }
   TRIB_RETURN_IF_ERROR(ValidateModelSpec(model));
   TRIB_RETURN_IF_ERROR(train.Validate());
+  absl::Status codec = Pipeline::Parse(uplink_codec).status();
+  if (!codec.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("compress.uplink: ", codec.message()));
+  }
   return CreateStrategy(strategy).status();
 }
 

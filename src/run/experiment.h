@@ -32,6 +32,10 @@ struct ExperimentConfig {
   TrainOptions train;
   StrategySpec strategy;
 
+  // Codec pipeline for client -> server updates, e.g. "topk:ratio=0.01|fp16|zstd".
+  std::string uplink_codec = "fp32";
+  bool uplink_error_feedback = false;  // keep what the codec dropped in a per-client residual
+
   int workers = 0;             // concurrent client trainings; 0: one per hardware thread
   int threads_per_worker = 0;  // intra-op threads of each worker; 0: 1
 

@@ -7,6 +7,8 @@
 #include "absl/strings/str_cat.h"
 #include "common/seeded_rng.h"
 #include "common/status_util.h"
+#include "compress/error_feedback.h"
+#include "compress/pipeline.h"
 #include "run/worker_pool.h"
 #include "train/compute_threads.h"
 #include "train/local_trainer.h"
@@ -26,7 +28,7 @@ absl::StatusOr<LabeledImages> LoadSplit(const ExperimentConfig& config, DatasetS
 
 // What happened to one sampled client in a round.
 struct ClientOutcome {
-  bool uploaded = false;                   // training finished and its update was sent
+  int64_t uploaded_bytes = 0;              // size of the payload sent, if training finished
   std::optional<LocalTrainResult> result;  // set when the update was aggregated
   std::string error;                       // why not, otherwise
 };
@@ -43,6 +45,9 @@ struct Simulation::State {
   std::vector<std::unique_ptr<LocalTrainer>> trainers;  // one per worker
   std::vector<ModelState> deltas;                       // one per worker, reused every round
   std::unique_ptr<WorkerPool> pool;
+  std::unique_ptr<Pipeline> uplink;
+  std::vector<CodecState> codec_states;   // per client; empty until its first error-fed upload
+  int64_t downlink_bytes_per_client = 0;  // the global model as an fp32 payload
 };
 
 Simulation::Simulation(std::unique_ptr<State> state) : state_(std::move(state)) {}
@@ -87,6 +92,10 @@ absl::StatusOr<std::unique_ptr<Simulation>> Simulation::Create(const ExperimentC
     state->deltas.push_back(state->global.ZerosLike());
   }
   state->pool = std::make_unique<WorkerPool>(workers, nullptr);
+  TRIB_ASSIGN_OR_RETURN(state->uplink, Pipeline::Parse(config.uplink_codec));
+  state->codec_states.resize(state->population->size());
+  TRIB_ASSIGN_OR_RETURN(std::unique_ptr<Pipeline> fp32, Pipeline::Parse("fp32"));
+  state->downlink_bytes_per_client = fp32->Encode(state->global.flat(), 0).size();
   return std::unique_ptr<Simulation>(new Simulation(std::move(state)));
 }
 
@@ -94,6 +103,7 @@ absl::Status Simulation::Run(const std::function<absl::Status(const RoundMetrics
   State& s = *state_;
   const ExperimentConfig& config = s.config;
   const int64_t model_bytes = static_cast<int64_t>(s.global.num_bytes());
+  const size_t dimension = s.global.num_elements();
   int64_t bytes_up_total = 0, bytes_down_total = 0;
 
   for (int round = 1; round <= config.rounds; ++round) {
@@ -119,7 +129,25 @@ absl::Status Simulation::Run(const std::function<absl::Status(const RoundMetrics
           outcome.error = std::string(result.status().message());
           return;
         }
-        outcome.uploaded = true;
+        // Client side: encode the delta; server side: validate and decode the payload.
+        const uint64_t codec_seed = DeriveSeed(config.seed, round, client, RngPurpose::kCodec);
+        absl::StatusOr<Payload> payload =
+            config.uplink_error_feedback
+                ? EncodeWithErrorFeedback(*s.uplink, delta.flat(), codec_seed,
+                                          &s.codec_states[client])
+                : absl::StatusOr<Payload>(s.uplink->Encode(delta.flat(), codec_seed));
+        if (!payload.ok()) {
+          outcome.error = std::string(payload.status().message());
+          return;
+        }
+        outcome.uploaded_bytes = static_cast<int64_t>(payload->size());
+        absl::StatusOr<Update> update = s.uplink->Decode(*payload, dimension);
+        if (!update.ok()) {
+          outcome.error = std::string(update.status().message());
+          return;
+        }
+        std::fill(delta.flat().begin(), delta.flat().end(), 0.0f);
+        update->AddTo(delta.flat());
         absl::Status accepted;
         {
           std::lock_guard<std::mutex> lock(strategy_mutex);
@@ -141,7 +169,8 @@ absl::Status Simulation::Run(const std::function<absl::Status(const RoundMetrics
     int uploads = 0;
     for (size_t i = 0; i < sampled.size(); ++i) {
       const ClientOutcome& outcome = outcomes[i];
-      uploads += outcome.uploaded;
+      uploads += outcome.uploaded_bytes > 0;
+      metrics.bytes_up += outcome.uploaded_bytes;
       if (!outcome.result.has_value()) {
         ++metrics.clients_rejected;
         std::fprintf(stderr, "round %d: client %u rejected: %s\n", round, sampled[i],
@@ -154,10 +183,11 @@ absl::Status Simulation::Run(const std::function<absl::Status(const RoundMetrics
     }
     TRIB_ASSIGN_OR_RETURN(s.global, s.strategy->Finalize());
     metrics.train_loss = examples > 0 ? loss_sum / examples : 0.0;
-    // Dense fp32 both ways: the model to every sampled client, a delta from every client that
-    // finished training (a rejected update still crossed the wire).
-    metrics.bytes_down = model_bytes * static_cast<int64_t>(sampled.size());
-    metrics.bytes_up = model_bytes * uploads;
+    // Down: the fp32 model to every sampled client. Up: every payload sent, aggregated or not
+    // (a rejected update still crossed the wire).
+    metrics.bytes_down = s.downlink_bytes_per_client * static_cast<int64_t>(sampled.size());
+    metrics.uplink_compression =
+        metrics.bytes_up > 0 ? static_cast<double>(model_bytes * uploads) / metrics.bytes_up : 1.0;
     bytes_up_total += metrics.bytes_up;
     bytes_down_total += metrics.bytes_down;
     metrics.bytes_up_total = bytes_up_total;

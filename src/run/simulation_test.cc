@@ -50,11 +50,13 @@ TEST(SimulationTest, ShortRunLearnsFarBeyondChance) {
   EXPECT_LT(rounds.back().train_loss, rounds.front().train_loss);
   EXPECT_EQ(last.clients, 4);
   EXPECT_EQ(last.clients_rejected, 0);
-  // Dense fp32: every sampled client downloads and uploads the whole model.
-  const int64_t model_bytes = 4 * (784 * 64 + 64 + 64 * 64 + 64 + 64 * 10 + 10);
-  EXPECT_EQ(last.bytes_down, 4 * model_bytes);
-  EXPECT_EQ(last.bytes_up, 4 * model_bytes);
-  EXPECT_EQ(last.bytes_up_total, 16 * model_bytes);
+  // Dense fp32: every sampled client downloads and uploads the whole model as a payload: the
+  // values plus a 32-byte header, the spec "fp32" and an 8-byte checksum.
+  const int64_t payload_bytes = 4 * (784 * 64 + 64 + 64 * 64 + 64 + 64 * 10 + 10) + 32 + 4 + 8;
+  EXPECT_EQ(last.bytes_down, 4 * payload_bytes);
+  EXPECT_EQ(last.bytes_up, 4 * payload_bytes);
+  EXPECT_EQ(last.bytes_up_total, 16 * payload_bytes);
+  EXPECT_NEAR(last.uplink_compression, 1.0, 0.001);
 }
 
 TEST(SimulationTest, SameSeedGivesIdenticalMetricsWithConcurrentClients) {
@@ -82,6 +84,23 @@ TEST(SimulationTest, SameSeedGivesIdenticalMetricsWithConcurrentClients) {
   EXPECT_NE(checksum_a, checksum_d);
 }
 
+TEST(SimulationTest, CompressedUplinkWithErrorFeedbackLearnsOnFewBytes) {
+  ExperimentConfig config = ShortRun();
+  config.rounds = 6;
+  config.uplink_codec = "topk:ratio=0.02|fp16";
+  config.uplink_error_feedback = true;
+  uint64_t checksum_a = 0, checksum_b = 0;
+  std::vector<RoundMetrics> rounds = RunAll(config, &checksum_a);
+  ASSERT_EQ(rounds.size(), 6u);
+  // 2% of the values at 2 bytes plus about 1-2 bytes of index each: over 30x fewer bytes.
+  EXPECT_GT(rounds.back().uplink_compression, 30.0);
+  EXPECT_LT(rounds.back().bytes_up * 30, rounds.back().bytes_down);
+  EXPECT_GT(*rounds.back().test_accuracy, 0.5) << "chance is 0.10";
+  // Error-feedback state lives across rounds and still gives reproducible runs.
+  RunAll(config, &checksum_b);
+  EXPECT_EQ(checksum_a, checksum_b);
+}
+
 TEST(SimulationTest, BadConfigIsAnErrorNotACrash) {
   ExperimentConfig config = ShortRun();
   config.clients_per_round = 21;  // K > N
@@ -93,6 +112,9 @@ TEST(SimulationTest, BadConfigIsAnErrorNotACrash) {
   EXPECT_NE(missing.status().message().find("dataset-fashion-mnist"), std::string::npos);
   config = ShortRun();
   config.model.name = "transformer";
+  EXPECT_FALSE(Simulation::Create(config).ok());
+  config = ShortRun();
+  config.uplink_codec = "topk:ratio=7";
   EXPECT_FALSE(Simulation::Create(config).ok());
 }
 

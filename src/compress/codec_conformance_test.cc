@@ -1,0 +1,248 @@
+// One suite over every registered codec stage, alone and in pipelines: round trips, error
+// bounds, unbiasedness where claimed, exact top-k, the error-feedback identity, exact byte
+// accounting, and rejection of malformed payloads.
+#include <gtest/gtest.h>
+#include <xxhash.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <numeric>
+#include <random>
+#include <set>
+
+#include "compress/error_feedback.h"
+#include "compress/half_codecs.h"
+#include "compress/pipeline.h"
+#include "compress/topk_selector.h"
+
+namespace tributary {
+namespace {
+
+std::vector<float> RandomVector(size_t n, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> x(n);
+  for (float& v : x) v = normal(rng) * std::exp(normal(rng));
+  return x;
+}
+
+// Payload with its checksum recomputed, so that mutations reach the body parser.
+void Reseal(Payload& payload) {
+  const uint64_t checksum = XXH3_64bits(payload.data(), payload.size() - 8);
+  std::memcpy(payload.data() + payload.size() - 8, &checksum, 8);
+}
+
+struct CodecCase {
+  std::string spec;
+  // Largest |decoded - x| allowed relative to max|x|, for coordinates the codec sends.
+  double max_relative_error;
+};
+
+void PrintTo(const CodecCase& c, std::ostream* os) { *os << c.spec; }
+
+class CodecConformanceTest : public ::testing::TestWithParam<CodecCase> {
+ protected:
+  std::unique_ptr<Pipeline> Make() {
+    auto pipeline = Pipeline::Parse(GetParam().spec);
+    EXPECT_TRUE(pipeline.ok()) << pipeline.status();
+    return std::move(pipeline).value();
+  }
+};
+
+TEST_P(CodecConformanceTest, RoundTripWithinStatedError) {
+  auto pipeline = Make();
+  for (size_t n : {1ul, 7ul, 1000ul, 65537ul}) {
+    std::vector<float> x = RandomVector(n, n);
+    Payload payload = pipeline->Encode(x, 42);
+    absl::StatusOr<Update> update = pipeline->Decode(payload, n);
+    ASSERT_TRUE(update.ok()) << update.status();
+    ASSERT_EQ(update->dimension, n);
+    float max_abs = 0.0f;
+    for (float v : x) max_abs = std::max(max_abs, std::fabs(v));
+    if (pipeline->lossless()) {
+      EXPECT_EQ(update->ToDense(), x);
+      continue;
+    }
+    std::vector<float> dense = update->ToDense();
+    std::set<uint32_t> sent(update->indices.begin(), update->indices.end());
+    for (size_t i = 0; i < n; ++i) {
+      if (update->sparse && !sent.count(i)) {
+        EXPECT_EQ(dense[i], 0.0f);
+        continue;
+      }
+      if (GetParam().spec.rfind("randk", 0) == 0) continue;  // values scaled by d/k
+      EXPECT_LE(std::fabs(dense[i] - x[i]), GetParam().max_relative_error * max_abs + 1e-30)
+          << GetParam().spec << " n=" << n << " i=" << i;
+    }
+  }
+}
+
+TEST_P(CodecConformanceTest, UnbiasedCodecsAverageToTheInput) {
+  auto pipeline = Make();
+  if (!pipeline->unbiased() || pipeline->lossless())
+    GTEST_SKIP() << "not a stochastic unbiased codec";
+  const size_t n = 64;
+  const int trials = 20000;
+  std::vector<float> x = RandomVector(n, 3);
+  std::vector<double> mean(n, 0.0);
+  for (int t = 0; t < trials; ++t) {
+    Payload payload = pipeline->Encode(x, 1000 + t);
+    std::vector<float> dense = pipeline->Decode(payload, n)->ToDense();
+    for (size_t i = 0; i < n; ++i) mean[i] += dense[i] / trials;
+  }
+  float max_abs = 0.0f;
+  for (float v : x) max_abs = std::max(max_abs, std::fabs(v));
+  // Tolerance: 6 standard errors of the worst-case per-coordinate spread (max|x| * d/k scale).
+  const double spread = GetParam().spec.rfind("randk", 0) == 0 ? max_abs * 10.0 : max_abs;
+  for (size_t i = 0; i < n; ++i) {
+    EXPECT_NEAR(mean[i], x[i], 6.0 * spread / std::sqrt(trials)) << GetParam().spec << " i=" << i;
+  }
+}
+
+TEST_P(CodecConformanceTest, ErrorFeedbackIdentity) {
+  auto pipeline = Make();
+  const size_t n = 5000;
+  CodecState state;
+  std::vector<float> old_residual(n, 0.0f);
+  for (int round = 0; round < 4; ++round) {
+    std::vector<float> x = RandomVector(n, 100 + round);
+    absl::StatusOr<Payload> payload = EncodeWithErrorFeedback(*pipeline, x, round, &state);
+    ASSERT_TRUE(payload.ok()) << payload.status();
+    std::vector<float> sent = pipeline->Decode(*payload, n)->ToDense();
+    for (size_t i = 0; i < n; ++i) {
+      const float p = x[i] + old_residual[i];
+      // sent + residual = input + old residual, up to the one rounding of residual = p - sent:
+      // half an ulp of the residual. Checked in double so the check adds no rounding of its own.
+      const double gap = static_cast<double>(sent[i]) + state.residual[i] - p;
+      EXPECT_LE(std::fabs(gap), std::fabs(state.residual[i]) * 0x1.0p-24 + 1e-38)
+          << GetParam().spec << " round " << round << " i=" << i;
+    }
+    old_residual = state.residual;
+  }
+}
+
+TEST_P(CodecConformanceTest, RejectsMalformedPayloads) {
+  auto pipeline = Make();
+  const size_t n = 300;
+  std::vector<float> x = RandomVector(n, 9);
+  const Payload good = pipeline->Encode(x, 5);
+  ASSERT_TRUE(pipeline->Decode(good, n).ok());
+  EXPECT_FALSE(pipeline->Decode(good, n + 1).ok()) << "dimension mismatch";
+
+  for (size_t length = 0; length < good.size(); ++length) {
+    Payload truncated(good.begin(), good.begin() + length);
+    EXPECT_FALSE(pipeline->Decode(truncated, n).ok()) << "truncated to " << length;
+    if (length >= 8) {
+      Reseal(truncated);
+      EXPECT_FALSE(pipeline->Decode(truncated, n).ok()) << "resealed truncation to " << length;
+    }
+  }
+  std::mt19937_64 rng(77);
+  for (int flip = 0; flip < 400; ++flip) {
+    Payload bad = good;
+    const size_t at = rng() % (bad.size() - 8);
+    bad[at] ^= static_cast<uint8_t>(1u << (rng() % 8));
+    EXPECT_FALSE(pipeline->Decode(bad, n).ok()) << "bit flip at " << at;
+    // With a valid checksum the parser itself must hold: an error, or a well-formed update.
+    Reseal(bad);
+    absl::StatusOr<Update> parsed = pipeline->Decode(bad, n);
+    if (parsed.ok()) {
+      EXPECT_EQ(parsed->dimension, n);
+      for (uint32_t i : parsed->indices) EXPECT_LT(i, n);
+      for (float v : parsed->values) EXPECT_TRUE(std::isfinite(v));
+    }
+  }
+  for (int trial = 0; trial < 200; ++trial) {
+    Payload random(rng() % 600);
+    for (uint8_t& b : random) b = static_cast<uint8_t>(rng());
+    EXPECT_FALSE(pipeline->Decode(random, n).ok());
+  }
+}
+
+TEST_P(CodecConformanceTest, OtherPipelinesPayloadIsRejected) {
+  auto pipeline = Make();
+  auto other = Pipeline::Parse(GetParam().spec == "fp32" ? "fp16" : "fp32");
+  std::vector<float> x = RandomVector(50, 1);
+  EXPECT_FALSE(pipeline->Decode((*other)->Encode(x, 1), 50).ok());
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    AllCodecs, CodecConformanceTest,
+    ::testing::Values(CodecCase{"fp32", 0.0}, CodecCase{"fp16", 1.0 / 1024},
+                      CodecCase{"bf16", 1.0 / 128}, CodecCase{"qsgd:bits=4", 1.0 / 7},
+                      CodecCase{"qsgd:bits=8,norm=l2", 1.0}, CodecCase{"qsgd:bits=2", 1.0},
+                      CodecCase{"topk:ratio=0.01", 0.0}, CodecCase{"topk:k=7|fp16", 1.0 / 1024},
+                      CodecCase{"randk:ratio=0.1", 0.0}, CodecCase{"zstd", 0.0},
+                      CodecCase{"fp16|zstd:level=9", 1.0 / 1024},
+                      CodecCase{"topk:ratio=0.05|qsgd:bits=4|zstd", 1.0 / 7},
+                      CodecCase{"randk:ratio=0.2|qsgd:bits=6", 1.0}),
+    [](const ::testing::TestParamInfo<CodecCase>& info) {
+      std::string name = info.param.spec;
+      for (char& c : name) c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+      return name;
+    });
+
+TEST(TopKTest, KeepsExactlyTheKLargestMagnitudes) {
+  for (size_t n : {10ul, 1000ul, 100000ul}) {
+    std::vector<float> x = RandomVector(n, n + 1);
+    // Ties and repeated values, including in the bucket that decides the cut.
+    for (size_t i = 0; i < n; i += 3) x[i] = (i % 2 ? -1.0f : 1.0f) * 0.5f;
+    for (size_t k : {1ul, n / 100 + 1, n / 3, n}) {
+      std::vector<uint32_t> got;
+      TopKIndices(x, k, &got);
+      std::vector<uint32_t> order(n);
+      std::iota(order.begin(), order.end(), 0u);
+      std::stable_sort(order.begin(), order.end(),
+                       [&](uint32_t a, uint32_t b) { return std::fabs(x[a]) > std::fabs(x[b]); });
+      std::vector<uint32_t> want(order.begin(), order.begin() + k);
+      std::sort(want.begin(), want.end());
+      EXPECT_EQ(got, want) << "n=" << n << " k=" << k;
+    }
+  }
+}
+
+TEST(HalfTest, ConversionsRoundToNearestEven) {
+  EXPECT_EQ(HalfToFloat(FloatToHalf(1.0f)), 1.0f);
+  EXPECT_EQ(HalfToFloat(FloatToHalf(65504.0f)), 65504.0f);
+  EXPECT_EQ(HalfToFloat(FloatToHalf(1e9f)), 65504.0f);           // saturates
+  EXPECT_EQ(HalfToFloat(FloatToHalf(0x1.0p-24f)), 0x1.0p-24f);   // smallest subnormal
+  EXPECT_EQ(HalfToFloat(FloatToHalf(1.0f + 0x1.0p-11f)), 1.0f);  // tie to even
+  EXPECT_EQ(HalfToFloat(FloatToHalf(1.0f + 3 * 0x1.0p-11f)), 1.0f + 0x1.0p-9f);
+  EXPECT_TRUE(std::isnan(HalfToFloat(FloatToHalf(std::nanf("")))));
+  EXPECT_EQ(Bfloat16ToFloat(FloatToBfloat16(3.0f)), 3.0f);
+  // Every finite half converts to float and back unchanged.
+  for (uint32_t h = 0; h < 0x10000; ++h) {
+    if (((h >> 10) & 0x1f) == 0x1f) continue;
+    ASSERT_EQ(FloatToHalf(HalfToFloat(static_cast<uint16_t>(h))), h) << h;
+  }
+}
+
+TEST(PipelineTest, ParsesAndRejectsSpecs) {
+  EXPECT_EQ((*Pipeline::Parse("topk:ratio=0.01|qsgd:bits=4|zstd"))->spec(),
+            "topk:ratio=0.01|qsgd:bits=4,norm=max|zstd:level=3");
+  EXPECT_EQ((*Pipeline::Parse("topk:k=5"))->spec(), "topk:k=5|fp32");
+  for (const char* bad : {"", "nosuch", "qsgd:bits=1", "qsgd:bits=4,bits=5", "qsgd:levels=4",
+                          "topk", "topk:ratio=0.1,k=3", "zstd|fp16", "fp16|qsgd", "fp16|topk:k=1",
+                          "zstd|zstd", "topk:ratio=2", "qsgd:bits=x"}) {
+    EXPECT_FALSE(Pipeline::Parse(bad).ok()) << bad;
+  }
+}
+
+TEST(PipelineTest, CompressedSizesAreWhatTheyClaim) {
+  std::vector<float> x = RandomVector(100000, 1);
+  const size_t header = 32 + 8;
+  auto fp32 = *Pipeline::Parse("fp32");
+  auto fp16 = *Pipeline::Parse("fp16");
+  auto q4 = *Pipeline::Parse("qsgd:bits=4");
+  EXPECT_EQ(fp32->Encode(x, 1).size(), header + fp32->spec().size() + 400000);
+  EXPECT_EQ(fp16->Encode(x, 1).size(), header + fp16->spec().size() + 200000);
+  EXPECT_EQ(q4->Encode(x, 1).size(), header + q4->spec().size() + 4 + 50000);
+  // top-1%: 1000 fp32 values plus about 1-2 varint bytes per index gap.
+  const size_t topk = (*Pipeline::Parse("topk:ratio=0.01"))->Encode(x, 1).size();
+  EXPECT_GT(topk, 5000u);
+  EXPECT_LT(topk, 6200u);
+}
+
+}  // namespace
+}  // namespace tributary

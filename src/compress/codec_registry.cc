@@ -1,0 +1,108 @@
+#include "compress/codec_registry.h"
+
+#include <functional>
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/status_util.h"
+#include "compress/fp32_codec.h"
+#include "compress/half_codecs.h"
+#include "compress/qsgd_codec.h"
+#include "compress/randk_selector.h"
+#include "compress/topk_selector.h"
+#include "compress/zstd_codec.h"
+
+namespace tributary {
+namespace {
+
+using Factory = std::function<absl::StatusOr<CodecStage>(CodecParams&)>;
+
+CodecStage SelectorStage(std::unique_ptr<Selector> selector) {
+  CodecStage stage;
+  stage.selector = std::move(selector);
+  return stage;
+}
+CodecStage ValueStage(std::unique_ptr<ValueCodec> values) {
+  CodecStage stage;
+  stage.values = std::move(values);
+  return stage;
+}
+CodecStage ByteStage(std::unique_ptr<ByteCodec> bytes) {
+  CodecStage stage;
+  stage.bytes = std::move(bytes);
+  return stage;
+}
+
+absl::StatusOr<CodecStage> MakeTopK(CodecParams& p) {
+  TRIB_ASSIGN_OR_RETURN(double ratio, p.Number("ratio", 0.0, 0.0, 1.0));
+  TRIB_ASSIGN_OR_RETURN(int k, p.Integer("k", 0, 0, 1 << 30));
+  if ((ratio > 0.0) == (k > 0)) {
+    return absl::InvalidArgumentError("codec 'topk': give exactly one of ratio (0, 1] or k >= 1");
+  }
+  return SelectorStage(std::make_unique<TopKSelector>(ratio, k));
+}
+
+absl::StatusOr<CodecStage> MakeRandK(CodecParams& p) {
+  TRIB_ASSIGN_OR_RETURN(double ratio, p.Number("ratio", 0.0, 0.0, 1.0));
+  if (ratio <= 0.0) return absl::InvalidArgumentError("codec 'randk': ratio must be in (0, 1]");
+  return SelectorStage(std::make_unique<RandKSelector>(ratio));
+}
+
+absl::StatusOr<CodecStage> MakeQsgd(CodecParams& p) {
+  TRIB_ASSIGN_OR_RETURN(int bits, p.Integer("bits", 4, 2, 8));
+  TRIB_ASSIGN_OR_RETURN(std::string norm, p.Word("norm", "max"));
+  if (norm != "max" && norm != "l2") {
+    return absl::InvalidArgumentError("codec 'qsgd': norm must be max or l2");
+  }
+  return ValueStage(std::make_unique<QsgdCodec>(bits, norm == "l2"));
+}
+
+absl::StatusOr<CodecStage> MakeZstd(CodecParams& p) {
+  TRIB_ASSIGN_OR_RETURN(int level, p.Integer("level", 3, 1, 19));
+  return ByteStage(std::make_unique<ZstdCodec>(level));
+}
+
+const std::map<std::string, Factory>& Registry() {
+  static const std::map<std::string, Factory> registry = {
+      {"topk", MakeTopK},
+      {"randk", MakeRandK},
+      {"fp32",
+       [](CodecParams&) -> absl::StatusOr<CodecStage> {
+         return ValueStage(std::make_unique<Fp32Codec>());
+       }},
+      {"fp16",
+       [](CodecParams&) -> absl::StatusOr<CodecStage> {
+         return ValueStage(std::make_unique<Fp16Codec>());
+       }},
+      {"bf16",
+       [](CodecParams&) -> absl::StatusOr<CodecStage> {
+         return ValueStage(std::make_unique<Bf16Codec>());
+       }},
+      {"qsgd", MakeQsgd},
+      {"zstd", MakeZstd},
+  };
+  return registry;
+}
+
+}  // namespace
+
+absl::StatusOr<CodecStage> MakeCodecStage(CodecParams& params) {
+  auto it = Registry().find(params.name());
+  if (it == Registry().end()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown codec '", params.name(),
+                     "' (registered: ", absl::StrJoin(RegisteredCodecStages(), ", "), ")"));
+  }
+  TRIB_ASSIGN_OR_RETURN(CodecStage stage, it->second(params));
+  TRIB_RETURN_IF_ERROR(params.CheckAllUsed());
+  return stage;
+}
+
+std::vector<std::string> RegisteredCodecStages() {
+  std::vector<std::string> names;
+  for (const auto& [name, factory] : Registry()) names.push_back(name);
+  return names;
+}
+
+}  // namespace tributary

@@ -1,0 +1,63 @@
+// The stages a codec pipeline is made of, in the order they run when encoding:
+//
+//   Selector    (optional)   picks the coordinates to send: topk, randk
+//   ValueCodec  (one)        encodes the selected values: fp32 (default), fp16, bf16, qsgd
+//   ByteCodec   (optional)   a lossless transform of the whole body: zstd
+//
+// Stages are stateless and thread-safe; randomness comes from the seed passed in, so encoding is
+// reproducible. Decoding validates everything it reads and never trusts counts from the wire.
+#ifndef TRIBUTARY_COMPRESS_CODEC_STAGE_H_
+#define TRIBUTARY_COMPRESS_CODEC_STAGE_H_
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "compress/byte_stream.h"
+
+namespace tributary {
+
+class Selector {
+ public:
+  virtual ~Selector() = default;
+  // Canonical text, e.g. "topk:ratio=0.01"; part of the wire header.
+  virtual std::string spec() const = 0;
+  // Strictly increasing coordinates of `x` to send.
+  virtual void Select(std::span<const float> x, uint64_t seed,
+                      std::vector<uint32_t>* indices) const = 0;
+  // True when the decoder regenerates the indices from (dimension, seed): none are sent.
+  virtual bool indices_from_seed() const { return false; }
+  // Requires indices_from_seed().
+  virtual std::vector<uint32_t> Regenerate(size_t dimension, uint64_t seed) const { return {}; }
+  // Multiplies the selected values so that the sparse update is unbiased (randk: d / k).
+  virtual double value_scale(size_t dimension, size_t selected) const { return 1.0; }
+  virtual bool unbiased() const { return false; }
+};
+
+class ValueCodec {
+ public:
+  virtual ~ValueCodec() = default;
+  virtual std::string spec() const = 0;
+  virtual bool lossless() const { return false; }
+  virtual bool unbiased() const { return false; }
+  virtual void Encode(std::span<const float> values, uint64_t seed, ByteWriter& out) const = 0;
+  // Fills `out` (its size is the number of values encoded). Fails on malformed input.
+  virtual absl::Status Decode(ByteReader& in, std::span<float> out) const = 0;
+};
+
+class ByteCodec {
+ public:
+  virtual ~ByteCodec() = default;
+  virtual std::string spec() const = 0;
+  virtual std::vector<uint8_t> Encode(std::span<const uint8_t> body) const = 0;
+  // Fails on malformed input or when the result would exceed `max_size` bytes.
+  virtual absl::StatusOr<std::vector<uint8_t>> Decode(std::span<const uint8_t> body,
+                                                      size_t max_size) const = 0;
+};
+
+}  // namespace tributary
+
+#endif  // TRIBUTARY_COMPRESS_CODEC_STAGE_H_

@@ -1,0 +1,28 @@
+// Error feedback (Stich et al. 2018; Karimireddy et al. 2019): what a lossy codec dropped is
+// kept in a per-client residual and added to the next update, so nothing is lost for good.
+//   p = x + residual;  sent = Decode(Encode(p));  residual = p - sent
+// so sent + residual equals p up to one float rounding of the subtraction (exactly for the
+// coordinates a sparsifier keeps or drops).
+#ifndef TRIBUTARY_COMPRESS_ERROR_FEEDBACK_H_
+#define TRIBUTARY_COMPRESS_ERROR_FEEDBACK_H_
+
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "compress/pipeline.h"
+
+namespace tributary {
+
+// A client's codec memory, kept across the rounds it takes part in.
+struct CodecState {
+  std::vector<float> residual;  // empty until first used; then one value per coordinate
+};
+
+// Encodes x + state->residual and updates the residual. Fails if the pipeline cannot decode its
+// own payload (a bug) or the residual has the wrong size.
+absl::StatusOr<Payload> EncodeWithErrorFeedback(const Pipeline& pipeline, std::span<const float> x,
+                                                uint64_t seed, CodecState* state);
+
+}  // namespace tributary
+
+#endif  // TRIBUTARY_COMPRESS_ERROR_FEEDBACK_H_

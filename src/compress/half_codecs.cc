@@ -1,0 +1,88 @@
+#include "compress/half_codecs.h"
+
+#include <bit>
+#include <cmath>
+
+#include "common/status_util.h"
+
+namespace tributary {
+
+uint16_t FloatToHalf(float value) {
+  const uint32_t bits = std::bit_cast<uint32_t>(value);
+  const uint16_t sign = static_cast<uint16_t>((bits >> 16) & 0x8000);
+  const uint32_t magnitude = bits & 0x7fffffff;
+  if (magnitude > 0x7f800000) return sign | 0x7e00;   // NaN stays NaN
+  if (magnitude >= 0x477ff000) return sign | 0x7bff;  // rounds past 65504 (or is Inf): saturate
+  if (magnitude < 0x38800000) {
+    // Below 2^-14: a subnormal half, in units of 2^-24. Scaling by 2^24 is exact; nearbyint
+    // rounds to nearest even in the default rounding mode.
+    const float units = std::bit_cast<float>(magnitude) * 0x1.0p24f;
+    return sign | static_cast<uint16_t>(std::nearbyint(units));
+  }
+  // Rebias the exponent (127 -> 15) and round the mantissa from 23 to 10 bits, ties to even; a
+  // carry out of the mantissa correctly bumps the exponent.
+  const uint32_t rebiased = magnitude - (112u << 23);
+  const uint32_t rounded = rebiased + 0x0fff + ((rebiased >> 13) & 1);
+  return sign | static_cast<uint16_t>(rounded >> 13);
+}
+
+float HalfToFloat(uint16_t half) {
+  const uint32_t sign = static_cast<uint32_t>(half & 0x8000) << 16;
+  const uint32_t exponent = (half >> 10) & 0x1f;
+  const uint32_t mantissa = half & 0x3ff;
+  if (exponent == 0) {
+    const float magnitude = static_cast<float>(mantissa) * 0x1.0p-24f;
+    return sign ? -magnitude : magnitude;
+  }
+  if (exponent == 31) return std::bit_cast<float>(sign | 0x7f800000 | (mantissa << 13));
+  return std::bit_cast<float>(sign | ((exponent + 112) << 23) | (mantissa << 13));
+}
+
+uint16_t FloatToBfloat16(float value) {
+  const uint32_t bits = std::bit_cast<uint32_t>(value);
+  if ((bits & 0x7fffffff) > 0x7f800000) return static_cast<uint16_t>((bits >> 16) | 0x40);
+  return static_cast<uint16_t>((bits + 0x7fff + ((bits >> 16) & 1)) >> 16);
+}
+
+float Bfloat16ToFloat(uint16_t bf16) {
+  return std::bit_cast<float>(static_cast<uint32_t>(bf16) << 16);
+}
+
+namespace {
+
+template <uint16_t (*ToHalf)(float)>
+void EncodeHalves(std::span<const float> values, ByteWriter& out) {
+  uint8_t* dst = out.Extend(values.size() * 2);
+  for (size_t i = 0; i < values.size(); ++i) {
+    const uint16_t h = ToHalf(values[i]);
+    std::memcpy(dst + 2 * i, &h, 2);
+  }
+}
+
+template <float (*FromHalf)(uint16_t)>
+absl::Status DecodeHalves(ByteReader& in, std::span<float> out) {
+  TRIB_ASSIGN_OR_RETURN(std::span<const uint8_t> bytes, in.GetBytes(out.size() * 2));
+  for (size_t i = 0; i < out.size(); ++i) {
+    uint16_t h;
+    std::memcpy(&h, bytes.data() + 2 * i, 2);
+    out[i] = FromHalf(h);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+void Fp16Codec::Encode(std::span<const float> values, uint64_t, ByteWriter& out) const {
+  EncodeHalves<FloatToHalf>(values, out);
+}
+absl::Status Fp16Codec::Decode(ByteReader& in, std::span<float> out) const {
+  return DecodeHalves<HalfToFloat>(in, out);
+}
+void Bf16Codec::Encode(std::span<const float> values, uint64_t, ByteWriter& out) const {
+  EncodeHalves<FloatToBfloat16>(values, out);
+}
+absl::Status Bf16Codec::Decode(ByteReader& in, std::span<float> out) const {
+  return DecodeHalves<Bfloat16ToFloat>(in, out);
+}
+
+}  // namespace tributary

@@ -1,0 +1,59 @@
+// Pipeline: a codec written as text, e.g. "topk:ratio=0.01|qsgd:bits=4|zstd", that turns an
+// fp32 vector into payload bytes and back.
+//
+// Wire format (little-endian), version 1:
+//   magic "TRBP" | u8 version | u8 reserved (0) | u16 spec length | u64 dimension | u64 seed
+//   | u64 body length | spec (canonical pipeline text) | body | u64 XXH3-64 of all bytes before
+// Body, before the byte stage: with a selector, varint k then (unless the indices come from the
+// seed) k varint gaps between increasing indices, then the value stage's bytes for k values;
+// without one, the value stage's bytes for all `dimension` values.
+//
+// Decode() checks everything: magic, version, that the spec is this pipeline's, the dimension,
+// lengths, checksum, index ranges and order, that the body is consumed exactly, and that every
+// decoded value is finite. A payload that fails any check is an error, never a crash.
+//
+// Thread-safety: immutable; Encode and Decode may run concurrently.
+#ifndef TRIBUTARY_COMPRESS_PIPELINE_H_
+#define TRIBUTARY_COMPRESS_PIPELINE_H_
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "compress/codec_stage.h"
+#include "compress/update.h"
+
+namespace tributary {
+
+using Payload = std::vector<uint8_t>;
+
+class Pipeline {
+ public:
+  static absl::StatusOr<std::unique_ptr<Pipeline>> Parse(std::string_view text);
+
+  // Canonical text: every parameter spelled out, fp32 when no value stage was named.
+  const std::string& spec() const { return spec_; }
+  bool lossless() const;
+  // True when E[Decode(Encode(x))] = x over the encoding seed.
+  bool unbiased() const;
+
+  // `seed` drives stochastic rounding and random selection; it travels in the header.
+  Payload Encode(std::span<const float> x, uint64_t seed) const;
+  absl::StatusOr<Update> Decode(std::span<const uint8_t> payload, size_t dimension) const;
+
+ private:
+  Pipeline() = default;
+
+  std::unique_ptr<Selector> selector_;
+  std::unique_ptr<ValueCodec> values_;
+  std::unique_ptr<ByteCodec> bytes_;
+  std::string spec_;
+};
+
+}  // namespace tributary
+
+#endif  // TRIBUTARY_COMPRESS_PIPELINE_H_
