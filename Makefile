@@ -19,6 +19,7 @@ test-slow: build
 
 bench: build
 	$(BUILD_DIR)/bench/aggregate_bench
+	$(BUILD_DIR)/bench/codec_bench
 	$(BUILD_DIR)/bench/train_throughput_bench
 
 build: setup

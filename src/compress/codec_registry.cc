@@ -8,8 +8,12 @@
 #include "common/status_util.h"
 #include "compress/fp32_codec.h"
 #include "compress/half_codecs.h"
+#include "compress/kmeans_codec.h"
 #include "compress/qsgd_codec.h"
 #include "compress/randk_selector.h"
+#include "compress/sign_codec.h"
+#include "compress/terngrad_codec.h"
+#include "compress/threshold_selector.h"
 #include "compress/topk_selector.h"
 #include "compress/zstd_codec.h"
 
@@ -58,6 +62,17 @@ absl::StatusOr<CodecStage> MakeQsgd(CodecParams& p) {
   return ValueStage(std::make_unique<QsgdCodec>(bits, norm == "l2"));
 }
 
+absl::StatusOr<CodecStage> MakeThreshold(CodecParams& p) {
+  TRIB_ASSIGN_OR_RETURN(double tau, p.Number("tau", -1.0, 0.0, 1e30));
+  if (tau < 0.0) return absl::InvalidArgumentError("codec 'threshold': give tau >= 0");
+  return SelectorStage(std::make_unique<ThresholdSelector>(tau));
+}
+
+absl::StatusOr<CodecStage> MakeKMeans(CodecParams& p) {
+  TRIB_ASSIGN_OR_RETURN(int centroids, p.Integer("centroids", 16, 2, 256));
+  return ValueStage(std::make_unique<KMeansCodec>(centroids));
+}
+
 absl::StatusOr<CodecStage> MakeZstd(CodecParams& p) {
   TRIB_ASSIGN_OR_RETURN(int level, p.Integer("level", 3, 1, 19));
   return ByteStage(std::make_unique<ZstdCodec>(level));
@@ -80,6 +95,16 @@ const std::map<std::string, Factory>& Registry() {
          return ValueStage(std::make_unique<Bf16Codec>());
        }},
       {"qsgd", MakeQsgd},
+      {"terngrad",
+       [](CodecParams&) -> absl::StatusOr<CodecStage> {
+         return ValueStage(std::make_unique<TernGradCodec>());
+       }},
+      {"sign",
+       [](CodecParams&) -> absl::StatusOr<CodecStage> {
+         return ValueStage(std::make_unique<SignCodec>());
+       }},
+      {"kmeans", MakeKMeans},
+      {"threshold", MakeThreshold},
       {"zstd", MakeZstd},
   };
   return registry;

@@ -1,7 +1,8 @@
 // The stages a codec pipeline is made of, in the order they run when encoding:
 //
-//   Selector    (optional)   picks the coordinates to send: topk, randk
-//   ValueCodec  (one)        encodes the selected values: fp32 (default), fp16, bf16, qsgd
+//   Selector    (optional)   picks the coordinates to send: topk, randk, threshold
+//   ValueCodec  (one)        encodes the selected values: fp32 (default), fp16, bf16, qsgd,
+//                            terngrad, sign, kmeans
 //   ByteCodec   (optional)   a lossless transform of the whole body: zstd
 //
 // Stages are stateless and thread-safe; randomness comes from the seed passed in, so encoding is

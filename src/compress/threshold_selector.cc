@@ -1,0 +1,21 @@
+#include "compress/threshold_selector.h"
+
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+
+namespace tributary {
+
+std::string ThresholdSelector::spec() const { return absl::StrCat("threshold:tau=", tau_); }
+
+void ThresholdSelector::Select(std::span<const float> x, uint64_t,
+                               std::vector<uint32_t>* indices) const {
+  indices->clear();
+  const float tau = static_cast<float>(tau_);
+  for (size_t i = 0; i < x.size(); ++i) {
+    // !(|x| < tau) also selects NaN, so the server sees and rejects it.
+    if (!(std::fabs(x[i]) < tau)) indices->push_back(static_cast<uint32_t>(i));
+  }
+}
+
+}  // namespace tributary

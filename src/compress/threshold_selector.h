@@ -1,0 +1,23 @@
+// Threshold sparsification: every coordinate with |x| >= tau. The count varies with the input
+// (possibly zero coordinates: an empty update).
+#ifndef TRIBUTARY_COMPRESS_THRESHOLD_SELECTOR_H_
+#define TRIBUTARY_COMPRESS_THRESHOLD_SELECTOR_H_
+
+#include "compress/codec_stage.h"
+
+namespace tributary {
+
+class ThresholdSelector : public Selector {
+ public:
+  explicit ThresholdSelector(double tau) : tau_(tau) {}
+  std::string spec() const override;
+  void Select(std::span<const float> x, uint64_t seed,
+              std::vector<uint32_t>* indices) const override;
+
+ private:
+  double tau_;
+};
+
+}  // namespace tributary
+
+#endif  // TRIBUTARY_COMPRESS_THRESHOLD_SELECTOR_H_
