@@ -217,6 +217,13 @@ const std::vector<Field>& Fields() {
       PlainStringField("compress.uplink",
                        "codec pipeline for client updates, e.g. topk:ratio=0.01|fp16|zstd", false,
                        [](C& c) -> std::string& { return c.uplink_codec; }),
+      PlainStringField("compress.downlink",
+                       "codec for the server's model change; clients catch up exactly", false,
+                       [](C& c) -> std::string& { return c.downlink_codec; }),
+      IntegerField<int>(
+          "compress.downlink_history",
+          "model versions kept for catch-ups; older clients get a full resync", false,
+          [](C& c) -> int& { return c.downlink_history; }, 1, 10000),
       BoolField("compress.error_feedback", "keep what the uplink codec dropped for the next round",
                 [](C& c) -> bool& { return c.uplink_error_feedback; }),
       IntegerField<int>(

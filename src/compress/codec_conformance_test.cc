@@ -178,7 +178,7 @@ INSTANTIATE_TEST_SUITE_P(
                       CodecCase{"topk:ratio=0.05|qsgd:bits=4|zstd", 1.0 / 7},
                       CodecCase{"randk:ratio=0.2|qsgd:bits=6", 1.0}, CodecCase{"terngrad", 1.0},
                       CodecCase{"sign", 10.0}, CodecCase{"threshold:tau=0.5", 0.0},
-                      CodecCase{"threshold:tau=0.5|terngrad", 1.0},
+                      CodecCase{"sparse|zstd", 0.0}, CodecCase{"threshold:tau=0.5|terngrad", 1.0},
                       CodecCase{"kmeans:centroids=16", 2.0},
                       CodecCase{"topk:ratio=0.1|kmeans:centroids=4|zstd", 1.0}),
     [](const ::testing::TestParamInfo<CodecCase>& info) {
@@ -249,6 +249,17 @@ TEST(PipelineTest, ParsesAndRejectsSpecs) {
                           "zstd|zstd", "topk:ratio=2", "qsgd:bits=x"}) {
     EXPECT_FALSE(Pipeline::Parse(bad).ok()) << bad;
   }
+}
+
+TEST(PipelineTest, EncodeSparseSendsTheGivenEntries) {
+  auto pipeline = *Pipeline::Parse("sparse");
+  std::vector<uint32_t> indices = {0, 5, 99};
+  std::vector<float> values = {0.0f, -2.5f, 7.0f};  // an explicit zero is kept
+  Payload payload = pipeline->EncodeSparse(100, indices, values, 3);
+  absl::StatusOr<Update> update = pipeline->Decode(payload, 100);
+  ASSERT_TRUE(update.ok()) << update.status();
+  EXPECT_EQ(update->indices, indices);
+  EXPECT_EQ(update->values, values);
 }
 
 TEST(PipelineTest, CompressedSizesAreWhatTheyClaim) {

@@ -105,6 +105,10 @@ const std::map<std::string, Factory>& Registry() {
        }},
       {"kmeans", MakeKMeans},
       {"threshold", MakeThreshold},
+      {"sparse",
+       [](CodecParams&) -> absl::StatusOr<CodecStage> {
+         return SelectorStage(std::make_unique<NonZeroSelector>());
+       }},
       {"zstd", MakeZstd},
   };
   return registry;

@@ -71,28 +71,38 @@ bool Pipeline::unbiased() const {
 }
 
 Payload Pipeline::Encode(std::span<const float> x, uint64_t seed) const {
+  if (!selector_) return Seal(x.size(), nullptr, x, seed);
+  std::vector<uint32_t> indices;
+  selector_->Select(x, seed, &indices);
+  const double scale = selector_->value_scale(x.size(), indices.size());
+  std::vector<float> selected(indices.size());
+  for (size_t j = 0; j < indices.size(); ++j) {
+    selected[j] = static_cast<float>(x[indices[j]] * scale);
+  }
+  std::span<const uint32_t> chosen(indices);
+  return Seal(x.size(), &chosen, selected, seed);
+}
+
+Payload Pipeline::EncodeSparse(size_t dimension, std::span<const uint32_t> indices,
+                               std::span<const float> values, uint64_t seed) const {
+  return Seal(dimension, &indices, values, seed);
+}
+
+Payload Pipeline::Seal(size_t dimension, const std::span<const uint32_t>* indices,
+                       std::span<const float> values, uint64_t seed) const {
   std::vector<uint8_t> body;
   ByteWriter writer(&body);
-  if (selector_) {
-    std::vector<uint32_t> indices;
-    selector_->Select(x, seed, &indices);
-    writer.PutVarint(indices.size());
+  if (indices != nullptr) {
+    writer.PutVarint(indices->size());
     if (!selector_->indices_from_seed()) {
       uint32_t next = 0;  // smallest index still possible
-      for (uint32_t index : indices) {
+      for (uint32_t index : *indices) {
         writer.PutVarint(index - next);
         next = index + 1;
       }
     }
-    const double scale = selector_->value_scale(x.size(), indices.size());
-    std::vector<float> selected(indices.size());
-    for (size_t j = 0; j < indices.size(); ++j) {
-      selected[j] = static_cast<float>(x[indices[j]] * scale);
-    }
-    values_->Encode(selected, seed, writer);
-  } else {
-    values_->Encode(x, seed, writer);
   }
+  values_->Encode(values, seed, writer);
   if (bytes_) body = bytes_->Encode(body);
 
   Payload payload;
@@ -101,7 +111,7 @@ Payload Pipeline::Encode(std::span<const float> x, uint64_t seed) const {
   out.Put<uint8_t>(kVersion);
   out.Put<uint8_t>(0);
   out.Put<uint16_t>(static_cast<uint16_t>(spec_.size()));
-  out.Put<uint64_t>(x.size());
+  out.Put<uint64_t>(dimension);
   out.Put<uint64_t>(seed);
   out.Put<uint64_t>(body.size());
   out.PutBytes(

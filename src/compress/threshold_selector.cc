@@ -6,6 +6,14 @@
 
 namespace tributary {
 
+void NonZeroSelector::Select(std::span<const float> x, uint64_t,
+                             std::vector<uint32_t>* indices) const {
+  indices->clear();
+  for (size_t i = 0; i < x.size(); ++i) {
+    if (x[i] != 0.0f) indices->push_back(static_cast<uint32_t>(i));  // NaN != 0: kept
+  }
+}
+
 std::string ThresholdSelector::spec() const { return absl::StrCat("threshold:tau=", tau_); }
 
 void ThresholdSelector::Select(std::span<const float> x, uint64_t,

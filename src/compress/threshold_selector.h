@@ -1,11 +1,20 @@
-// Threshold sparsification: every coordinate with |x| >= tau. The count varies with the input
-// (possibly zero coordinates: an empty update).
+// Threshold sparsification: every coordinate with |x| >= tau (`threshold:tau=...`). The count
+// varies with the input (possibly zero coordinates: an empty update).
 #ifndef TRIBUTARY_COMPRESS_THRESHOLD_SELECTOR_H_
 #define TRIBUTARY_COMPRESS_THRESHOLD_SELECTOR_H_
 
 #include "compress/codec_stage.h"
 
 namespace tributary {
+
+// `sparse`: the non-zero coordinates (and NaNs), values exact with fp32: a lossless encoding of a
+// sparse vector, and the format of downlink catch-ups (Pipeline::EncodeSparse).
+class NonZeroSelector : public Selector {
+ public:
+  std::string spec() const override { return "sparse"; }
+  void Select(std::span<const float> x, uint64_t seed,
+              std::vector<uint32_t>* indices) const override;
+};
 
 class ThresholdSelector : public Selector {
  public:

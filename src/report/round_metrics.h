@@ -17,6 +17,7 @@ struct RoundMetrics {
   int64_t bytes_up = 0;             // this round, client -> server: the encoded payloads' sizes
   int64_t bytes_down = 0;           // this round, server -> client
   double uplink_compression = 1.0;  // dense fp32 bytes of this round's uploads / bytes_up
+  int downlink_resyncs = 0;         // clients sent the full model (others got a catch-up)
   int64_t bytes_up_total = 0;
   int64_t bytes_down_total = 0;
   double wall_seconds = 0.0;  // this round's wall-clock time

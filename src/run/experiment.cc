@@ -38,9 +38,13 @@ absl::Status ExperimentConfig::Validate() const {
   }
   TRIB_RETURN_IF_ERROR(ValidateModelSpec(model));
   TRIB_RETURN_IF_ERROR(train.Validate());
-  absl::Status codec = Pipeline::Parse(uplink_codec).status();
-  if (!codec.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("compress.uplink: ", codec.message()));
+  for (const auto& [key, spec] : {std::pair{"compress.uplink", &uplink_codec},
+                                  std::pair{"compress.downlink", &downlink_codec}}) {
+    absl::Status codec = Pipeline::Parse(*spec).status();
+    if (!codec.ok()) return absl::InvalidArgumentError(absl::StrCat(key, ": ", codec.message()));
+  }
+  if (downlink_history < 1) {
+    return absl::InvalidArgumentError("compress.downlink_history must be at least 1");
   }
   return CreateStrategy(strategy).status();
 }

@@ -35,6 +35,9 @@ struct ExperimentConfig {
   // Codec pipeline for client -> server updates, e.g. "topk:ratio=0.01|fp16|zstd".
   std::string uplink_codec = "fp32";
   bool uplink_error_feedback = false;  // keep what the codec dropped in a per-client residual
+  // Codec for the server's broadcast of its model's change; fp32 sends the model as it is.
+  std::string downlink_codec = "fp32";
+  int downlink_history = 32;  // past public-model versions kept for client catch-ups
 
   int workers = 0;             // concurrent client trainings; 0: one per hardware thread
   int threads_per_worker = 0;  // intra-op threads of each worker; 0: 1

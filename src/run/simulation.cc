@@ -9,6 +9,7 @@
 #include "common/status_util.h"
 #include "compress/error_feedback.h"
 #include "compress/pipeline.h"
+#include "run/downlink.h"
 #include "run/worker_pool.h"
 #include "train/compute_threads.h"
 #include "train/local_trainer.h"
@@ -25,6 +26,9 @@ absl::StatusOr<LabeledImages> LoadSplit(const ExperimentConfig& config, DatasetS
   }
   return images;
 }
+
+// The server's own codec randomness, on a stream no client id uses.
+constexpr uint64_t kServerCodecStream = ~uint64_t{0};
 
 // What happened to one sampled client in a round.
 struct ClientOutcome {
@@ -46,8 +50,8 @@ struct Simulation::State {
   std::vector<ModelState> deltas;                       // one per worker, reused every round
   std::unique_ptr<WorkerPool> pool;
   std::unique_ptr<Pipeline> uplink;
-  std::vector<CodecState> codec_states;   // per client; empty until its first error-fed upload
-  int64_t downlink_bytes_per_client = 0;  // the global model as an fp32 payload
+  std::vector<CodecState> codec_states;  // per client; empty until its first error-fed upload
+  std::unique_ptr<Downlink> downlink;    // the public model clients train from
 };
 
 Simulation::Simulation(std::unique_ptr<State> state) : state_(std::move(state)) {}
@@ -94,8 +98,9 @@ absl::StatusOr<std::unique_ptr<Simulation>> Simulation::Create(const ExperimentC
   state->pool = std::make_unique<WorkerPool>(workers, nullptr);
   TRIB_ASSIGN_OR_RETURN(state->uplink, Pipeline::Parse(config.uplink_codec));
   state->codec_states.resize(state->population->size());
-  TRIB_ASSIGN_OR_RETURN(std::unique_ptr<Pipeline> fp32, Pipeline::Parse("fp32"));
-  state->downlink_bytes_per_client = fp32->Encode(state->global.flat(), 0).size();
+  TRIB_ASSIGN_OR_RETURN(state->downlink,
+                        Downlink::Create(state->global, config.downlink_codec,
+                                         config.downlink_history, state->population->size()));
   return std::unique_ptr<Simulation>(new Simulation(std::move(state)));
 }
 
@@ -113,6 +118,15 @@ absl::Status Simulation::Run(const std::function<absl::Status(const RoundMetrics
     int64_t expected_examples = 0;
     for (uint32_t c : sampled) expected_examples += s.population->examples(c).size();
     TRIB_RETURN_IF_ERROR(s.strategy->Init(s.global, expected_examples));
+    RoundMetrics metrics;
+    metrics.round = round;
+    for (uint32_t c : sampled) {
+      const Downlink::Transfer transfer = s.downlink->SyncClient(c);
+      metrics.bytes_down += transfer.bytes;
+      metrics.downlink_resyncs += transfer.full_resync;
+    }
+    // Clients train from the public model; their deltas are applied to the global model.
+    const ModelState& client_model = s.downlink->public_model();
 
     // Per sampled client, written by whichever worker trains it; read after Wait().
     std::vector<ClientOutcome> outcomes(sampled.size());
@@ -122,7 +136,7 @@ absl::Status Simulation::Run(const std::function<absl::Status(const RoundMetrics
         const uint32_t client = sampled[i];
         ModelState& delta = s.deltas[worker];
         absl::StatusOr<LocalTrainResult> result = s.trainers[worker]->Train(
-            s.global, *s.train_data, s.population->examples(client),
+            client_model, *s.train_data, s.population->examples(client),
             DeriveSeed(config.seed, round, client, RngPurpose::kLocalShuffle), &delta);
         ClientOutcome& outcome = outcomes[i];
         if (!result.ok()) {
@@ -162,8 +176,6 @@ absl::Status Simulation::Run(const std::function<absl::Status(const RoundMetrics
     }
     s.pool->Wait();
 
-    RoundMetrics metrics;
-    metrics.round = round;
     double loss_sum = 0.0;
     int64_t examples = 0;
     int uploads = 0;
@@ -182,10 +194,10 @@ absl::Status Simulation::Run(const std::function<absl::Status(const RoundMetrics
       examples += outcome.result->num_examples;
     }
     TRIB_ASSIGN_OR_RETURN(s.global, s.strategy->Finalize());
+    TRIB_RETURN_IF_ERROR(s.downlink->Publish(
+        s.global, DeriveSeed(config.seed, round, kServerCodecStream, RngPurpose::kCodec)));
     metrics.train_loss = examples > 0 ? loss_sum / examples : 0.0;
-    // Down: the fp32 model to every sampled client. Up: every payload sent, aggregated or not
-    // (a rejected update still crossed the wire).
-    metrics.bytes_down = s.downlink_bytes_per_client * static_cast<int64_t>(sampled.size());
+    // Up: every payload sent, aggregated or not (a rejected update still crossed the wire).
     metrics.uplink_compression =
         metrics.bytes_up > 0 ? static_cast<double>(model_bytes * uploads) / metrics.bytes_up : 1.0;
     bytes_up_total += metrics.bytes_up;

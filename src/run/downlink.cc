@@ -1,0 +1,60 @@
+#include "run/downlink.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/status_util.h"
+
+namespace tributary {
+
+absl::StatusOr<std::unique_ptr<Downlink>> Downlink::Create(const ModelState& initial,
+                                                           const std::string& codec, int history,
+                                                           size_t num_clients) {
+  if (history < 1) return absl::InvalidArgumentError("compress.downlink_history must be >= 1");
+  auto downlink = std::unique_ptr<Downlink>(new Downlink());
+  TRIB_ASSIGN_OR_RETURN(downlink->codec_, Pipeline::Parse(codec));
+  TRIB_ASSIGN_OR_RETURN(downlink->catch_up_, Pipeline::Parse("sparse"));
+  TRIB_ASSIGN_OR_RETURN(downlink->full_, Pipeline::Parse("fp32"));
+  downlink->history_ = history;
+  downlink->versions_.push_back({1, initial});
+  downlink->client_version_.assign(num_clients, 0);
+  downlink->full_bytes_ = static_cast<int64_t>(downlink->full_->Encode(initial.flat(), 0).size());
+  return downlink;
+}
+
+Downlink::Transfer Downlink::SyncClient(uint32_t client) {
+  const Version& current = versions_.back();
+  const int64_t held = client_version_[client];
+  client_version_[client] = current.number;
+  Transfer full{full_bytes_, true};
+  if (held == 0 || held < versions_.front().number) return full;
+  const ModelState& old = versions_[held - versions_.front().number].model;
+  std::vector<uint32_t> changed;
+  std::vector<float> values;
+  std::span<const float> now = current.model.flat(), then = old.flat();
+  for (size_t i = 0; i < now.size(); ++i) {
+    // Bitwise comparison: a value that changed only in sign of zero still counts as changed.
+    if (std::memcmp(&now[i], &then[i], sizeof(float)) != 0) {
+      changed.push_back(static_cast<uint32_t>(i));
+      values.push_back(now[i]);
+    }
+  }
+  const int64_t bytes =
+      static_cast<int64_t>(catch_up_->EncodeSparse(now.size(), changed, values, 0).size());
+  return bytes < full_bytes_ ? Transfer{bytes, false} : full;
+}
+
+absl::Status Downlink::Publish(const ModelState& global, uint64_t seed) {
+  Version next{versions_.back().number + 1, versions_.back().model};
+  if (codec_->lossless()) {
+    next.model = global;
+  } else {
+    TRIB_ASSIGN_OR_RETURN(ModelState difference, Subtract(global, next.model));
+    Payload payload = codec_->Encode(difference.flat(), seed);
+    TRIB_ASSIGN_OR_RETURN(Update update, codec_->Decode(payload, difference.num_elements()));
+    update.AddTo(next.model.flat());
+  }
+  versions_.push_back(std::move(next));
+  while (static_cast<int>(versions_.size()) > history_) versions_.pop_front();
+  return absl::OkStatus();
+}
+
+}  // namespace tributary

@@ -1,0 +1,63 @@
+// Downlink: what the server sends to clients. All clients track one public model H; after each
+// round the server moves H toward its global model G through the downlink codec
+// (H += Decode(Encode(G - H))), so G - H is the server's error-feedback memory. With a lossless
+// downlink codec, H = G.
+//
+// A client selected for a round is brought to the current H by the smaller of: a catch-up (the
+// coordinates where H changed since the version it last received, with their new values: it
+// then holds H exactly) or a full resync (H as dense fp32). A client never seen before, or
+// whose version is older than the history kept, always gets a full resync.
+//
+// Thread-safety: not thread-safe.
+#ifndef TRIBUTARY_RUN_DOWNLINK_H_
+#define TRIBUTARY_RUN_DOWNLINK_H_
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "compress/pipeline.h"
+#include "tensor/model_state.h"
+
+namespace tributary {
+
+class Downlink {
+ public:
+  // `history`: how many past versions of H are kept for catch-ups (memory: history x model).
+  static absl::StatusOr<std::unique_ptr<Downlink>> Create(const ModelState& initial,
+                                                          const std::string& codec, int history,
+                                                          size_t num_clients);
+
+  const ModelState& public_model() const { return versions_.back().model; }
+
+  struct Transfer {
+    int64_t bytes = 0;
+    bool full_resync = false;
+  };
+  // The payload that brings `client` to the current public model; records that it has it.
+  Transfer SyncClient(uint32_t client);
+
+  // Ends a round: moves H toward `global` and makes it the current version.
+  absl::Status Publish(const ModelState& global, uint64_t seed);
+
+ private:
+  struct Version {
+    int64_t number;
+    ModelState model;
+  };
+
+  std::unique_ptr<Pipeline> codec_;
+  std::unique_ptr<Pipeline> catch_up_;  // "sparse": changed coordinates, exact values
+  std::unique_ptr<Pipeline> full_;      // "fp32"
+  int history_ = 0;
+  std::deque<Version> versions_;         // oldest first; back() is current
+  std::vector<int64_t> client_version_;  // 0: never synced
+  int64_t full_bytes_ = 0;
+};
+
+}  // namespace tributary
+
+#endif  // TRIBUTARY_RUN_DOWNLINK_H_
