@@ -15,6 +15,7 @@ absl::StatusOr<std::unique_ptr<Downlink>> Downlink::Create(const ModelState& ini
   TRIB_ASSIGN_OR_RETURN(downlink->full_, Pipeline::Parse("fp32"));
   downlink->history_ = history;
   downlink->versions_.push_back({1, initial});
+  downlink->initial_ = initial;
   downlink->client_version_.assign(num_clients, 0);
   downlink->full_bytes_ = static_cast<int64_t>(downlink->full_->Encode(initial.flat(), 0).size());
   return downlink;
@@ -25,8 +26,11 @@ Downlink::Transfer Downlink::SyncClient(uint32_t client) {
   const int64_t held = client_version_[client];
   client_version_[client] = current.number;
   Transfer full{full_bytes_, true};
-  if (held == 0 || held < versions_.front().number) return full;
-  const ModelState& old = versions_[held - versions_.front().number].model;
+  // Without a recent version, the client regenerates the initial model from the run seed.
+  const bool from_initial = held < versions_.front().number;
+  const ModelState& old =
+      from_initial ? initial_ : versions_[held - versions_.front().number].model;
+  const int64_t seed_bytes = from_initial ? sizeof(uint64_t) : 0;
   std::vector<uint32_t> changed;
   std::vector<float> values;
   std::span<const float> now = current.model.flat(), then = old.flat();
@@ -38,6 +42,7 @@ Downlink::Transfer Downlink::SyncClient(uint32_t client) {
     }
   }
   const int64_t bytes =
+      seed_bytes +
       static_cast<int64_t>(catch_up_->EncodeSparse(now.size(), changed, values, 0).size());
   return bytes < full_bytes_ ? Transfer{bytes, false} : full;
 }

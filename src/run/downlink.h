@@ -5,8 +5,9 @@
 //
 // A client selected for a round is brought to the current H by the smaller of: a catch-up (the
 // coordinates where H changed since the version it last received, with their new values: it
-// then holds H exactly) or a full resync (H as dense fp32). A client never seen before, or
-// whose version is older than the history kept, always gets a full resync.
+// then holds H exactly) or a full resync (H as dense fp32). The initial model is generated from
+// the run seed, so a client that has never synced, or whose version is older than the history
+// kept, regenerates it locally (the seed: 8 bytes) and catches up from there.
 //
 // Thread-safety: not thread-safe.
 #ifndef TRIBUTARY_RUN_DOWNLINK_H_
@@ -52,6 +53,7 @@ class Downlink {
   std::unique_ptr<Pipeline> codec_;
   std::unique_ptr<Pipeline> catch_up_;  // "sparse": changed coordinates, exact values
   std::unique_ptr<Pipeline> full_;      // "fp32"
+  ModelState initial_;                  // version 1, which every client can regenerate
   int history_ = 0;
   std::deque<Version> versions_;         // oldest first; back() is current
   std::vector<int64_t> client_version_;  // 0: never synced
