@@ -107,7 +107,8 @@ TEST_P(CodecConformanceTest, ErrorFeedbackIdentity) {
   std::vector<float> old_residual(n, 0.0f);
   for (int round = 0; round < 4; ++round) {
     std::vector<float> x = RandomVector(n, 100 + round);
-    absl::StatusOr<Payload> payload = EncodeWithErrorFeedback(*pipeline, x, round, &state);
+    absl::StatusOr<Payload> payload = EncodeWithErrorFeedback(
+        *pipeline, x, CodecContext{.seed = static_cast<uint64_t>(round), .state = &state});
     ASSERT_TRUE(payload.ok()) << payload.status();
     std::vector<float> sent = pipeline->Decode(*payload, n)->ToDense();
     for (size_t i = 0; i < n; ++i) {
@@ -179,7 +180,7 @@ INSTANTIATE_TEST_SUITE_P(
                       CodecCase{"randk:ratio=0.2|qsgd:bits=6", 1.0}, CodecCase{"terngrad", 1.0},
                       CodecCase{"sign", 10.0}, CodecCase{"threshold:tau=0.5", 0.0},
                       CodecCase{"sparse|zstd", 0.0}, CodecCase{"threshold:tau=0.5|terngrad", 1.0},
-                      CodecCase{"kmeans:centroids=16", 2.0},
+                      CodecCase{"kmeans:centroids=16", 2.0}, CodecCase{"powersgd:rank=2", 0.0},
                       CodecCase{"topk:ratio=0.1|kmeans:centroids=4|zstd", 1.0}),
     [](const ::testing::TestParamInfo<CodecCase>& info) {
       std::string name = info.param.spec;

@@ -9,6 +9,7 @@
 #include "compress/fp32_codec.h"
 #include "compress/half_codecs.h"
 #include "compress/kmeans_codec.h"
+#include "compress/powersgd_codec.h"
 #include "compress/qsgd_codec.h"
 #include "compress/randk_selector.h"
 #include "compress/sign_codec.h"
@@ -73,6 +74,11 @@ absl::StatusOr<CodecStage> MakeKMeans(CodecParams& p) {
   return ValueStage(std::make_unique<KMeansCodec>(centroids));
 }
 
+absl::StatusOr<CodecStage> MakePowerSgd(CodecParams& p) {
+  TRIB_ASSIGN_OR_RETURN(int rank, p.Integer("rank", 4, 1, 1024));
+  return ValueStage(std::make_unique<PowerSgdCodec>(rank));
+}
+
 absl::StatusOr<CodecStage> MakeZstd(CodecParams& p) {
   TRIB_ASSIGN_OR_RETURN(int level, p.Integer("level", 3, 1, 19));
   return ByteStage(std::make_unique<ZstdCodec>(level));
@@ -104,6 +110,7 @@ const std::map<std::string, Factory>& Registry() {
          return ValueStage(std::make_unique<SignCodec>());
        }},
       {"kmeans", MakeKMeans},
+      {"powersgd", MakePowerSgd},
       {"threshold", MakeThreshold},
       {"sparse",
        [](CodecParams&) -> absl::StatusOr<CodecStage> {

@@ -2,7 +2,7 @@
 //
 //   Selector    (optional)   picks the coordinates to send: topk, randk, threshold
 //   ValueCodec  (one)        encodes the selected values: fp32 (default), fp16, bf16, qsgd,
-//                            terngrad, sign, kmeans
+//                            terngrad, sign, kmeans, powersgd (whole matrices, no selector)
 //   ByteCodec   (optional)   a lossless transform of the whole body: zstd
 //
 // Stages are stateless and thread-safe; randomness comes from the seed passed in, so encoding is
@@ -18,8 +18,24 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "compress/byte_stream.h"
+#include "tensor/model_state.h"
 
 namespace tributary {
+
+// A client's codec memory, kept across the rounds it takes part in.
+struct CodecState {
+  std::vector<float> residual;    // error feedback: one value per coordinate, once used
+  std::vector<float> low_rank_q;  // PowerSGD: every matrix's Q, warm-started next round
+};
+
+// What a stage may use besides the values: the encoding seed, the model's tensor layout (for
+// stages that work per matrix; empty means one flat vector), and, when encoding on a client,
+// that client's state (null when stateless).
+struct CodecContext {
+  uint64_t seed = 0;
+  std::span<const TensorSpec> layout;
+  CodecState* state = nullptr;
+};
 
 class Selector {
  public:
@@ -44,9 +60,13 @@ class ValueCodec {
   virtual std::string spec() const = 0;
   virtual bool lossless() const { return false; }
   virtual bool unbiased() const { return false; }
-  virtual void Encode(std::span<const float> values, uint64_t seed, ByteWriter& out) const = 0;
+  // True for stages that work on the model's matrices: they need the layout and no selector.
+  virtual bool needs_layout() const { return false; }
+  virtual void Encode(std::span<const float> values, const CodecContext& context,
+                      ByteWriter& out) const = 0;
   // Fills `out` (its size is the number of values encoded). Fails on malformed input.
-  virtual absl::Status Decode(ByteReader& in, std::span<float> out) const = 0;
+  virtual absl::Status Decode(ByteReader& in, const CodecContext& context,
+                              std::span<float> out) const = 0;
 };
 
 class ByteCodec {

@@ -13,15 +13,10 @@
 
 namespace tributary {
 
-// A client's codec memory, kept across the rounds it takes part in.
-struct CodecState {
-  std::vector<float> residual;  // empty until first used; then one value per coordinate
-};
-
-// Encodes x + state->residual and updates the residual. Fails if the pipeline cannot decode its
-// own payload (a bug) or the residual has the wrong size.
+// Encodes x + context.state->residual and updates the residual. Requires: context.state. Fails
+// if the pipeline cannot decode its own payload (a bug) or the residual has the wrong size.
 absl::StatusOr<Payload> EncodeWithErrorFeedback(const Pipeline& pipeline, std::span<const float> x,
-                                                uint64_t seed, CodecState* state);
+                                                const CodecContext& context);
 
 }  // namespace tributary
 

@@ -4,11 +4,13 @@
 
 namespace tributary {
 
-void Fp32Codec::Encode(std::span<const float> values, uint64_t seed, ByteWriter& out) const {
+void Fp32Codec::Encode(std::span<const float> values, const CodecContext& context,
+                       ByteWriter& out) const {
   std::memcpy(out.Extend(values.size_bytes()), values.data(), values.size_bytes());
 }
 
-absl::Status Fp32Codec::Decode(ByteReader& in, std::span<float> out) const {
+absl::Status Fp32Codec::Decode(ByteReader& in, const CodecContext& context,
+                               std::span<float> out) const {
   TRIB_ASSIGN_OR_RETURN(std::span<const uint8_t> bytes, in.GetBytes(out.size_bytes()));
   std::memcpy(out.data(), bytes.data(), bytes.size());
   return absl::OkStatus();

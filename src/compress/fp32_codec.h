@@ -11,8 +11,10 @@ class Fp32Codec : public ValueCodec {
   std::string spec() const override { return "fp32"; }
   bool lossless() const override { return true; }
   bool unbiased() const override { return true; }
-  void Encode(std::span<const float> values, uint64_t seed, ByteWriter& out) const override;
-  absl::Status Decode(ByteReader& in, std::span<float> out) const override;
+  void Encode(std::span<const float> values, const CodecContext& context,
+              ByteWriter& out) const override;
+  absl::Status Decode(ByteReader& in, const CodecContext& context,
+                      std::span<float> out) const override;
 };
 
 }  // namespace tributary

@@ -72,16 +72,20 @@ absl::Status DecodeHalves(ByteReader& in, std::span<float> out) {
 
 }  // namespace
 
-void Fp16Codec::Encode(std::span<const float> values, uint64_t, ByteWriter& out) const {
+void Fp16Codec::Encode(std::span<const float> values, const CodecContext& context,
+                       ByteWriter& out) const {
   EncodeHalves<FloatToHalf>(values, out);
 }
-absl::Status Fp16Codec::Decode(ByteReader& in, std::span<float> out) const {
+absl::Status Fp16Codec::Decode(ByteReader& in, const CodecContext& context,
+                               std::span<float> out) const {
   return DecodeHalves<HalfToFloat>(in, out);
 }
-void Bf16Codec::Encode(std::span<const float> values, uint64_t, ByteWriter& out) const {
+void Bf16Codec::Encode(std::span<const float> values, const CodecContext& context,
+                       ByteWriter& out) const {
   EncodeHalves<FloatToBfloat16>(values, out);
 }
-absl::Status Bf16Codec::Decode(ByteReader& in, std::span<float> out) const {
+absl::Status Bf16Codec::Decode(ByteReader& in, const CodecContext& context,
+                               std::span<float> out) const {
   return DecodeHalves<Bfloat16ToFloat>(in, out);
 }
 

@@ -16,15 +16,19 @@ float Bfloat16ToFloat(uint16_t bf16);
 class Fp16Codec : public ValueCodec {
  public:
   std::string spec() const override { return "fp16"; }
-  void Encode(std::span<const float> values, uint64_t seed, ByteWriter& out) const override;
-  absl::Status Decode(ByteReader& in, std::span<float> out) const override;
+  void Encode(std::span<const float> values, const CodecContext& context,
+              ByteWriter& out) const override;
+  absl::Status Decode(ByteReader& in, const CodecContext& context,
+                      std::span<float> out) const override;
 };
 
 class Bf16Codec : public ValueCodec {
  public:
   std::string spec() const override { return "bf16"; }
-  void Encode(std::span<const float> values, uint64_t seed, ByteWriter& out) const override;
-  absl::Status Decode(ByteReader& in, std::span<float> out) const override;
+  void Encode(std::span<const float> values, const CodecContext& context,
+              ByteWriter& out) const override;
+  absl::Status Decode(ByteReader& in, const CodecContext& context,
+                      std::span<float> out) const override;
 };
 
 }  // namespace tributary

@@ -65,7 +65,8 @@ KMeansCodec::KMeansCodec(int centroids)
 
 std::string KMeansCodec::spec() const { return absl::StrCat("kmeans:centroids=", centroids_); }
 
-void KMeansCodec::Encode(std::span<const float> values, uint64_t, ByteWriter& out) const {
+void KMeansCodec::Encode(std::span<const float> values, const CodecContext& context,
+                         ByteWriter& out) const {
   const std::vector<float> centres = KMeans1D(values, centroids_);
   for (float c : centres) out.Put<float>(c);
   const std::vector<float> midpoints = Midpoints(centres);
@@ -74,7 +75,8 @@ void KMeansCodec::Encode(std::span<const float> values, uint64_t, ByteWriter& ou
   writer.Flush();
 }
 
-absl::Status KMeansCodec::Decode(ByteReader& in, std::span<float> out) const {
+absl::Status KMeansCodec::Decode(ByteReader& in, const CodecContext& context,
+                                 std::span<float> out) const {
   std::vector<float> centres(centroids_);
   for (float& c : centres) {
     TRIB_ASSIGN_OR_RETURN(c, in.Get<float>());

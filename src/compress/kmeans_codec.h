@@ -13,8 +13,10 @@ class KMeansCodec : public ValueCodec {
  public:
   explicit KMeansCodec(int centroids);
   std::string spec() const override;
-  void Encode(std::span<const float> values, uint64_t seed, ByteWriter& out) const override;
-  absl::Status Decode(ByteReader& in, std::span<float> out) const override;
+  void Encode(std::span<const float> values, const CodecContext& context,
+              ByteWriter& out) const override;
+  absl::Status Decode(ByteReader& in, const CodecContext& context,
+                      std::span<float> out) const override;
 
  private:
   int centroids_;  // 2..256

@@ -55,6 +55,11 @@ absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Parse(std::string_view text)
     }
   }
   if (!pipeline->values_) pipeline->values_ = std::make_unique<Fp32Codec>();
+  if (pipeline->values_->needs_layout() && pipeline->selector_) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("pipeline '", std::string(text), "': ", pipeline->values_->spec(),
+                     " works on whole matrices; it takes no selector"));
+  }
   std::vector<std::string> specs;
   if (pipeline->selector_) specs.push_back(pipeline->selector_->spec());
   specs.push_back(pipeline->values_->spec());
@@ -70,26 +75,27 @@ bool Pipeline::unbiased() const {
   return (!selector_ || selector_->unbiased()) && values_->unbiased();
 }
 
-Payload Pipeline::Encode(std::span<const float> x, uint64_t seed) const {
-  if (!selector_) return Seal(x.size(), nullptr, x, seed);
+Payload Pipeline::Encode(std::span<const float> x, const CodecContext& context) const {
+  if (!selector_) return Seal(x.size(), nullptr, x, context);
   std::vector<uint32_t> indices;
-  selector_->Select(x, seed, &indices);
+  selector_->Select(x, context.seed, &indices);
   const double scale = selector_->value_scale(x.size(), indices.size());
   std::vector<float> selected(indices.size());
   for (size_t j = 0; j < indices.size(); ++j) {
     selected[j] = static_cast<float>(x[indices[j]] * scale);
   }
   std::span<const uint32_t> chosen(indices);
-  return Seal(x.size(), &chosen, selected, seed);
+  return Seal(x.size(), &chosen, selected, context);
 }
 
 Payload Pipeline::EncodeSparse(size_t dimension, std::span<const uint32_t> indices,
                                std::span<const float> values, uint64_t seed) const {
-  return Seal(dimension, &indices, values, seed);
+  return Seal(dimension, &indices, values, CodecContext{.seed = seed});
 }
 
 Payload Pipeline::Seal(size_t dimension, const std::span<const uint32_t>* indices,
-                       std::span<const float> values, uint64_t seed) const {
+                       std::span<const float> values, const CodecContext& context) const {
+  const uint64_t seed = context.seed;
   std::vector<uint8_t> body;
   ByteWriter writer(&body);
   if (indices != nullptr) {
@@ -102,7 +108,7 @@ Payload Pipeline::Seal(size_t dimension, const std::span<const uint32_t>* indice
       }
     }
   }
-  values_->Encode(values, seed, writer);
+  values_->Encode(values, context, writer);
   if (bytes_) body = bytes_->Encode(body);
 
   Payload payload;
@@ -121,7 +127,9 @@ Payload Pipeline::Seal(size_t dimension, const std::span<const uint32_t>* indice
   return payload;
 }
 
-absl::StatusOr<Update> Pipeline::Decode(std::span<const uint8_t> payload, size_t dimension) const {
+absl::StatusOr<Update> Pipeline::Decode(std::span<const uint8_t> payload, size_t dimension,
+                                        std::span<const TensorSpec> layout) const {
+  const CodecContext context{.layout = layout};
   if (payload.size() < kFixedHeader + kChecksumBytes) {
     return absl::DataLossError(
         absl::StrCat("payload of ", payload.size(), " bytes is shorter than a header"));
@@ -198,11 +206,11 @@ absl::StatusOr<Update> Pipeline::Decode(std::span<const uint8_t> payload, size_t
       }
     }
     std::vector<float> values(count);
-    TRIB_RETURN_IF_ERROR(values_->Decode(reader, values));
+    TRIB_RETURN_IF_ERROR(values_->Decode(reader, context, values));
     update = Update::Sparse(dimension, std::move(indices), std::move(values));
   } else {
     std::vector<float> values(dimension);
-    TRIB_RETURN_IF_ERROR(values_->Decode(reader, values));
+    TRIB_RETURN_IF_ERROR(values_->Decode(reader, context, values));
     update = Update::Dense(std::move(values));
   }
   if (reader.remaining() != 0) {

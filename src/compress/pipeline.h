@@ -41,20 +41,26 @@ class Pipeline {
   // True when E[Decode(Encode(x))] = x over the encoding seed.
   bool unbiased() const;
 
-  // `seed` drives stochastic rounding and random selection; it travels in the header.
-  Payload Encode(std::span<const float> x, uint64_t seed) const;
+  // context.seed drives stochastic rounding and random selection; it travels in the header.
+  Payload Encode(std::span<const float> x, const CodecContext& context) const;
+  Payload Encode(std::span<const float> x, uint64_t seed) const {
+    return Encode(x, CodecContext{.seed = seed});
+  }
   // Encodes the sparse vector (dimension, indices, values) given by the caller instead of what
   // the selector would pick; the payload decodes like any other of this pipeline. Requires: a
   // selector that sends its indices, strictly increasing indices below `dimension`.
   Payload EncodeSparse(size_t dimension, std::span<const uint32_t> indices,
                        std::span<const float> values, uint64_t seed) const;
-  absl::StatusOr<Update> Decode(std::span<const uint8_t> payload, size_t dimension) const;
+  // `layout` is the model's (needed by per-matrix stages such as powersgd).
+  absl::StatusOr<Update> Decode(std::span<const uint8_t> payload, size_t dimension,
+                                std::span<const TensorSpec> layout = {}) const;
+  bool needs_layout() const { return values_->needs_layout(); }
 
  private:
   Pipeline() = default;
   // Body for chosen indices and their (unscaled) values, then header and checksum.
   Payload Seal(size_t dimension, const std::span<const uint32_t>* indices,
-               std::span<const float> values, uint64_t seed) const;
+               std::span<const float> values, const CodecContext& context) const;
 
   std::unique_ptr<Selector> selector_;
   std::unique_ptr<ValueCodec> values_;

@@ -13,7 +13,8 @@ std::string QsgdCodec::spec() const {
   return absl::StrCat("qsgd:bits=", bits_, ",norm=", l2_norm_ ? "l2" : "max");
 }
 
-void QsgdCodec::Encode(std::span<const float> values, uint64_t seed, ByteWriter& out) const {
+void QsgdCodec::Encode(std::span<const float> values, const CodecContext& context,
+                       ByteWriter& out) const {
   double norm = 0.0;
   if (l2_norm_) {
     for (float v : values) norm += static_cast<double>(v) * v;
@@ -27,7 +28,7 @@ void QsgdCodec::Encode(std::span<const float> values, uint64_t seed, ByteWriter&
   const float scale = norm_f > 0.0f ? levels / norm_f : 0.0f;
   const size_t n = values.size();
   BitWriter writer(out.Extend(PackedBytes(n, bits_)));
-  FastRng rng(seed);
+  FastRng rng(context.seed);
   for (size_t i = 0; i < n; ++i) {
     const float x = values[i];
     // min() guards the top level against rounding of |x| * scale just above `levels`.
@@ -39,7 +40,8 @@ void QsgdCodec::Encode(std::span<const float> values, uint64_t seed, ByteWriter&
   writer.Flush();
 }
 
-absl::Status QsgdCodec::Decode(ByteReader& in, std::span<float> out) const {
+absl::Status QsgdCodec::Decode(ByteReader& in, const CodecContext& context,
+                               std::span<float> out) const {
   TRIB_ASSIGN_OR_RETURN(float norm, in.Get<float>());
   if (!std::isfinite(norm) || norm < 0.0f) {
     return absl::DataLossError(absl::StrCat("qsgd: invalid norm ", norm));

@@ -14,8 +14,10 @@ class QsgdCodec : public ValueCodec {
   QsgdCodec(int bits, bool l2_norm) : bits_(bits), l2_norm_(l2_norm) {}
   std::string spec() const override;
   bool unbiased() const override { return true; }
-  void Encode(std::span<const float> values, uint64_t seed, ByteWriter& out) const override;
-  absl::Status Decode(ByteReader& in, std::span<float> out) const override;
+  void Encode(std::span<const float> values, const CodecContext& context,
+              ByteWriter& out) const override;
+  absl::Status Decode(ByteReader& in, const CodecContext& context,
+                      std::span<float> out) const override;
 
  private:
   int bits_;  // 2..8

@@ -8,7 +8,8 @@
 
 namespace tributary {
 
-void SignCodec::Encode(std::span<const float> values, uint64_t, ByteWriter& out) const {
+void SignCodec::Encode(std::span<const float> values, const CodecContext& context,
+                       ByteWriter& out) const {
   double l1 = 0.0;
   for (float v : values) l1 += std::fabs(v);
   out.Put<float>(values.empty() ? 0.0f : static_cast<float>(l1 / values.size()));
@@ -17,7 +18,8 @@ void SignCodec::Encode(std::span<const float> values, uint64_t, ByteWriter& out)
   writer.Flush();
 }
 
-absl::Status SignCodec::Decode(ByteReader& in, std::span<float> out) const {
+absl::Status SignCodec::Decode(ByteReader& in, const CodecContext& context,
+                               std::span<float> out) const {
   TRIB_ASSIGN_OR_RETURN(float scale, in.Get<float>());
   if (!std::isfinite(scale) || scale < 0.0f) {
     return absl::DataLossError(absl::StrCat("sign: invalid scale ", scale));

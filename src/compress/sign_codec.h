@@ -11,8 +11,10 @@ namespace tributary {
 class SignCodec : public ValueCodec {
  public:
   std::string spec() const override { return "sign"; }
-  void Encode(std::span<const float> values, uint64_t seed, ByteWriter& out) const override;
-  absl::Status Decode(ByteReader& in, std::span<float> out) const override;
+  void Encode(std::span<const float> values, const CodecContext& context,
+              ByteWriter& out) const override;
+  absl::Status Decode(ByteReader& in, const CodecContext& context,
+                      std::span<float> out) const override;
 };
 
 }  // namespace tributary

@@ -13,13 +13,14 @@ namespace {
 constexpr uint32_t kZero = 0, kPositive = 1, kNegative = 2;
 }  // namespace
 
-void TernGradCodec::Encode(std::span<const float> values, uint64_t seed, ByteWriter& out) const {
+void TernGradCodec::Encode(std::span<const float> values, const CodecContext& context,
+                           ByteWriter& out) const {
   float scale = 0.0f;
   for (float v : values) scale = std::max(scale, std::fabs(v));
   out.Put<float>(scale);
   const float inverse = scale > 0.0f ? 1.0f / scale : 0.0f;
   BitWriter writer(out.Extend(PackedBytes(values.size(), 2)));
-  FastRng rng(seed);
+  FastRng rng(context.seed);
   for (float v : values) {
     const bool keep = rng.UniformFloat() < std::fabs(v) * inverse;
     writer.Put(keep ? (std::signbit(v) ? kNegative : kPositive) : kZero, 2);
@@ -27,7 +28,8 @@ void TernGradCodec::Encode(std::span<const float> values, uint64_t seed, ByteWri
   writer.Flush();
 }
 
-absl::Status TernGradCodec::Decode(ByteReader& in, std::span<float> out) const {
+absl::Status TernGradCodec::Decode(ByteReader& in, const CodecContext& context,
+                                   std::span<float> out) const {
   TRIB_ASSIGN_OR_RETURN(float scale, in.Get<float>());
   if (!std::isfinite(scale) || scale < 0.0f) {
     return absl::DataLossError(absl::StrCat("terngrad: invalid scale ", scale));

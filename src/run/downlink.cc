@@ -53,8 +53,10 @@ absl::Status Downlink::Publish(const ModelState& global, uint64_t seed) {
     next.model = global;
   } else {
     TRIB_ASSIGN_OR_RETURN(ModelState difference, Subtract(global, next.model));
-    Payload payload = codec_->Encode(difference.flat(), seed);
-    TRIB_ASSIGN_OR_RETURN(Update update, codec_->Decode(payload, difference.num_elements()));
+    const CodecContext context{.seed = seed, .layout = global.specs()};
+    Payload payload = codec_->Encode(difference.flat(), context);
+    TRIB_ASSIGN_OR_RETURN(Update update,
+                          codec_->Decode(payload, difference.num_elements(), global.specs()));
     update.AddTo(next.model.flat());
   }
   versions_.push_back(std::move(next));

@@ -144,18 +144,20 @@ absl::Status Simulation::Run(const std::function<absl::Status(const RoundMetrics
           return;
         }
         // Client side: encode the delta; server side: validate and decode the payload.
-        const uint64_t codec_seed = DeriveSeed(config.seed, round, client, RngPurpose::kCodec);
+        const CodecContext codec_context{
+            .seed = DeriveSeed(config.seed, round, client, RngPurpose::kCodec),
+            .layout = s.global.specs(),
+            .state = &s.codec_states[client]};
         absl::StatusOr<Payload> payload =
             config.uplink_error_feedback
-                ? EncodeWithErrorFeedback(*s.uplink, delta.flat(), codec_seed,
-                                          &s.codec_states[client])
-                : absl::StatusOr<Payload>(s.uplink->Encode(delta.flat(), codec_seed));
+                ? EncodeWithErrorFeedback(*s.uplink, delta.flat(), codec_context)
+                : absl::StatusOr<Payload>(s.uplink->Encode(delta.flat(), codec_context));
         if (!payload.ok()) {
           outcome.error = std::string(payload.status().message());
           return;
         }
         outcome.uploaded_bytes = static_cast<int64_t>(payload->size());
-        absl::StatusOr<Update> update = s.uplink->Decode(*payload, dimension);
+        absl::StatusOr<Update> update = s.uplink->Decode(*payload, dimension, s.global.specs());
         if (!update.ok()) {
           outcome.error = std::string(update.status().message());
           return;
