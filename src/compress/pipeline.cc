@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/seeded_rng.h"
 #include "common/status_util.h"
 #include "compress/codec_registry.h"
 #include "compress/fp32_codec.h"
@@ -20,6 +21,17 @@ constexpr size_t kFixedHeader = 4 + 1 + 1 + 2 + 8 + 8 + 8;
 constexpr size_t kChecksumBytes = 8;
 // Sanity bound on dimensions (indices are 32-bit).
 constexpr uint64_t kMaxDimension = uint64_t{1} << 32;
+constexpr char kPerTensor[] = "pertensor";
+
+void WriteIndices(std::span<const uint32_t> indices, bool send, ByteWriter& writer) {
+  writer.PutVarint(indices.size());
+  if (!send) return;
+  uint32_t next = 0;  // smallest index still possible
+  for (uint32_t index : indices) {
+    writer.PutVarint(index - next);
+    next = index + 1;
+  }
+}
 
 }  // namespace
 
@@ -29,7 +41,16 @@ absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Parse(std::string_view text)
   for (absl::string_view part : absl::StrSplit(absl::string_view(text.data(), text.size()), '|')) {
     parts.emplace_back(part);
   }
-  for (const std::string& part : parts) {
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const std::string& part = parts[i];
+    if (part == kPerTensor) {
+      if (i != 0) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("pipeline '", std::string(text), "': pertensor must come first"));
+      }
+      pipeline->per_tensor_ = true;
+      continue;
+    }
     TRIB_ASSIGN_OR_RETURN(CodecParams params, CodecParams::Parse(part));
     TRIB_ASSIGN_OR_RETURN(CodecStage stage, MakeCodecStage(params));
     // Roles must come in order: selector, value codec, byte codec, at most one of each.
@@ -60,7 +81,13 @@ absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Parse(std::string_view text)
         absl::StrCat("pipeline '", std::string(text), "': ", pipeline->values_->spec(),
                      " works on whole matrices; it takes no selector"));
   }
+  if (pipeline->per_tensor_ && pipeline->values_->needs_layout()) {
+    return absl::InvalidArgumentError(absl::StrCat("pipeline '", std::string(text),
+                                                   "': ", pipeline->values_->spec(),
+                                                   " is per matrix already"));
+  }
   std::vector<std::string> specs;
+  if (pipeline->per_tensor_) specs.push_back(kPerTensor);
   if (pipeline->selector_) specs.push_back(pipeline->selector_->spec());
   specs.push_back(pipeline->values_->spec());
   if (pipeline->bytes_) specs.push_back(pipeline->bytes_->spec());
@@ -75,42 +102,58 @@ bool Pipeline::unbiased() const {
   return (!selector_ || selector_->unbiased()) && values_->unbiased();
 }
 
-Payload Pipeline::Encode(std::span<const float> x, const CodecContext& context) const {
-  if (!selector_) return Seal(x.size(), nullptr, x, context);
-  std::vector<uint32_t> indices;
-  selector_->Select(x, context.seed, &indices);
-  const double scale = selector_->value_scale(x.size(), indices.size());
-  std::vector<float> selected(indices.size());
-  for (size_t j = 0; j < indices.size(); ++j) {
-    selected[j] = static_cast<float>(x[indices[j]] * scale);
+std::vector<Pipeline::Section> Pipeline::Sections(size_t dimension,
+                                                  const CodecContext& context) const {
+  size_t total = 0;
+  for (const TensorSpec& spec : context.layout) total += static_cast<size_t>(spec.NumElements());
+  if (!per_tensor_ || context.layout.empty() || total != dimension) {
+    return {Section{0, dimension, context.layout, context.seed}};
   }
-  std::span<const uint32_t> chosen(indices);
-  return Seal(x.size(), &chosen, selected, context);
+  std::vector<Section> sections;
+  size_t offset = 0;
+  for (size_t i = 0; i < context.layout.size(); ++i) {
+    const size_t size = static_cast<size_t>(context.layout[i].NumElements());
+    sections.push_back({offset, size, context.layout.subspan(i, 1),
+                        DeriveSeed(context.seed, 0, i, RngPurpose::kCodec)});
+    offset += size;
+  }
+  return sections;
+}
+
+Payload Pipeline::Encode(std::span<const float> x, const CodecContext& context) const {
+  std::vector<uint8_t> body;
+  ByteWriter writer(&body);
+  for (const Section& section : Sections(x.size(), context)) {
+    std::span<const float> part = x.subspan(section.offset, section.size);
+    const CodecContext part_context{section.seed, section.layout, context.state};
+    if (!selector_) {
+      values_->Encode(part, part_context, writer);
+      continue;
+    }
+    std::vector<uint32_t> indices;
+    selector_->Select(part, section.seed, &indices);
+    WriteIndices(indices, !selector_->indices_from_seed(), writer);
+    const double scale = selector_->value_scale(part.size(), indices.size());
+    std::vector<float> selected(indices.size());
+    for (size_t j = 0; j < indices.size(); ++j) {
+      selected[j] = static_cast<float>(part[indices[j]] * scale);
+    }
+    values_->Encode(selected, part_context, writer);
+  }
+  return Seal(x.size(), context.seed, std::move(body));
 }
 
 Payload Pipeline::EncodeSparse(size_t dimension, std::span<const uint32_t> indices,
                                std::span<const float> values, uint64_t seed) const {
-  return Seal(dimension, &indices, values, CodecContext{.seed = seed});
-}
-
-Payload Pipeline::Seal(size_t dimension, const std::span<const uint32_t>* indices,
-                       std::span<const float> values, const CodecContext& context) const {
-  const uint64_t seed = context.seed;
   std::vector<uint8_t> body;
   ByteWriter writer(&body);
-  if (indices != nullptr) {
-    writer.PutVarint(indices->size());
-    if (!selector_->indices_from_seed()) {
-      uint32_t next = 0;  // smallest index still possible
-      for (uint32_t index : *indices) {
-        writer.PutVarint(index - next);
-        next = index + 1;
-      }
-    }
-  }
-  values_->Encode(values, context, writer);
-  if (bytes_) body = bytes_->Encode(body);
+  WriteIndices(indices, true, writer);
+  values_->Encode(values, CodecContext{.seed = seed}, writer);
+  return Seal(dimension, seed, std::move(body));
+}
 
+Payload Pipeline::Seal(size_t dimension, uint64_t seed, std::vector<uint8_t> body) const {
+  if (bytes_) body = bytes_->Encode(body);
   Payload payload;
   ByteWriter out(&payload);
   out.PutBytes(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(kMagic), 4));
@@ -129,7 +172,6 @@ Payload Pipeline::Seal(size_t dimension, const std::span<const uint32_t>* indice
 
 absl::StatusOr<Update> Pipeline::Decode(std::span<const uint8_t> payload, size_t dimension,
                                         std::span<const TensorSpec> layout) const {
-  const CodecContext context{.layout = layout};
   if (payload.size() < kFixedHeader + kChecksumBytes) {
     return absl::DataLossError(
         absl::StrCat("payload of ", payload.size(), " bytes is shorter than a header"));
@@ -180,38 +222,47 @@ absl::StatusOr<Update> Pipeline::Decode(std::span<const uint8_t> payload, size_t
   }
   ByteReader reader(body);
   Update update;
-  if (selector_) {
+  update.dimension = dimension;
+  update.sparse = selector_ != nullptr;
+  for (const Section& section : Sections(dimension, CodecContext{.seed = seed, .layout = layout})) {
+    const CodecContext part_context{.seed = section.seed, .layout = section.layout};
+    if (!selector_) {
+      const size_t start = update.values.size();
+      update.values.resize(start + section.size);
+      TRIB_RETURN_IF_ERROR(values_->Decode(
+          reader, part_context, std::span<float>(update.values).subspan(start, section.size)));
+      continue;
+    }
     TRIB_ASSIGN_OR_RETURN(uint64_t count, reader.GetVarint());
-    if (count > dimension) {
+    if (count > section.size) {
       return absl::DataLossError(
-          absl::StrCat("payload selects ", count, " of ", dimension, " values"));
+          absl::StrCat("payload selects ", count, " of ", section.size, " values"));
     }
     std::vector<uint32_t> indices;
     if (selector_->indices_from_seed()) {
-      indices = selector_->Regenerate(dimension, seed);
-      if (indices.size() != count)
+      indices = selector_->Regenerate(section.size, section.seed);
+      if (indices.size() != count) {
         return absl::DataLossError("payload index count does not match its seed");
+      }
     } else {
       indices.resize(count);
       uint64_t next = 0;
       for (uint64_t j = 0; j < count; ++j) {
         TRIB_ASSIGN_OR_RETURN(uint64_t gap, reader.GetVarint());
         const uint64_t index = next + gap;
-        if (gap >= dimension || index >= dimension) {
+        if (gap >= section.size || index >= section.size) {
           return absl::DataLossError(
-              absl::StrCat("payload index ", index, " outside [0, ", dimension, ")"));
+              absl::StrCat("payload index ", index, " outside [0, ", section.size, ")"));
         }
         indices[j] = static_cast<uint32_t>(index);
         next = index + 1;
       }
     }
     std::vector<float> values(count);
-    TRIB_RETURN_IF_ERROR(values_->Decode(reader, context, values));
-    update = Update::Sparse(dimension, std::move(indices), std::move(values));
-  } else {
-    std::vector<float> values(dimension);
-    TRIB_RETURN_IF_ERROR(values_->Decode(reader, context, values));
-    update = Update::Dense(std::move(values));
+    TRIB_RETURN_IF_ERROR(values_->Decode(reader, part_context, values));
+    for (uint32_t index : indices)
+      update.indices.push_back(static_cast<uint32_t>(section.offset + index));
+    update.values.insert(update.values.end(), values.begin(), values.end());
   }
   if (reader.remaining() != 0) {
     return absl::DataLossError(absl::StrCat("payload has ", reader.remaining(), " unread bytes"));

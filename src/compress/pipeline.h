@@ -1,12 +1,15 @@
 // Pipeline: a codec written as text, e.g. "topk:ratio=0.01|qsgd:bits=4|zstd", that turns an
-// fp32 vector into payload bytes and back.
+// fp32 vector into payload bytes and back. A leading "pertensor" applies the selector and value
+// stage to each tensor of the model's layout on its own (per-layer top-k, one norm per tensor)
+// instead of to the whole flat model.
 //
 // Wire format (little-endian), version 1:
 //   magic "TRBP" | u8 version | u8 reserved (0) | u16 spec length | u64 dimension | u64 seed
 //   | u64 body length | spec (canonical pipeline text) | body | u64 XXH3-64 of all bytes before
-// Body, before the byte stage: with a selector, varint k then (unless the indices come from the
-// seed) k varint gaps between increasing indices, then the value stage's bytes for k values;
-// without one, the value stage's bytes for all `dimension` values.
+// Body, before the byte stage, for each section (the whole vector, or each tensor with
+// pertensor): with a selector, varint k then (unless the indices come from the seed) k varint
+// gaps between increasing indices, then the value stage's bytes for k values; without one, the
+// value stage's bytes for all the section's values.
 //
 // Decode() checks everything: magic, version, that the spec is this pipeline's, the dimension,
 // lengths, checksum, index ranges and order, that the body is consumed exactly, and that every
@@ -48,7 +51,7 @@ class Pipeline {
   }
   // Encodes the sparse vector (dimension, indices, values) given by the caller instead of what
   // the selector would pick; the payload decodes like any other of this pipeline. Requires: a
-  // selector that sends its indices, strictly increasing indices below `dimension`.
+  // selector that sends its indices, no pertensor, strictly increasing indices below dimension.
   Payload EncodeSparse(size_t dimension, std::span<const uint32_t> indices,
                        std::span<const float> values, uint64_t seed) const;
   // `layout` is the model's (needed by per-matrix stages such as powersgd).
@@ -58,13 +61,22 @@ class Pipeline {
 
  private:
   Pipeline() = default;
-  // Body for chosen indices and their (unscaled) values, then header and checksum.
-  Payload Seal(size_t dimension, const std::span<const uint32_t>* indices,
-               std::span<const float> values, const CodecContext& context) const;
+  // The parts of a vector that are encoded independently: the whole vector, or with
+  // `pertensor` one per tensor of the layout (each with its own seed).
+  struct Section {
+    size_t offset;
+    size_t size;
+    std::span<const TensorSpec> layout;
+    uint64_t seed;
+  };
+  std::vector<Section> Sections(size_t dimension, const CodecContext& context) const;
+  // Applies the byte stage to `body` and adds the header and checksum.
+  Payload Seal(size_t dimension, uint64_t seed, std::vector<uint8_t> body) const;
 
   std::unique_ptr<Selector> selector_;
   std::unique_ptr<ValueCodec> values_;
   std::unique_ptr<ByteCodec> bytes_;
+  bool per_tensor_ = false;  // `pertensor` first: select and encode each tensor on its own
   std::string spec_;
 };
 
