@@ -1,5 +1,7 @@
 #include "compress/byte_stream.h"
 
+#include <cmath>
+
 #include "absl/strings/str_cat.h"
 
 namespace tributary {
@@ -32,6 +34,15 @@ absl::StatusOr<uint64_t> ByteReader::GetVarint() {
     if ((byte & 0x80) == 0) return value;
   }
   return absl::DataLossError("varint longer than 10 bytes");
+}
+
+absl::StatusOr<float> ByteReader::GetScale(const char* what) {
+  absl::StatusOr<float> scale = Get<float>();
+  if (!scale.ok()) return scale.status();
+  if (!std::isfinite(*scale) || *scale < 0.0f) {
+    return absl::DataLossError(absl::StrCat(what, ": invalid scale ", *scale));
+  }
+  return scale;
 }
 
 absl::StatusOr<std::span<const uint8_t>> ByteReader::GetBytes(size_t n) {

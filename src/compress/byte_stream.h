@@ -49,6 +49,8 @@ class ByteReader {
     return value;
   }
   absl::StatusOr<uint64_t> GetVarint();
+  // A float that must be finite and >= 0 (a norm or scale); errors name `what`.
+  absl::StatusOr<float> GetScale(const char* what);
   // The next `n` bytes, without copying.
   absl::StatusOr<std::span<const uint8_t>> GetBytes(size_t n);
 

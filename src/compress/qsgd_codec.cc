@@ -42,10 +42,7 @@ void QsgdCodec::Encode(std::span<const float> values, const CodecContext& contex
 
 absl::Status QsgdCodec::Decode(ByteReader& in, const CodecContext& context,
                                std::span<float> out) const {
-  TRIB_ASSIGN_OR_RETURN(float norm, in.Get<float>());
-  if (!std::isfinite(norm) || norm < 0.0f) {
-    return absl::DataLossError(absl::StrCat("qsgd: invalid norm ", norm));
-  }
+  TRIB_ASSIGN_OR_RETURN(float norm, in.GetScale("qsgd"));
   const size_t n = out.size();
   TRIB_ASSIGN_OR_RETURN(std::span<const uint8_t> bytes, in.GetBytes(PackedBytes(n, bits_)));
   const int levels = (1 << (bits_ - 1)) - 1;

@@ -20,10 +20,7 @@ void SignCodec::Encode(std::span<const float> values, const CodecContext& contex
 
 absl::Status SignCodec::Decode(ByteReader& in, const CodecContext& context,
                                std::span<float> out) const {
-  TRIB_ASSIGN_OR_RETURN(float scale, in.Get<float>());
-  if (!std::isfinite(scale) || scale < 0.0f) {
-    return absl::DataLossError(absl::StrCat("sign: invalid scale ", scale));
-  }
+  TRIB_ASSIGN_OR_RETURN(float scale, in.GetScale("sign"));
   TRIB_ASSIGN_OR_RETURN(std::span<const uint8_t> bits, in.GetBytes(PackedBytes(out.size(), 1)));
   BitReader reader(bits);
   for (float& v : out) v = reader.Get(1) ? -scale : scale;

@@ -30,10 +30,7 @@ void TernGradCodec::Encode(std::span<const float> values, const CodecContext& co
 
 absl::Status TernGradCodec::Decode(ByteReader& in, const CodecContext& context,
                                    std::span<float> out) const {
-  TRIB_ASSIGN_OR_RETURN(float scale, in.Get<float>());
-  if (!std::isfinite(scale) || scale < 0.0f) {
-    return absl::DataLossError(absl::StrCat("terngrad: invalid scale ", scale));
-  }
+  TRIB_ASSIGN_OR_RETURN(float scale, in.GetScale("terngrad"));
   TRIB_ASSIGN_OR_RETURN(std::span<const uint8_t> bits, in.GetBytes(PackedBytes(out.size(), 2)));
   BitReader reader(bits);
   for (float& v : out) {
