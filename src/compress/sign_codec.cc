@@ -2,7 +2,6 @@
 
 #include <cmath>
 
-#include "absl/strings/str_cat.h"
 #include "common/status_util.h"
 #include "compress/bit_packing.h"
 
