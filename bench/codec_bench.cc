@@ -35,13 +35,32 @@ const std::vector<float>& Data(size_t n) {
   return cache.emplace(n, std::move(x)).first->second;
 }
 
+// The benchmark vector as square-ish matrices of 1000 columns, so that powersgd has matrices to
+// factor (other codecs ignore the layout).
+std::vector<TensorSpec> MatrixLayout(size_t n) {
+  std::vector<TensorSpec> layout;
+  for (size_t offset = 0, i = 0; offset < n; ++i) {
+    const size_t rows = std::min<size_t>(1000, (n - offset) / 1000);
+    if (rows == 0) {
+      layout.push_back({"rest" + std::to_string(i), {static_cast<int64_t>(n - offset)}});
+      break;
+    }
+    layout.push_back({"m" + std::to_string(i), {static_cast<int64_t>(rows), 1000}});
+    offset += rows * 1000;
+  }
+  return layout;
+}
+
 void BM_Encode(benchmark::State& state, const std::string& spec) {
   auto pipeline = *Pipeline::Parse(spec);
   const std::vector<float>& x = Data(state.range(0));
+  const std::vector<TensorSpec> layout = MatrixLayout(x.size());
+  CodecState codec_state;
   size_t bytes = 0;
   uint64_t seed = 0;
   for (auto _ : state) {
-    Payload payload = pipeline->Encode(x, ++seed);
+    Payload payload =
+        pipeline->Encode(x, CodecContext{.seed = ++seed, .layout = layout, .state = &codec_state});
     bytes = payload.size();
     benchmark::DoNotOptimize(payload.data());
   }
@@ -52,9 +71,10 @@ void BM_Encode(benchmark::State& state, const std::string& spec) {
 void BM_Decode(benchmark::State& state, const std::string& spec) {
   auto pipeline = *Pipeline::Parse(spec);
   const std::vector<float>& x = Data(state.range(0));
-  const Payload payload = pipeline->Encode(x, 1);
+  const std::vector<TensorSpec> layout = MatrixLayout(x.size());
+  const Payload payload = pipeline->Encode(x, CodecContext{.seed = 1, .layout = layout});
   for (auto _ : state) {
-    absl::StatusOr<Update> update = pipeline->Decode(payload, x.size());
+    absl::StatusOr<Update> update = pipeline->Decode(payload, x.size(), layout);
     if (!update.ok()) state.SkipWithError("decode failed");
     benchmark::DoNotOptimize(update->values.data());
   }
