@@ -17,8 +17,14 @@ const std::vector<std::string>& Pipelines() {
                                                  "bf16",
                                                  "qsgd:bits=4",
                                                  "qsgd:bits=8",
+                                                 "terngrad",
+                                                 "sign",
+                                                 "kmeans:centroids=16",
                                                  "topk:ratio=0.01",
                                                  "randk:ratio=0.01",
+                                                 "threshold:tau=0.02",
+                                                 "powersgd:rank=4",
+                                                 "zstd",
                                                  "fp16|zstd",
                                                  "topk:ratio=0.01|qsgd:bits=4|zstd"};
   return specs;
