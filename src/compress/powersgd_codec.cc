@@ -83,7 +83,7 @@ void PowerSgdCodec::Encode(std::span<const float> values, const CodecContext& co
     const float* m = values.data() + offset;
     const size_t numel = s.rows * s.cols;
     if (s.rank == 0) {
-      std::memcpy(out.Extend(numel * sizeof(float)), m, numel * sizeof(float));
+      if (numel > 0) std::memcpy(out.Extend(numel * sizeof(float)), m, numel * sizeof(float));
       offset += numel;
       continue;
     }
@@ -124,7 +124,7 @@ absl::Status PowerSgdCodec::Decode(ByteReader& in, const CodecContext& context,
     offset += numel;
     if (s.rank == 0) {
       TRIB_ASSIGN_OR_RETURN(std::span<const uint8_t> raw, in.GetBytes(numel * sizeof(float)));
-      std::memcpy(m, raw.data(), raw.size());
+      if (numel > 0) std::memcpy(m, raw.data(), raw.size());
       continue;
     }
     const size_t n = s.rows, k = s.cols, r = s.rank;
