@@ -57,7 +57,6 @@ class Pipeline {
   // `layout` is the model's (needed by per-matrix stages such as powersgd).
   absl::StatusOr<Update> Decode(std::span<const uint8_t> payload, size_t dimension,
                                 std::span<const TensorSpec> layout = {}) const;
-  bool needs_layout() const { return values_->needs_layout(); }
 
  private:
   Pipeline() = default;

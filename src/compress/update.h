@@ -16,9 +16,6 @@ struct Update {
   std::vector<uint32_t> indices;  // empty for a dense update
   bool sparse = false;
 
-  static Update Dense(std::vector<float> values);
-  static Update Sparse(size_t dimension, std::vector<uint32_t> indices, std::vector<float> values);
-
   // out[i] += this[i] for every coordinate. Requires out.size() == dimension.
   void AddTo(std::span<float> out) const;
   std::vector<float> ToDense() const;

@@ -21,7 +21,6 @@ class ClientPopulation {
 
   size_t size() const { return partitions_.size(); }
   std::span<const uint32_t> examples(uint32_t client) const { return partitions_.at(client); }
-  const std::vector<ClientIndices>& partitions() const { return partitions_; }
 
   // `count` distinct clients for `round`, uniformly at random (fixed by seed and round),
   // in increasing id order. Fails when count is not in [1, size()].
