@@ -64,6 +64,76 @@ class BitReader {
   int filled_ = 0;
 };
 
+// Block packing for encoders that compute one small code per value: packs n codes (each below
+// 2^bits, bits <= 8) into PackedBytes(n, bits) bytes, in the same LSB-first layout as BitWriter.
+// Fast paths for 1, 2, 4 and 8 bits, which pack whole bytes without a bit buffer.
+template <int kBits>
+void PackCodesWholeBytes(const uint8_t* codes, size_t n, uint8_t* out) {
+  constexpr int kPerByte = 8 / kBits;
+  const size_t full = n / kPerByte;
+  for (size_t j = 0; j < full; ++j) {
+    uint32_t byte = 0;
+    for (int t = 0; t < kPerByte; ++t) byte |= uint32_t{codes[j * kPerByte + t]} << (t * kBits);
+    out[j] = static_cast<uint8_t>(byte);
+  }
+  if (full * kPerByte < n) {
+    uint32_t byte = 0;
+    for (size_t i = full * kPerByte; i < n; ++i)
+      byte |= uint32_t{codes[i]} << ((i % kPerByte) * kBits);
+    out[full] = static_cast<uint8_t>(byte);
+  }
+}
+
+inline void PackCodes(const uint8_t* codes, size_t n, int bits, uint8_t* out) {
+  switch (bits) {
+    case 1:
+      return PackCodesWholeBytes<1>(codes, n, out);
+    case 2:
+      return PackCodesWholeBytes<2>(codes, n, out);
+    case 4:
+      return PackCodesWholeBytes<4>(codes, n, out);
+    case 8:
+      std::memcpy(out, codes, n);
+      return;
+    default: {
+      BitWriter writer(out);
+      for (size_t i = 0; i < n; ++i) writer.Put(codes[i], bits);
+      writer.Flush();
+    }
+  }
+}
+
+// The inverse of PackCodes: reads PackedBytes(n, bits) bytes from `in` into n codes.
+template <int kBits>
+void UnpackCodesWholeBytes(const uint8_t* in, size_t n, uint8_t* codes) {
+  constexpr int kPerByte = 8 / kBits;
+  constexpr uint32_t kMask = (1u << kBits) - 1;
+  for (size_t i = 0; i < n; ++i) {
+    codes[i] = static_cast<uint8_t>((in[i / kPerByte] >> ((i % kPerByte) * kBits)) & kMask);
+  }
+}
+
+inline void UnpackCodes(const uint8_t* in, size_t n, int bits, uint8_t* codes) {
+  switch (bits) {
+    case 1:
+      return UnpackCodesWholeBytes<1>(in, n, codes);
+    case 2:
+      return UnpackCodesWholeBytes<2>(in, n, codes);
+    case 4:
+      return UnpackCodesWholeBytes<4>(in, n, codes);
+    case 8:
+      std::memcpy(codes, in, n);
+      return;
+    default: {
+      BitReader reader(std::span<const uint8_t>(in, PackedBytes(n, bits)));
+      for (size_t i = 0; i < n; ++i) codes[i] = static_cast<uint8_t>(reader.Get(bits));
+    }
+  }
+}
+
+// Values per block in block-coded loops: a multiple of 8, so every block starts on a byte.
+constexpr size_t kCodeBlock = 256;
+
 }  // namespace tributary
 
 #endif  // TRIBUTARY_COMPRESS_BIT_PACKING_H_

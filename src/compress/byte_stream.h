@@ -3,6 +3,7 @@
 #ifndef TRIBUTARY_COMPRESS_BYTE_STREAM_H_
 #define TRIBUTARY_COMPRESS_BYTE_STREAM_H_
 
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <span>
@@ -13,6 +14,9 @@
 #include "absl/status/statusor.h"
 
 namespace tributary {
+
+// Values are copied to and from the wire in host byte order, which must be the wire's.
+static_assert(std::endian::native == std::endian::little, "payloads are little-endian");
 
 class ByteWriter {
  public:

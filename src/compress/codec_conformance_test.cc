@@ -5,8 +5,10 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <numeric>
 #include <random>
 #include <set>
@@ -162,6 +164,22 @@ TEST_P(CodecConformanceTest, RejectsMalformedPayloads) {
   }
 }
 
+// A NaN or infinity in the input must never come out of the server's decoder as a finite
+// number: the payload is rejected, or (for a selector) the coordinate was not sent at all.
+TEST_P(CodecConformanceTest, NonFiniteInputIsNeverHidden) {
+  auto pipeline = Make();
+  for (float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(),
+                    -std::numeric_limits<float>::infinity()}) {
+    std::vector<float> x = RandomVector(1000, 4);
+    x[17] = bad;
+    absl::StatusOr<Update> update = pipeline->Decode(pipeline->Encode(x, 3), x.size());
+    if (!update.ok()) continue;
+    ASSERT_TRUE(update->sparse) << GetParam().spec << " decoded " << bad << " as a dense update";
+    EXPECT_FALSE(std::count(update->indices.begin(), update->indices.end(), 17u))
+        << GetParam().spec << " sent " << bad << " as a finite value";
+  }
+}
+
 TEST_P(CodecConformanceTest, OtherPipelinesPayloadIsRejected) {
   auto pipeline = Make();
   auto other = Pipeline::Parse(GetParam().spec == "fp32" ? "fp16" : "fp32");
@@ -183,7 +201,8 @@ INSTANTIATE_TEST_SUITE_P(
                       CodecCase{"sparse|zstd", 0.0}, CodecCase{"threshold:tau=0.5|terngrad", 1.0},
                       CodecCase{"kmeans:centroids=16", 2.0}, CodecCase{"powersgd:rank=2", 0.0},
                       CodecCase{"pertensor|randk:ratio=0.1|qsgd:bits=4", 1.0},
-                      CodecCase{"topk:ratio=0.1|kmeans:centroids=4|zstd", 1.0}),
+                      CodecCase{"topk:ratio=0.1|kmeans:centroids=4|zstd", 1.0},
+                      CodecCase{"sketch:rows=5,cols=4000,k=50", 1.0}),
     [](const ::testing::TestParamInfo<CodecCase>& info) {
       std::string name = info.param.spec;
       for (char& c : name) c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
@@ -240,6 +259,37 @@ TEST(HalfTest, ConversionsRoundToNearestEven) {
   for (uint32_t h = 0; h < 0x10000; ++h) {
     if (((h >> 10) & 0x1f) == 0x1f) continue;
     ASSERT_EQ(FloatToHalf(HalfToFloat(static_cast<uint16_t>(h))), h) << h;
+  }
+  EXPECT_EQ(HalfToFloat(FloatToHalf(-INFINITY)), -INFINITY);  // kept, for the server to reject
+}
+
+// The array conversions (F16C on most x86-64 CPUs) agree bit for bit with the scalar ones, on
+// random bit patterns and on every half, including subnormals, ties, saturation and infinities.
+TEST(HalfTest, ArrayConversionsMatchScalar) {
+  std::mt19937 rng(5);
+  std::vector<float> x;
+  for (int i = 0; i < 200000; ++i) {
+    float v = std::bit_cast<float>(static_cast<uint32_t>(rng()));
+    if (!std::isnan(v)) x.push_back(v);
+  }
+  for (uint32_t h = 0; h < 0x10000; ++h) {
+    const float v = HalfToFloat(static_cast<uint16_t>(h));
+    if (!std::isnan(v)) x.insert(x.end(), {v, std::nextafter(v, 0.0f), std::nextafter(v, 1e9f)});
+  }
+  x.insert(x.end(), {65519.0f, 65520.0f, -65520.0f, 1e30f, INFINITY, -INFINITY, 0x1.0p-25f});
+  std::vector<uint8_t> bytes(2 * x.size());
+  FloatsToHalves(x, bytes.data());
+  for (size_t i = 0; i < x.size(); ++i) {
+    uint16_t h;
+    std::memcpy(&h, bytes.data() + 2 * i, 2);
+    ASSERT_EQ(h, FloatToHalf(x[i])) << x[i];
+  }
+  std::vector<float> back(x.size());
+  HalvesToFloats(bytes.data(), back);
+  for (size_t i = 0; i < x.size(); ++i) {
+    uint16_t h;
+    std::memcpy(&h, bytes.data() + 2 * i, 2);
+    ASSERT_EQ(std::bit_cast<uint32_t>(back[i]), std::bit_cast<uint32_t>(HalfToFloat(h))) << h;
   }
 }
 

@@ -13,6 +13,7 @@
 #include "compress/qsgd_codec.h"
 #include "compress/randk_selector.h"
 #include "compress/sign_codec.h"
+#include "compress/sketch_codec.h"
 #include "compress/terngrad_codec.h"
 #include "compress/threshold_selector.h"
 #include "compress/topk_selector.h"
@@ -79,6 +80,19 @@ absl::StatusOr<CodecStage> MakePowerSgd(CodecParams& p) {
   return ValueStage(std::make_unique<PowerSgdCodec>(rank));
 }
 
+absl::StatusOr<CodecStage> MakeSketch(CodecParams& p) {
+  TRIB_ASSIGN_OR_RETURN(int rows, p.Integer("rows", 5, 1, 64));
+  TRIB_ASSIGN_OR_RETURN(int cols, p.Integer("cols", 0, 0, 1 << 30));
+  TRIB_ASSIGN_OR_RETURN(double ratio, p.Number("ratio", 0.0, 0.0, 1.0));
+  TRIB_ASSIGN_OR_RETURN(int k, p.Integer("k", 0, 0, 1 << 30));
+  if (cols < 1) return absl::InvalidArgumentError("codec 'sketch': give cols >= 1");
+  if ((ratio > 0.0) == (k > 0)) {
+    return absl::InvalidArgumentError(
+        "codec 'sketch': give exactly one of ratio (0, 1] or k >= 1 (coordinates unsketched)");
+  }
+  return ValueStage(std::make_unique<SketchCodec>(rows, cols, ratio, k));
+}
+
 absl::StatusOr<CodecStage> MakeZstd(CodecParams& p) {
   TRIB_ASSIGN_OR_RETURN(int level, p.Integer("level", 3, 1, 19));
   return ByteStage(std::make_unique<ZstdCodec>(level));
@@ -116,6 +130,7 @@ const std::map<std::string, Factory>& Registry() {
        [](CodecParams&) -> absl::StatusOr<CodecStage> {
          return SelectorStage(std::make_unique<NonZeroSelector>());
        }},
+      {"sketch", MakeSketch},
       {"zstd", MakeZstd},
   };
   return registry;

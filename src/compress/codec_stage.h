@@ -2,7 +2,8 @@
 //
 //   Selector    (optional)   picks the coordinates to send: topk, randk, threshold
 //   ValueCodec  (one)        encodes the selected values: fp32 (default), fp16, bf16, qsgd,
-//                            terngrad, sign, kmeans, powersgd (whole matrices, no selector)
+//                            terngrad, sign, kmeans, powersgd (whole matrices, no selector),
+//                            sketch (whole vector, no selector)
 //   ByteCodec   (optional)   a lossless transform of the whole body: zstd
 //
 // Stages are stateless and thread-safe; randomness comes from the seed passed in, so encoding is
@@ -62,6 +63,8 @@ class ValueCodec {
   virtual bool unbiased() const { return false; }
   // True for stages that work on the model's matrices: they need the layout and no selector.
   virtual bool needs_layout() const { return false; }
+  // True for stages that must see the whole vector: no selector before them, no pertensor.
+  virtual bool whole_vector_only() const { return needs_layout(); }
   virtual void Encode(std::span<const float> values, const CodecContext& context,
                       ByteWriter& out) const = 0;
   // Fills `out` (its size is the number of values encoded). Fails on malformed input.

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <cstring>
+#include <limits>
 
 #include "absl/strings/str_cat.h"
 #include "common/status_util.h"
@@ -14,17 +16,32 @@ namespace {
 constexpr size_t kMaxSample = 16384;
 constexpr int kLloydIterations = 25;
 
-// Index of the centre nearest to v, given sorted centres and the midpoints between them.
-uint32_t Nearest(float v, const std::vector<float>& midpoints) {
-  return static_cast<uint32_t>(std::upper_bound(midpoints.begin(), midpoints.end(), v) -
-                               midpoints.begin());
-}
-
 std::vector<float> Midpoints(const std::vector<float>& centres) {
   std::vector<float> m;
   for (size_t c = 1; c < centres.size(); ++c) m.push_back(0.5f * (centres[c - 1] + centres[c]));
   return m;
 }
+
+// Nearest centre by a branch-free binary search over the midpoints between sorted centres,
+// padded with +infinity to 2^bits - 1 entries: the index is the number of midpoints <= v.
+class NearestCentre {
+ public:
+  NearestCentre(const std::vector<float>& centres, int bits)
+      : bits_(bits), midpoints_(Midpoints(centres)) {
+    midpoints_.resize((size_t{1} << bits) - 1, std::numeric_limits<float>::infinity());
+  }
+  uint32_t operator()(float v) const {
+    uint32_t index = 0;
+    for (uint32_t step = 1u << (bits_ - 1); step > 0; step >>= 1) {
+      index += midpoints_[index + step - 1] <= v ? step : 0;
+    }
+    return index;
+  }
+
+ private:
+  int bits_;
+  std::vector<float> midpoints_;
+};
 
 }  // namespace
 
@@ -39,21 +56,28 @@ std::vector<float> KMeans1D(std::span<const float> values, int count) {
   sample.push_back(*lowest);
   sample.push_back(*highest);
   std::sort(sample.begin(), sample.end());
+  // With the sample sorted every cluster is a contiguous run, so a Lloyd step needs only a
+  // binary search per midpoint and prefix sums, not a pass over the sample.
+  std::vector<double> prefix(sample.size() + 1, 0.0);
+  for (size_t i = 0; i < sample.size(); ++i) prefix[i + 1] = prefix[i] + sample[i];
   std::vector<float> centres(count);
   for (int c = 0; c < count; ++c) {
     centres[c] = sample[std::min(sample.size() - 1, (2 * c + 1) * sample.size() / (2 * count))];
   }
+  std::vector<size_t> starts(count + 1);
   for (int iteration = 0; iteration < kLloydIterations; ++iteration) {
     const std::vector<float> midpoints = Midpoints(centres);
-    std::vector<double> sum(count, 0.0);
-    std::vector<size_t> members(count, 0);
-    for (float v : sample) {
-      const uint32_t c = Nearest(v, midpoints);
-      sum[c] += v;
-      members[c]++;
+    starts[0] = 0;
+    starts[count] = sample.size();
+    for (int c = 1; c < count; ++c) {
+      // Values equal to a midpoint go to the upper centre, as in NearestCentre.
+      starts[c] = std::lower_bound(sample.begin(), sample.end(), midpoints[c - 1]) - sample.begin();
     }
     for (int c = 0; c < count; ++c) {
-      if (members[c] > 0) centres[c] = static_cast<float>(sum[c] / members[c]);
+      const size_t members = starts[c + 1] - starts[c];
+      if (members > 0) {
+        centres[c] = static_cast<float>((prefix[starts[c + 1]] - prefix[starts[c]]) / members);
+      }
     }
     std::sort(centres.begin(), centres.end());
   }
@@ -67,12 +91,25 @@ std::string KMeansCodec::spec() const { return absl::StrCat("kmeans:centroids=",
 
 void KMeansCodec::Encode(std::span<const float> values, const CodecContext& context,
                          ByteWriter& out) const {
+  bool finite = true;
+  for (float v : values) finite &= std::isfinite(v);
+  const size_t n = values.size();
+  if (!finite) {
+    // Sent as NaN centres, which the decoder rejects: a NaN or infinity is never hidden.
+    for (int c = 0; c < centroids_; ++c) out.Put<float>(std::numeric_limits<float>::quiet_NaN());
+    std::memset(out.Extend(PackedBytes(n, bits_)), 0, PackedBytes(n, bits_));
+    return;
+  }
   const std::vector<float> centres = KMeans1D(values, centroids_);
   for (float c : centres) out.Put<float>(c);
-  const std::vector<float> midpoints = Midpoints(centres);
-  BitWriter writer(out.Extend(PackedBytes(values.size(), bits_)));
-  for (float v : values) writer.Put(Nearest(v, midpoints), bits_);
-  writer.Flush();
+  const NearestCentre nearest(centres, bits_);
+  uint8_t* packed = out.Extend(PackedBytes(n, bits_));
+  uint8_t codes[kCodeBlock];
+  for (size_t start = 0; start < n; start += kCodeBlock) {
+    const size_t count = std::min(kCodeBlock, n - start);
+    for (size_t i = 0; i < count; ++i) codes[i] = static_cast<uint8_t>(nearest(values[start + i]));
+    PackCodes(codes, count, bits_, packed + start * bits_ / 8);
+  }
 }
 
 absl::Status KMeansCodec::Decode(ByteReader& in, const CodecContext& context,
@@ -82,14 +119,19 @@ absl::Status KMeansCodec::Decode(ByteReader& in, const CodecContext& context,
     TRIB_ASSIGN_OR_RETURN(c, in.Get<float>());
     if (!std::isfinite(c)) return absl::DataLossError("kmeans: non-finite centroid");
   }
-  TRIB_ASSIGN_OR_RETURN(std::span<const uint8_t> bits, in.GetBytes(PackedBytes(out.size(), bits_)));
-  BitReader reader(bits);
-  for (float& v : out) {
-    const uint32_t index = reader.Get(bits_);
-    if (index >= static_cast<uint32_t>(centroids_)) {
-      return absl::DataLossError(absl::StrCat("kmeans: centroid index ", index, " out of range"));
+  const size_t n = out.size();
+  TRIB_ASSIGN_OR_RETURN(std::span<const uint8_t> bits, in.GetBytes(PackedBytes(n, bits_)));
+  uint8_t codes[kCodeBlock];
+  for (size_t start = 0; start < n; start += kCodeBlock) {
+    const size_t count = std::min(kCodeBlock, n - start);
+    UnpackCodes(bits.data() + start * bits_ / 8, count, bits_, codes);
+    uint8_t largest = 0;
+    for (size_t i = 0; i < count; ++i) largest = std::max(largest, codes[i]);
+    if (largest >= centroids_) {
+      return absl::DataLossError(
+          absl::StrCat("kmeans: centroid index ", int{largest}, " out of range"));
     }
-    v = centres[index];
+    for (size_t i = 0; i < count; ++i) out[start + i] = centres[codes[i]];
   }
   return absl::OkStatus();
 }

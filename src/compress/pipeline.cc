@@ -11,6 +11,7 @@
 #include "common/status_util.h"
 #include "compress/codec_registry.h"
 #include "compress/fp32_codec.h"
+#include "compress/sketch_codec.h"
 
 namespace tributary {
 namespace {
@@ -18,6 +19,7 @@ namespace {
 constexpr char kMagic[4] = {'T', 'R', 'B', 'P'};
 constexpr uint8_t kVersion = 1;
 constexpr size_t kFixedHeader = 4 + 1 + 1 + 2 + 8 + 8 + 8;
+constexpr size_t kBodyLengthOffset = 4 + 1 + 1 + 2 + 8 + 8;
 constexpr size_t kChecksumBytes = 8;
 // Sanity bound on dimensions (indices are 32-bit).
 constexpr uint64_t kMaxDimension = uint64_t{1} << 32;
@@ -76,15 +78,11 @@ absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Parse(std::string_view text)
     }
   }
   if (!pipeline->values_) pipeline->values_ = std::make_unique<Fp32Codec>();
-  if (pipeline->values_->needs_layout() && pipeline->selector_) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("pipeline '", std::string(text), "': ", pipeline->values_->spec(),
-                     " works on whole matrices; it takes no selector"));
-  }
-  if (pipeline->per_tensor_ && pipeline->values_->needs_layout()) {
+  if (pipeline->values_->whole_vector_only() && (pipeline->selector_ || pipeline->per_tensor_)) {
     return absl::InvalidArgumentError(absl::StrCat("pipeline '", std::string(text),
                                                    "': ", pipeline->values_->spec(),
-                                                   " is per matrix already"));
+                                                   " works on the whole vector (or per matrix "
+                                                   "already); it takes no selector or pertensor"));
   }
   std::vector<std::string> specs;
   if (pipeline->per_tensor_) specs.push_back(kPerTensor);
@@ -121,8 +119,12 @@ std::vector<Pipeline::Section> Pipeline::Sections(size_t dimension,
 }
 
 Payload Pipeline::Encode(std::span<const float> x, const CodecContext& context) const {
-  std::vector<uint8_t> body;
-  ByteWriter writer(&body);
+  Payload payload;
+  // Dense bodies take at most about 4 bytes per value: reserving that (pages are only touched
+  // when written) saves regrowing and copying a model-sized buffer.
+  if (!selector_) payload.reserve(kFixedHeader + spec_.size() + 4 * x.size() + 4096);
+  ByteWriter writer(&payload);
+  const size_t body_start = StartPayload(x.size(), context.seed, writer);
   for (const Section& section : Sections(x.size(), context)) {
     std::span<const float> part = x.subspan(section.offset, section.size);
     const CodecContext part_context{section.seed, section.layout, context.state};
@@ -140,38 +142,50 @@ Payload Pipeline::Encode(std::span<const float> x, const CodecContext& context) 
     }
     values_->Encode(selected, part_context, writer);
   }
-  return Seal(x.size(), context.seed, std::move(body));
+  FinishPayload(body_start, payload);
+  return payload;
 }
 
 Payload Pipeline::EncodeSparse(size_t dimension, std::span<const uint32_t> indices,
                                std::span<const float> values, uint64_t seed) const {
-  std::vector<uint8_t> body;
-  ByteWriter writer(&body);
+  Payload payload;
+  ByteWriter writer(&payload);
+  const size_t body_start = StartPayload(dimension, seed, writer);
   WriteIndices(indices, true, writer);
   values_->Encode(values, CodecContext{.seed = seed}, writer);
-  return Seal(dimension, seed, std::move(body));
+  FinishPayload(body_start, payload);
+  return payload;
 }
 
-Payload Pipeline::Seal(size_t dimension, uint64_t seed, std::vector<uint8_t> body) const {
-  if (bytes_) body = bytes_->Encode(body);
-  Payload payload;
-  ByteWriter out(&payload);
+// The body is written straight after the header, into the payload itself (no copy of a
+// model-sized buffer); its length is patched in once known.
+size_t Pipeline::StartPayload(size_t dimension, uint64_t seed, ByteWriter& out) const {
   out.PutBytes(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(kMagic), 4));
   out.Put<uint8_t>(kVersion);
   out.Put<uint8_t>(0);
   out.Put<uint16_t>(static_cast<uint16_t>(spec_.size()));
   out.Put<uint64_t>(dimension);
   out.Put<uint64_t>(seed);
-  out.Put<uint64_t>(body.size());
+  out.Put<uint64_t>(0);  // body length, patched by FinishPayload()
   out.PutBytes(
       std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(spec_.data()), spec_.size()));
-  out.PutBytes(body);
-  out.Put<uint64_t>(XXH3_64bits(payload.data(), payload.size()));
-  return payload;
+  return kFixedHeader + spec_.size();
 }
 
-absl::StatusOr<Update> Pipeline::Decode(std::span<const uint8_t> payload, size_t dimension,
-                                        std::span<const TensorSpec> layout) const {
+void Pipeline::FinishPayload(size_t body_start, Payload& payload) const {
+  if (bytes_) {
+    const std::vector<uint8_t> packed =
+        bytes_->Encode(std::span<const uint8_t>(payload).subspan(body_start));
+    payload.resize(body_start);
+    payload.insert(payload.end(), packed.begin(), packed.end());
+  }
+  const uint64_t body_size = payload.size() - body_start;
+  std::memcpy(payload.data() + kBodyLengthOffset, &body_size, sizeof(body_size));
+  ByteWriter(&payload).Put<uint64_t>(XXH3_64bits(payload.data(), payload.size()));
+}
+
+absl::StatusOr<Pipeline::OpenedPayload> Pipeline::Open(std::span<const uint8_t> payload,
+                                                       size_t dimension) const {
   if (payload.size() < kFixedHeader + kChecksumBytes) {
     return absl::DataLossError(
         absl::StrCat("payload of ", payload.size(), " bytes is shorter than a header"));
@@ -213,13 +227,24 @@ absl::StatusOr<Update> Pipeline::Decode(std::span<const uint8_t> payload, size_t
   }
   TRIB_ASSIGN_OR_RETURN(std::span<const uint8_t> wire_body, header.GetBytes(body_size));
 
-  std::vector<uint8_t> expanded;
-  std::span<const uint8_t> body = wire_body;
+  OpenedPayload opened{.seed = seed, .wire_body = wire_body};
   if (bytes_) {
-    // No honest body is larger than fp32 values plus 10-byte varints for every index.
-    TRIB_ASSIGN_OR_RETURN(expanded, bytes_->Decode(wire_body, dimension * 14 + 64));
-    body = expanded;
+    // No honest body is larger than fp32 values plus 10-byte varints for every index (or, for a
+    // sketch, than its table).
+    size_t max_size = dimension * 14 + 64;
+    if (const SketchCodec* sketch_codec = sketch()) {
+      max_size = std::max(max_size, sketch_codec->table_size() * sizeof(float));
+    }
+    TRIB_ASSIGN_OR_RETURN(opened.expanded, bytes_->Decode(wire_body, max_size));
   }
+  return opened;
+}
+
+absl::StatusOr<Update> Pipeline::Decode(std::span<const uint8_t> payload, size_t dimension,
+                                        std::span<const TensorSpec> layout) const {
+  TRIB_ASSIGN_OR_RETURN(OpenedPayload opened, Open(payload, dimension));
+  const uint64_t seed = opened.seed;
+  std::span<const uint8_t> body = opened.body();
   ByteReader reader(body);
   Update update;
   update.dimension = dimension;
@@ -271,6 +296,26 @@ absl::StatusOr<Update> Pipeline::Decode(std::span<const uint8_t> payload, size_t
   for (float v : update.values) finite &= std::isfinite(v);
   if (!finite) return absl::InvalidArgumentError("payload holds a non-finite value");
   return update;
+}
+
+const SketchCodec* Pipeline::sketch() const {
+  return dynamic_cast<const SketchCodec*>(values_.get());
+}
+
+absl::StatusOr<std::vector<float>> Pipeline::DecodeSketchTable(std::span<const uint8_t> payload,
+                                                               size_t dimension) const {
+  const SketchCodec* sketch_codec = sketch();
+  if (sketch_codec == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat("pipeline '", spec_, "' is not a sketch"));
+  }
+  TRIB_ASSIGN_OR_RETURN(OpenedPayload opened, Open(payload, dimension));
+  ByteReader reader(opened.body());
+  std::vector<float> table(sketch_codec->table_size());
+  TRIB_RETURN_IF_ERROR(sketch_codec->ReadTable(reader, table));
+  if (reader.remaining() != 0) {
+    return absl::DataLossError(absl::StrCat("payload has ", reader.remaining(), " unread bytes"));
+  }
+  return table;
 }
 
 }  // namespace tributary

@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -28,6 +29,7 @@
 
 #include "absl/status/statusor.h"
 #include "compress/codec_stage.h"
+#include "compress/sketch_codec.h"
 #include "compress/update.h"
 
 namespace tributary {
@@ -58,6 +60,13 @@ class Pipeline {
   absl::StatusOr<Update> Decode(std::span<const uint8_t> payload, size_t dimension,
                                 std::span<const TensorSpec> layout = {}) const;
 
+  // The sketch stage when this pipeline is a count sketch (its tables are summed across clients
+  // before unsketching), else null.
+  const SketchCodec* sketch() const;
+  // A sketch payload's table, checked like Decode() checks any payload. Requires sketch().
+  absl::StatusOr<std::vector<float>> DecodeSketchTable(std::span<const uint8_t> payload,
+                                                       size_t dimension) const;
+
  private:
   Pipeline() = default;
   // The parts of a vector that are encoded independently: the whole vector, or with
@@ -69,8 +78,19 @@ class Pipeline {
     uint64_t seed;
   };
   std::vector<Section> Sections(size_t dimension, const CodecContext& context) const;
-  // Applies the byte stage to `body` and adds the header and checksum.
-  Payload Seal(size_t dimension, uint64_t seed, std::vector<uint8_t> body) const;
+  // A payload whose header, spec, dimension, lengths and checksum were checked, with its body
+  // after the byte stage was undone.
+  struct OpenedPayload {
+    uint64_t seed = 0;
+    std::span<const uint8_t> wire_body;            // into the payload
+    std::optional<std::vector<uint8_t>> expanded;  // set when there is a byte stage
+    std::span<const uint8_t> body() const { return expanded ? *expanded : wire_body; }
+  };
+  absl::StatusOr<OpenedPayload> Open(std::span<const uint8_t> payload, size_t dimension) const;
+  // Writes the header; returns where the body starts.
+  size_t StartPayload(size_t dimension, uint64_t seed, ByteWriter& out) const;
+  // Applies the byte stage to the body, fills in its length and appends the checksum.
+  void FinishPayload(size_t body_start, Payload& payload) const;
 
   std::unique_ptr<Selector> selector_;
   std::unique_ptr<ValueCodec> values_;

@@ -1,5 +1,6 @@
 // QSGD (Alistarh et al. 2017): each value becomes sign * norm * l / s with an integer level
-// l in [0, s] chosen by stochastic rounding of |x| / norm * s, so E[decoded] = x (unbiased).
+// l in [0, s] chosen by stochastic rounding of |x| / norm * s, so E[decoded] = x (unbiased;
+// the rounding draws 16-bit uniforms, so any bias is below 2^-16 of one level).
 // `bits` per value include the sign: s = 2^(bits-1) - 1. The norm is sent once per vector:
 // `norm=max` (default; lower variance) or `norm=l2` (the paper's choice).
 #ifndef TRIBUTARY_COMPRESS_QSGD_CODEC_H_

@@ -43,6 +43,20 @@ absl::Status ExperimentConfig::Validate() const {
     absl::Status codec = Pipeline::Parse(*spec).status();
     if (!codec.ok()) return absl::InvalidArgumentError(absl::StrCat(key, ": ", codec.message()));
   }
+  if ((*Pipeline::Parse(uplink_codec))->sketch() != nullptr) {
+    // The server averages the tables and keeps the error feedback itself (FetchSGD).
+    if (strategy.name != "fedavg") {
+      return absl::InvalidArgumentError(
+          absl::StrCat("compress.uplink = sketch averages tables on the server; it works with "
+                       "strategy.name = fedavg, not ",
+                       strategy.name));
+    }
+    if (uplink_error_feedback) {
+      return absl::InvalidArgumentError(
+          "compress.error_feedback: a sketch uplink keeps its error feedback on the server; set "
+          "it to false");
+    }
+  }
   if (downlink_history < 1) {
     return absl::InvalidArgumentError("compress.downlink_history must be at least 1");
   }

@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "absl/strings/str_cat.h"
+#include "aggregate/sketched_fedavg.h"
 #include "common/seeded_rng.h"
 #include "common/status_util.h"
 #include "compress/error_feedback.h"
@@ -40,6 +41,28 @@ struct ClientOutcome {
   std::string error;                       // why not, otherwise
 };
 
+// Server side of one upload: validate and decode the payload, then fold it into the round.
+absl::Status AccumulateUpdate(const Pipeline& uplink, const Payload& payload,
+                              const ClientUpdate& update, ModelState& scratch, Strategy& strategy,
+                              std::mutex& strategy_mutex) {
+  TRIB_ASSIGN_OR_RETURN(Update decoded,
+                        uplink.Decode(payload, scratch.num_elements(), scratch.specs()));
+  std::fill(scratch.flat().begin(), scratch.flat().end(), 0.0f);
+  decoded.AddTo(scratch.flat());
+  std::lock_guard<std::mutex> lock(strategy_mutex);
+  return strategy.Accumulate(update);
+}
+
+// The same for a count sketch: the table itself is what gets averaged.
+absl::Status AccumulateSketch(const Pipeline& uplink, const Payload& payload,
+                              const ClientUpdate& update, SketchedFedAvg& sketched,
+                              std::mutex& strategy_mutex) {
+  TRIB_ASSIGN_OR_RETURN(std::vector<float> table,
+                        uplink.DecodeSketchTable(payload, update.delta->num_elements()));
+  std::lock_guard<std::mutex> lock(strategy_mutex);
+  return sketched.Accumulate(update.client_id, table, update.num_examples);
+}
+
 }  // namespace
 
 struct Simulation::State {
@@ -53,6 +76,8 @@ struct Simulation::State {
   std::vector<ModelState> deltas;                       // one per worker, reused every round
   std::unique_ptr<WorkerPool> pool;
   std::unique_ptr<Pipeline> uplink;
+  // Set when the uplink is a count sketch: tables are averaged, then unsketched once.
+  std::unique_ptr<SketchedFedAvg> sketched;
   std::vector<CodecState> codec_states;  // per client; empty until its first error-fed upload
   std::unique_ptr<Downlink> downlink;    // the public model clients train from
 };
@@ -100,6 +125,9 @@ absl::StatusOr<std::unique_ptr<Simulation>> Simulation::Create(const ExperimentC
   }
   state->pool = std::make_unique<WorkerPool>(workers, nullptr);
   TRIB_ASSIGN_OR_RETURN(state->uplink, Pipeline::Parse(config.uplink_codec));
+  if (const SketchCodec* sketch = state->uplink->sketch()) {
+    state->sketched = std::make_unique<SketchedFedAvg>(*sketch);
+  }
   state->codec_states.resize(state->population->size());
   TRIB_ASSIGN_OR_RETURN(state->downlink,
                         Downlink::Create(state->global, config.downlink_codec,
@@ -111,7 +139,6 @@ absl::Status Simulation::Run(const std::function<absl::Status(const RoundMetrics
   State& s = *state_;
   const ExperimentConfig& config = s.config;
   const int64_t model_bytes = static_cast<int64_t>(s.global.num_bytes());
-  const size_t dimension = s.global.num_elements();
   int64_t bytes_up_total = 0, bytes_down_total = 0;
 
   for (int round = 1; round <= config.rounds; ++round) {
@@ -120,7 +147,8 @@ absl::Status Simulation::Run(const std::function<absl::Status(const RoundMetrics
                           s.population->Sample(config.clients_per_round, config.seed, round));
     int64_t expected_examples = 0;
     for (uint32_t c : sampled) expected_examples += s.population->examples(c).size();
-    TRIB_RETURN_IF_ERROR(s.strategy->Init(s.global, expected_examples));
+    TRIB_RETURN_IF_ERROR(s.sketched ? s.sketched->Init(expected_examples)
+                                    : s.strategy->Init(s.global, expected_examples));
     RoundMetrics metrics;
     metrics.round = round;
     for (uint32_t c : sampled) {
@@ -160,18 +188,12 @@ absl::Status Simulation::Run(const std::function<absl::Status(const RoundMetrics
           return;
         }
         outcome.uploaded_bytes = static_cast<int64_t>(payload->size());
-        absl::StatusOr<Update> update = s.uplink->Decode(*payload, dimension, s.global.specs());
-        if (!update.ok()) {
-          outcome.error = std::string(update.status().message());
-          return;
-        }
-        std::fill(delta.flat().begin(), delta.flat().end(), 0.0f);
-        update->AddTo(delta.flat());
-        absl::Status accepted;
-        {
-          std::lock_guard<std::mutex> lock(strategy_mutex);
-          accepted = s.strategy->Accumulate({client, &delta, result->num_examples});
-        }
+        // `delta` is reused as the decoded update's buffer.
+        const ClientUpdate update{client, &delta, result->num_examples};
+        absl::Status accepted =
+            s.sketched
+                ? AccumulateSketch(*s.uplink, *payload, update, *s.sketched, strategy_mutex)
+                : AccumulateUpdate(*s.uplink, *payload, update, delta, *s.strategy, strategy_mutex);
         if (!accepted.ok()) {
           outcome.error = std::string(accepted.message());
           return;
@@ -198,7 +220,8 @@ absl::Status Simulation::Run(const std::function<absl::Status(const RoundMetrics
       loss_sum += outcome.result->mean_loss * outcome.result->num_examples;
       examples += outcome.result->num_examples;
     }
-    TRIB_ASSIGN_OR_RETURN(s.global, s.strategy->Finalize());
+    TRIB_ASSIGN_OR_RETURN(
+        s.global, s.sketched ? s.sketched->Finalize(std::move(s.global)) : s.strategy->Finalize());
     TRIB_RETURN_IF_ERROR(s.downlink->Publish(
         s.global, DeriveSeed(config.seed, round, kServerCodecStream, RngPurpose::kCodec)));
     metrics.train_loss = examples > 0 ? loss_sum / examples : 0.0;

@@ -105,6 +105,25 @@ TEST(SimulationTest, CompressedUplinkWithErrorFeedbackLearnsOnFewBytes) {
   EXPECT_EQ(checksum_a, checksum_b);
 }
 
+TEST(SimulationTest, SketchedUplinkIsAveragedAsTablesAndLearns) {
+  ExperimentConfig config = ShortRun();
+  config.rounds = 6;
+  // MLP: 55,050 parameters; a 5 x 2000 fp32 table is 5.5x fewer bytes (header: 32 bytes, the
+  // 34-byte spec, an 8-byte checksum).
+  config.uplink_codec = "sketch:rows=5,cols=2000,ratio=0.02";
+  uint64_t checksum_a = 0, checksum_b = 0;
+  std::vector<RoundMetrics> rounds = RunAll(config, &checksum_a);
+  ASSERT_EQ(rounds.size(), 6u);
+  EXPECT_EQ(rounds.back().clients, 4);
+  EXPECT_EQ(rounds.back().bytes_up, 4 * (4 * 5 * 2000 + 32 + 34 + 8));
+  EXPECT_GT(*rounds.back().test_accuracy, 0.5) << "chance is 0.10";
+  RunAll(config, &checksum_b);
+  EXPECT_EQ(checksum_a, checksum_b);
+
+  config.uplink_error_feedback = true;  // the sketch's error feedback is on the server
+  EXPECT_FALSE(Simulation::Create(config).ok());
+}
+
 TEST(SimulationTest, DownlinkSendsCatchUpsToReturningClientsAndResyncsNewOnes) {
   ExperimentConfig config = ShortRun();
   config.rounds = 8;
