@@ -47,14 +47,15 @@ absl::StatusOr<ModelState> FedAvg::Finalize() {
   }
   // Updated in place and moved out: no second model-sized allocation. Init() must come next.
   ModelState next = std::move(global_);
-  std::span<float> out = next.flat();
-  std::span<const double> sum = sum_->sum();
-  const double inverse_weight = 1.0 / sum_->total_weight();
-  for (size_t i = 0; i < out.size(); ++i) {
-    out[i] = static_cast<float>(static_cast<double>(out[i]) + sum[i] * inverse_weight);
-  }
+  Step(next.flat(), sum_->sum(), 1.0 / sum_->total_weight());
   in_round_ = false;
   return next;
+}
+
+void FedAvg::Step(std::span<float> model, std::span<const double> sum, double inverse_weight) {
+  for (size_t i = 0; i < model.size(); ++i) {
+    model[i] = static_cast<float>(static_cast<double>(model[i]) + sum[i] * inverse_weight);
+  }
 }
 
 }  // namespace tributary

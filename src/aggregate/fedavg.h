@@ -21,6 +21,11 @@ class FedAvg : public Strategy {
   // Ends the round; the next call must be Init().
   absl::StatusOr<ModelState> Finalize() override;
 
+ protected:
+  // Moves `model` by the round's mean delta, sum[i] * inverse_weight. FedAvg adds it; server
+  // optimizers (FedOpt, DiLoCo) override this and keep their state across rounds.
+  virtual void Step(std::span<float> model, std::span<const double> sum, double inverse_weight);
+
  private:
   ModelState global_;
   int64_t expected_examples_ = 0;

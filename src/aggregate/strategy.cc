@@ -1,21 +1,46 @@
 #include "aggregate/strategy.h"
 
+#include <cmath>
 #include <functional>
 #include <map>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "aggregate/coordinate_median.h"
+#include "aggregate/diloco.h"
+#include "aggregate/fed_opt.h"
 #include "aggregate/fedavg.h"
+#include "aggregate/fedprox.h"
+#include "aggregate/krum.h"
+#include "aggregate/norm_bounding.h"
+#include "aggregate/trimmed_mean.h"
 
 namespace tributary {
 namespace {
 
 using Factory = std::function<std::unique_ptr<Strategy>(const StrategySpec&)>;
 
+Factory MakeFedOpt(ServerOptimizer kind) {
+  return [kind](const StrategySpec& s) { return std::make_unique<FedOpt>(kind, s); };
+}
+
 // One line per strategy.
 const std::map<std::string, Factory>& Registry() {
   static const std::map<std::string, Factory> registry = {
       {"fedavg", [](const StrategySpec&) { return std::make_unique<FedAvg>(); }},
+      {"fedprox", [](const StrategySpec& s) { return std::make_unique<FedProx>(s.proximal_mu); }},
+      {"fedavgm", MakeFedOpt(ServerOptimizer::kMomentum)},
+      {"fedadagrad", MakeFedOpt(ServerOptimizer::kAdagrad)},
+      {"fedadam", MakeFedOpt(ServerOptimizer::kAdam)},
+      {"fedyogi", MakeFedOpt(ServerOptimizer::kYogi)},
+      {"diloco", [](const StrategySpec& s) { return std::make_unique<DiLoCo>(s); }},
+      {"median", [](const StrategySpec&) { return std::make_unique<CoordinateMedian>(); }},
+      {"trimmed_mean",
+       [](const StrategySpec& s) { return std::make_unique<TrimmedMean>(s.trim_ratio); }},
+      {"krum",
+       [](const StrategySpec& s) { return std::make_unique<Krum>(s.byzantine, s.krum_select); }},
+      {"norm_bounding",
+       [](const StrategySpec& s) { return std::make_unique<NormBounding>(s.norm_bound); }},
   };
   return registry;
 }
@@ -31,7 +56,34 @@ const std::vector<std::string>& RegisteredStrategies() {
   return names;
 }
 
+absl::Status StrategySpec::Validate() const {
+  const auto in = [](double v, double lo, double hi) {
+    return std::isfinite(v) && v >= lo && v <= hi;
+  };
+  if (!in(server_lr, 0.0, 1e3) || server_lr == 0.0) {
+    return absl::InvalidArgumentError("strategy.server_lr must be in (0, 1000]");
+  }
+  if (!in(momentum, 0.0, 0.9999) || !in(beta1, 0.0, 0.9999) || !in(beta2, 0.0, 0.9999999)) {
+    return absl::InvalidArgumentError("strategy.momentum, beta1 and beta2 must be in [0, 1)");
+  }
+  if (!in(tau, 1e-12, 1e3))
+    return absl::InvalidArgumentError("strategy.tau must be in [1e-12, 1000]");
+  if (!in(proximal_mu, 0.0, 1e6)) return absl::InvalidArgumentError("strategy.mu must be >= 0");
+  if (!in(trim_ratio, 0.0, 0.4999)) {
+    return absl::InvalidArgumentError("strategy.trim_ratio must be in [0, 0.5)");
+  }
+  if (byzantine < 0 || krum_select < 1) {
+    return absl::InvalidArgumentError("strategy.byzantine must be >= 0, strategy.krum_select >= 1");
+  }
+  if (!in(norm_bound, 0.0, 1e9) || norm_bound == 0.0) {
+    return absl::InvalidArgumentError("strategy.norm_bound must be positive");
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::unique_ptr<Strategy>> CreateStrategy(const StrategySpec& spec) {
+  auto status = spec.Validate();
+  if (!status.ok()) return status;
   auto it = Registry().find(spec.name);
   if (it == Registry().end()) {
     return absl::InvalidArgumentError(

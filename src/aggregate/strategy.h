@@ -23,8 +23,22 @@ struct ClientUpdate {
   int64_t num_examples = 0;           // weight for example-weighted strategies
 };
 
+// Every strategy's parameters; each strategy reads the ones it needs (see its header) and
+// Validate() checks ranges.
 struct StrategySpec {
   std::string name = "fedavg";  // one of RegisteredStrategies()
+  double server_lr = 1.0;       // fedavgm, fedadam, fedyogi, fedadagrad, diloco
+  double momentum = 0.9;        // fedavgm, diloco (Nesterov)
+  double beta1 = 0.9;           // fedadam, fedyogi, fedadagrad
+  double beta2 = 0.99;          // fedadam, fedyogi
+  double tau = 1e-3;            // adaptivity floor of fedadam, fedyogi, fedadagrad
+  double proximal_mu = 0.01;    // fedprox: local loss + mu / 2 * ||w - w_global||^2
+  double trim_ratio = 0.2;      // trimmed_mean: fraction cut at each end, per coordinate
+  int byzantine = 2;            // krum: f, the number of attackers tolerated
+  int krum_select = 1;          // krum: m updates averaged (1 = Krum, more = multi-Krum)
+  double norm_bound = 1.0;      // norm_bounding: updates clipped to this L2 norm
+
+  absl::Status Validate() const;
 };
 
 class Strategy {
@@ -41,6 +55,9 @@ class Strategy {
   // The next global model; ends the round (Init() starts the next). Fails when no update was
   // accepted.
   virtual absl::StatusOr<ModelState> Finalize() = 0;
+
+  // Strength of the proximal term clients add to their local loss (FedProx); 0 for none.
+  virtual double proximal_mu() const { return 0.0; }
 };
 
 const std::vector<std::string>& RegisteredStrategies();

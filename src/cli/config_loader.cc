@@ -212,8 +212,38 @@ const std::vector<Field>& Fields() {
       IntegerField<int>(
           "train.steps", "local mini-batch steps per round; overrides epochs when > 0", false,
           [](C& c) -> int& { return c.train.steps; }, 0, 100000000),
-      PlainStringField("strategy.name", "aggregation strategy: fedavg", false,
-                       [](C& c) -> std::string& { return c.strategy.name; }),
+      PlainStringField("strategy.name",
+                       "aggregation: fedavg fedprox fedavgm fedadagrad fedadam fedyogi diloco "
+                       "median trimmed_mean krum norm_bounding",
+                       false, [](C& c) -> std::string& { return c.strategy.name; }),
+      DoubleField("strategy.server_lr", "server learning rate (fedavgm, fedad*, fedyogi, diloco)",
+                  [](C& c) -> double& { return c.strategy.server_lr; }),
+      DoubleField("strategy.momentum", "server momentum (fedavgm; Nesterov for diloco)",
+                  [](C& c) -> double& { return c.strategy.momentum; }),
+      DoubleField("strategy.beta1", "first-moment decay (fedadagrad, fedadam, fedyogi)",
+                  [](C& c) -> double& { return c.strategy.beta1; }),
+      DoubleField("strategy.beta2", "second-moment decay (fedadam, fedyogi)",
+                  [](C& c) -> double& { return c.strategy.beta2; }),
+      DoubleField("strategy.tau", "adaptivity floor (fedadagrad, fedadam, fedyogi)",
+                  [](C& c) -> double& { return c.strategy.tau; }),
+      DoubleField("strategy.mu", "FedProx proximal strength",
+                  [](C& c) -> double& { return c.strategy.proximal_mu; }),
+      DoubleField("strategy.trim_ratio", "fraction cut at each end per coordinate (trimmed_mean)",
+                  [](C& c) -> double& { return c.strategy.trim_ratio; }),
+      IntegerField<int>(
+          "strategy.byzantine", "attackers Krum tolerates (f)", false,
+          [](C& c) -> int& { return c.strategy.byzantine; }, 0, 100000),
+      IntegerField<int>(
+          "strategy.krum_select", "updates multi-Krum averages (1: Krum)", false,
+          [](C& c) -> int& { return c.strategy.krum_select; }, 1, 100000),
+      DoubleField("strategy.norm_bound", "L2 bound on each update (norm_bounding)",
+                  [](C& c) -> double& { return c.strategy.norm_bound; }),
+      DoubleField("attack.fraction", "fraction of clients that are Byzantine (simulation)",
+                  [](C& c) -> double& { return c.attack.fraction; }),
+      PlainStringField("attack.kind", "Byzantine update: signflip scale random nan", false,
+                       [](C& c) -> std::string& { return c.attack.kind; }),
+      DoubleField("attack.scale", "attack magnitude (signflip: -scale * delta)",
+                  [](C& c) -> double& { return c.attack.scale; }),
       PlainStringField("compress.uplink",
                        "codec pipeline for client updates, e.g. topk:ratio=0.01|fp16|zstd", false,
                        [](C& c) -> std::string& { return c.uplink_codec; }),
@@ -357,7 +387,8 @@ absl::StatusOr<LoadedConfig> LoadExperimentConfig(const std::string& path,
 
 std::string ConfigReference() {
   std::string out =
-      "Config keys (TOML sections [run] [data] [model] [train] [strategy] [compress] [compute]):\n";
+      "Config keys (TOML sections [run] [data] [model] [train] [strategy] [attack] [compress] "
+      "[compute]):\n";
   ExperimentConfig defaults;
   for (const Field& f : Fields()) {
     std::ostringstream value;

@@ -18,6 +18,8 @@ enum class RngPurpose : uint64_t {
   kLocalShuffle = 3,
   kModelInit = 4,
   kCodec = 5,
+  kAttackers = 6,  // which clients are Byzantine
+  kAttack = 7,     // an attacker's random update
 };
 
 using Rng = std::mt19937_64;

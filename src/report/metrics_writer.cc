@@ -22,6 +22,7 @@ std::string RoundMetricsToJson(const RoundMetrics& m) {
   j["bytes_down"] = m.bytes_down;
   j["uplink_compression"] = m.uplink_compression;
   j["downlink_resyncs"] = m.downlink_resyncs;
+  j["byzantine_clients"] = m.byzantine_clients;
   j["bytes_up_total"] = m.bytes_up_total;
   j["bytes_down_total"] = m.bytes_down_total;
   j["wall_seconds"] = m.wall_seconds;

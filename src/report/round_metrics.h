@@ -8,10 +8,11 @@
 namespace tributary {
 
 struct RoundMetrics {
-  int round = 0;             // 1-based
-  int clients = 0;           // clients whose update was aggregated
-  int clients_rejected = 0;  // sampled clients that failed or whose update was rejected
-  double train_loss = 0.0;   // example-weighted mean local training loss of aggregated clients
+  int round = 0;              // 1-based
+  int clients = 0;            // clients whose update was aggregated
+  int clients_rejected = 0;   // sampled clients that failed or whose update was rejected
+  int byzantine_clients = 0;  // sampled clients that sent an attack (simulation)
+  double train_loss = 0.0;    // example-weighted mean local training loss of aggregated clients
   std::optional<double> test_accuracy;  // set on evaluation rounds
   std::optional<double> test_loss;
   int64_t bytes_up = 0;             // this round, client -> server: the encoded payloads' sizes

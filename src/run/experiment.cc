@@ -57,6 +57,7 @@ absl::Status ExperimentConfig::Validate() const {
           "it to false");
     }
   }
+  TRIB_RETURN_IF_ERROR(attack.Validate());
   if (downlink_history < 1) {
     return absl::InvalidArgumentError("compress.downlink_history must be at least 1");
   }

@@ -11,6 +11,7 @@
 #include "data/fashion_mnist.h"
 #include "data/partition.h"
 #include "model/model_spec.h"
+#include "sim/byzantine.h"
 #include "train/train_options.h"
 
 namespace tributary {
@@ -31,6 +32,7 @@ struct ExperimentConfig {
   ModelSpec model;
   TrainOptions train;
   StrategySpec strategy;
+  AttackSpec attack;  // Byzantine clients (none by default)
 
   // Codec pipeline for client -> server updates, e.g. "topk:ratio=0.01|fp16|zstd".
   std::string uplink_codec = "fp32";

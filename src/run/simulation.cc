@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 #include <mutex>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "aggregate/sketched_fedavg.h"
@@ -70,6 +71,7 @@ struct Simulation::State {
   std::shared_ptr<const TensorDataset> train_data;
   std::shared_ptr<const TensorDataset> test_data;
   std::unique_ptr<ClientPopulation> population;
+  std::optional<ByzantineClients> byzantine;
   ModelState global;
   std::unique_ptr<Strategy> strategy;
   std::vector<std::unique_ptr<LocalTrainer>> trainers;  // one per worker
@@ -102,6 +104,9 @@ absl::StatusOr<std::unique_ptr<Simulation>> Simulation::Create(const ExperimentC
                         PartitionExamples(train_images.labels, train_images.num_classes,
                                           config.partition, config.seed));
   state->population = std::make_unique<ClientPopulation>(std::move(partitions));
+  TRIB_ASSIGN_OR_RETURN(
+      state->byzantine,
+      ByzantineClients::Create(config.attack, state->population->size(), config.seed));
 
   state->config.model.input_channels = 1;
   state->config.model.input_height = train_images.rows;
@@ -115,11 +120,13 @@ absl::StatusOr<std::unique_ptr<Simulation>> Simulation::Create(const ExperimentC
   TRIB_ASSIGN_OR_RETURN(state->global, InitialModelState(state->config.model, config.seed));
   TRIB_ASSIGN_OR_RETURN(state->strategy, CreateStrategy(config.strategy));
 
+  TrainOptions train_options = config.train;
+  train_options.proximal_mu = state->strategy->proximal_mu();
   const int workers = config.ResolvedWorkers();
   ConfigureComputeThreads(config.ResolvedThreadsPerWorker());
   for (int w = 0; w < workers; ++w) {
     TRIB_ASSIGN_OR_RETURN(std::unique_ptr<LocalTrainer> trainer,
-                          LocalTrainer::Create(state->config.model, config.train));
+                          LocalTrainer::Create(state->config.model, train_options));
     state->trainers.push_back(std::move(trainer));
     state->deltas.push_back(state->global.ZerosLike());
   }
@@ -147,10 +154,13 @@ absl::Status Simulation::Run(const std::function<absl::Status(const RoundMetrics
                           s.population->Sample(config.clients_per_round, config.seed, round));
     int64_t expected_examples = 0;
     for (uint32_t c : sampled) expected_examples += s.population->examples(c).size();
+    int sampled_attackers = 0;
+    for (uint32_t c : sampled) sampled_attackers += s.byzantine->is_attacker(c);
     TRIB_RETURN_IF_ERROR(s.sketched ? s.sketched->Init(expected_examples)
                                     : s.strategy->Init(s.global, expected_examples));
     RoundMetrics metrics;
     metrics.round = round;
+    metrics.byzantine_clients = sampled_attackers;
     for (uint32_t c : sampled) {
       const Downlink::Transfer transfer = s.downlink->SyncClient(c);
       metrics.bytes_down += transfer.bytes;
@@ -173,6 +183,10 @@ absl::Status Simulation::Run(const std::function<absl::Status(const RoundMetrics
         if (!result.ok()) {
           outcome.error = std::string(result.status().message());
           return;
+        }
+        if (s.byzantine->is_attacker(client)) {
+          s.byzantine->Attack(delta.flat(),
+                              DeriveSeed(config.seed, round, client, RngPurpose::kAttack));
         }
         // Client side: encode the delta; server side: validate and decode the payload.
         const CodecContext codec_context{

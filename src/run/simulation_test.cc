@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "report/metrics_writer.h"
 
 namespace tributary {
@@ -146,6 +148,52 @@ TEST(SimulationTest, DownlinkSendsCatchUpsToReturningClientsAndResyncsNewOnes) {
   // A returning client needs only the coordinates that changed since it last synced.
   EXPECT_LT(rounds.back().bytes_down, 2 * full) << "catch-ups should be far below full models";
   EXPECT_GT(*rounds.back().test_accuracy, 0.4);
+}
+
+// NaN updates from Byzantine clients never reach the model, whatever the strategy.
+TEST(SimulationTest, NanAttackersAreRejectedUnderEveryStrategy) {
+  for (const std::string& name : RegisteredStrategies()) {
+    ExperimentConfig config = ShortRun();
+    config.rounds = 2;
+    config.clients_per_round = 8;
+    config.max_train_examples = 2000;
+    config.eval_every = 2;
+    config.strategy.name = name;
+    config.strategy.byzantine = 2;
+    config.attack = {.fraction = 0.25, .kind = "nan"};
+    uint64_t checksum = 0;
+    std::vector<RoundMetrics> rounds = RunAll(config, &checksum);
+    ASSERT_EQ(rounds.size(), 2u) << name;
+    int attackers = 0;
+    for (const RoundMetrics& m : rounds) {
+      EXPECT_EQ(m.clients_rejected, m.byzantine_clients) << name;
+      EXPECT_EQ(m.clients + m.clients_rejected, 8) << name;
+      attackers += m.byzantine_clients;
+    }
+    EXPECT_GT(attackers, 0) << name;
+    EXPECT_TRUE(std::isfinite(*rounds.back().test_loss)) << name;
+  }
+}
+
+TEST(SimulationTest, FedProxKeepsClientsCloserToTheGlobalModel) {
+  auto distance_moved = [](const std::string& strategy) {
+    ExperimentConfig config = ShortRun();
+    config.rounds = 1;
+    config.strategy.name = strategy;
+    config.strategy.proximal_mu = 5.0;  // lr * mu = 0.25: a strong but stable pull
+    auto simulation = *Simulation::Create(config);
+    const ModelState start = simulation->global_model();
+    EXPECT_TRUE(simulation->Run([](const RoundMetrics&) { return absl::OkStatus(); }).ok());
+    double squared = 0.0;
+    for (size_t i = 0; i < start.num_elements(); ++i) {
+      const double d = simulation->global_model().flat()[i] - start.flat()[i];
+      squared += d * d;
+    }
+    return std::sqrt(squared);
+  };
+  const double fedavg = distance_moved("fedavg"), fedprox = distance_moved("fedprox");
+  EXPECT_GT(fedprox, 0.0);
+  EXPECT_LT(fedprox, 0.8 * fedavg) << "fedavg moved " << fedavg << ", fedprox " << fedprox;
 }
 
 TEST(SimulationTest, BadConfigIsAnErrorNotACrash) {

@@ -80,8 +80,13 @@ absl::StatusOr<LocalTrainResult> LocalTrainer::Train(const ModelState& global,
   try {
     network.LoadState(global);
     network.SetTraining(true);
-    std::unique_ptr<torch::optim::Optimizer> optimizer =
-        MakeOptimizer(options, network.Parameters());
+    std::vector<torch::Tensor> parameters = network.Parameters();
+    std::unique_ptr<torch::optim::Optimizer> optimizer = MakeOptimizer(options, parameters);
+    // FedProx anchors: the starting weights, whose pull mu * (w - anchor) joins the gradient.
+    std::vector<torch::Tensor> anchors;
+    if (options.proximal_mu > 0.0) {
+      for (const torch::Tensor& p : parameters) anchors.push_back(p.detach().clone());
+    }
     Rng rng(shuffle_seed);
     std::vector<int64_t> order(indices.begin(), indices.end());
     int64_t position = n;  // forces a shuffle before the first batch
@@ -99,6 +104,12 @@ absl::StatusOr<LocalTrainResult> LocalTrainer::Train(const ModelState& global,
       optimizer->zero_grad();
       torch::Tensor loss = torch::nn::functional::cross_entropy(network.Forward(x), y);
       loss.backward();
+      if (!anchors.empty()) {
+        torch::NoGradGuard no_grad;
+        for (size_t p = 0; p < parameters.size(); ++p) {
+          parameters[p].mutable_grad().add_(parameters[p] - anchors[p], options.proximal_mu);
+        }
+      }
       optimizer->step();
       loss_sum += loss.item<double>() * batch;
       seen += batch;

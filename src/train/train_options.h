@@ -25,6 +25,8 @@ struct TrainOptions {
   // Local work per round: `steps` mini-batch steps when positive, else `epochs` passes.
   int epochs = 1;
   int steps = 0;
+  // FedProx: adds mu / 2 * ||w - w_start||^2 to the loss (set by the strategy, not the config).
+  double proximal_mu = 0.0;
 
   absl::Status Validate() const;
 };

@@ -1,0 +1,61 @@
+#include "aggregate/buffered_strategy.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_util.h"
+
+namespace tributary {
+
+absl::Status BufferedStrategy::Init(const ModelState& global, int64_t expected_examples) {
+  if (expected_examples <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(name(), " needs a positive expected example count"));
+  }
+  global_ = global;
+  expected_examples_ = expected_examples;
+  updates_.clear();
+  in_round_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status BufferedStrategy::Accumulate(const ClientUpdate& update) {
+  if (!in_round_) return absl::FailedPreconditionError(absl::StrCat(name(), ": outside a round"));
+  if (update.delta == nullptr || !update.delta->SameLayout(global_)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("client ", update.client_id, ": update layout differs from the global model"));
+  }
+  if (update.num_examples <= 0 || update.num_examples > expected_examples_) {
+    return absl::InvalidArgumentError(absl::StrCat("client ", update.client_id, ": example count ",
+                                                   update.num_examples, " outside [1, ",
+                                                   expected_examples_, "]"));
+  }
+  std::span<const float> delta = update.delta->flat();
+  if (!AllFinite(delta)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("client ", update.client_id, ": update holds a non-finite value"));
+  }
+  updates_.push_back({update.client_id, update.num_examples, {delta.begin(), delta.end()}});
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ModelState> BufferedStrategy::Finalize() {
+  if (!in_round_) return absl::FailedPreconditionError(absl::StrCat(name(), ": outside a round"));
+  in_round_ = false;
+  if (updates_.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(name(), ": no client update was accepted this round"));
+  }
+  std::sort(updates_.begin(), updates_.end(),
+            [](const Buffered& a, const Buffered& b) { return a.client_id < b.client_id; });
+  std::vector<float> combined(global_.num_elements(), 0.0f);
+  absl::Status status = Combine(updates_, combined);
+  updates_.clear();
+  TRIB_RETURN_IF_ERROR(status);
+  ModelState next = std::move(global_);
+  std::span<float> model = next.flat();
+  for (size_t i = 0; i < model.size(); ++i) model[i] += combined[i];
+  return next;
+}
+
+}  // namespace tributary

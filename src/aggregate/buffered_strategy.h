@@ -1,0 +1,44 @@
+// Base of the strategies that by definition need every update of the round at once (median,
+// trimmed mean, Krum). Memory: one fp32 copy of every accepted update, clients x 4 bytes per
+// parameter, plus the global model.
+//
+// Accumulate() checks the layout, the example count and that every value is finite, so a NaN
+// or infinite update is rejected before any robust statistic sees it. Finalize() orders the
+// buffered updates by client id before combining them, which makes the result independent of
+// arrival order.
+#ifndef TRIBUTARY_AGGREGATE_BUFFERED_STRATEGY_H_
+#define TRIBUTARY_AGGREGATE_BUFFERED_STRATEGY_H_
+
+#include <vector>
+
+#include "aggregate/strategy.h"
+
+namespace tributary {
+
+class BufferedStrategy : public Strategy {
+ public:
+  absl::Status Init(const ModelState& global, int64_t expected_examples) override;
+  absl::Status Accumulate(const ClientUpdate& update) override;
+  absl::StatusOr<ModelState> Finalize() override;
+
+ protected:
+  struct Buffered {
+    uint32_t client_id;
+    int64_t num_examples;
+    std::vector<float> delta;
+  };
+  // Writes the round's combined delta into `out` (zeros on entry). `updates` is non-empty and
+  // sorted by client id.
+  virtual absl::Status Combine(const std::vector<Buffered>& updates, std::span<float> out) = 0;
+  virtual const char* name() const = 0;
+
+ private:
+  ModelState global_;
+  int64_t expected_examples_ = 0;
+  bool in_round_ = false;
+  std::vector<Buffered> updates_;
+};
+
+}  // namespace tributary
+
+#endif  // TRIBUTARY_AGGREGATE_BUFFERED_STRATEGY_H_

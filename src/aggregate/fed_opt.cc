@@ -1,0 +1,48 @@
+#include "aggregate/fed_opt.h"
+
+#include <cmath>
+
+namespace tributary {
+
+void FedOpt::Step(std::span<float> model, std::span<const double> sum, double inverse_weight) {
+  const size_t n = model.size();
+  if (m_.size() != n) {
+    m_.assign(n, 0.0f);
+    v_.assign(kind_ == ServerOptimizer::kMomentum ? 0 : n,
+              static_cast<float>(spec_.tau * spec_.tau));
+  }
+  const float lr = static_cast<float>(spec_.server_lr);
+  if (kind_ == ServerOptimizer::kMomentum) {
+    const float momentum = static_cast<float>(spec_.momentum);
+    for (size_t i = 0; i < n; ++i) {
+      m_[i] = momentum * m_[i] + static_cast<float>(sum[i] * inverse_weight);
+      model[i] += lr * m_[i];
+    }
+    return;
+  }
+  const float b1 = static_cast<float>(spec_.beta1), b2 = static_cast<float>(spec_.beta2);
+  const float tau = static_cast<float>(spec_.tau);
+  for (size_t i = 0; i < n; ++i) {
+    const float d = static_cast<float>(sum[i] * inverse_weight);
+    const float d2 = d * d;
+    m_[i] = b1 * m_[i] + (1.0f - b1) * d;
+    switch (kind_) {
+      case ServerOptimizer::kAdagrad:
+        v_[i] += d2;
+        break;
+      case ServerOptimizer::kAdam:
+        v_[i] = b2 * v_[i] + (1.0f - b2) * d2;
+        break;
+      case ServerOptimizer::kYogi: {
+        const float gap = v_[i] - d2;
+        v_[i] -= (1.0f - b2) * d2 * static_cast<float>((gap > 0.0f) - (gap < 0.0f));
+        break;
+      }
+      case ServerOptimizer::kMomentum:
+        break;
+    }
+    model[i] += lr * m_[i] / (std::sqrt(v_[i]) + tau);
+  }
+}
+
+}  // namespace tributary

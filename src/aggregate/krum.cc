@@ -1,0 +1,52 @@
+#include "aggregate/krum.h"
+
+#include <algorithm>
+#include <numeric>
+
+#include "absl/strings/str_cat.h"
+
+namespace tributary {
+
+absl::Status Krum::Combine(const std::vector<Buffered>& updates, std::span<float> out) {
+  const size_t n = updates.size();
+  const size_t f = static_cast<size_t>(byzantine_);
+  if (n < f + 3) {
+    return absl::FailedPreconditionError(absl::StrCat("krum: ", n, " updates; tolerating f = ", f,
+                                                      " attackers needs at least ", f + 3));
+  }
+  std::vector<std::vector<double>> distance(n, std::vector<double>(n, 0.0));
+  for (size_t a = 0; a < n; ++a) {
+    for (size_t b = a + 1; b < n; ++b) {
+      double d = 0.0;
+      for (size_t i = 0; i < out.size(); ++i) {
+        const double gap = static_cast<double>(updates[a].delta[i]) - updates[b].delta[i];
+        d += gap * gap;
+      }
+      distance[a][b] = distance[b][a] = d;
+    }
+  }
+  const size_t neighbours = n - f - 2;
+  std::vector<double> score(n);
+  for (size_t a = 0; a < n; ++a) {
+    std::vector<double> others;
+    for (size_t b = 0; b < n; ++b) {
+      if (b != a) others.push_back(distance[a][b]);
+    }
+    std::sort(others.begin(), others.end());
+    score[a] = std::accumulate(others.begin(), others.begin() + neighbours, 0.0);
+  }
+  std::vector<size_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  // Updates are sorted by client id, so a stable sort breaks ties toward the lower id.
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return score[a] < score[b]; });
+  const size_t m = std::min(n, static_cast<size_t>(select_));
+  for (size_t i = 0; i < out.size(); ++i) {
+    double sum = 0.0;
+    for (size_t j = 0; j < m; ++j) sum += updates[order[j]].delta[i];
+    out[i] = static_cast<float>(sum / static_cast<double>(m));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace tributary

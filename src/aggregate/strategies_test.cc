@@ -1,0 +1,184 @@
+// Every registered strategy on hand-made updates with exact expected results, invariance to the
+// order results arrive in, and rejection of non-finite updates.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <random>
+
+#include "aggregate/strategy.h"
+
+namespace tributary {
+namespace {
+
+ModelState Filled(std::vector<float> values) {
+  ModelState s = *ModelState::Zeros({{"w", {static_cast<int64_t>(values.size())}}});
+  std::copy(values.begin(), values.end(), s.flat().begin());
+  return s;
+}
+
+std::unique_ptr<Strategy> Make(StrategySpec spec) {
+  auto strategy = CreateStrategy(spec);
+  EXPECT_TRUE(strategy.ok()) << strategy.status();
+  return std::move(strategy).value();
+}
+
+// One round: every delta with its example count, in the order given; returns the new model.
+std::vector<float> Round(Strategy& strategy, const ModelState& global,
+                         const std::vector<std::pair<ModelState, int64_t>>& deltas) {
+  int64_t total = 0;
+  for (const auto& [delta, examples] : deltas) total += examples;
+  EXPECT_TRUE(strategy.Init(global, total).ok());
+  for (size_t c = 0; c < deltas.size(); ++c) {
+    absl::Status status =
+        strategy.Accumulate({static_cast<uint32_t>(c), &deltas[c].first, deltas[c].second});
+    EXPECT_TRUE(status.ok()) << status;
+  }
+  absl::StatusOr<ModelState> next = strategy.Finalize();
+  EXPECT_TRUE(next.ok()) << next.status();
+  return std::vector<float>(next->flat().begin(), next->flat().end());
+}
+
+TEST(StrategiesTest, FedAvgMAccumulatesServerMomentum) {
+  auto s = Make({.name = "fedavgm", .server_lr = 0.5, .momentum = 0.5});
+  ModelState global = Filled({1.0f});
+  // Mean delta 2 both rounds: m = 2 then 0.5 * 2 + 2 = 3; x = 1 + 0.5 * 2 = 2, then 2 + 1.5.
+  std::vector<float> x = Round(*s, global, {{Filled({2.0f}), 1}});
+  EXPECT_FLOAT_EQ(x[0], 2.0f);
+  x = Round(*s, Filled(x), {{Filled({2.0f}), 1}});
+  EXPECT_FLOAT_EQ(x[0], 3.5f);
+}
+
+TEST(StrategiesTest, AdaptiveServerOptimizersFollowTheirUpdateRules) {
+  const float d = 0.5f, tau = 0.01f, b1 = 0.9f, b2 = 0.99f, lr = 0.1f;
+  const float m = (1 - b1) * d;
+  const float v0 = tau * tau;
+  const float v_adagrad = v0 + d * d;
+  const float v_adam = b2 * v0 + (1 - b2) * d * d;
+  const float v_yogi = v0 + (1 - b2) * d * d;  // v0 < d^2: sign(v - d^2) = -1
+  for (const auto& [name, v] : {std::pair{"fedadagrad", v_adagrad}, std::pair{"fedadam", v_adam},
+                                std::pair{"fedyogi", v_yogi}}) {
+    auto s = Make({.name = name, .server_lr = lr, .beta1 = b1, .beta2 = b2, .tau = tau});
+    std::vector<float> x = Round(*s, Filled({0.0f}), {{Filled({d}), 3}});
+    EXPECT_NEAR(x[0], lr * m / (std::sqrt(v) + tau), 1e-6f) << name;
+  }
+}
+
+TEST(StrategiesTest, DiLoCoTakesNesterovStepsOnThePseudoGradient) {
+  auto s = Make({.name = "diloco", .server_lr = 0.7, .momentum = 0.9});
+  // Mean delta 1 -> g = -1, m = -1, x = 0 - 0.7 * (-1 + 0.9 * -1) = 1.33.
+  std::vector<float> x = Round(*s, Filled({0.0f}), {{Filled({1.0f}), 1}});
+  EXPECT_NEAR(x[0], 1.33f, 1e-6f);
+  // Again: m = 0.9 * -1 - 1 = -1.9, step = 0.7 * (1 + 0.9 * 1.9) = 1.897.
+  x = Round(*s, Filled(x), {{Filled({1.0f}), 1}});
+  EXPECT_NEAR(x[0], 1.33f + 1.897f, 1e-5f);
+}
+
+TEST(StrategiesTest, FedProxAggregatesLikeFedAvgAndAsksForTheProximalTerm) {
+  auto s = Make({.name = "fedprox", .proximal_mu = 0.1});
+  EXPECT_DOUBLE_EQ(s->proximal_mu(), 0.1);
+  EXPECT_EQ(Make({.name = "fedavg"})->proximal_mu(), 0.0);
+  std::vector<float> x = Round(*s, Filled({1.0f}), {{Filled({1.0f}), 1}, {Filled({3.0f}), 3}});
+  EXPECT_FLOAT_EQ(x[0], 1.0f + 2.5f);
+}
+
+TEST(StrategiesTest, MedianAndTrimmedMeanIgnoreOutliersAndWeights) {
+  // Five clients; the last is an attacker with huge values and a huge example count.
+  std::vector<std::pair<ModelState, int64_t>> deltas = {{Filled({1.0f, -2.0f}), 1},
+                                                        {Filled({2.0f, -1.0f}), 1},
+                                                        {Filled({3.0f, 0.0f}), 1},
+                                                        {Filled({4.0f, 1.0f}), 1},
+                                                        {Filled({1e6f, -1e6f}), 1000}};
+  auto median = Make({.name = "median"});
+  std::vector<float> x = Round(*median, Filled({0.0f, 0.0f}), deltas);
+  EXPECT_EQ(x, (std::vector<float>{3.0f, -1.0f}));
+  // Even count: mean of the two middle values.
+  deltas.pop_back();
+  x = Round(*median, Filled({0.0f, 0.0f}), deltas);
+  EXPECT_EQ(x, (std::vector<float>{2.5f, -0.5f}));
+
+  deltas.push_back({Filled({1e6f, -1e6f}), 1000});
+  auto trimmed = Make({.name = "trimmed_mean", .trim_ratio = 0.2});  // cuts 1 at each end of 5
+  x = Round(*trimmed, Filled({0.0f, 0.0f}), deltas);
+  EXPECT_EQ(x, (std::vector<float>{3.0f, -1.0f}));  // mean of {2, 3, 4} and of {-2, -1, 0}
+}
+
+TEST(StrategiesTest, KrumPicksTheMostCentralUpdates) {
+  std::vector<std::pair<ModelState, int64_t>> deltas = {{Filled({0.0f, 0.0f}), 1},
+                                                        {Filled({1.0f, 0.0f}), 1},
+                                                        {Filled({0.0f, 1.0f}), 1},
+                                                        {Filled({0.2f, 0.2f}), 1},
+                                                        {Filled({50.0f, 50.0f}), 1}};
+  // f = 1: each score sums the 2 nearest squared distances. (0.2, 0.2): 0.08 + 0.68 = 0.76,
+  // the lowest; (0, 0): 0.08 + 1 = 1.08 next.
+  auto krum = Make({.name = "krum", .byzantine = 1, .krum_select = 1});
+  EXPECT_EQ(Round(*krum, Filled({0.0f, 0.0f}), deltas), (std::vector<float>{0.2f, 0.2f}));
+  auto multi = Make({.name = "krum", .byzantine = 1, .krum_select = 2});
+  std::vector<float> x = Round(*multi, Filled({0.0f, 0.0f}), deltas);
+  EXPECT_FLOAT_EQ(x[0], 0.1f);
+  EXPECT_FLOAT_EQ(x[1], 0.1f);
+  // Too few updates for f = 3: an error, not a guess.
+  auto strict = Make({.name = "krum", .byzantine = 3});
+  ASSERT_TRUE(strict->Init(Filled({0.0f, 0.0f}), 5).ok());
+  for (uint32_t c = 0; c < 5; ++c) ASSERT_TRUE(strict->Accumulate({c, &deltas[c].first, 1}).ok());
+  EXPECT_FALSE(strict->Finalize().ok());
+}
+
+TEST(StrategiesTest, NormBoundingClipsLargeUpdates) {
+  auto s = Make({.name = "norm_bounding", .norm_bound = 1.0});
+  // (3, 4) has norm 5 -> (0.6, 0.8); (0.3, 0) is inside the bound. Weights 1 : 1.
+  std::vector<float> x =
+      Round(*s, Filled({0.0f, 0.0f}), {{Filled({3.0f, 4.0f}), 1}, {Filled({0.3f, 0.0f}), 1}});
+  EXPECT_FLOAT_EQ(x[0], 0.45f);
+  EXPECT_FLOAT_EQ(x[1], 0.4f);
+}
+
+TEST(StrategiesTest, EveryStrategyRejectsNonFiniteUpdatesAndIsOrderInvariant) {
+  std::mt19937 rng(3);
+  std::normal_distribution<float> normal(0.0f, 0.1f);
+  std::vector<std::pair<ModelState, int64_t>> deltas;
+  for (int c = 0; c < 7; ++c) {
+    std::vector<float> v(50);
+    for (float& x : v) x = normal(rng);
+    deltas.push_back({Filled(v), 10 + c});
+  }
+  ModelState global = Filled(std::vector<float>(50, 0.5f));
+  for (const std::string& name : RegisteredStrategies()) {
+    for (float bad :
+         {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()}) {
+      auto s = Make({.name = name});
+      ASSERT_TRUE(s->Init(global, 1000).ok());
+      ModelState poisoned = deltas[0].first;
+      poisoned.flat()[7] = bad;
+      EXPECT_FALSE(s->Accumulate({0, &poisoned, 10}).ok()) << name << " accepted " << bad;
+    }
+    auto forward = Make({.name = name});
+    auto backward = Make({.name = name});
+    int64_t total = 0;
+    for (const auto& d : deltas) total += d.second;
+    ASSERT_TRUE(forward->Init(global, total).ok());
+    ASSERT_TRUE(backward->Init(global, total).ok());
+    for (size_t c = 0; c < deltas.size(); ++c) {
+      const size_t r = deltas.size() - 1 - c;
+      ASSERT_TRUE(
+          forward->Accumulate({static_cast<uint32_t>(c), &deltas[c].first, deltas[c].second}).ok());
+      ASSERT_TRUE(
+          backward->Accumulate({static_cast<uint32_t>(r), &deltas[r].first, deltas[r].second})
+              .ok());
+    }
+    ModelState a = *forward->Finalize(), b = *backward->Finalize();
+    EXPECT_EQ(a.Checksum(), b.Checksum()) << name;
+  }
+}
+
+TEST(StrategiesTest, BadParametersAreErrors) {
+  EXPECT_FALSE(CreateStrategy({.name = "fedadam", .beta2 = 1.0}).ok());
+  EXPECT_FALSE(CreateStrategy({.name = "trimmed_mean", .trim_ratio = 0.5}).ok());
+  EXPECT_FALSE(CreateStrategy({.name = "fedavgm", .server_lr = 0.0}).ok());
+  EXPECT_FALSE(CreateStrategy({.name = "norm_bounding", .norm_bound = -1.0}).ok());
+  EXPECT_FALSE(CreateStrategy({.name = "scaffold2"}).ok());
+}
+
+}  // namespace
+}  // namespace tributary

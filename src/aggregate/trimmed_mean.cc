@@ -1,0 +1,22 @@
+#include "aggregate/trimmed_mean.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace tributary {
+
+absl::Status TrimmedMean::Combine(const std::vector<Buffered>& updates, std::span<float> out) {
+  const size_t n = updates.size();
+  const size_t cut = std::min((n - 1) / 2, static_cast<size_t>(std::floor(trim_ratio_ * n)));
+  std::vector<float> column(n);
+  for (size_t i = 0; i < out.size(); ++i) {
+    for (size_t c = 0; c < n; ++c) column[c] = updates[c].delta[i];
+    std::sort(column.begin(), column.end());
+    double sum = 0.0;
+    for (size_t c = cut; c < n - cut; ++c) sum += column[c];
+    out[i] = static_cast<float>(sum / static_cast<double>(n - 2 * cut));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace tributary
