@@ -244,6 +244,21 @@ const std::vector<Field>& Fields() {
                        [](C& c) -> std::string& { return c.attack.kind; }),
       DoubleField("attack.scale", "attack magnitude (signflip: -scale * delta)",
                   [](C& c) -> double& { return c.attack.scale; }),
+      PlainStringField("system.profile",
+                       "client links and speeds: uniform datacenter edge mobile trace", false,
+                       [](C& c) -> std::string& { return c.system.profile; }),
+      PlainStringField("system.trace",
+                       "CSV client,downlink_mbps,uplink_mbps,latency_ms,speed (profile = trace)",
+                       false, [](C& c) -> std::string& { return c.system.trace_path; }),
+      DoubleField("system.seconds_per_example", "virtual training cost per example at speed 1",
+                  [](C& c) -> double& { return c.system.seconds_per_example; }),
+      DoubleField("system.deadline",
+                  "virtual seconds per round; later clients are dropped (0: none)",
+                  [](C& c) -> double& { return c.system.deadline_seconds; }),
+      DoubleField("system.dropout", "probability a sampled client drops out of a round",
+                  [](C& c) -> double& { return c.system.dropout; }),
+      DoubleField("system.crash_upload", "probability a sampled client crashes mid-upload",
+                  [](C& c) -> double& { return c.system.crash_upload; }),
       PlainStringField("compress.uplink",
                        "codec pipeline for client updates, e.g. topk:ratio=0.01|fp16|zstd", false,
                        [](C& c) -> std::string& { return c.uplink_codec; }),
@@ -387,8 +402,8 @@ absl::StatusOr<LoadedConfig> LoadExperimentConfig(const std::string& path,
 
 std::string ConfigReference() {
   std::string out =
-      "Config keys (TOML sections [run] [data] [model] [train] [strategy] [attack] [compress] "
-      "[compute]):\n";
+      "Config keys (TOML sections [run] [data] [model] [train] [strategy] [attack] [system] "
+      "[compress] [compute]):\n";
   ExperimentConfig defaults;
   for (const Field& f : Fields()) {
     std::ostringstream value;

@@ -23,6 +23,10 @@ std::string RoundMetricsToJson(const RoundMetrics& m) {
   j["uplink_compression"] = m.uplink_compression;
   j["downlink_resyncs"] = m.downlink_resyncs;
   j["byzantine_clients"] = m.byzantine_clients;
+  j["clients_dropped"] = m.clients_dropped;
+  j["stragglers"] = m.stragglers;
+  j["sim_seconds"] = m.sim_seconds;
+  j["sim_time_seconds"] = m.sim_time_seconds;
   j["bytes_up_total"] = m.bytes_up_total;
   j["bytes_down_total"] = m.bytes_down_total;
   j["wall_seconds"] = m.wall_seconds;

@@ -12,6 +12,8 @@ struct RoundMetrics {
   int clients = 0;            // clients whose update was aggregated
   int clients_rejected = 0;   // sampled clients that failed or whose update was rejected
   int byzantine_clients = 0;  // sampled clients that sent an attack (simulation)
+  int clients_dropped = 0;    // sampled clients that dropped out or crashed mid-upload
+  int stragglers = 0;         // clients whose update arrived after the deadline
   double train_loss = 0.0;    // example-weighted mean local training loss of aggregated clients
   std::optional<double> test_accuracy;  // set on evaluation rounds
   std::optional<double> test_loss;
@@ -21,7 +23,9 @@ struct RoundMetrics {
   int downlink_resyncs = 0;         // clients sent the full model (others got a catch-up)
   int64_t bytes_up_total = 0;
   int64_t bytes_down_total = 0;
-  double wall_seconds = 0.0;  // this round's wall-clock time
+  double wall_seconds = 0.0;      // this round's wall-clock time
+  double sim_seconds = 0.0;       // this round's virtual time (simulation's system model)
+  double sim_time_seconds = 0.0;  // virtual time since the start
 };
 
 }  // namespace tributary

@@ -58,6 +58,7 @@ absl::Status ExperimentConfig::Validate() const {
     }
   }
   TRIB_RETURN_IF_ERROR(attack.Validate());
+  TRIB_RETURN_IF_ERROR(system.Validate());
   if (downlink_history < 1) {
     return absl::InvalidArgumentError("compress.downlink_history must be at least 1");
   }

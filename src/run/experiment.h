@@ -12,6 +12,7 @@
 #include "data/partition.h"
 #include "model/model_spec.h"
 #include "sim/byzantine.h"
+#include "sim/system_model.h"
 #include "train/train_options.h"
 
 namespace tributary {
@@ -33,6 +34,7 @@ struct ExperimentConfig {
   TrainOptions train;
   StrategySpec strategy;
   AttackSpec attack;  // Byzantine clients (none by default)
+  SystemSpec system;  // clients' links, speeds and availability for the virtual clock
 
   // Codec pipeline for client -> server updates, e.g. "topk:ratio=0.01|fp16|zstd".
   std::string uplink_codec = "fp32";

@@ -13,6 +13,7 @@
 #include "compress/pipeline.h"
 #include "run/downlink.h"
 #include "run/worker_pool.h"
+#include "sim/system_model.h"
 #include "train/compute_threads.h"
 #include "train/local_trainer.h"
 
@@ -37,7 +38,11 @@ constexpr uint64_t kServerCodecStream = ~uint64_t{0};
 
 // What happened to one sampled client in a round.
 struct ClientOutcome {
-  int64_t uploaded_bytes = 0;              // size of the payload sent, if training finished
+  Availability availability = Availability::kAvailable;
+  int64_t downloaded_bytes = 0;
+  int64_t uploaded_bytes = 0;              // bytes of the payload sent, if training finished
+  double finish_seconds = 0.0;             // virtual time its upload arrived
+  bool straggler = false;                  // arrived after the deadline
   std::optional<LocalTrainResult> result;  // set when the update was aggregated
   std::string error;                       // why not, otherwise
 };
@@ -72,6 +77,7 @@ struct Simulation::State {
   std::shared_ptr<const TensorDataset> test_data;
   std::unique_ptr<ClientPopulation> population;
   std::optional<ByzantineClients> byzantine;
+  std::optional<SystemModel> system;
   ModelState global;
   std::unique_ptr<Strategy> strategy;
   std::vector<std::unique_ptr<LocalTrainer>> trainers;  // one per worker
@@ -104,6 +110,8 @@ absl::StatusOr<std::unique_ptr<Simulation>> Simulation::Create(const ExperimentC
                         PartitionExamples(train_images.labels, train_images.num_classes,
                                           config.partition, config.seed));
   state->population = std::make_unique<ClientPopulation>(std::move(partitions));
+  TRIB_ASSIGN_OR_RETURN(state->system,
+                        SystemModel::Create(config.system, state->population->size(), config.seed));
   TRIB_ASSIGN_OR_RETURN(
       state->byzantine,
       ByzantineClients::Create(config.attack, state->population->size(), config.seed));
@@ -147,6 +155,7 @@ absl::Status Simulation::Run(const std::function<absl::Status(const RoundMetrics
   const ExperimentConfig& config = s.config;
   const int64_t model_bytes = static_cast<int64_t>(s.global.num_bytes());
   int64_t bytes_up_total = 0, bytes_down_total = 0;
+  double sim_time = 0.0;
 
   for (int round = 1; round <= config.rounds; ++round) {
     const auto start = std::chrono::steady_clock::now();
@@ -161,18 +170,22 @@ absl::Status Simulation::Run(const std::function<absl::Status(const RoundMetrics
     RoundMetrics metrics;
     metrics.round = round;
     metrics.byzantine_clients = sampled_attackers;
-    for (uint32_t c : sampled) {
-      const Downlink::Transfer transfer = s.downlink->SyncClient(c);
+    // Per sampled client, written by whichever worker trains it; read after Wait().
+    std::vector<ClientOutcome> outcomes(sampled.size());
+    for (size_t i = 0; i < sampled.size(); ++i) {
+      outcomes[i].availability = s.system->Draw(sampled[i], round, config.seed);
+      if (outcomes[i].availability == Availability::kDropsOut) continue;  // never connects
+      const Downlink::Transfer transfer = s.downlink->SyncClient(sampled[i]);
+      outcomes[i].downloaded_bytes = transfer.bytes;
       metrics.bytes_down += transfer.bytes;
       metrics.downlink_resyncs += transfer.full_resync;
     }
     // Clients train from the public model; their deltas are applied to the global model.
     const ModelState& client_model = s.downlink->public_model();
 
-    // Per sampled client, written by whichever worker trains it; read after Wait().
-    std::vector<ClientOutcome> outcomes(sampled.size());
     std::mutex strategy_mutex;
     for (size_t i = 0; i < sampled.size(); ++i) {
+      if (outcomes[i].availability == Availability::kDropsOut) continue;
       s.pool->Submit([&, i](int worker) {
         const uint32_t client = sampled[i];
         ModelState& delta = s.deltas[worker];
@@ -201,7 +214,19 @@ absl::Status Simulation::Run(const std::function<absl::Status(const RoundMetrics
           outcome.error = std::string(payload.status().message());
           return;
         }
-        outcome.uploaded_bytes = static_cast<int64_t>(payload->size());
+        const int64_t payload_bytes = static_cast<int64_t>(payload->size());
+        if (outcome.availability == Availability::kCrashesMidUpload) {
+          outcome.uploaded_bytes = payload_bytes / 2;  // then the connection is gone
+          return;
+        }
+        outcome.uploaded_bytes = payload_bytes;
+        outcome.finish_seconds = s.system->RoundTrip(client, outcome.downloaded_bytes,
+                                                     result->examples_processed, payload_bytes);
+        if (s.system->deadline_seconds() > 0.0 &&
+            outcome.finish_seconds > s.system->deadline_seconds()) {
+          outcome.straggler = true;  // the server closed the round without it
+          return;
+        }
         // `delta` is reused as the decoded update's buffer.
         const ClientUpdate update{client, &delta, result->num_examples};
         absl::Status accepted =
@@ -220,10 +245,19 @@ absl::Status Simulation::Run(const std::function<absl::Status(const RoundMetrics
     double loss_sum = 0.0;
     int64_t examples = 0;
     int uploads = 0;
+    double slowest = 0.0;
     for (size_t i = 0; i < sampled.size(); ++i) {
       const ClientOutcome& outcome = outcomes[i];
-      uploads += outcome.uploaded_bytes > 0;
       metrics.bytes_up += outcome.uploaded_bytes;
+      if (outcome.availability != Availability::kAvailable) {
+        ++metrics.clients_dropped;
+        continue;
+      }
+      uploads += outcome.uploaded_bytes > 0;
+      if (outcome.straggler) {
+        ++metrics.stragglers;
+        continue;
+      }
       if (!outcome.result.has_value()) {
         ++metrics.clients_rejected;
         std::fprintf(stderr, "round %d: client %u rejected: %s\n", round, sampled[i],
@@ -231,11 +265,21 @@ absl::Status Simulation::Run(const std::function<absl::Status(const RoundMetrics
         continue;
       }
       ++metrics.clients;
+      slowest = std::max(slowest, outcome.finish_seconds);
       loss_sum += outcome.result->mean_loss * outcome.result->num_examples;
       examples += outcome.result->num_examples;
     }
-    TRIB_ASSIGN_OR_RETURN(
-        s.global, s.sketched ? s.sketched->Finalize(std::move(s.global)) : s.strategy->Finalize());
+    // The round ends when its slowest accepted client is in, or at the deadline if it cut
+    // anyone off.
+    metrics.sim_seconds = metrics.stragglers > 0 ? s.system->deadline_seconds() : slowest;
+    sim_time += metrics.sim_seconds;
+    metrics.sim_time_seconds = sim_time;
+    if (metrics.clients > 0) {
+      TRIB_ASSIGN_OR_RETURN(s.global, s.sketched ? s.sketched->Finalize(std::move(s.global))
+                                                 : s.strategy->Finalize());
+    } else {
+      std::fprintf(stderr, "round %d: no update arrived; the model is unchanged\n", round);
+    }
     TRIB_RETURN_IF_ERROR(s.downlink->Publish(
         s.global, DeriveSeed(config.seed, round, kServerCodecStream, RngPurpose::kCodec)));
     metrics.train_loss = examples > 0 ? loss_sum / examples : 0.0;

@@ -196,6 +196,37 @@ TEST(SimulationTest, FedProxKeepsClientsCloserToTheGlobalModel) {
   EXPECT_LT(fedprox, 0.8 * fedavg) << "fedavg moved " << fedavg << ", fedprox " << fedprox;
 }
 
+TEST(SimulationTest, VirtualClockDropoutsAndDeadlines) {
+  ExperimentConfig config = ShortRun();
+  config.rounds = 3;
+  config.eval_every = 3;
+  config.system = {.profile = "mobile", .dropout = 0.25, .crash_upload = 0.25};
+  uint64_t checksum = 0;
+  std::vector<RoundMetrics> rounds = RunAll(config, &checksum);
+  int dropped = 0;
+  for (const RoundMetrics& m : rounds) {
+    EXPECT_EQ(m.clients + m.clients_dropped + m.stragglers + m.clients_rejected, 4);
+    EXPECT_GT(m.sim_seconds, 0.0);
+    dropped += m.clients_dropped;
+  }
+  EXPECT_GT(dropped, 0);
+  EXPECT_DOUBLE_EQ(rounds.back().sim_time_seconds,
+                   rounds[0].sim_seconds + rounds[1].sim_seconds + rounds[2].sim_seconds);
+
+  // A deadline shorter than any client's round trip: everyone is a straggler, the model
+  // stays as it was, and every round lasts exactly the deadline.
+  config.system = {.profile = "mobile", .deadline_seconds = 0.01};
+  uint64_t unchanged = 0;
+  rounds = RunAll(config, &unchanged);
+  for (const RoundMetrics& m : rounds) {
+    EXPECT_EQ(m.stragglers, 4);
+    EXPECT_EQ(m.clients, 0);
+    EXPECT_DOUBLE_EQ(m.sim_seconds, 0.01);
+  }
+  auto fresh = *Simulation::Create(config);
+  EXPECT_EQ(unchanged, fresh->global_model().Checksum());
+}
+
 TEST(SimulationTest, BadConfigIsAnErrorNotACrash) {
   ExperimentConfig config = ShortRun();
   config.clients_per_round = 21;  // K > N

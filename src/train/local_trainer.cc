@@ -123,7 +123,10 @@ absl::StatusOr<LocalTrainResult> LocalTrainer::Train(const ModelState& global,
     std::span<float> d = delta->flat();
     std::span<const float> g = global.flat();
     for (size_t i = 0; i < d.size(); ++i) d[i] -= g[i];
-    return LocalTrainResult{.num_examples = n, .steps = total_steps, .mean_loss = loss_sum / seen};
+    return LocalTrainResult{.num_examples = n,
+                            .steps = total_steps,
+                            .examples_processed = seen,
+                            .mean_loss = loss_sum / seen};
   } catch (const c10::Error& e) {
     return absl::InternalError(absl::StrCat("local training: ", e.what_without_backtrace()));
   }

@@ -19,9 +19,10 @@
 namespace tributary {
 
 struct LocalTrainResult {
-  int64_t num_examples = 0;  // size of the client's local dataset
-  int64_t steps = 0;         // optimizer steps taken
-  double mean_loss = 0.0;    // mean training loss over every example seen
+  int64_t num_examples = 0;        // size of the client's local dataset
+  int64_t steps = 0;               // optimizer steps taken
+  int64_t examples_processed = 0;  // examples in all the batches trained on
+  double mean_loss = 0.0;          // mean training loss over every example seen
 };
 
 struct EvalResult {

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs the experiments listed in an experiments file (or only the names given after it) and
+# prints the summary table. The file names its base config, output folder, round count, target
+# accuracy and baseline run in `# key: value` lines, then one run per line: name, then --set
+# overrides. Results: <output>/<name>/ (metrics.jsonl, model.pt, resolved config.toml).
+#   usage: scripts/run_experiments.sh configs/strategies/experiments.txt [name ...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+list=${1:?usage: scripts/run_experiments.sh EXPERIMENTS_FILE [name ...]}
+shift
+setting() { sed -n "s/^# $1: *//p" "$list" | head -n 1; }
+base=$(setting base)
+out=$(setting output)
+target=$(setting target)
+baseline=$(setting baseline)
+rounds=${ROUNDS:-$(setting rounds)}
+if [ -z "$base" ] || [ -z "$out" ] || [ -z "$target" ] || [ -z "$baseline" ] || [ -z "$rounds" ]; then
+  echo "$list: needs '# base:', '# output:', '# rounds:', '# target:' and '# baseline:' lines" >&2
+  exit 2
+fi
+binary=build/release/tributary
+[ -x "$binary" ] || make build
+while read -r name overrides; do
+  [[ -z "$name" || "$name" == \#* ]] && continue
+  if [ $# -gt 0 ] && [[ ! " $* " == *" $name "* ]]; then continue; fi
+  sets=(--set "run.rounds=$rounds")
+  for o in $overrides; do sets+=(--set "$o"); done
+  echo "== $name: ${overrides}"
+  "$binary" simulate "$base" --out "$out/$name" --overwrite "${sets[@]}"
+done < "$list"
+python3 scripts/summarize_runs.py "$out" --target "$target" --baseline "$baseline"
