@@ -14,7 +14,7 @@ namespace tributary {
 
 class DiLoCo : public FedAvg {
  public:
-  explicit DiLoCo(const StrategySpec& spec) : spec_(spec) {}
+  explicit DiLoCo(const StrategySpec& spec) : FedAvg(spec.mask_aware), spec_(spec) {}
 
  protected:
   void Step(std::span<float> model, std::span<const double> sum, double inverse_weight) override;

@@ -15,7 +15,7 @@ void FedOpt::Step(std::span<float> model, std::span<const double> sum, double in
   if (kind_ == ServerOptimizer::kMomentum) {
     const float momentum = static_cast<float>(spec_.momentum);
     for (size_t i = 0; i < n; ++i) {
-      m_[i] = momentum * m_[i] + static_cast<float>(sum[i] * inverse_weight);
+      m_[i] = momentum * m_[i] + static_cast<float>(MeanDelta(sum, inverse_weight, i));
       model[i] += lr * m_[i];
     }
     return;
@@ -23,7 +23,7 @@ void FedOpt::Step(std::span<float> model, std::span<const double> sum, double in
   const float b1 = static_cast<float>(spec_.beta1), b2 = static_cast<float>(spec_.beta2);
   const float tau = static_cast<float>(spec_.tau);
   for (size_t i = 0; i < n; ++i) {
-    const float d = static_cast<float>(sum[i] * inverse_weight);
+    const float d = static_cast<float>(MeanDelta(sum, inverse_weight, i));
     const float d2 = d * d;
     m_[i] = b1 * m_[i] + (1.0f - b1) * d;
     switch (kind_) {

@@ -19,7 +19,8 @@ enum class ServerOptimizer { kMomentum, kAdagrad, kAdam, kYogi };
 
 class FedOpt : public FedAvg {
  public:
-  FedOpt(ServerOptimizer kind, const StrategySpec& spec) : kind_(kind), spec_(spec) {}
+  FedOpt(ServerOptimizer kind, const StrategySpec& spec)
+      : FedAvg(spec.mask_aware), kind_(kind), spec_(spec) {}
 
  protected:
   void Step(std::span<float> model, std::span<const double> sum, double inverse_weight) override;

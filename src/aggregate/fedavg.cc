@@ -16,6 +16,7 @@ absl::Status FedAvg::Init(const ModelState& global, int64_t expected_examples) {
   } else {
     sum_.emplace(global.num_elements());
   }
+  if (mask_aware_) coverage_.assign(global.num_elements(), 0.0);
   return absl::OkStatus();
 }
 
@@ -37,6 +38,16 @@ absl::Status FedAvg::Accumulate(const ClientUpdate& update) {
     return absl::InvalidArgumentError(
         absl::StrCat("client ", update.client_id, ": ", status.message()));
   }
+  if (mask_aware_) {
+    const double rounded = RoundToSumGrid(weight);
+    if (update.sent == nullptr) {
+      for (double& c : coverage_) c += rounded;
+    } else {
+      for (uint32_t i : *update.sent) {
+        if (i < coverage_.size()) coverage_[i] += rounded;
+      }
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -54,7 +65,8 @@ absl::StatusOr<ModelState> FedAvg::Finalize() {
 
 void FedAvg::Step(std::span<float> model, std::span<const double> sum, double inverse_weight) {
   for (size_t i = 0; i < model.size(); ++i) {
-    model[i] = static_cast<float>(static_cast<double>(model[i]) + sum[i] * inverse_weight);
+    model[i] =
+        static_cast<float>(static_cast<double>(model[i]) + MeanDelta(sum, inverse_weight, i));
   }
 }
 

@@ -16,6 +16,10 @@ namespace tributary {
 
 class FedAvg : public Strategy {
  public:
+  FedAvg() = default;
+  // `mask_aware`: each coordinate's mean is over the clients whose update holds it (their
+  // weights renormalized per coordinate), as in OPWA; coordinates nobody sent stay put.
+  explicit FedAvg(bool mask_aware) : mask_aware_(mask_aware) {}
   absl::Status Init(const ModelState& global, int64_t expected_examples) override;
   absl::Status Accumulate(const ClientUpdate& update) override;
   // Ends the round; the next call must be Init().
@@ -25,12 +29,21 @@ class FedAvg : public Strategy {
   // Moves `model` by the round's mean delta, sum[i] * inverse_weight. FedAvg adds it; server
   // optimizers (FedOpt, DiLoCo) override this and keep their state across rounds.
   virtual void Step(std::span<float> model, std::span<const double> sum, double inverse_weight);
+  // The mean delta of coordinate i: sum[i] * inverse_weight, or with mask-aware averaging
+  // sum[i] / (weight of the clients that sent i).
+  double MeanDelta(std::span<const double> sum, double inverse_weight, size_t i) const {
+    if (!mask_aware_) return sum[i] * inverse_weight;
+    return coverage_[i] > 0.0 ? sum[i] / coverage_[i] : 0.0;
+  }
 
  private:
   ModelState global_;
   int64_t expected_examples_ = 0;
   bool in_round_ = false;  // between Init() and Finalize()
   std::optional<OrderInvariantSum> sum_;
+  bool mask_aware_ = false;
+  // Per coordinate, the (grid-rounded, so exactly summed) weight of the clients that sent it.
+  std::vector<double> coverage_;
 };
 
 }  // namespace tributary

@@ -10,7 +10,7 @@ namespace tributary {
 
 class FedProx : public FedAvg {
  public:
-  explicit FedProx(double mu) : mu_(mu) {}
+  FedProx(double mu, bool mask_aware) : FedAvg(mask_aware), mu_(mu) {}
   double proximal_mu() const override { return mu_; }
 
  private:

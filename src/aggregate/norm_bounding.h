@@ -10,7 +10,7 @@ namespace tributary {
 
 class NormBounding : public FedAvg {
  public:
-  explicit NormBounding(double bound) : bound_(bound) {}
+  NormBounding(double bound, bool mask_aware) : FedAvg(mask_aware), bound_(bound) {}
   absl::Status Accumulate(const ClientUpdate& update) override;
 
  private:

@@ -125,6 +125,24 @@ TEST(StrategiesTest, KrumPicksTheMostCentralUpdates) {
   EXPECT_FALSE(strict->Finalize().ok());
 }
 
+TEST(StrategiesTest, MaskAwareAveragingDividesByTheClientsThatSentACoordinate) {
+  ModelState global = Filled({0.0f, 0.0f, 0.0f});
+  ModelState a = Filled({2.0f, 0.0f, 4.0f}), b = Filled({0.0f, 6.0f, 8.0f});
+  const std::vector<uint32_t> sent_a = {0, 2}, sent_b = {1, 2};
+  const auto run = [&](bool mask_aware) {
+    auto s = Make({.name = "fedavg", .mask_aware = mask_aware});
+    EXPECT_TRUE(s->Init(global, 4).ok());
+    EXPECT_TRUE(s->Accumulate({0, &a, 1, &sent_a}).ok());
+    EXPECT_TRUE(s->Accumulate({1, &b, 3, &sent_b}).ok());
+    ModelState next = *s->Finalize();
+    return std::vector<float>(next.flat().begin(), next.flat().end());
+  };
+  // Weights 1/4 and 3/4. Plain: 2/4, 18/4, (4 + 24)/4. Mask-aware: coordinate 0 only from a,
+  // 1 only from b, 2 from both.
+  EXPECT_EQ(run(false), (std::vector<float>{0.5f, 4.5f, 7.0f}));
+  EXPECT_EQ(run(true), (std::vector<float>{2.0f, 6.0f, 7.0f}));
+}
+
 TEST(StrategiesTest, NormBoundingClipsLargeUpdates) {
   auto s = Make({.name = "norm_bounding", .norm_bound = 1.0});
   // (3, 4) has norm 5 -> (0.6, 0.8); (0.3, 0) is inside the bound. Weights 1 : 1.

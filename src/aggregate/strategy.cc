@@ -27,8 +27,11 @@ Factory MakeFedOpt(ServerOptimizer kind) {
 // One line per strategy.
 const std::map<std::string, Factory>& Registry() {
   static const std::map<std::string, Factory> registry = {
-      {"fedavg", [](const StrategySpec&) { return std::make_unique<FedAvg>(); }},
-      {"fedprox", [](const StrategySpec& s) { return std::make_unique<FedProx>(s.proximal_mu); }},
+      {"fedavg", [](const StrategySpec& s) { return std::make_unique<FedAvg>(s.mask_aware); }},
+      {"fedprox",
+       [](const StrategySpec& s) {
+         return std::make_unique<FedProx>(s.proximal_mu, s.mask_aware);
+       }},
       {"fedavgm", MakeFedOpt(ServerOptimizer::kMomentum)},
       {"fedadagrad", MakeFedOpt(ServerOptimizer::kAdagrad)},
       {"fedadam", MakeFedOpt(ServerOptimizer::kAdam)},
@@ -40,7 +43,9 @@ const std::map<std::string, Factory>& Registry() {
       {"krum",
        [](const StrategySpec& s) { return std::make_unique<Krum>(s.byzantine, s.krum_select); }},
       {"norm_bounding",
-       [](const StrategySpec& s) { return std::make_unique<NormBounding>(s.norm_bound); }},
+       [](const StrategySpec& s) {
+         return std::make_unique<NormBounding>(s.norm_bound, s.mask_aware);
+       }},
   };
   return registry;
 }

@@ -21,6 +21,9 @@ struct ClientUpdate {
   uint32_t client_id = 0;
   const ModelState* delta = nullptr;  // client's trained model minus the round's global model
   int64_t num_examples = 0;           // weight for example-weighted strategies
+  // Coordinates the client actually sent (strictly increasing) for a sparse update; null for a
+  // dense one. Used by mask-aware averaging.
+  const std::vector<uint32_t>* sent = nullptr;
 };
 
 // Every strategy's parameters; each strategy reads the ones it needs (see its header) and
@@ -37,6 +40,9 @@ struct StrategySpec {
   int byzantine = 2;            // krum: f, the number of attackers tolerated
   int krum_select = 1;          // krum: m updates averaged (1 = Krum, more = multi-Krum)
   double norm_bound = 1.0;      // norm_bounding: updates clipped to this L2 norm
+  // FedAvg family: average each coordinate over the clients that sent it (OPWA) instead of
+  // over all clients; matters for sparse (top-k) updates whose masks rarely overlap.
+  bool mask_aware = false;
 
   absl::Status Validate() const;
 };

@@ -236,6 +236,9 @@ const std::vector<Field>& Fields() {
       IntegerField<int>(
           "strategy.krum_select", "updates multi-Krum averages (1: Krum)", false,
           [](C& c) -> int& { return c.strategy.krum_select; }, 1, 100000),
+      BoolField("strategy.mask_aware",
+                "average each coordinate over the clients that sent it (OPWA; sparse uplinks)",
+                [](C& c) -> bool& { return c.strategy.mask_aware; }),
       DoubleField("strategy.norm_bound", "L2 bound on each update (norm_bounding)",
                   [](C& c) -> double& { return c.strategy.norm_bound; }),
       DoubleField("attack.fraction", "fraction of clients that are Byzantine (simulation)",
@@ -269,6 +272,9 @@ const std::vector<Field>& Fields() {
           "compress.downlink_history",
           "model versions kept for catch-ups; older clients get a full resync", false,
           [](C& c) -> int& { return c.downlink_history; }, 1, 10000),
+      BoolField("compress.bandwidth_aware",
+                "scale each client's top-k ratio by its uplink bandwidth (system model)",
+                [](C& c) -> bool& { return c.bandwidth_aware; }),
       BoolField("compress.error_feedback", "keep what the uplink codec dropped for the next round",
                 [](C& c) -> bool& { return c.uplink_error_feedback; }),
       IntegerField<int>(

@@ -333,6 +333,17 @@ TEST(PipelineTest, PerTensorSelectsWithinEachTensor) {
   EXPECT_FALSE(Pipeline::Parse("pertensor|powersgd:rank=2").ok());
 }
 
+TEST(PipelineTest, RatioScaleChangesTheTopKCountNotTheFormat) {
+  auto pipeline = *Pipeline::Parse("topk:ratio=0.01");
+  std::vector<float> x = RandomVector(10000, 2);
+  for (double scale : {0.5, 1.0, 3.0}) {
+    const Payload payload = pipeline->Encode(x, CodecContext{.seed = 1, .ratio_scale = scale});
+    absl::StatusOr<Update> update = pipeline->Decode(payload, x.size());
+    ASSERT_TRUE(update.ok()) << update.status();
+    EXPECT_EQ(update->indices.size(), static_cast<size_t>(100 * scale));
+  }
+}
+
 TEST(PipelineTest, EncodeSparseSendsTheGivenEntries) {
   auto pipeline = *Pipeline::Parse("sparse");
   std::vector<uint32_t> indices = {0, 5, 99};

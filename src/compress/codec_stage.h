@@ -36,6 +36,7 @@ struct CodecContext {
   uint64_t seed = 0;
   std::span<const TensorSpec> layout;
   CodecState* state = nullptr;
+  double ratio_scale = 1.0;  // see Selector::Select
 };
 
 class Selector {
@@ -43,8 +44,11 @@ class Selector {
   virtual ~Selector() = default;
   // Canonical text, e.g. "topk:ratio=0.01"; part of the wire header.
   virtual std::string spec() const = 0;
-  // Strictly increasing coordinates of `x` to send.
-  virtual void Select(std::span<const float> x, uint64_t seed,
+  // Strictly increasing coordinates of `x` to send. `ratio_scale` multiplies the selected count
+  // of selectors that send their indices and are sized by a ratio (topk); it lets a client send
+  // more or less than the configured ratio (bandwidth-aware compression) without changing the
+  // wire format.
+  virtual void Select(std::span<const float> x, uint64_t seed, double ratio_scale,
                       std::vector<uint32_t>* indices) const = 0;
   // True when the decoder regenerates the indices from (dimension, seed): none are sent.
   virtual bool indices_from_seed() const { return false; }

@@ -127,13 +127,13 @@ Payload Pipeline::Encode(std::span<const float> x, const CodecContext& context) 
   const size_t body_start = StartPayload(x.size(), context.seed, writer);
   for (const Section& section : Sections(x.size(), context)) {
     std::span<const float> part = x.subspan(section.offset, section.size);
-    const CodecContext part_context{section.seed, section.layout, context.state};
+    const CodecContext part_context{section.seed, section.layout, context.state, 1.0};
     if (!selector_) {
       values_->Encode(part, part_context, writer);
       continue;
     }
     std::vector<uint32_t> indices;
-    selector_->Select(part, section.seed, &indices);
+    selector_->Select(part, section.seed, context.ratio_scale, &indices);
     WriteIndices(indices, !selector_->indices_from_seed(), writer);
     const double scale = selector_->value_scale(part.size(), indices.size());
     std::vector<float> selected(indices.size());

@@ -11,7 +11,7 @@ namespace tributary {
 
 std::string RandKSelector::spec() const { return absl::StrCat("randk:ratio=", ratio_); }
 
-void RandKSelector::Select(std::span<const float> x, uint64_t seed,
+void RandKSelector::Select(std::span<const float> x, uint64_t seed, double,
                            std::vector<uint32_t>* indices) const {
   *indices = Regenerate(x.size(), seed);
 }

@@ -12,7 +12,7 @@ class RandKSelector : public Selector {
  public:
   explicit RandKSelector(double ratio) : ratio_(ratio) {}
   std::string spec() const override;
-  void Select(std::span<const float> x, uint64_t seed,
+  void Select(std::span<const float> x, uint64_t seed, double ratio_scale,
               std::vector<uint32_t>* indices) const override;
   bool indices_from_seed() const override { return true; }
   std::vector<uint32_t> Regenerate(size_t dimension, uint64_t seed) const override;

@@ -6,7 +6,7 @@
 
 namespace tributary {
 
-void NonZeroSelector::Select(std::span<const float> x, uint64_t,
+void NonZeroSelector::Select(std::span<const float> x, uint64_t, double,
                              std::vector<uint32_t>* indices) const {
   indices->clear();
   for (size_t i = 0; i < x.size(); ++i) {
@@ -16,7 +16,7 @@ void NonZeroSelector::Select(std::span<const float> x, uint64_t,
 
 std::string ThresholdSelector::spec() const { return absl::StrCat("threshold:tau=", tau_); }
 
-void ThresholdSelector::Select(std::span<const float> x, uint64_t,
+void ThresholdSelector::Select(std::span<const float> x, uint64_t, double,
                                std::vector<uint32_t>* indices) const {
   indices->clear();
   const float tau = static_cast<float>(tau_);

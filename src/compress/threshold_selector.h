@@ -12,7 +12,7 @@ namespace tributary {
 class NonZeroSelector : public Selector {
  public:
   std::string spec() const override { return "sparse"; }
-  void Select(std::span<const float> x, uint64_t seed,
+  void Select(std::span<const float> x, uint64_t seed, double ratio_scale,
               std::vector<uint32_t>* indices) const override;
 };
 
@@ -20,7 +20,7 @@ class ThresholdSelector : public Selector {
  public:
   explicit ThresholdSelector(double tau) : tau_(tau) {}
   std::string spec() const override;
-  void Select(std::span<const float> x, uint64_t seed,
+  void Select(std::span<const float> x, uint64_t seed, double ratio_scale,
               std::vector<uint32_t>* indices) const override;
 
  private:

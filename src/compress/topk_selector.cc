@@ -64,14 +64,14 @@ std::string TopKSelector::spec() const {
   return k_ > 0 ? absl::StrCat("topk:k=", k_) : absl::StrCat("topk:ratio=", ratio_);
 }
 
-size_t TopKSelector::CountFor(size_t dimension) const {
-  if (k_ > 0) return std::min<size_t>(k_, dimension);
-  return std::clamp<size_t>(static_cast<size_t>(std::llround(ratio_ * dimension)), 1, dimension);
+size_t TopKSelector::CountFor(size_t dimension, double ratio_scale) const {
+  const double wanted = (k_ > 0 ? static_cast<double>(k_) : ratio_ * dimension) * ratio_scale;
+  return std::clamp<size_t>(static_cast<size_t>(std::llround(wanted)), 1, dimension);
 }
 
-void TopKSelector::Select(std::span<const float> x, uint64_t,
+void TopKSelector::Select(std::span<const float> x, uint64_t, double ratio_scale,
                           std::vector<uint32_t>* indices) const {
-  TopKIndices(x, CountFor(x.size()), indices);
+  TopKIndices(x, CountFor(x.size(), ratio_scale), indices);
 }
 
 }  // namespace tributary

@@ -17,9 +17,10 @@ class TopKSelector : public Selector {
   // Exactly one of ratio (in (0, 1]) and k (>= 1) is positive.
   TopKSelector(double ratio, int64_t k) : ratio_(ratio), k_(k) {}
   std::string spec() const override;
-  void Select(std::span<const float> x, uint64_t seed,
+  void Select(std::span<const float> x, uint64_t seed, double ratio_scale,
               std::vector<uint32_t>* indices) const override;
-  size_t CountFor(size_t dimension) const;
+  // k for a vector of `dimension` values, times `ratio_scale` (clamped to [1, dimension]).
+  size_t CountFor(size_t dimension, double ratio_scale = 1.0) const;
 
  private:
   double ratio_;

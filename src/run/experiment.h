@@ -39,6 +39,10 @@ struct ExperimentConfig {
   // Codec pipeline for client -> server updates, e.g. "topk:ratio=0.01|fp16|zstd".
   std::string uplink_codec = "fp32";
   bool uplink_error_feedback = false;  // keep what the codec dropped in a per-client residual
+  // Bandwidth-aware compression (BCRS-style): each client's top-k count is scaled by its uplink
+  // bandwidth over the mean of the round's clients, so uploads take about the same time while
+  // the round's mean ratio stays the configured one.
+  bool bandwidth_aware = false;
   // Codec for the server's broadcast of its model's change; fp32 sends the model as it is.
   std::string downlink_codec = "fp32";
   int downlink_history = 32;  // past public-model versions kept for client catch-ups

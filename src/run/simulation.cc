@@ -55,8 +55,10 @@ absl::Status AccumulateUpdate(const Pipeline& uplink, const Payload& payload,
                         uplink.Decode(payload, scratch.num_elements(), scratch.specs()));
   std::fill(scratch.flat().begin(), scratch.flat().end(), 0.0f);
   decoded.AddTo(scratch.flat());
+  ClientUpdate with_mask = update;
+  if (decoded.sparse) with_mask.sent = &decoded.indices;
   std::lock_guard<std::mutex> lock(strategy_mutex);
-  return strategy.Accumulate(update);
+  return strategy.Accumulate(with_mask);
 }
 
 // The same for a count sketch: the table itself is what gets averaged.
@@ -182,6 +184,14 @@ absl::Status Simulation::Run(const std::function<absl::Status(const RoundMetrics
     }
     // Clients train from the public model; their deltas are applied to the global model.
     const ModelState& client_model = s.downlink->public_model();
+    double mean_uplink = 0.0;
+    int connected = 0;
+    for (size_t i = 0; i < sampled.size(); ++i) {
+      if (outcomes[i].availability == Availability::kDropsOut) continue;
+      mean_uplink += s.system->client(sampled[i]).uplink_bps;
+      ++connected;
+    }
+    mean_uplink /= std::max(connected, 1);
 
     std::mutex strategy_mutex;
     for (size_t i = 0; i < sampled.size(); ++i) {
@@ -205,7 +215,9 @@ absl::Status Simulation::Run(const std::function<absl::Status(const RoundMetrics
         const CodecContext codec_context{
             .seed = DeriveSeed(config.seed, round, client, RngPurpose::kCodec),
             .layout = s.global.specs(),
-            .state = &s.codec_states[client]};
+            .state = &s.codec_states[client],
+            .ratio_scale =
+                config.bandwidth_aware ? s.system->client(client).uplink_bps / mean_uplink : 1.0};
         absl::StatusOr<Payload> payload =
             config.uplink_error_feedback
                 ? EncodeWithErrorFeedback(*s.uplink, delta.flat(), codec_context)

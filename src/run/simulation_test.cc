@@ -227,6 +227,21 @@ TEST(SimulationTest, VirtualClockDropoutsAndDeadlines) {
   EXPECT_EQ(unchanged, fresh->global_model().Checksum());
 }
 
+TEST(SimulationTest, BandwidthAwareTopKEvensOutUploadTimes) {
+  ExperimentConfig config = ShortRun();
+  config.rounds = 2;
+  config.eval_every = 2;
+  config.uplink_codec = "topk:ratio=0.02";
+  config.system = {.profile = "edge", .seconds_per_example = 0.0};
+  uint64_t checksum = 0;
+  std::vector<RoundMetrics> fixed = RunAll(config, &checksum);
+  config.bandwidth_aware = true;
+  std::vector<RoundMetrics> aware = RunAll(config, &checksum);
+  // Same mean ratio, so about the same bytes; the slowest upload no longer sets a long round.
+  EXPECT_NEAR(aware[0].bytes_up, fixed[0].bytes_up, 0.3 * fixed[0].bytes_up);
+  EXPECT_LT(aware[0].sim_seconds, fixed[0].sim_seconds);
+}
+
 TEST(SimulationTest, BadConfigIsAnErrorNotACrash) {
   ExperimentConfig config = ShortRun();
   config.clients_per_round = 21;  // K > N
