@@ -17,6 +17,7 @@
 #include "compress/half_codecs.h"
 #include "compress/pipeline.h"
 #include "compress/topk_selector.h"
+#include "compress/value_range.h"
 
 namespace tributary {
 namespace {
@@ -331,6 +332,28 @@ TEST(PipelineTest, PerTensorSelectsWithinEachTensor) {
   }
   EXPECT_FALSE(Pipeline::Parse("topk:k=1|pertensor").ok());
   EXPECT_FALSE(Pipeline::Parse("pertensor|powersgd:rank=2").ok());
+}
+
+TEST(ValueRangeTest, MatchesAPlainScan) {
+  for (uint64_t seed : {1, 2, 3}) {
+    std::vector<float> x = RandomVector(1001, seed);
+    x[5] = -0.0f;
+    const ValueRange range = ScanValues(x);
+    EXPECT_EQ(range.min, *std::min_element(x.begin(), x.end()));
+    EXPECT_EQ(range.max, *std::max_element(x.begin(), x.end()));
+    float max_abs = 0.0f;
+    for (float v : x) max_abs = std::max(max_abs, std::fabs(v));
+    EXPECT_EQ(range.max_abs, max_abs);
+    EXPECT_TRUE(range.finite);
+    for (float bad : {INFINITY, -INFINITY, NAN, -NAN}) {
+      x[77] = bad;
+      EXPECT_FALSE(ScanValues(x).finite) << bad;
+      x[77] = 0.0f;
+    }
+  }
+  const std::vector<float> negative = {-3.0f, -1.0f, -2.0f};
+  EXPECT_EQ(ScanValues(negative).min, -3.0f);
+  EXPECT_EQ(ScanValues(negative).max, -1.0f);
 }
 
 TEST(PipelineTest, RatioScaleChangesTheTopKCountNotTheFormat) {

@@ -11,6 +11,7 @@
 #include "common/status_util.h"
 #include "compress/bit_packing.h"
 #include "compress/fast_rng.h"
+#include "compress/value_range.h"
 
 namespace tributary {
 
@@ -27,12 +28,9 @@ void QsgdCodec::Encode(std::span<const float> values, const CodecContext& contex
     norm = std::sqrt(norm);
     finite = std::isfinite(norm);
   } else {
-    float max_abs = 0.0f;
-    for (float v : values) {
-      max_abs = std::max(max_abs, std::fabs(v));
-      finite &= std::isfinite(v);
-    }
-    norm = max_abs;
+    const ValueRange range = ScanValues(values);
+    norm = range.max_abs;
+    finite = range.finite;
   }
   // A non-finite input is sent as a NaN norm, which every decoder rejects: never hidden.
   const float norm_f = finite ? static_cast<float>(norm) : std::numeric_limits<float>::quiet_NaN();
@@ -57,7 +55,9 @@ void QsgdCodec::Encode(std::span<const float> values, const CodecContext& contex
     const float* x = values.data() + start;
     for (size_t i = 0; i < count; ++i) {
       // Stochastic rounding: level = floor(a) + 1 with probability frac(a), on a 2^-16 grid.
-      const uint32_t fixed = static_cast<uint32_t>(std::min(std::fabs(x[i]) * scale, top));
+      // Through int32 (the value is below 2^23): SSE has no float -> uint32 conversion.
+      const uint32_t fixed =
+          static_cast<uint32_t>(static_cast<int32_t>(std::min(std::fabs(x[i]) * scale, top)));
       const uint32_t level = std::min((fixed + uniforms[i]) >> 16, levels);
       const uint32_t sign = std::bit_cast<uint32_t>(x[i]) >> 31;
       codes[i] = static_cast<uint8_t>(level | (sign << sign_shift));

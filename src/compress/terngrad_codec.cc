@@ -9,18 +9,16 @@
 #include "common/status_util.h"
 #include "compress/bit_packing.h"
 #include "compress/fast_rng.h"
+#include "compress/value_range.h"
 
 // 2-bit codes: 0 is zero, 1 is +scale, 2 is -scale; 3 is invalid.
 namespace tributary {
 
 void TernGradCodec::Encode(std::span<const float> values, const CodecContext& context,
                            ByteWriter& out) const {
-  float scale = 0.0f;
-  bool finite = true;
-  for (float v : values) {
-    scale = std::max(scale, std::fabs(v));
-    finite &= std::isfinite(v);
-  }
+  const ValueRange range = ScanValues(values);
+  const float scale = range.max_abs;
+  const bool finite = range.finite;
   // A non-finite input is sent as a NaN scale, which the decoder rejects: never hidden.
   out.Put<float>(finite ? scale : std::numeric_limits<float>::quiet_NaN());
   const size_t n = values.size();
@@ -39,11 +37,12 @@ void TernGradCodec::Encode(std::span<const float> values, const CodecContext& co
     rng.FillUniform16(uniforms, count);
     const float* x = values.data() + start;
     for (size_t i = 0; i < count; ++i) {
-      const uint32_t threshold =
-          static_cast<uint32_t>(std::min(std::fabs(x[i]) * to_fixed, 65536.0f));
+      // Through int32 (at most 2^16): SSE has no float -> uint32 conversion.
+      const uint32_t threshold = static_cast<uint32_t>(
+          static_cast<int32_t>(std::min(std::fabs(x[i]) * to_fixed, 65536.0f)));
       const uint32_t keep = uniforms[i] < threshold;
       const uint32_t sign = std::bit_cast<uint32_t>(x[i]) >> 31;
-      codes[i] = static_cast<uint8_t>(keep << sign);  // kPositive = 1, kNegative = 2
+      codes[i] = static_cast<uint8_t>(keep * (1 + sign));  // 1: +scale, 2: -scale
     }
     PackCodes(codes, count, 2, packed + start / 4);
   }
