@@ -120,6 +120,14 @@ std::vector<Pipeline::Section> Pipeline::Sections(size_t dimension,
 
 Payload Pipeline::Encode(std::span<const float> x, const CodecContext& context) const {
   Payload payload;
+  EncodeInto(x, context, &payload);
+  return payload;
+}
+
+void Pipeline::EncodeInto(std::span<const float> x, const CodecContext& context,
+                          Payload* out) const {
+  Payload& payload = *out;
+  payload.clear();
   // Dense bodies take at most about 4 bytes per value: reserving that (pages are only touched
   // when written) saves regrowing and copying a model-sized buffer.
   if (!selector_) payload.reserve(kFixedHeader + spec_.size() + 4 * x.size() + 4096);
@@ -143,7 +151,6 @@ Payload Pipeline::Encode(std::span<const float> x, const CodecContext& context) 
     values_->Encode(selected, part_context, writer);
   }
   FinishPayload(body_start, payload);
-  return payload;
 }
 
 Payload Pipeline::EncodeSparse(size_t dimension, std::span<const uint32_t> indices,

@@ -48,6 +48,9 @@ class Pipeline {
 
   // context.seed drives stochastic rounding and random selection; it travels in the header.
   Payload Encode(std::span<const float> x, const CodecContext& context) const;
+  // The same into `out`, replacing its contents but keeping its capacity: a client that encodes
+  // every round into one buffer skips allocating (and page-faulting) a model-sized payload.
+  void EncodeInto(std::span<const float> x, const CodecContext& context, Payload* out) const;
   Payload Encode(std::span<const float> x, uint64_t seed) const {
     return Encode(x, CodecContext{.seed = seed});
   }
