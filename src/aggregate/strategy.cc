@@ -13,6 +13,7 @@
 #include "aggregate/fedprox.h"
 #include "aggregate/krum.h"
 #include "aggregate/norm_bounding.h"
+#include "aggregate/scaffold.h"
 #include "aggregate/trimmed_mean.h"
 
 namespace tributary {
@@ -37,6 +38,7 @@ const std::map<std::string, Factory>& Registry() {
       {"fedadam", MakeFedOpt(ServerOptimizer::kAdam)},
       {"fedyogi", MakeFedOpt(ServerOptimizer::kYogi)},
       {"diloco", [](const StrategySpec& s) { return std::make_unique<DiLoCo>(s); }},
+      {"scaffold", [](const StrategySpec& s) { return std::make_unique<Scaffold>(s.population); }},
       {"median", [](const StrategySpec&) { return std::make_unique<CoordinateMedian>(); }},
       {"trimmed_mean",
        [](const StrategySpec& s) { return std::make_unique<TrimmedMean>(s.trim_ratio); }},

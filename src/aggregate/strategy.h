@@ -24,6 +24,8 @@ struct ClientUpdate {
   // Coordinates the client actually sent (strictly increasing) for a sparse update; null for a
   // dense one. Used by mask-aware averaging.
   const std::vector<uint32_t>* sent = nullptr;
+  // SCAFFOLD: the change of the client's control variate, c_i+ - c_i.
+  const ModelState* control_delta = nullptr;
 };
 
 // Every strategy's parameters; each strategy reads the ones it needs (see its header) and
@@ -43,6 +45,7 @@ struct StrategySpec {
   // FedAvg family: average each coordinate over the clients that sent it (OPWA) instead of
   // over all clients; matters for sparse (top-k) updates whose masks rarely overlap.
   bool mask_aware = false;
+  int64_t population = 0;  // clients in the federation; filled in by the engine (scaffold)
 
   absl::Status Validate() const;
 };
@@ -64,6 +67,8 @@ class Strategy {
 
   // Strength of the proximal term clients add to their local loss (FedProx); 0 for none.
   virtual double proximal_mu() const { return 0.0; }
+  // SCAFFOLD's server control variate c, which clients need for training; null otherwise.
+  virtual const ModelState* server_control() const { return nullptr; }
 };
 
 const std::vector<std::string>& RegisteredStrategies();

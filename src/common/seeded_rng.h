@@ -18,10 +18,11 @@ enum class RngPurpose : uint64_t {
   kLocalShuffle = 3,
   kModelInit = 4,
   kCodec = 5,
-  kAttackers = 6,     // which clients are Byzantine
-  kAttack = 7,        // an attacker's random update
-  kSystem = 8,        // clients' bandwidths, latencies and speeds
-  kAvailability = 9,  // per-round dropouts and crashes
+  kAttackers = 6,      // which clients are Byzantine
+  kAttack = 7,         // an attacker's random update
+  kSystem = 8,         // clients' bandwidths, latencies and speeds
+  kAvailability = 9,   // per-round dropouts and crashes
+  kControlCodec = 10,  // encoding SCAFFOLD's control variate changes
 };
 
 using Rng = std::mt19937_64;

@@ -71,6 +71,44 @@ absl::Status AccumulateSketch(const Pipeline& uplink, const Payload& payload,
   return sketched.Accumulate(update.client_id, table, update.num_examples);
 }
 
+// The step size SCAFFOLD divides the client's delta by: with heavy-ball momentum m, SGD's steps
+// are about lr / (1 - m) long once the momentum has built up.
+double ScaffoldStepSize(const TrainOptions& train) {
+  if (train.optimizer == OptimizerKind::kSgd) return train.learning_rate / (1.0 - train.momentum);
+  return train.learning_rate;
+}
+
+// SCAFFOLD, client side: the gradient correction c - c_i (c_i starts at zero).
+void PrepareControlCorrection(const ModelState& server_control, ModelState& client_control,
+                              ModelState& correction) {
+  if (!client_control.SameLayout(server_control)) client_control = server_control.ZerosLike();
+  std::span<const float> c = server_control.flat();
+  std::span<const float> ci = client_control.flat();
+  std::span<float> out = correction.flat();
+  for (size_t i = 0; i < out.size(); ++i) out[i] = c[i] - ci[i];
+}
+
+// SCAFFOLD, client side after K steps at rate lr: dc_i = -c - delta / (K lr) goes through the
+// uplink codec; the server and the client both use the decoded value (left in
+// `control_delta`), so c_i stays in step with what the server summed. Returns the bytes sent.
+absl::StatusOr<int64_t> SendControlDelta(const Pipeline& uplink, const ModelState& server_control,
+                                         const ModelState& delta, int64_t steps,
+                                         double learning_rate, uint64_t seed,
+                                         ModelState& client_control, ModelState& control_delta) {
+  const float inverse = static_cast<float>(1.0 / (static_cast<double>(steps) * learning_rate));
+  std::span<const float> c = server_control.flat();
+  std::span<const float> d = delta.flat();
+  std::span<float> dc = control_delta.flat();
+  for (size_t i = 0; i < dc.size(); ++i) dc[i] = -c[i] - d[i] * inverse;
+  const Payload payload = uplink.Encode(dc, CodecContext{.seed = seed, .layout = delta.specs()});
+  TRIB_ASSIGN_OR_RETURN(Update decoded, uplink.Decode(payload, dc.size(), delta.specs()));
+  std::fill(dc.begin(), dc.end(), 0.0f);
+  decoded.AddTo(dc);
+  std::span<float> ci = client_control.flat();
+  for (size_t i = 0; i < ci.size(); ++i) ci[i] += dc[i];
+  return static_cast<int64_t>(payload.size());
+}
+
 }  // namespace
 
 struct Simulation::State {
@@ -84,6 +122,11 @@ struct Simulation::State {
   std::unique_ptr<Strategy> strategy;
   std::vector<std::unique_ptr<LocalTrainer>> trainers;  // one per worker
   std::vector<ModelState> deltas;                       // one per worker, reused every round
+  // SCAFFOLD: each client's control variate c_i (allocated on first use), per-worker scratch,
+  // and the size of c sent down as fp32.
+  std::vector<ModelState> client_controls;
+  std::vector<ModelState> corrections, control_deltas;
+  int64_t control_download_bytes = 0;
   std::unique_ptr<WorkerPool> pool;
   std::unique_ptr<Pipeline> uplink;
   // Set when the uplink is a count sketch: tables are averaged, then unsketched once.
@@ -128,7 +171,9 @@ absl::StatusOr<std::unique_ptr<Simulation>> Simulation::Create(const ExperimentC
   TRIB_ASSIGN_OR_RETURN(state->test_data, TensorDataset::FromImages(test_images, normalization));
 
   TRIB_ASSIGN_OR_RETURN(state->global, InitialModelState(state->config.model, config.seed));
-  TRIB_ASSIGN_OR_RETURN(state->strategy, CreateStrategy(config.strategy));
+  StrategySpec strategy_spec = config.strategy;
+  strategy_spec.population = static_cast<int64_t>(state->population->size());
+  TRIB_ASSIGN_OR_RETURN(state->strategy, CreateStrategy(strategy_spec));
 
   TrainOptions train_options = config.train;
   train_options.proximal_mu = state->strategy->proximal_mu();
@@ -139,6 +184,8 @@ absl::StatusOr<std::unique_ptr<Simulation>> Simulation::Create(const ExperimentC
                           LocalTrainer::Create(state->config.model, train_options));
     state->trainers.push_back(std::move(trainer));
     state->deltas.push_back(state->global.ZerosLike());
+    state->corrections.push_back(state->global.ZerosLike());
+    state->control_deltas.push_back(state->global.ZerosLike());
   }
   state->pool = std::make_unique<WorkerPool>(workers, nullptr);
   TRIB_ASSIGN_OR_RETURN(state->uplink, Pipeline::Parse(config.uplink_codec));
@@ -146,6 +193,10 @@ absl::StatusOr<std::unique_ptr<Simulation>> Simulation::Create(const ExperimentC
     state->sketched = std::make_unique<SketchedFedAvg>(*sketch);
   }
   state->codec_states.resize(state->population->size());
+  state->client_controls.resize(state->population->size());
+  TRIB_ASSIGN_OR_RETURN(std::unique_ptr<Pipeline> fp32, Pipeline::Parse("fp32"));
+  state->control_download_bytes =
+      static_cast<int64_t>(fp32->Encode(state->global.flat(), 0).size());
   TRIB_ASSIGN_OR_RETURN(state->downlink,
                         Downlink::Create(state->global, config.downlink_codec,
                                          config.downlink_history, state->population->size()));
@@ -181,6 +232,10 @@ absl::Status Simulation::Run(const std::function<absl::Status(const RoundMetrics
       outcomes[i].downloaded_bytes = transfer.bytes;
       metrics.bytes_down += transfer.bytes;
       metrics.downlink_resyncs += transfer.full_resync;
+      if (s.strategy->server_control() != nullptr) {
+        outcomes[i].downloaded_bytes += s.control_download_bytes;  // SCAFFOLD's c, as fp32
+        metrics.bytes_down += s.control_download_bytes;
+      }
     }
     // Clients train from the public model; their deltas are applied to the global model.
     const ModelState& client_model = s.downlink->public_model();
@@ -199,9 +254,15 @@ absl::Status Simulation::Run(const std::function<absl::Status(const RoundMetrics
       s.pool->Submit([&, i](int worker) {
         const uint32_t client = sampled[i];
         ModelState& delta = s.deltas[worker];
+        const ModelState* server_control = s.strategy->server_control();
+        if (server_control != nullptr) {
+          PrepareControlCorrection(*server_control, s.client_controls[client],
+                                   s.corrections[worker]);
+        }
         absl::StatusOr<LocalTrainResult> result = s.trainers[worker]->Train(
             client_model, *s.train_data, s.population->examples(client),
-            DeriveSeed(config.seed, round, client, RngPurpose::kLocalShuffle), &delta);
+            DeriveSeed(config.seed, round, client, RngPurpose::kLocalShuffle), &delta,
+            server_control != nullptr ? &s.corrections[worker] : nullptr);
         ClientOutcome& outcome = outcomes[i];
         if (!result.ok()) {
           outcome.error = std::string(result.status().message());
@@ -232,6 +293,19 @@ absl::Status Simulation::Run(const std::function<absl::Status(const RoundMetrics
           return;
         }
         outcome.uploaded_bytes = payload_bytes;
+        const ModelState* control_delta = nullptr;
+        if (server_control != nullptr) {
+          absl::StatusOr<int64_t> control_bytes = SendControlDelta(
+              *s.uplink, *server_control, delta, result->steps, ScaffoldStepSize(config.train),
+              DeriveSeed(config.seed, round, client, RngPurpose::kControlCodec),
+              s.client_controls[client], s.control_deltas[worker]);
+          if (!control_bytes.ok()) {
+            outcome.error = std::string(control_bytes.status().message());
+            return;
+          }
+          outcome.uploaded_bytes += *control_bytes;
+          control_delta = &s.control_deltas[worker];
+        }
         outcome.finish_seconds = s.system->RoundTrip(client, outcome.downloaded_bytes,
                                                      result->examples_processed, payload_bytes);
         if (s.system->deadline_seconds() > 0.0 &&
@@ -240,7 +314,10 @@ absl::Status Simulation::Run(const std::function<absl::Status(const RoundMetrics
           return;
         }
         // `delta` is reused as the decoded update's buffer.
-        const ClientUpdate update{client, &delta, result->num_examples};
+        const ClientUpdate update{.client_id = client,
+                                  .delta = &delta,
+                                  .num_examples = result->num_examples,
+                                  .control_delta = control_delta};
         absl::Status accepted =
             s.sketched
                 ? AccumulateSketch(*s.uplink, *payload, update, *s.sketched, strategy_mutex)

@@ -242,6 +242,20 @@ TEST(SimulationTest, BandwidthAwareTopKEvensOutUploadTimes) {
   EXPECT_LT(aware[0].sim_seconds, fixed[0].sim_seconds);
 }
 
+TEST(SimulationTest, ScaffoldSendsControlVariatesBothWaysAndLearns) {
+  ExperimentConfig config = ShortRun();
+  config.rounds = 3;
+  uint64_t checksum = 0;
+  std::vector<RoundMetrics> fedavg = RunAll(config, &checksum);
+  config.strategy.name = "scaffold";
+  std::vector<RoundMetrics> scaffold = RunAll(config, &checksum);
+  // fp32 uplink: the delta and dc_i, each a full payload; the downlink adds c as fp32.
+  EXPECT_EQ(scaffold.back().bytes_up, 2 * fedavg.back().bytes_up);
+  EXPECT_EQ(scaffold.back().bytes_down, 2 * fedavg.back().bytes_down);
+  EXPECT_EQ(scaffold.back().clients, 4);
+  EXPECT_GT(*scaffold.back().test_accuracy, *fedavg.back().test_accuracy - 0.05);
+}
+
 TEST(SimulationTest, BadConfigIsAnErrorNotACrash) {
   ExperimentConfig config = ShortRun();
   config.clients_per_round = 21;  // K > N

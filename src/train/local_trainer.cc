@@ -65,8 +65,10 @@ const std::vector<TensorSpec>& LocalTrainer::layout() const { return impl_->netw
 absl::StatusOr<LocalTrainResult> LocalTrainer::Train(const ModelState& global,
                                                      const TensorDataset& data,
                                                      std::span<const uint32_t> indices,
-                                                     uint64_t shuffle_seed, ModelState* delta) {
-  if (global.specs() != layout() || delta->specs() != layout()) {
+                                                     uint64_t shuffle_seed, ModelState* delta,
+                                                     const ModelState* gradient_correction) {
+  if (global.specs() != layout() || delta->specs() != layout() ||
+      (gradient_correction != nullptr && gradient_correction->specs() != layout())) {
     return absl::InvalidArgumentError("model state layout does not match the trainer's model");
   }
   TRIB_RETURN_IF_ERROR(CheckIndices(indices, data.size()));
@@ -87,6 +89,16 @@ absl::StatusOr<LocalTrainResult> LocalTrainer::Train(const ModelState& global,
     if (options.proximal_mu > 0.0) {
       for (const torch::Tensor& p : parameters) anchors.push_back(p.detach().clone());
     }
+    // SCAFFOLD's correction, one tensor per parameter (copied: the state may be shared).
+    std::vector<torch::Tensor> corrections;
+    if (gradient_correction != nullptr) {
+      for (size_t p = 0; p < parameters.size(); ++p) {
+        std::span<const float> c = gradient_correction->tensor(p);
+        corrections.push_back(
+            torch::from_blob(const_cast<float*>(c.data()), parameters[p].sizes(), torch::kFloat32)
+                .clone());
+      }
+    }
     Rng rng(shuffle_seed);
     std::vector<int64_t> order(indices.begin(), indices.end());
     int64_t position = n;  // forces a shuffle before the first batch
@@ -104,10 +116,13 @@ absl::StatusOr<LocalTrainResult> LocalTrainer::Train(const ModelState& global,
       optimizer->zero_grad();
       torch::Tensor loss = torch::nn::functional::cross_entropy(network.Forward(x), y);
       loss.backward();
-      if (!anchors.empty()) {
+      if (!anchors.empty() || !corrections.empty()) {
         torch::NoGradGuard no_grad;
         for (size_t p = 0; p < parameters.size(); ++p) {
-          parameters[p].mutable_grad().add_(parameters[p] - anchors[p], options.proximal_mu);
+          if (!anchors.empty()) {
+            parameters[p].mutable_grad().add_(parameters[p] - anchors[p], options.proximal_mu);
+          }
+          if (!corrections.empty()) parameters[p].mutable_grad().add_(corrections[p]);
         }
       }
       optimizer->step();

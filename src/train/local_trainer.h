@@ -49,10 +49,12 @@ class LocalTrainer {
   const std::vector<TensorSpec>& layout() const;
 
   // Trains from `global` on examples `indices` of `data`, shuffled by `shuffle_seed`, and
-  // writes (trained - global) into *delta. Requires: global and *delta have layout().
+  // writes (trained - global) into *delta. `gradient_correction`, when given, is added to every
+  // step's gradient (SCAFFOLD's c - c_i). Requires: every state has layout().
   absl::StatusOr<LocalTrainResult> Train(const ModelState& global, const TensorDataset& data,
                                          std::span<const uint32_t> indices, uint64_t shuffle_seed,
-                                         ModelState* delta);
+                                         ModelState* delta,
+                                         const ModelState* gradient_correction = nullptr);
 
   // Loss and accuracy of `model` on examples [begin, end) of `data`.
   absl::StatusOr<EvalResult> Evaluate(const ModelState& model, const TensorDataset& data,
