@@ -28,4 +28,6 @@ while read -r name overrides; do
   echo "== $name: ${overrides}"
   "$binary" simulate "$base" --out "$out/$name" --overwrite "${sets[@]}"
 done < "$list"
-python3 scripts/summarize_runs.py "$out" --target "$target" --baseline "$baseline"
+summary=(--target "$target" --baseline "$baseline")
+[ "$(setting report)" = "time" ] && summary+=(--time)
+python3 scripts/summarize_runs.py "$out" "${summary[@]}"
