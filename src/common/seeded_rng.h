@@ -23,6 +23,7 @@ enum class RngPurpose : uint64_t {
   kSystem = 8,         // clients' bandwidths, latencies and speeds
   kAvailability = 9,   // per-round dropouts and crashes
   kControlCodec = 10,  // encoding SCAFFOLD's control variate changes
+  kHoldout = 11,       // each client's held-out examples
 };
 
 using Rng = std::mt19937_64;

@@ -22,6 +22,8 @@ std::string RoundMetricsToJson(const RoundMetrics& m) {
   j["bytes_down"] = m.bytes_down;
   j["uplink_compression"] = m.uplink_compression;
   j["downlink_resyncs"] = m.downlink_resyncs;
+  j["client_accuracy"] = m.client_accuracy.has_value() ? nlohmann::ordered_json(*m.client_accuracy)
+                                                       : nlohmann::ordered_json(nullptr);
   j["byzantine_clients"] = m.byzantine_clients;
   j["clients_dropped"] = m.clients_dropped;
   j["stragglers"] = m.stragglers;

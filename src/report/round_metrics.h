@@ -17,6 +17,9 @@ struct RoundMetrics {
   double train_loss = 0.0;    // example-weighted mean local training loss of aggregated clients
   std::optional<double> test_accuracy;  // set on evaluation rounds
   std::optional<double> test_loss;
+  // Mean over clients of each client's accuracy on its own held-out examples, with its own
+  // local layers (set on evaluation rounds when data.client_holdout > 0).
+  std::optional<double> client_accuracy;
   int64_t bytes_up = 0;             // this round, client -> server: the encoded payloads' sizes
   int64_t bytes_down = 0;           // this round, server -> client
   double uplink_compression = 1.0;  // dense fp32 bytes of this round's uploads / bytes_up

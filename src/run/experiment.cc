@@ -57,6 +57,14 @@ absl::Status ExperimentConfig::Validate() const {
           "it to false");
     }
   }
+  if (!(client_holdout >= 0.0 && client_holdout <= 0.9)) {
+    return absl::InvalidArgumentError("data.client_holdout must be in [0, 0.9]");
+  }
+  if (!local_layers.empty() && (strategy.name == "scaffold" || strategy.mask_aware ||
+                                (*Pipeline::Parse(uplink_codec))->sketch() != nullptr)) {
+    return absl::InvalidArgumentError(
+        "strategy.local_layers does not combine with scaffold, mask_aware or a sketch uplink");
+  }
   TRIB_RETURN_IF_ERROR(attack.Validate());
   TRIB_RETURN_IF_ERROR(system.Validate());
   if (downlink_history < 1) {

@@ -29,12 +29,14 @@ struct ExperimentConfig {
   int64_t max_train_examples = 0;  // 0: all; else the first N (for quick runs and tests)
   int64_t max_test_examples = 0;   // 0: all
   PartitionOptions partition;
+  double client_holdout = 0.0;  // fraction of each client's examples held out for its own eval
 
   ModelSpec model;
   TrainOptions train;
   StrategySpec strategy;
-  AttackSpec attack;  // Byzantine clients (none by default)
-  SystemSpec system;  // clients' links, speeds and availability for the virtual clock
+  std::string local_layers;  // comma-separated tensor name prefixes kept on each client
+  AttackSpec attack;         // Byzantine clients (none by default)
+  SystemSpec system;         // clients' links, speeds and availability for the virtual clock
 
   // Codec pipeline for client -> server updates, e.g. "topk:ratio=0.01|fp16|zstd".
   std::string uplink_codec = "fp32";

@@ -12,6 +12,7 @@
 #include "compress/error_feedback.h"
 #include "compress/pipeline.h"
 #include "run/downlink.h"
+#include "run/local_layers.h"
 #include "run/worker_pool.h"
 #include "sim/system_model.h"
 #include "train/compute_threads.h"
@@ -48,14 +49,25 @@ struct ClientOutcome {
 };
 
 // Server side of one upload: validate and decode the payload, then fold it into the round.
+// With local layers the payload holds only the shared part; it is expanded with zeros where
+// the local layers are.
 absl::Status AccumulateUpdate(const Pipeline& uplink, const Payload& payload,
-                              const ClientUpdate& update, ModelState& scratch, Strategy& strategy,
-                              std::mutex& strategy_mutex) {
+                              const ClientUpdate& update, const LocalLayers& layers,
+                              ModelState& scratch, Strategy& strategy, std::mutex& strategy_mutex) {
+  ClientUpdate with_mask = update;
+  if (layers.any()) {
+    TRIB_ASSIGN_OR_RETURN(Update decoded,
+                          uplink.Decode(payload, layers.shared_size(), layers.shared_layout()));
+    std::vector<float> shared(layers.shared_size(), 0.0f);
+    decoded.AddTo(shared);
+    layers.ScatterShared(shared, scratch.flat());
+    std::lock_guard<std::mutex> lock(strategy_mutex);
+    return strategy.Accumulate(with_mask);
+  }
   TRIB_ASSIGN_OR_RETURN(Update decoded,
                         uplink.Decode(payload, scratch.num_elements(), scratch.specs()));
   std::fill(scratch.flat().begin(), scratch.flat().end(), 0.0f);
   decoded.AddTo(scratch.flat());
-  ClientUpdate with_mask = update;
   if (decoded.sparse) with_mask.sent = &decoded.indices;
   std::lock_guard<std::mutex> lock(strategy_mutex);
   return strategy.Accumulate(with_mask);
@@ -69,6 +81,44 @@ absl::Status AccumulateSketch(const Pipeline& uplink, const Payload& payload,
                         uplink.DecodeSketchTable(payload, update.delta->num_elements()));
   std::lock_guard<std::mutex> lock(strategy_mutex);
   return sketched.Accumulate(update.client_id, table, update.num_examples);
+}
+
+// Each client's held-out examples: a seeded `fraction` of its partition (at least one when it
+// has two or more), removed from the examples it trains on.
+std::vector<ClientIndices> SplitHoldout(std::vector<ClientIndices>& partitions, double fraction,
+                                        uint64_t seed) {
+  std::vector<ClientIndices> holdout(partitions.size());
+  for (size_t c = 0; c < partitions.size(); ++c) {
+    ClientIndices& examples = partitions[c];
+    size_t count = static_cast<size_t>(fraction * examples.size());
+    if (count == 0 && examples.size() >= 2) count = 1;
+    Rng rng(DeriveSeed(seed, 0, c, RngPurpose::kHoldout));
+    Shuffle(examples.data(), examples.size(), rng);
+    holdout[c].assign(examples.begin(), examples.begin() + count);
+    examples.erase(examples.begin(), examples.begin() + count);
+    std::sort(holdout[c].begin(), holdout[c].end());
+    std::sort(examples.begin(), examples.end());
+  }
+  return holdout;
+}
+
+// A client's model: the shared model with its own local layers (their initial values until it
+// first trains), built in `scratch`.
+const ModelState& PersonalModel(const ModelState& shared, const LocalLayers& layers,
+                                const std::vector<float>& client_local,
+                                const std::vector<float>& initial_local, ModelState& scratch) {
+  std::copy(shared.flat().begin(), shared.flat().end(), scratch.flat().begin());
+  layers.ScatterLocal(client_local.empty() ? initial_local : client_local, scratch.flat());
+  return scratch;
+}
+
+// After training, the client keeps its local layers as trained (start + delta).
+void KeepLocalLayers(const ModelState& delta, const LocalLayers& layers,
+                     const std::vector<float>& initial_local, std::vector<float>& client_local) {
+  std::vector<float> change;
+  layers.GatherLocal(delta.flat(), &change);
+  if (client_local.empty()) client_local = initial_local;
+  for (size_t j = 0; j < change.size(); ++j) client_local[j] += change[j];
 }
 
 // The step size SCAFFOLD divides the client's delta by: with heavy-ball momentum m, SGD's steps
@@ -127,6 +177,13 @@ struct Simulation::State {
   std::vector<ModelState> client_controls;
   std::vector<ModelState> corrections, control_deltas;
   int64_t control_download_bytes = 0;
+  // Partial personalization: the local tensors, each client's own copy of them (allocated when
+  // it first trains), their initial values, and per-worker scratch for a client's model.
+  std::optional<LocalLayers> local_layers;
+  std::vector<std::vector<float>> client_local;
+  std::vector<float> initial_local;
+  std::vector<ModelState> personal;
+  std::vector<ClientIndices> holdout;  // per client, when data.client_holdout > 0
   std::unique_ptr<WorkerPool> pool;
   std::unique_ptr<Pipeline> uplink;
   // Set when the uplink is a count sketch: tables are averaged, then unsketched once.
@@ -154,6 +211,9 @@ absl::StatusOr<std::unique_ptr<Simulation>> Simulation::Create(const ExperimentC
   TRIB_ASSIGN_OR_RETURN(std::vector<ClientIndices> partitions,
                         PartitionExamples(train_images.labels, train_images.num_classes,
                                           config.partition, config.seed));
+  if (config.client_holdout > 0.0) {
+    state->holdout = SplitHoldout(partitions, config.client_holdout, config.seed);
+  }
   state->population = std::make_unique<ClientPopulation>(std::move(partitions));
   TRIB_ASSIGN_OR_RETURN(state->system,
                         SystemModel::Create(config.system, state->population->size(), config.seed));
@@ -171,6 +231,10 @@ absl::StatusOr<std::unique_ptr<Simulation>> Simulation::Create(const ExperimentC
   TRIB_ASSIGN_OR_RETURN(state->test_data, TensorDataset::FromImages(test_images, normalization));
 
   TRIB_ASSIGN_OR_RETURN(state->global, InitialModelState(state->config.model, config.seed));
+  TRIB_ASSIGN_OR_RETURN(state->local_layers,
+                        LocalLayers::Create(state->global.specs(), config.local_layers));
+  state->local_layers->GatherLocal(state->global.flat(), &state->initial_local);
+  state->client_local.resize(state->population->size());
   StrategySpec strategy_spec = config.strategy;
   strategy_spec.population = static_cast<int64_t>(state->population->size());
   TRIB_ASSIGN_OR_RETURN(state->strategy, CreateStrategy(strategy_spec));
@@ -185,6 +249,7 @@ absl::StatusOr<std::unique_ptr<Simulation>> Simulation::Create(const ExperimentC
     state->trainers.push_back(std::move(trainer));
     state->deltas.push_back(state->global.ZerosLike());
     state->corrections.push_back(state->global.ZerosLike());
+    state->personal.push_back(state->global);
     state->control_deltas.push_back(state->global.ZerosLike());
   }
   state->pool = std::make_unique<WorkerPool>(workers, nullptr);
@@ -201,6 +266,35 @@ absl::StatusOr<std::unique_ptr<Simulation>> Simulation::Create(const ExperimentC
                         Downlink::Create(state->global, config.downlink_codec,
                                          config.downlink_history, state->population->size()));
   return std::unique_ptr<Simulation>(new Simulation(std::move(state)));
+}
+
+// Every client's model (the global model with its own local layers) on its own held-out
+// examples; the unweighted mean over clients that hold any.
+absl::StatusOr<double> Simulation::MeanClientAccuracy(State& s) {
+  const size_t clients = s.holdout.size();
+  std::vector<absl::StatusOr<EvalResult>> results(clients, EvalResult{});
+  for (int chunk = 0; chunk < kEvalChunks; ++chunk) {
+    s.pool->Submit([&, chunk](int worker) {
+      for (size_t c = clients * chunk / kEvalChunks; c < clients * (chunk + 1) / kEvalChunks; ++c) {
+        if (s.holdout[c].empty()) continue;
+        const ModelState& model = s.local_layers->any()
+                                      ? PersonalModel(s.global, *s.local_layers, s.client_local[c],
+                                                      s.initial_local, s.personal[worker])
+                                      : s.global;
+        results[c] = s.trainers[worker]->EvaluateExamples(model, *s.train_data, s.holdout[c]);
+      }
+    });
+  }
+  s.pool->Wait();
+  double sum = 0.0;
+  int counted = 0;
+  for (const auto& result : results) {
+    TRIB_RETURN_IF_ERROR(result.status());
+    if (result->count == 0) continue;
+    sum += result->accuracy();
+    ++counted;
+  }
+  return counted > 0 ? sum / counted : 0.0;
 }
 
 absl::Status Simulation::Run(const std::function<absl::Status(const RoundMetrics&)>& on_round) {
@@ -259,8 +353,13 @@ absl::Status Simulation::Run(const std::function<absl::Status(const RoundMetrics
           PrepareControlCorrection(*server_control, s.client_controls[client],
                                    s.corrections[worker]);
         }
+        const ModelState& start_model =
+            s.local_layers->any()
+                ? PersonalModel(client_model, *s.local_layers, s.client_local[client],
+                                s.initial_local, s.personal[worker])
+                : client_model;
         absl::StatusOr<LocalTrainResult> result = s.trainers[worker]->Train(
-            client_model, *s.train_data, s.population->examples(client),
+            start_model, *s.train_data, s.population->examples(client),
             DeriveSeed(config.seed, round, client, RngPurpose::kLocalShuffle), &delta,
             server_control != nullptr ? &s.corrections[worker] : nullptr);
         ClientOutcome& outcome = outcomes[i];
@@ -272,17 +371,27 @@ absl::Status Simulation::Run(const std::function<absl::Status(const RoundMetrics
           s.byzantine->Attack(delta.flat(),
                               DeriveSeed(config.seed, round, client, RngPurpose::kAttack));
         }
+        // Only the shared part travels; a client keeps its trained local layers.
+        std::span<const float> upload = delta.flat();
+        std::span<const TensorSpec> upload_layout = s.global.specs();
+        std::vector<float> shared;
+        if (s.local_layers->any()) {
+          KeepLocalLayers(delta, *s.local_layers, s.initial_local, s.client_local[client]);
+          s.local_layers->GatherShared(delta.flat(), &shared);
+          upload = shared;
+          upload_layout = s.local_layers->shared_layout();
+        }
         // Client side: encode the delta; server side: validate and decode the payload.
         const CodecContext codec_context{
             .seed = DeriveSeed(config.seed, round, client, RngPurpose::kCodec),
-            .layout = s.global.specs(),
+            .layout = upload_layout,
             .state = &s.codec_states[client],
             .ratio_scale =
                 config.bandwidth_aware ? s.system->client(client).uplink_bps / mean_uplink : 1.0};
         absl::StatusOr<Payload> payload =
             config.uplink_error_feedback
-                ? EncodeWithErrorFeedback(*s.uplink, delta.flat(), codec_context)
-                : absl::StatusOr<Payload>(s.uplink->Encode(delta.flat(), codec_context));
+                ? EncodeWithErrorFeedback(*s.uplink, upload, codec_context)
+                : absl::StatusOr<Payload>(s.uplink->Encode(upload, codec_context));
         if (!payload.ok()) {
           outcome.error = std::string(payload.status().message());
           return;
@@ -319,9 +428,9 @@ absl::Status Simulation::Run(const std::function<absl::Status(const RoundMetrics
                                   .num_examples = result->num_examples,
                                   .control_delta = control_delta};
         absl::Status accepted =
-            s.sketched
-                ? AccumulateSketch(*s.uplink, *payload, update, *s.sketched, strategy_mutex)
-                : AccumulateUpdate(*s.uplink, *payload, update, delta, *s.strategy, strategy_mutex);
+            s.sketched ? AccumulateSketch(*s.uplink, *payload, update, *s.sketched, strategy_mutex)
+                       : AccumulateUpdate(*s.uplink, *payload, update, *s.local_layers, delta,
+                                          *s.strategy, strategy_mutex);
         if (!accepted.ok()) {
           outcome.error = std::string(accepted.message());
           return;
@@ -400,6 +509,9 @@ absl::Status Simulation::Run(const std::function<absl::Status(const RoundMetrics
       }
       metrics.test_accuracy = total.accuracy();
       metrics.test_loss = total.mean_loss();
+      if (!s.holdout.empty()) {
+        TRIB_ASSIGN_OR_RETURN(metrics.client_accuracy, MeanClientAccuracy(s));
+      }
     }
     metrics.wall_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -33,6 +33,7 @@ class Simulation {
 
  private:
   struct State;
+  static absl::StatusOr<double> MeanClientAccuracy(State& s);
   explicit Simulation(std::unique_ptr<State> state);
   std::unique_ptr<State> state_;
 };

@@ -256,6 +256,28 @@ TEST(SimulationTest, ScaffoldSendsControlVariatesBothWaysAndLearns) {
   EXPECT_GT(*scaffold.back().test_accuracy, *fedavg.back().test_accuracy - 0.05);
 }
 
+TEST(SimulationTest, LocalLayersStayOnClientsAndPersonalize) {
+  ExperimentConfig config = ShortRun();
+  config.rounds = 5;
+  config.eval_every = 5;
+  config.clients_per_round = 10;
+  config.partition = {
+      .scheme = PartitionScheme::kShards, .num_clients = 20, .shards_per_client = 2};
+  config.client_holdout = 0.2;
+  uint64_t checksum = 0;
+  std::vector<RoundMetrics> shared = RunAll(config, &checksum);
+  config.local_layers = "fc3";
+  std::vector<RoundMetrics> personal = RunAll(config, &checksum);
+  ASSERT_TRUE(shared.back().client_accuracy.has_value());
+  ASSERT_TRUE(personal.back().client_accuracy.has_value());
+  // The head (64 x 10 + 10 values) is never sent.
+  EXPECT_EQ(shared.back().bytes_up - personal.back().bytes_up, 10 * 4 * (64 * 10 + 10));
+  // Two classes per client: a head of its own fits the client's own examples far better.
+  EXPECT_GT(*personal.back().client_accuracy, *shared.back().client_accuracy + 0.05)
+      << "shared " << *shared.back().client_accuracy << ", personal "
+      << *personal.back().client_accuracy;
+}
+
 TEST(SimulationTest, BadConfigIsAnErrorNotACrash) {
   ExperimentConfig config = ShortRun();
   config.clients_per_round = 21;  // K > N

@@ -181,4 +181,42 @@ absl::StatusOr<EvalResult> LocalTrainer::Evaluate(const ModelState& model,
   }
 }
 
+absl::StatusOr<EvalResult> LocalTrainer::EvaluateExamples(const ModelState& model,
+                                                          const TensorDataset& data,
+                                                          std::span<const uint32_t> indices) {
+  if (model.specs() != layout()) {
+    return absl::InvalidArgumentError("model state layout does not match the trainer's model");
+  }
+  for (uint32_t i : indices) {
+    if (i >= data.size()) {
+      return absl::OutOfRangeError(
+          absl::StrCat("example index ", i, " outside a dataset of ", data.size()));
+    }
+  }
+  try {
+    torch::NoGradGuard no_grad;
+    Network& network = *impl_->network;
+    network.LoadState(model);
+    network.SetTraining(false);
+    std::vector<int64_t> order(indices.begin(), indices.end());
+    EvalResult result;
+    for (size_t start = 0; start < order.size(); start += kEvalBatch) {
+      const int64_t batch = std::min<int64_t>(kEvalBatch, order.size() - start);
+      torch::Tensor index = torch::from_blob(order.data() + start, {batch}, torch::kInt64);
+      torch::Tensor x = data.tensors().images.index_select(0, index);
+      torch::Tensor y = data.tensors().labels.index_select(0, index);
+      torch::Tensor logits = network.Forward(x);
+      result.loss_sum +=
+          torch::nn::functional::cross_entropy(
+              logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+              .item<double>();
+      result.correct += logits.argmax(1).eq(y).sum().item<int64_t>();
+      result.count += batch;
+    }
+    return result;
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat("evaluation: ", e.what_without_backtrace()));
+  }
+}
+
 }  // namespace tributary

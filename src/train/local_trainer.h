@@ -59,6 +59,9 @@ class LocalTrainer {
   // Loss and accuracy of `model` on examples [begin, end) of `data`.
   absl::StatusOr<EvalResult> Evaluate(const ModelState& model, const TensorDataset& data,
                                       size_t begin, size_t end);
+  // The same on the examples `indices` of `data`.
+  absl::StatusOr<EvalResult> EvaluateExamples(const ModelState& model, const TensorDataset& data,
+                                              std::span<const uint32_t> indices);
 
  private:
   struct Impl;
