@@ -215,6 +215,11 @@ const std::vector<Field>& Fields() {
       IntegerField<int>(
           "train.steps", "local mini-batch steps per round; overrides epochs when > 0", false,
           [](C& c) -> int& { return c.train.steps; }, 0, 100000000),
+      DoubleField("model.small_fraction",
+                  "fraction of clients that train a narrower slice of the model (HeteroFL)",
+                  [](C& c) -> double& { return c.small_fraction; }),
+      DoubleField("model.small_width", "width of the small clients' slice, in (0, 1]",
+                  [](C& c) -> double& { return c.small_width; }),
       PlainStringField("strategy.name",
                        "aggregation: fedavg fedprox fedavgm fedadagrad fedadam fedyogi diloco "
                        "median trimmed_mean krum norm_bounding",

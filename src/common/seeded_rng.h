@@ -24,6 +24,7 @@ enum class RngPurpose : uint64_t {
   kAvailability = 9,   // per-round dropouts and crashes
   kControlCodec = 10,  // encoding SCAFFOLD's control variate changes
   kHoldout = 11,       // each client's held-out examples
+  kCapacity = 12,      // which clients train a narrower model
 };
 
 using Rng = std::mt19937_64;

@@ -16,6 +16,9 @@ namespace tributary {
 struct ModelSpec {
   std::string name = "cnn";  // one of RegisteredModels()
   int hidden = 128;          // width of the hidden fully connected layer(s)
+  // Multiplies every hidden width (conv channels, hidden units; not inputs or classes). A model
+  // of width w < 1 is a leading-channel slice of the full one (HeteroFL).
+  double width = 1.0;
   // Input and output shape; filled from the dataset.
   int64_t input_channels = 1;
   int64_t input_height = 28;

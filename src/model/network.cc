@@ -1,5 +1,7 @@
 #include "model/network.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <mutex>
 
@@ -11,12 +13,18 @@
 namespace tributary {
 namespace {
 
+// A hidden width times the model's width multiplier, rounded up, at least 1.
+int64_t Scaled(int64_t channels, double width) {
+  return std::max<int64_t>(1, static_cast<int64_t>(std::ceil(channels * width)));
+}
+
 struct MlpImpl : torch::nn::Module {
   MlpImpl(const ModelSpec& spec) {
     const int64_t inputs = spec.input_channels * spec.input_height * spec.input_width;
-    fc1 = register_module("fc1", torch::nn::Linear(inputs, spec.hidden));
-    fc2 = register_module("fc2", torch::nn::Linear(spec.hidden, spec.hidden));
-    fc3 = register_module("fc3", torch::nn::Linear(spec.hidden, spec.num_classes));
+    const int64_t hidden = Scaled(spec.hidden, spec.width);
+    fc1 = register_module("fc1", torch::nn::Linear(inputs, hidden));
+    fc2 = register_module("fc2", torch::nn::Linear(hidden, hidden));
+    fc3 = register_module("fc3", torch::nn::Linear(hidden, spec.num_classes));
   }
   torch::Tensor forward(const torch::Tensor& x) {
     torch::Tensor h = torch::relu(fc1(x.flatten(1)));
@@ -31,13 +39,17 @@ int64_t ConvPoolSize(int64_t size) { return (size - 4) / 2; }
 
 struct CnnImpl : torch::nn::Module {
   CnnImpl(const ModelSpec& spec) {
+    const int64_t channels1 = Scaled(32, spec.width), channels2 = Scaled(64, spec.width);
+    const int64_t hidden = Scaled(spec.hidden, spec.width);
     conv1 = register_module(
-        "conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(spec.input_channels, 32, 5)));
-    conv2 = register_module("conv2", torch::nn::Conv2d(torch::nn::Conv2dOptions(32, 64, 5)));
-    const int64_t flat = 64 * ConvPoolSize(ConvPoolSize(spec.input_height)) *
+        "conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(spec.input_channels, channels1, 5)));
+    conv2 = register_module("conv2",
+                            torch::nn::Conv2d(torch::nn::Conv2dOptions(channels1, channels2, 5)));
+    // Flattened channel-major, so a narrower model's inputs are a leading block of these.
+    const int64_t flat = channels2 * ConvPoolSize(ConvPoolSize(spec.input_height)) *
                          ConvPoolSize(ConvPoolSize(spec.input_width));
-    fc1 = register_module("fc1", torch::nn::Linear(flat, spec.hidden));
-    fc2 = register_module("fc2", torch::nn::Linear(spec.hidden, spec.num_classes));
+    fc1 = register_module("fc1", torch::nn::Linear(flat, hidden));
+    fc2 = register_module("fc2", torch::nn::Linear(hidden, spec.num_classes));
   }
   torch::Tensor forward(const torch::Tensor& x) {
     torch::Tensor h = torch::max_pool2d(torch::relu(conv1(x)), 2);
@@ -65,6 +77,10 @@ absl::Status ValidateModelSpec(const ModelSpec& spec) {
   if (spec.hidden < 1 || spec.hidden > (1 << 16)) {
     return absl::InvalidArgumentError(
         absl::StrCat("model.hidden must be in [1, 65536], got ", spec.hidden));
+  }
+  if (!(spec.width > 0.0 && spec.width <= 1.0)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("model width must be in (0, 1], got ", spec.width));
   }
   if (spec.input_channels < 1 || spec.input_height < 1 || spec.input_width < 1 ||
       spec.num_classes < 2) {

@@ -27,6 +27,12 @@ std::string RoundMetricsToJson(const RoundMetrics& m) {
   j["byzantine_clients"] = m.byzantine_clients;
   j["clients_dropped"] = m.clients_dropped;
   j["stragglers"] = m.stragglers;
+  j["full_clients_trained"] = m.full_clients_trained;
+  j["small_clients_trained"] = m.small_clients_trained;
+  j["train_seconds_full"] = m.train_seconds_full;
+  j["train_seconds_small"] = m.train_seconds_small;
+  j["bytes_up_per_full_client"] = m.bytes_up_per_full_client;
+  j["bytes_up_per_small_client"] = m.bytes_up_per_small_client;
   j["sim_seconds"] = m.sim_seconds;
   j["sim_time_seconds"] = m.sim_time_seconds;
   j["bytes_up_total"] = m.bytes_up_total;

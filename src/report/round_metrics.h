@@ -14,7 +14,15 @@ struct RoundMetrics {
   int byzantine_clients = 0;  // sampled clients that sent an attack (simulation)
   int clients_dropped = 0;    // sampled clients that dropped out or crashed mid-upload
   int stragglers = 0;         // clients whose update arrived after the deadline
-  double train_loss = 0.0;    // example-weighted mean local training loss of aggregated clients
+  // Per capacity group (HeteroFL: "small" clients train a slice of the model), over the clients
+  // that finished training: how many, their mean local training wall time and upload bytes.
+  int full_clients_trained = 0;
+  int small_clients_trained = 0;
+  double train_seconds_full = 0.0;
+  double train_seconds_small = 0.0;
+  double bytes_up_per_full_client = 0.0;
+  double bytes_up_per_small_client = 0.0;
+  double train_loss = 0.0;  // example-weighted mean local training loss of aggregated clients
   std::optional<double> test_accuracy;  // set on evaluation rounds
   std::optional<double> test_loss;
   // Mean over clients of each client's accuracy on its own held-out examples, with its own

@@ -1,5 +1,7 @@
 #include "run/experiment.h"
 
+#include <set>
+
 #include "absl/strings/str_cat.h"
 #include "common/status_util.h"
 #include "compress/pipeline.h"
@@ -64,6 +66,22 @@ absl::Status ExperimentConfig::Validate() const {
                                 (*Pipeline::Parse(uplink_codec))->sketch() != nullptr)) {
     return absl::InvalidArgumentError(
         "strategy.local_layers does not combine with scaffold, mask_aware or a sketch uplink");
+  }
+  if (!(small_fraction >= 0.0 && small_fraction <= 1.0) ||
+      !(small_width > 0.0 && small_width <= 1.0)) {
+    return absl::InvalidArgumentError(
+        "model.small_fraction must be in [0, 1] and model.small_width in (0, 1]");
+  }
+  if (small_fraction > 0.0) {
+    static const std::set<std::string> kCoordinateWise = {"fedavg",     "fedprox",      "fedavgm",
+                                                          "fedadagrad", "fedadam",      "fedyogi",
+                                                          "diloco",     "norm_bounding"};
+    if (!kCoordinateWise.count(strategy.name) || !local_layers.empty() ||
+        (*Pipeline::Parse(uplink_codec))->sketch() != nullptr) {
+      return absl::InvalidArgumentError(
+          "model.small_fraction (HeteroFL) needs a FedAvg-family strategy (fedavg, fedprox, "
+          "fedavgm, fedad*, fedyogi, diloco, norm_bounding), no local layers and no sketch");
+    }
   }
   TRIB_RETURN_IF_ERROR(attack.Validate());
   TRIB_RETURN_IF_ERROR(system.Validate());

@@ -32,6 +32,9 @@ struct ExperimentConfig {
   double client_holdout = 0.0;  // fraction of each client's examples held out for its own eval
 
   ModelSpec model;
+  // HeteroFL: this fraction of the clients trains a slice of width small_width.
+  double small_fraction = 0.0;
+  double small_width = 0.5;
   TrainOptions train;
   StrategySpec strategy;
   std::string local_layers;  // comma-separated tensor name prefixes kept on each client

@@ -1,8 +1,10 @@
 #include "run/simulation.h"
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <mutex>
+#include <numeric>
 #include <optional>
 
 #include "absl/strings/str_cat.h"
@@ -15,6 +17,7 @@
 #include "run/local_layers.h"
 #include "run/worker_pool.h"
 #include "sim/system_model.h"
+#include "tensor/model_slice.h"
 #include "train/compute_threads.h"
 #include "train/local_trainer.h"
 
@@ -39,6 +42,8 @@ constexpr uint64_t kServerCodecStream = ~uint64_t{0};
 
 // What happened to one sampled client in a round.
 struct ClientOutcome {
+  bool small = false;          // trained a slice of the model (HeteroFL)
+  double train_seconds = 0.0;  // wall time of its local training
   Availability availability = Availability::kAvailable;
   int64_t downloaded_bytes = 0;
   int64_t uploaded_bytes = 0;              // bytes of the payload sent, if training finished
@@ -51,10 +56,27 @@ struct ClientOutcome {
 // Server side of one upload: validate and decode the payload, then fold it into the round.
 // With local layers the payload holds only the shared part; it is expanded with zeros where
 // the local layers are.
+// With a model slice (a small client) the payload is the slice's update: it is scattered into
+// the full model's coordinates and marked as covering only those.
 absl::Status AccumulateUpdate(const Pipeline& uplink, const Payload& payload,
                               const ClientUpdate& update, const LocalLayers& layers,
-                              ModelState& scratch, Strategy& strategy, std::mutex& strategy_mutex) {
+                              const ModelSlice* slice, ModelState& scratch, Strategy& strategy,
+                              std::mutex& strategy_mutex) {
   ClientUpdate with_mask = update;
+  if (slice != nullptr) {
+    TRIB_ASSIGN_OR_RETURN(Update decoded,
+                          uplink.Decode(payload, slice->narrow_size(), slice->narrow_layout()));
+    std::vector<float> narrow(slice->narrow_size(), 0.0f);
+    decoded.AddTo(narrow);
+    slice->ScatterInto(narrow, scratch.flat());
+    std::vector<uint32_t> sent;
+    if (decoded.sparse) {
+      for (uint32_t i : decoded.indices) sent.push_back(slice->covered()[i]);
+    }
+    with_mask.sent = decoded.sparse ? &sent : &slice->covered();
+    std::lock_guard<std::mutex> lock(strategy_mutex);
+    return strategy.Accumulate(with_mask);
+  }
   if (layers.any()) {
     TRIB_ASSIGN_OR_RETURN(Update decoded,
                           uplink.Decode(payload, layers.shared_size(), layers.shared_layout()));
@@ -100,6 +122,25 @@ std::vector<ClientIndices> SplitHoldout(std::vector<ClientIndices>& partitions, 
     std::sort(examples.begin(), examples.end());
   }
   return holdout;
+}
+
+// round(fraction * clients) clients, chosen by the seed, train a narrower slice of the model.
+std::vector<bool> ChooseSmallClients(size_t clients, double fraction, uint64_t seed) {
+  std::vector<uint32_t> order(clients);
+  std::iota(order.begin(), order.end(), 0);
+  Rng rng(DeriveSeed(seed, 0, 0, RngPurpose::kCapacity));
+  Shuffle(order.data(), order.size(), rng);
+  std::vector<bool> small(clients, false);
+  const size_t count = static_cast<size_t>(std::llround(fraction * clients));
+  for (size_t i = 0; i < count; ++i) small[order[i]] = true;
+  return small;
+}
+
+// A small client's model: its slice of the shared model, built in `scratch`.
+const ModelState& ExtractSlice(const ModelState& full, const ModelSlice& slice,
+                               ModelState& scratch) {
+  slice.Extract(full.flat(), scratch.flat());
+  return scratch;
 }
 
 // A client's model: the shared model with its own local layers (their initial values until it
@@ -184,6 +225,12 @@ struct Simulation::State {
   std::vector<float> initial_local;
   std::vector<ModelState> personal;
   std::vector<ClientIndices> holdout;  // per client, when data.client_holdout > 0
+  // HeteroFL: which clients are small, their slice of the model, per-worker trainers and
+  // scratch for it.
+  std::vector<bool> is_small;
+  std::optional<ModelSlice> small_slice;
+  std::vector<std::unique_ptr<LocalTrainer>> small_trainers;
+  std::vector<ModelState> small_models, small_deltas;
   std::unique_ptr<WorkerPool> pool;
   std::unique_ptr<Pipeline> uplink;
   // Set when the uplink is a count sketch: tables are averaged, then unsketched once.
@@ -237,6 +284,8 @@ absl::StatusOr<std::unique_ptr<Simulation>> Simulation::Create(const ExperimentC
   state->client_local.resize(state->population->size());
   StrategySpec strategy_spec = config.strategy;
   strategy_spec.population = static_cast<int64_t>(state->population->size());
+  // Small clients cover only part of the model: average each coordinate over its holders.
+  if (config.small_fraction > 0.0) strategy_spec.mask_aware = true;
   TRIB_ASSIGN_OR_RETURN(state->strategy, CreateStrategy(strategy_spec));
 
   TrainOptions train_options = config.train;
@@ -251,6 +300,24 @@ absl::StatusOr<std::unique_ptr<Simulation>> Simulation::Create(const ExperimentC
     state->corrections.push_back(state->global.ZerosLike());
     state->personal.push_back(state->global);
     state->control_deltas.push_back(state->global.ZerosLike());
+  }
+  if (config.small_fraction > 0.0) {
+    ModelSpec small_spec = state->config.model;
+    small_spec.width = config.small_width;
+    for (int w = 0; w < workers; ++w) {
+      TRIB_ASSIGN_OR_RETURN(std::unique_ptr<LocalTrainer> trainer,
+                            LocalTrainer::Create(small_spec, train_options));
+      state->small_trainers.push_back(std::move(trainer));
+    }
+    TRIB_ASSIGN_OR_RETURN(
+        state->small_slice,
+        ModelSlice::Create(state->global.specs(), state->small_trainers[0]->layout()));
+    TRIB_ASSIGN_OR_RETURN(ModelState small_zeros,
+                          ModelState::Zeros(state->small_slice->narrow_layout()));
+    state->small_models.assign(workers, small_zeros);
+    state->small_deltas.assign(workers, small_zeros);
+    state->is_small =
+        ChooseSmallClients(state->population->size(), config.small_fraction, config.seed);
   }
   state->pool = std::make_unique<WorkerPool>(workers, nullptr);
   TRIB_ASSIGN_OR_RETURN(state->uplink, Pipeline::Parse(config.uplink_codec));
@@ -353,27 +420,36 @@ absl::Status Simulation::Run(const std::function<absl::Status(const RoundMetrics
           PrepareControlCorrection(*server_control, s.client_controls[client],
                                    s.corrections[worker]);
         }
+        // A small-capacity client trains its slice of the model (HeteroFL) and uploads that.
+        const bool small = !s.is_small.empty() && s.is_small[client];
+        ModelState& trained = small ? s.small_deltas[worker] : delta;
         const ModelState& start_model =
-            s.local_layers->any()
+            small ? ExtractSlice(client_model, *s.small_slice, s.small_models[worker])
+            : s.local_layers->any()
                 ? PersonalModel(client_model, *s.local_layers, s.client_local[client],
                                 s.initial_local, s.personal[worker])
                 : client_model;
-        absl::StatusOr<LocalTrainResult> result = s.trainers[worker]->Train(
-            start_model, *s.train_data, s.population->examples(client),
-            DeriveSeed(config.seed, round, client, RngPurpose::kLocalShuffle), &delta,
-            server_control != nullptr ? &s.corrections[worker] : nullptr);
+        LocalTrainer& trainer = small ? *s.small_trainers[worker] : *s.trainers[worker];
+        const auto train_start = std::chrono::steady_clock::now();
+        absl::StatusOr<LocalTrainResult> result =
+            trainer.Train(start_model, *s.train_data, s.population->examples(client),
+                          DeriveSeed(config.seed, round, client, RngPurpose::kLocalShuffle),
+                          &trained, server_control != nullptr ? &s.corrections[worker] : nullptr);
         ClientOutcome& outcome = outcomes[i];
+        outcome.small = small;
+        outcome.train_seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - train_start).count();
         if (!result.ok()) {
           outcome.error = std::string(result.status().message());
           return;
         }
         if (s.byzantine->is_attacker(client)) {
-          s.byzantine->Attack(delta.flat(),
+          s.byzantine->Attack(trained.flat(),
                               DeriveSeed(config.seed, round, client, RngPurpose::kAttack));
         }
         // Only the shared part travels; a client keeps its trained local layers.
-        std::span<const float> upload = delta.flat();
-        std::span<const TensorSpec> upload_layout = s.global.specs();
+        std::span<const float> upload = trained.flat();
+        std::span<const TensorSpec> upload_layout = trained.specs();
         std::vector<float> shared;
         if (s.local_layers->any()) {
           KeepLocalLayers(delta, *s.local_layers, s.initial_local, s.client_local[client]);
@@ -415,8 +491,11 @@ absl::Status Simulation::Run(const std::function<absl::Status(const RoundMetrics
           outcome.uploaded_bytes += *control_bytes;
           control_delta = &s.control_deltas[worker];
         }
-        outcome.finish_seconds = s.system->RoundTrip(client, outcome.downloaded_bytes,
-                                                     result->examples_processed, payload_bytes);
+        // A slice of width w costs about w^2 of the full model's compute.
+        const double compute_scale = small ? config.small_width * config.small_width : 1.0;
+        outcome.finish_seconds =
+            s.system->RoundTrip(client, outcome.downloaded_bytes,
+                                result->examples_processed * compute_scale, payload_bytes);
         if (s.system->deadline_seconds() > 0.0 &&
             outcome.finish_seconds > s.system->deadline_seconds()) {
           outcome.straggler = true;  // the server closed the round without it
@@ -429,8 +508,9 @@ absl::Status Simulation::Run(const std::function<absl::Status(const RoundMetrics
                                   .control_delta = control_delta};
         absl::Status accepted =
             s.sketched ? AccumulateSketch(*s.uplink, *payload, update, *s.sketched, strategy_mutex)
-                       : AccumulateUpdate(*s.uplink, *payload, update, *s.local_layers, delta,
-                                          *s.strategy, strategy_mutex);
+                       : AccumulateUpdate(*s.uplink, *payload, update, *s.local_layers,
+                                          small ? &*s.small_slice : nullptr, delta, *s.strategy,
+                                          strategy_mutex);
         if (!accepted.ok()) {
           outcome.error = std::string(accepted.message());
           return;
@@ -452,6 +532,13 @@ absl::Status Simulation::Run(const std::function<absl::Status(const RoundMetrics
         continue;
       }
       uploads += outcome.uploaded_bytes > 0;
+      if (outcome.uploaded_bytes > 0) {
+        (outcome.small ? metrics.small_clients_trained : metrics.full_clients_trained)++;
+        (outcome.small ? metrics.train_seconds_small : metrics.train_seconds_full) +=
+            outcome.train_seconds;
+        (outcome.small ? metrics.bytes_up_per_small_client : metrics.bytes_up_per_full_client) +=
+            outcome.uploaded_bytes;
+      }
       if (outcome.straggler) {
         ++metrics.stragglers;
         continue;
@@ -466,6 +553,14 @@ absl::Status Simulation::Run(const std::function<absl::Status(const RoundMetrics
       slowest = std::max(slowest, outcome.finish_seconds);
       loss_sum += outcome.result->mean_loss * outcome.result->num_examples;
       examples += outcome.result->num_examples;
+    }
+    if (metrics.full_clients_trained > 0) {
+      metrics.train_seconds_full /= metrics.full_clients_trained;
+      metrics.bytes_up_per_full_client /= metrics.full_clients_trained;
+    }
+    if (metrics.small_clients_trained > 0) {
+      metrics.train_seconds_small /= metrics.small_clients_trained;
+      metrics.bytes_up_per_small_client /= metrics.small_clients_trained;
     }
     // The round ends when its slowest accepted client is in, or at the deadline if it cut
     // anyone off.

@@ -278,6 +278,30 @@ TEST(SimulationTest, LocalLayersStayOnClientsAndPersonalize) {
       << *personal.back().client_accuracy;
 }
 
+TEST(SimulationTest, SmallClientsTrainASliceAndSendLess) {
+  ExperimentConfig config = ShortRun();
+  config.rounds = 4;
+  config.clients_per_round = 8;
+  config.small_fraction = 0.5;
+  config.small_width = 0.5;
+  uint64_t checksum = 0;
+  std::vector<RoundMetrics> rounds = RunAll(config, &checksum);
+  int small = 0, full = 0;
+  for (const RoundMetrics& m : rounds) {
+    small += m.small_clients_trained;
+    full += m.full_clients_trained;
+    if (m.small_clients_trained > 0 && m.full_clients_trained > 0) {
+      // Hidden widths 64 -> 32: the slice holds about half of fc1 and a quarter of fc2.
+      EXPECT_LT(m.bytes_up_per_small_client, 0.6 * m.bytes_up_per_full_client);
+    }
+  }
+  EXPECT_GT(small, 0);
+  EXPECT_GT(full, 0);
+  EXPECT_GT(*rounds.back().test_accuracy, 0.6);
+  config.strategy.name = "median";  // not coordinate-wise over holders: refused
+  EXPECT_FALSE(Simulation::Create(config).ok());
+}
+
 TEST(SimulationTest, BadConfigIsAnErrorNotACrash) {
   ExperimentConfig config = ShortRun();
   config.clients_per_round = 21;  // K > N

@@ -126,7 +126,7 @@ Availability SystemModel::Draw(uint32_t client, int round, uint64_t seed) const 
   return Availability::kAvailable;
 }
 
-double SystemModel::RoundTrip(uint32_t client, int64_t bytes_down, int64_t examples,
+double SystemModel::RoundTrip(uint32_t client, int64_t bytes_down, double examples,
                               int64_t bytes_up) const {
   const ClientSystem& c = clients_[client];
   return 2 * c.latency_seconds + 8.0 * bytes_down / c.downlink_bps +

@@ -56,7 +56,8 @@ class SystemModel {
   const ClientSystem& client(uint32_t id) const { return clients_[id]; }
   Availability Draw(uint32_t client, int round, uint64_t seed) const;
   // Virtual seconds from the round's start until the client's upload has arrived.
-  double RoundTrip(uint32_t client, int64_t bytes_down, int64_t examples, int64_t bytes_up) const;
+  // `examples` may be fractional: examples of a cheaper model count for less.
+  double RoundTrip(uint32_t client, int64_t bytes_down, double examples, int64_t bytes_up) const;
   double deadline_seconds() const { return spec_.deadline_seconds; }
 
  private:
