@@ -13,8 +13,10 @@
 #include "common/status_util.h"
 #include "compress/error_feedback.h"
 #include "compress/pipeline.h"
+#include "run/client_side.h"
 #include "run/downlink.h"
 #include "run/local_layers.h"
+#include "run/server_side.h"
 #include "run/worker_pool.h"
 #include "sim/system_model.h"
 #include "tensor/model_slice.h"
@@ -52,153 +54,6 @@ struct ClientOutcome {
   std::optional<LocalTrainResult> result;  // set when the update was aggregated
   std::string error;                       // why not, otherwise
 };
-
-// Server side of one upload: validate and decode the payload, then fold it into the round.
-// With local layers the payload holds only the shared part; it is expanded with zeros where
-// the local layers are.
-// With a model slice (a small client) the payload is the slice's update: it is scattered into
-// the full model's coordinates and marked as covering only those.
-absl::Status AccumulateUpdate(const Pipeline& uplink, const Payload& payload,
-                              const ClientUpdate& update, const LocalLayers& layers,
-                              const ModelSlice* slice, ModelState& scratch, Strategy& strategy,
-                              std::mutex& strategy_mutex) {
-  ClientUpdate with_mask = update;
-  if (slice != nullptr) {
-    TRIB_ASSIGN_OR_RETURN(Update decoded,
-                          uplink.Decode(payload, slice->narrow_size(), slice->narrow_layout()));
-    std::vector<float> narrow(slice->narrow_size(), 0.0f);
-    decoded.AddTo(narrow);
-    slice->ScatterInto(narrow, scratch.flat());
-    std::vector<uint32_t> sent;
-    if (decoded.sparse) {
-      for (uint32_t i : decoded.indices) sent.push_back(slice->covered()[i]);
-    }
-    with_mask.sent = decoded.sparse ? &sent : &slice->covered();
-    std::lock_guard<std::mutex> lock(strategy_mutex);
-    return strategy.Accumulate(with_mask);
-  }
-  if (layers.any()) {
-    TRIB_ASSIGN_OR_RETURN(Update decoded,
-                          uplink.Decode(payload, layers.shared_size(), layers.shared_layout()));
-    std::vector<float> shared(layers.shared_size(), 0.0f);
-    decoded.AddTo(shared);
-    layers.ScatterShared(shared, scratch.flat());
-    std::lock_guard<std::mutex> lock(strategy_mutex);
-    return strategy.Accumulate(with_mask);
-  }
-  TRIB_ASSIGN_OR_RETURN(Update decoded,
-                        uplink.Decode(payload, scratch.num_elements(), scratch.specs()));
-  std::fill(scratch.flat().begin(), scratch.flat().end(), 0.0f);
-  decoded.AddTo(scratch.flat());
-  if (decoded.sparse) with_mask.sent = &decoded.indices;
-  std::lock_guard<std::mutex> lock(strategy_mutex);
-  return strategy.Accumulate(with_mask);
-}
-
-// The same for a count sketch: the table itself is what gets averaged.
-absl::Status AccumulateSketch(const Pipeline& uplink, const Payload& payload,
-                              const ClientUpdate& update, SketchedFedAvg& sketched,
-                              std::mutex& strategy_mutex) {
-  TRIB_ASSIGN_OR_RETURN(std::vector<float> table,
-                        uplink.DecodeSketchTable(payload, update.delta->num_elements()));
-  std::lock_guard<std::mutex> lock(strategy_mutex);
-  return sketched.Accumulate(update.client_id, table, update.num_examples);
-}
-
-// Each client's held-out examples: a seeded `fraction` of its partition (at least one when it
-// has two or more), removed from the examples it trains on.
-std::vector<ClientIndices> SplitHoldout(std::vector<ClientIndices>& partitions, double fraction,
-                                        uint64_t seed) {
-  std::vector<ClientIndices> holdout(partitions.size());
-  for (size_t c = 0; c < partitions.size(); ++c) {
-    ClientIndices& examples = partitions[c];
-    size_t count = static_cast<size_t>(fraction * examples.size());
-    if (count == 0 && examples.size() >= 2) count = 1;
-    Rng rng(DeriveSeed(seed, 0, c, RngPurpose::kHoldout));
-    Shuffle(examples.data(), examples.size(), rng);
-    holdout[c].assign(examples.begin(), examples.begin() + count);
-    examples.erase(examples.begin(), examples.begin() + count);
-    std::sort(holdout[c].begin(), holdout[c].end());
-    std::sort(examples.begin(), examples.end());
-  }
-  return holdout;
-}
-
-// round(fraction * clients) clients, chosen by the seed, train a narrower slice of the model.
-std::vector<bool> ChooseSmallClients(size_t clients, double fraction, uint64_t seed) {
-  std::vector<uint32_t> order(clients);
-  std::iota(order.begin(), order.end(), 0);
-  Rng rng(DeriveSeed(seed, 0, 0, RngPurpose::kCapacity));
-  Shuffle(order.data(), order.size(), rng);
-  std::vector<bool> small(clients, false);
-  const size_t count = static_cast<size_t>(std::llround(fraction * clients));
-  for (size_t i = 0; i < count; ++i) small[order[i]] = true;
-  return small;
-}
-
-// A small client's model: its slice of the shared model, built in `scratch`.
-const ModelState& ExtractSlice(const ModelState& full, const ModelSlice& slice,
-                               ModelState& scratch) {
-  slice.Extract(full.flat(), scratch.flat());
-  return scratch;
-}
-
-// A client's model: the shared model with its own local layers (their initial values until it
-// first trains), built in `scratch`.
-const ModelState& PersonalModel(const ModelState& shared, const LocalLayers& layers,
-                                const std::vector<float>& client_local,
-                                const std::vector<float>& initial_local, ModelState& scratch) {
-  std::copy(shared.flat().begin(), shared.flat().end(), scratch.flat().begin());
-  layers.ScatterLocal(client_local.empty() ? initial_local : client_local, scratch.flat());
-  return scratch;
-}
-
-// After training, the client keeps its local layers as trained (start + delta).
-void KeepLocalLayers(const ModelState& delta, const LocalLayers& layers,
-                     const std::vector<float>& initial_local, std::vector<float>& client_local) {
-  std::vector<float> change;
-  layers.GatherLocal(delta.flat(), &change);
-  if (client_local.empty()) client_local = initial_local;
-  for (size_t j = 0; j < change.size(); ++j) client_local[j] += change[j];
-}
-
-// The step size SCAFFOLD divides the client's delta by: with heavy-ball momentum m, SGD's steps
-// are about lr / (1 - m) long once the momentum has built up.
-double ScaffoldStepSize(const TrainOptions& train) {
-  if (train.optimizer == OptimizerKind::kSgd) return train.learning_rate / (1.0 - train.momentum);
-  return train.learning_rate;
-}
-
-// SCAFFOLD, client side: the gradient correction c - c_i (c_i starts at zero).
-void PrepareControlCorrection(const ModelState& server_control, ModelState& client_control,
-                              ModelState& correction) {
-  if (!client_control.SameLayout(server_control)) client_control = server_control.ZerosLike();
-  std::span<const float> c = server_control.flat();
-  std::span<const float> ci = client_control.flat();
-  std::span<float> out = correction.flat();
-  for (size_t i = 0; i < out.size(); ++i) out[i] = c[i] - ci[i];
-}
-
-// SCAFFOLD, client side after K steps at rate lr: dc_i = -c - delta / (K lr) goes through the
-// uplink codec; the server and the client both use the decoded value (left in
-// `control_delta`), so c_i stays in step with what the server summed. Returns the bytes sent.
-absl::StatusOr<int64_t> SendControlDelta(const Pipeline& uplink, const ModelState& server_control,
-                                         const ModelState& delta, int64_t steps,
-                                         double learning_rate, uint64_t seed,
-                                         ModelState& client_control, ModelState& control_delta) {
-  const float inverse = static_cast<float>(1.0 / (static_cast<double>(steps) * learning_rate));
-  std::span<const float> c = server_control.flat();
-  std::span<const float> d = delta.flat();
-  std::span<float> dc = control_delta.flat();
-  for (size_t i = 0; i < dc.size(); ++i) dc[i] = -c[i] - d[i] * inverse;
-  const Payload payload = uplink.Encode(dc, CodecContext{.seed = seed, .layout = delta.specs()});
-  TRIB_ASSIGN_OR_RETURN(Update decoded, uplink.Decode(payload, dc.size(), delta.specs()));
-  std::fill(dc.begin(), dc.end(), 0.0f);
-  decoded.AddTo(dc);
-  std::span<float> ci = client_control.flat();
-  for (size_t i = 0; i < ci.size(); ++i) ci[i] += dc[i];
-  return static_cast<int64_t>(payload.size());
-}
 
 }  // namespace
 
