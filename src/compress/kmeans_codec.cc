@@ -14,7 +14,7 @@
 namespace tributary {
 namespace {
 
-constexpr size_t kMaxSample = 16384;
+constexpr size_t kMaxSample = 4096;
 constexpr int kLloydIterations = 25;
 
 std::vector<float> Midpoints(const std::vector<float>& centres) {
@@ -45,9 +45,16 @@ class NearestCentre {
       for (size_t i = 0; i < count; ++i) codes[i] = static_cast<uint8_t>((*this)(values[i]));
       return;
     }
-    std::fill(codes, codes + count, 0);
-    for (float m : midpoints_) {
-      for (size_t i = 0; i < count; ++i) codes[i] += m <= values[i];
+    // A fixed 15 midpoints (padded with +infinity): the compiler unrolls them and vectorizes
+    // across values, keeping each value's count in a register.
+    float m[15];
+    std::fill(m, m + 15, std::numeric_limits<float>::infinity());
+    std::copy(midpoints_.begin(), midpoints_.end(), m);
+    for (size_t i = 0; i < count; ++i) {
+      const float v = values[i];
+      int32_t c = 0;
+      for (int j = 0; j < 15; ++j) c += m[j] <= v ? 1 : 0;
+      codes[i] = static_cast<uint8_t>(c);
     }
   }
 
