@@ -143,6 +143,13 @@ absl::StatusOr<std::unique_ptr<Simulation>> Simulation::Create(const ExperimentC
   if (config.small_fraction > 0.0) strategy_spec.mask_aware = true;
   TRIB_ASSIGN_OR_RETURN(state->strategy, CreateStrategy(strategy_spec));
 
+  if (config.strategy.name == "scaffold" && config.train.optimizer == OptimizerKind::kSgd &&
+      config.train.momentum > 0.0) {
+    std::fprintf(stderr,
+                 "warning: SCAFFOLD with SGD momentum %.2f diverged in our runs "
+                 "(docs/strategies.md); the paper uses train.momentum = 0\n",
+                 config.train.momentum);
+  }
   TrainOptions train_options = config.train;
   train_options.proximal_mu = state->strategy->proximal_mu();
   const int workers = config.ResolvedWorkers();
