@@ -220,10 +220,11 @@ const std::vector<Field>& Fields() {
                   [](C& c) -> double& { return c.small_fraction; }),
       DoubleField("model.small_width", "width of the small clients' slice, in (0, 1]",
                   [](C& c) -> double& { return c.small_width; }),
-      PlainStringField("strategy.name",
-                       "aggregation: fedavg fedprox fedavgm fedadagrad fedadam fedyogi diloco "
-                       "median trimmed_mean krum norm_bounding",
-                       false, [](C& c) -> std::string& { return c.strategy.name; }),
+      PlainStringField(
+          "strategy.name",
+          "aggregation: fedavg fedprox fedavgm fedadagrad fedadam fedyogi diloco scaffold "
+          "median trimmed_mean krum norm_bounding",
+          false, [](C& c) -> std::string& { return c.strategy.name; }),
       DoubleField("strategy.server_lr", "server learning rate (fedavgm, fedad*, fedyogi, diloco)",
                   [](C& c) -> double& { return c.strategy.server_lr; }),
       DoubleField("strategy.momentum", "server momentum (fedavgm; Nesterov for diloco)",
