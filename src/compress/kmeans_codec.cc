@@ -73,13 +73,16 @@ class NearestCentre {
 }  // namespace
 
 std::vector<float> KMeans1D(std::span<const float> values, int count) {
+  return KMeans1D(values, count, ScanValues(values));
+}
+
+std::vector<float> KMeans1D(std::span<const float> values, int count, const ValueRange& range) {
   if (values.empty()) return std::vector<float>(count, 0.0f);
   const size_t stride = std::max<size_t>(1, values.size() / kMaxSample);
   std::vector<float> sample;
   for (size_t i = 0; i < values.size(); i += stride) sample.push_back(values[i]);
   // The extremes always take part: outliers are the values a sample misses and a poor centre
   // hurts most.
-  const ValueRange range = ScanValues(values);
   sample.push_back(range.min);
   sample.push_back(range.max);
   std::sort(sample.begin(), sample.end());
@@ -119,13 +122,14 @@ std::string KMeansCodec::spec() const { return absl::StrCat("kmeans:centroids=",
 void KMeansCodec::Encode(std::span<const float> values, const CodecContext& context,
                          ByteWriter& out) const {
   const size_t n = values.size();
-  if (!ScanValues(values).finite) {
+  const ValueRange range = ScanValues(values);
+  if (!range.finite) {
     // Sent as NaN centres, which the decoder rejects: a NaN or infinity is never hidden.
     for (int c = 0; c < centroids_; ++c) out.Put<float>(std::numeric_limits<float>::quiet_NaN());
     std::memset(out.Extend(PackedBytes(n, bits_)), 0, PackedBytes(n, bits_));
     return;
   }
-  const std::vector<float> centres = KMeans1D(values, centroids_);
+  const std::vector<float> centres = KMeans1D(values, centroids_, range);
   for (float c : centres) out.Put<float>(c);
   const NearestCentre nearest(centres, bits_);
   uint8_t* packed = out.Extend(PackedBytes(n, bits_));

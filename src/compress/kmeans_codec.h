@@ -6,6 +6,7 @@
 #define TRIBUTARY_COMPRESS_KMEANS_CODEC_H_
 
 #include "compress/codec_stage.h"
+#include "compress/value_range.h"
 
 namespace tributary {
 
@@ -27,6 +28,8 @@ class KMeansCodec : public ValueCodec {
 // strided sample (plus the minimum and maximum) started at the sample's quantiles. Exposed for
 // tests.
 std::vector<float> KMeans1D(std::span<const float> values, int count);
+// The same, given the values' range (ScanValues) when the caller has it already.
+std::vector<float> KMeans1D(std::span<const float> values, int count, const ValueRange& range);
 
 }  // namespace tributary
 
