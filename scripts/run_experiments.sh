@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs the experiments listed in an experiments file (or only the names given after it) and
 # prints the summary table. The file names its base config, output folder, round count, target
-# accuracy and baseline run in `# key: value` lines, then one run per line: name, then --set
-# overrides. Results: <output>/<name>/ (metrics.jsonl, model.pt, resolved config.toml).
+# accuracy and baseline run in `# key: value` lines (and `# report: time` for simulated time to
+# the target instead of bytes), then one run per line: name, then --set overrides. Results: <output>/<name>/ (metrics.jsonl, model.pt, resolved config.toml).
 #   usage: scripts/run_experiments.sh configs/strategies/experiments.txt [name ...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
