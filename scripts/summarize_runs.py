@@ -32,44 +32,41 @@ def main():
     base = first_reaching(runs.get(args.baseline, []), args.target)
     pct = f"{args.target:.0%}"
     if args.time:
-        print(f"| run | rounds | final acc | best acc | round to {pct} | sim time to {pct} | "
-              f"speed-up | mean round (s) |")
-        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-        for name, rounds in runs.items():
-            last = rounds[-1]
-            best = max(r["test_accuracy"] or 0 for r in rounds)
-            hit = first_reaching(rounds, args.target)
-            mean_round = last["sim_time_seconds"] / last["round"]
-            if hit is None:
-                cells = ["not reached", "-", "-"]
-            else:
-                t = hit["sim_time_seconds"]
-                speedup = f"{base['sim_time_seconds'] / t:.2f}x" if base is not None else "-"
-                cells = [str(hit["round"]), f"{t:.1f} s", speedup]
-            print(f"| {name} | {last['round']} | {last['test_accuracy']:.2%} | {best:.2%} | " +
-                  " | ".join(cells) + f" | {mean_round:.2f} |")
-        return
-    print(f"| run | rounds | final acc | best acc | round to {pct} | uplink to {pct} | "
-          f"up+down to {pct} | uplink reduction | up+down reduction |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        header = [f"round to {pct}", f"sim time to {pct}", "speed-up", "mean round (s)"]
+    else:
+        header = [f"round to {pct}", f"uplink to {pct}", f"up+down to {pct}", "uplink reduction",
+                  "up+down reduction"]
+    print("| run | rounds | final acc | best acc | " + " | ".join(header) + " |")
+    print("| --- |" + " ---: |" * (3 + len(header)))
     for name, rounds in runs.items():
         last = rounds[-1]
         best = max(r["test_accuracy"] or 0 for r in rounds)
         hit = first_reaching(rounds, args.target)
-        if hit is None:
-            cells = ["not reached", "-", "-", "-", "-"]
-        else:
-            up = hit["bytes_up_total"]
-            both = up + hit["bytes_down_total"]
-            cells = [str(hit["round"]), f"{up / 1e6:.2f} MB", f"{both / 1e6:.2f} MB"]
-            if base is not None:
-                cells.append(f"{base['bytes_up_total'] / up:.1f}x")
-                cells.append(f"{(base['bytes_up_total'] + base['bytes_down_total']) / both:.1f}x")
-            else:
-                cells += ["-", "-"]
+        cells = (time_cells if args.time else byte_cells)(rounds, hit, base)
         print(f"| {name} | {last['round']} | {last['test_accuracy']:.2%} | {best:.2%} | " +
               " | ".join(cells) + " |")
 
+
+def byte_cells(rounds, hit, base):
+    if hit is None:
+        return ["not reached", "-", "-", "-", "-"]
+    up = hit["bytes_up_total"]
+    both = up + hit["bytes_down_total"]
+    cells = [str(hit["round"]), f"{up / 1e6:.2f} MB", f"{both / 1e6:.2f} MB"]
+    if base is None:
+        return cells + ["-", "-"]
+    return cells + [f"{base['bytes_up_total'] / up:.1f}x",
+                    f"{(base['bytes_up_total'] + base['bytes_down_total']) / both:.1f}x"]
+
+
+def time_cells(rounds, hit, base):
+    last = rounds[-1]
+    mean_round = f"{last['sim_time_seconds'] / last['round']:.2f}"
+    if hit is None:
+        return ["not reached", "-", "-", mean_round]
+    t = hit["sim_time_seconds"]
+    speedup = f"{base['sim_time_seconds'] / t:.2f}x" if base is not None else "-"
+    return [str(hit["round"]), f"{t:.1f} s", speedup, mean_round]
 
 if __name__ == "__main__":
     main()

@@ -21,20 +21,9 @@ absl::Status BufferedStrategy::Init(const ModelState& global, int64_t expected_e
 
 absl::Status BufferedStrategy::Accumulate(const ClientUpdate& update) {
   if (!in_round_) return absl::FailedPreconditionError(absl::StrCat(name(), ": outside a round"));
-  if (update.delta == nullptr || !update.delta->SameLayout(global_)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("client ", update.client_id, ": update layout differs from the global model"));
-  }
-  if (update.num_examples <= 0 || update.num_examples > expected_examples_) {
-    return absl::InvalidArgumentError(absl::StrCat("client ", update.client_id, ": example count ",
-                                                   update.num_examples, " outside [1, ",
-                                                   expected_examples_, "]"));
-  }
+  TRIB_RETURN_IF_ERROR(CheckClientUpdate(update, global_, expected_examples_));
+  TRIB_RETURN_IF_ERROR(CheckFinite(update));
   std::span<const float> delta = update.delta->flat();
-  if (!AllFinite(delta)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("client ", update.client_id, ": update holds a non-finite value"));
-  }
   updates_.push_back({update.client_id, update.num_examples, {delta.begin(), delta.end()}});
   return absl::OkStatus();
 }

@@ -1,6 +1,7 @@
 #include "aggregate/fedavg.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/status_util.h"
 
 namespace tributary {
 
@@ -22,15 +23,7 @@ absl::Status FedAvg::Init(const ModelState& global, int64_t expected_examples) {
 
 absl::Status FedAvg::Accumulate(const ClientUpdate& update) {
   if (!in_round_) return absl::FailedPreconditionError("FedAvg::Accumulate outside a round");
-  if (update.delta == nullptr || !update.delta->SameLayout(global_)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("client ", update.client_id, ": update layout differs from the global model"));
-  }
-  if (update.num_examples <= 0 || update.num_examples > expected_examples_) {
-    return absl::InvalidArgumentError(absl::StrCat("client ", update.client_id, ": example count ",
-                                                   update.num_examples, " outside [1, ",
-                                                   expected_examples_, "]"));
-  }
+  TRIB_RETURN_IF_ERROR(CheckClientUpdate(update, global_, expected_examples_));
   // Normalizing by the round's expected total keeps weights in [0, 1], as the sum requires.
   const double weight = static_cast<double>(update.num_examples) / expected_examples_;
   absl::Status status = sum_->Add(update.delta->flat(), weight);

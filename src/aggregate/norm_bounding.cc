@@ -3,16 +3,13 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "common/status_util.h"
 
 namespace tributary {
 
 absl::Status NormBounding::Accumulate(const ClientUpdate& update) {
-  if (update.delta == nullptr) return absl::InvalidArgumentError("norm_bounding: no update");
+  TRIB_RETURN_IF_ERROR(CheckFinite(update));
   std::span<const float> delta = update.delta->flat();
-  if (!AllFinite(delta)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("client ", update.client_id, ": update holds a non-finite value"));
-  }
   double squared = 0.0;
   for (float v : delta) squared += static_cast<double>(v) * v;
   const double norm = std::sqrt(squared);

@@ -63,6 +63,28 @@ const std::vector<std::string>& RegisteredStrategies() {
   return names;
 }
 
+absl::Status CheckClientUpdate(const ClientUpdate& update, const ModelState& global,
+                               int64_t expected_examples) {
+  if (update.delta == nullptr || !update.delta->SameLayout(global)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("client ", update.client_id, ": update layout differs from the global model"));
+  }
+  if (update.num_examples <= 0 || update.num_examples > expected_examples) {
+    return absl::InvalidArgumentError(absl::StrCat("client ", update.client_id, ": example count ",
+                                                   update.num_examples, " outside [1, ",
+                                                   expected_examples, "]"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckFinite(const ClientUpdate& update) {
+  if (update.delta == nullptr || !AllFinite(update.delta->flat())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("client ", update.client_id, ": update holds a non-finite value"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status StrategySpec::Validate() const {
   const auto in = [](double v, double lo, double hi) {
     return std::isfinite(v) && v >= lo && v <= hi;

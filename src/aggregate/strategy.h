@@ -71,6 +71,14 @@ class Strategy {
   virtual const ModelState* server_control() const { return nullptr; }
 };
 
+// The checks every strategy makes on an update before using it: the global model's layout and
+// an example count in [1, expected_examples].
+absl::Status CheckClientUpdate(const ClientUpdate& update, const ModelState& global,
+                               int64_t expected_examples);
+// Fails when the update holds a NaN or infinity (strategies whose statistics are not the exact
+// sum, which checks this itself).
+absl::Status CheckFinite(const ClientUpdate& update);
+
 const std::vector<std::string>& RegisteredStrategies();
 absl::StatusOr<std::unique_ptr<Strategy>> CreateStrategy(const StrategySpec& spec);
 

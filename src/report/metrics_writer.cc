@@ -3,10 +3,17 @@
 #include <cerrno>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 
 namespace tributary {
+
+namespace {
+nlohmann::ordered_json OrNull(const std::optional<double>& value) {
+  return value.has_value() ? nlohmann::ordered_json(*value) : nlohmann::ordered_json(nullptr);
+}
+}  // namespace
 
 std::string RoundMetricsToJson(const RoundMetrics& m) {
   nlohmann::ordered_json j;
@@ -14,16 +21,13 @@ std::string RoundMetricsToJson(const RoundMetrics& m) {
   j["clients"] = m.clients;
   j["clients_rejected"] = m.clients_rejected;
   j["train_loss"] = m.train_loss;
-  j["test_accuracy"] = m.test_accuracy.has_value() ? nlohmann::ordered_json(*m.test_accuracy)
-                                                   : nlohmann::ordered_json(nullptr);
-  j["test_loss"] = m.test_loss.has_value() ? nlohmann::ordered_json(*m.test_loss)
-                                           : nlohmann::ordered_json(nullptr);
+  j["test_accuracy"] = OrNull(m.test_accuracy);
+  j["test_loss"] = OrNull(m.test_loss);
   j["bytes_up"] = m.bytes_up;
   j["bytes_down"] = m.bytes_down;
   j["uplink_compression"] = m.uplink_compression;
   j["downlink_resyncs"] = m.downlink_resyncs;
-  j["client_accuracy"] = m.client_accuracy.has_value() ? nlohmann::ordered_json(*m.client_accuracy)
-                                                       : nlohmann::ordered_json(nullptr);
+  j["client_accuracy"] = OrNull(m.client_accuracy);
   j["byzantine_clients"] = m.byzantine_clients;
   j["clients_dropped"] = m.clients_dropped;
   j["stragglers"] = m.stragglers;

@@ -31,7 +31,6 @@ std::unique_ptr<torch::optim::Optimizer> MakeOptimizer(const TrainOptions& optio
 }
 
 absl::Status CheckIndices(std::span<const uint32_t> indices, size_t dataset_size) {
-  if (indices.empty()) return absl::InvalidArgumentError("client has no training examples");
   for (uint32_t i : indices) {
     if (i >= dataset_size) {
       return absl::OutOfRangeError(
@@ -39,6 +38,18 @@ absl::Status CheckIndices(std::span<const uint32_t> indices, size_t dataset_size
     }
   }
   return absl::OkStatus();
+}
+
+// Adds one batch's summed loss, correct predictions and count to `result`.
+void EvaluateBatch(Network& network, const torch::Tensor& x, const torch::Tensor& y,
+                   EvalResult* result) {
+  torch::Tensor logits = network.Forward(x);
+  result->loss_sum +=
+      torch::nn::functional::cross_entropy(
+          logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+          .item<double>();
+  result->correct += logits.argmax(1).eq(y).sum().item<int64_t>();
+  result->count += y.size(0);
 }
 
 }  // namespace
@@ -71,6 +82,7 @@ absl::StatusOr<LocalTrainResult> LocalTrainer::Train(const ModelState& global,
       (gradient_correction != nullptr && gradient_correction->specs() != layout())) {
     return absl::InvalidArgumentError("model state layout does not match the trainer's model");
   }
+  if (indices.empty()) return absl::InvalidArgumentError("client has no training examples");
   TRIB_RETURN_IF_ERROR(CheckIndices(indices, data.size()));
   const TrainOptions& options = impl_->options;
   Network& network = *impl_->network;
@@ -165,15 +177,8 @@ absl::StatusOr<EvalResult> LocalTrainer::Evaluate(const ModelState& model,
     EvalResult result;
     for (int64_t start = begin; start < static_cast<int64_t>(end); start += kEvalBatch) {
       const int64_t stop = std::min<int64_t>(start + kEvalBatch, end);
-      torch::Tensor x = data.tensors().images.slice(0, start, stop);
-      torch::Tensor y = data.tensors().labels.slice(0, start, stop);
-      torch::Tensor logits = network.Forward(x);
-      result.loss_sum +=
-          torch::nn::functional::cross_entropy(
-              logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
-              .item<double>();
-      result.correct += logits.argmax(1).eq(y).sum().item<int64_t>();
-      result.count += stop - start;
+      EvaluateBatch(network, data.tensors().images.slice(0, start, stop),
+                    data.tensors().labels.slice(0, start, stop), &result);
     }
     return result;
   } catch (const c10::Error& e) {
@@ -187,12 +192,7 @@ absl::StatusOr<EvalResult> LocalTrainer::EvaluateExamples(const ModelState& mode
   if (model.specs() != layout()) {
     return absl::InvalidArgumentError("model state layout does not match the trainer's model");
   }
-  for (uint32_t i : indices) {
-    if (i >= data.size()) {
-      return absl::OutOfRangeError(
-          absl::StrCat("example index ", i, " outside a dataset of ", data.size()));
-    }
-  }
+  TRIB_RETURN_IF_ERROR(CheckIndices(indices, data.size()));
   try {
     torch::NoGradGuard no_grad;
     Network& network = *impl_->network;
@@ -203,15 +203,8 @@ absl::StatusOr<EvalResult> LocalTrainer::EvaluateExamples(const ModelState& mode
     for (size_t start = 0; start < order.size(); start += kEvalBatch) {
       const int64_t batch = std::min<int64_t>(kEvalBatch, order.size() - start);
       torch::Tensor index = torch::from_blob(order.data() + start, {batch}, torch::kInt64);
-      torch::Tensor x = data.tensors().images.index_select(0, index);
-      torch::Tensor y = data.tensors().labels.index_select(0, index);
-      torch::Tensor logits = network.Forward(x);
-      result.loss_sum +=
-          torch::nn::functional::cross_entropy(
-              logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
-              .item<double>();
-      result.correct += logits.argmax(1).eq(y).sum().item<int64_t>();
-      result.count += batch;
+      EvaluateBatch(network, data.tensors().images.index_select(0, index),
+                    data.tensors().labels.index_select(0, index), &result);
     }
     return result;
   } catch (const c10::Error& e) {
