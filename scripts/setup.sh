@@ -9,6 +9,8 @@ packages=(
   libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev
   libtomlplusplus-dev libcli11-dev libspdlog-dev nlohmann-json3-dev
   libzstd-dev zlib1g-dev libxxhash-dev
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libssl-dev openssl
+  libcpp-httplib-dev
   dataset-fashion-mnist
 )
 # python3-torch lets the test suite check that saved models load in PyTorch; optional.

@@ -16,6 +16,8 @@ class DiLoCo : public FedAvg {
  public:
   explicit DiLoCo(const StrategySpec& spec) : FedAvg(spec.mask_aware), spec_(spec) {}
 
+  std::vector<std::vector<float>*> carried_state() override { return {&m_}; }
+
  protected:
   void Step(std::span<float> model, std::span<const double> sum, double inverse_weight) override;
 

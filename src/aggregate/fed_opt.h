@@ -22,6 +22,8 @@ class FedOpt : public FedAvg {
   FedOpt(ServerOptimizer kind, const StrategySpec& spec)
       : FedAvg(spec.mask_aware), kind_(kind), spec_(spec) {}
 
+  std::vector<std::vector<float>*> carried_state() override { return {&m_, &v_}; }
+
  protected:
   void Step(std::span<float> model, std::span<const double> sum, double inverse_weight) override;
 

@@ -69,6 +69,9 @@ class Strategy {
   virtual double proximal_mu() const { return 0.0; }
   // SCAFFOLD's server control variate c, which clients need for training; null otherwise.
   virtual const ModelState* server_control() const { return nullptr; }
+  // Buffers the strategy carries from round to round (server optimizer moments), for
+  // checkpoints: saved after a round, restored (resized) before the next Init().
+  virtual std::vector<std::vector<float>*> carried_state() { return {}; }
 };
 
 // The checks every strategy makes on an update before using it: the global model's layout and

@@ -6,6 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "deploy/coordinator.h"
+#include "deploy/credentials.h"
+
 namespace tributary {
 
 struct SimulateOptions {
@@ -22,6 +25,34 @@ struct PartitionCommandOptions {
   int max_rows = 20;  // clients listed; the summary covers all
 };
 int RunPartitionCommand(const PartitionCommandOptions& options);
+
+struct ServerCommandOptions {
+  std::string config_path;
+  std::vector<std::string> overrides;
+  std::string out_dir;  // empty: runs/<run.name>
+  bool overwrite = false;
+  bool resume = false;  // continue from out_dir/checkpoint.bin
+  std::string listen = "0.0.0.0:7878";
+  std::string tokens_path;
+  ServerTlsOptions tls;
+  CoordinatorOptions coordinator;
+  std::string metrics_listen;  // HOST:PORT for /metrics; empty: off
+};
+int RunServerCommand(const ServerCommandOptions& options);
+
+struct ClientCommandOptions {
+  std::string server;  // HOST:PORT
+  uint32_t client_id = 0;
+  std::string token;       // or token_file
+  std::string token_file;  // keeps the token out of the process list
+  std::string data_config_path;
+  std::vector<std::string> overrides;  // applied to the data config
+  ClientTlsOptions tls;
+  double uplink_mbps = 0.0;
+  double downlink_mbps = 0.0;
+  double give_up_seconds = 300.0;
+};
+int RunClientCommand(const ClientCommandOptions& options);
 
 }  // namespace tributary
 

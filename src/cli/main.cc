@@ -33,7 +33,84 @@ int main(int argc, char** argv) {
       ->allow_extra_args(false);
   part->add_option("--rows", partition.max_rows, "Clients to list")->capture_default_str();
 
+  tributary::ServerCommandOptions server;
+  CLI::App* srv = app.add_subcommand(
+      "server", "Coordinate a federated run with real clients over gRPC (docs/deploy.md)");
+  srv->add_option("config", server.config_path, "Experiment config (TOML)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  srv->add_option("--set", server.overrides, "Override a config key (repeatable)")
+      ->allow_extra_args(false);
+  srv->add_option("--out", server.out_dir,
+                  "Output folder (default runs/<run.name>): config.toml, metrics.jsonl, "
+                  "checkpoint.bin, model.pt, server.port");
+  srv->add_flag("--overwrite", server.overwrite, "Replace the results already in --out");
+  srv->add_flag("--resume", server.resume,
+                "Continue after the last completed round of the checkpoint in --out");
+  srv->add_option("--listen", server.listen, "HOST:PORT to serve on (port 0: any free port)")
+      ->capture_default_str();
+  srv->add_option("--tokens", server.tokens_path,
+                  "File of \"CLIENT_ID TOKEN\" lines; every call must carry its client's token")
+      ->required()
+      ->check(CLI::ExistingFile);
+  srv->add_flag("--insecure", server.tls.insecure, "Plain text, no TLS (trusted loopback only)");
+  srv->add_option("--tls-cert", server.tls.cert_path, "Server certificate chain (PEM)");
+  srv->add_option("--tls-key", server.tls.key_path, "Server private key (PEM)");
+  srv->add_option("--tls-client-ca", server.tls.client_ca_path,
+                  "CA (PEM) that signs client certificates: requires mutual TLS");
+  srv->add_option("--quorum", server.coordinator.quorum,
+                  "Accepted updates a round needs to change the model")
+      ->capture_default_str();
+  srv->add_option("--over-selection", server.coordinator.over_selection,
+                  "Select this fraction more clients than clients_per_round; the round closes "
+                  "when clients_per_round updates are in")
+      ->capture_default_str();
+  srv->add_option("--round-deadline", server.coordinator.round_deadline_seconds,
+                  "Seconds after which a round closes without its stragglers")
+      ->capture_default_str();
+  srv->add_option("--wait-for-clients", server.coordinator.wait_for_clients,
+                  "Registered clients needed before round 1 (0: clients_per_round)")
+      ->capture_default_str();
+  srv->add_option("--wait-timeout", server.coordinator.wait_timeout_seconds,
+                  "Seconds to wait for them")
+      ->capture_default_str();
+  srv->add_option("--metrics-listen", server.metrics_listen,
+                  "HOST:PORT serving Prometheus metrics at /metrics (off when empty)");
+
+  tributary::ClientCommandOptions client;
+  CLI::App* cli = app.add_subcommand("client", "Join a federated run as one client");
+  cli->add_option("--server", client.server, "Server HOST:PORT")->required();
+  cli->add_option("--client-id", client.client_id, "This client's id (its data partition)")
+      ->required();
+  cli->add_option("--token", client.token, "Bearer token (or --token-file)");
+  cli->add_option("--token-file", client.token_file, "File holding the bearer token")
+      ->check(CLI::ExistingFile);
+  cli->add_option("--data-config", client.data_config_path,
+                  "Config whose [data] section and run.seed give this client's partition")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cli->add_option("--set", client.overrides, "Override a key of the data config (repeatable)")
+      ->allow_extra_args(false);
+  cli->add_flag("--insecure", client.tls.insecure, "Plain text, no TLS (trusted loopback only)");
+  cli->add_option("--tls-ca", client.tls.ca_path,
+                  "CA (PEM) that signs the server's certificate (default: system roots)");
+  cli->add_option("--tls-cert", client.tls.cert_path, "Client certificate (PEM), mutual TLS");
+  cli->add_option("--tls-key", client.tls.key_path, "Client private key (PEM), mutual TLS");
+  cli->add_option("--tls-server-name", client.tls.server_name,
+                  "Name the server's certificate must carry, when not the host's");
+  cli->add_option("--uplink-mbps", client.uplink_mbps,
+                  "Emulated uplink: token bucket in Mbit/s (0: unlimited)")
+      ->capture_default_str();
+  cli->add_option("--downlink-mbps", client.downlink_mbps,
+                  "Emulated downlink: token bucket in Mbit/s (0: unlimited)")
+      ->capture_default_str();
+  cli->add_option("--give-up", client.give_up_seconds,
+                  "Seconds without reaching the server before the client gives up")
+      ->capture_default_str();
+
   CLI11_PARSE(app, argc, argv);
   if (sim->parsed()) return tributary::RunSimulateCommand(simulate);
+  if (srv->parsed()) return tributary::RunServerCommand(server);
+  if (cli->parsed()) return tributary::RunClientCommand(client);
   return tributary::RunPartitionCommand(partition);
 }

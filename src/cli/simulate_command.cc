@@ -1,12 +1,12 @@
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "cli/commands.h"
 #include "cli/config_loader.h"
 #include "cli/exit_code.h"
+#include "cli/output_dir.h"
 #include "common/file_util.h"
 #include "common/status_util.h"
 #include "report/metrics_writer.h"
@@ -15,20 +15,6 @@
 
 namespace tributary {
 namespace {
-
-// Refuses to mix a new run into a folder that already holds results, unless asked to.
-absl::Status PrepareOutputDir(const std::string& dir, bool overwrite) {
-  namespace fs = std::filesystem;
-  std::error_code error;
-  if (fs::exists(dir / fs::path("metrics.jsonl"), error) && !overwrite) {
-    return absl::AlreadyExistsError(absl::StrCat(
-        "output folder ", dir, " already holds a run; pass --overwrite or choose another --out"));
-  }
-  fs::create_directories(dir, error);
-  if (error)
-    return absl::PermissionDeniedError(absl::StrCat("cannot create ", dir, ": ", error.message()));
-  return absl::OkStatus();
-}
 
 absl::Status Simulate(const SimulateOptions& options) {
   TRIB_ASSIGN_OR_RETURN(LoadedConfig loaded,

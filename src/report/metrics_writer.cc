@@ -5,7 +5,11 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include <fstream>
+
 #include "absl/strings/str_cat.h"
+#include "common/file_util.h"
+#include "common/status_util.h"
 
 namespace tributary {
 
@@ -45,8 +49,22 @@ std::string RoundMetricsToJson(const RoundMetrics& m) {
   return j.dump();
 }
 
-absl::StatusOr<std::unique_ptr<MetricsWriter>> MetricsWriter::Open(const std::string& path) {
-  std::FILE* file = std::fopen(path.c_str(), "w");
+absl::StatusOr<std::unique_ptr<MetricsWriter>> MetricsWriter::Open(const std::string& path,
+                                                                   int keep_rounds) {
+  if (keep_rounds > 0) {
+    // Keep the lines of rounds 1..keep_rounds (written before an interruption), drop the rest.
+    std::ifstream in(path);
+    std::string line, kept;
+    while (std::getline(in, line)) {
+      nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+      if (j.is_discarded() || !j.contains("round") || !j["round"].is_number_integer()) {
+        return absl::DataLossError(absl::StrCat(path, ": a line is not a round's metrics"));
+      }
+      if (j["round"].get<int>() <= keep_rounds) kept += line + "\n";
+    }
+    TRIB_RETURN_IF_ERROR(WriteFileAtomically(path, kept));
+  }
+  std::FILE* file = std::fopen(path.c_str(), keep_rounds > 0 ? "a" : "w");
   if (file == nullptr) {
     return absl::PermissionDeniedError(
         absl::StrCat("cannot create ", path, ": ", std::strerror(errno)));

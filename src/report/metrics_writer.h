@@ -16,8 +16,10 @@ namespace tributary {
 
 class MetricsWriter {
  public:
-  // Creates (or truncates) `path`.
-  static absl::StatusOr<std::unique_ptr<MetricsWriter>> Open(const std::string& path);
+  // Creates (or truncates) `path`. With keep_rounds > 0 (resuming a run), keeps the lines of
+  // rounds up to keep_rounds and appends after them.
+  static absl::StatusOr<std::unique_ptr<MetricsWriter>> Open(const std::string& path,
+                                                             int keep_rounds = 0);
   ~MetricsWriter();
 
   absl::Status Write(const RoundMetrics& metrics);

@@ -21,13 +21,16 @@ absl::StatusOr<std::unique_ptr<Downlink>> Downlink::Create(const ModelState& ini
   return downlink;
 }
 
-Downlink::Transfer Downlink::SyncClient(uint32_t client) {
+Downlink::Transfer Downlink::SyncClient(uint32_t client, bool with_payload) {
+  return SyncClientFrom(client, client_version_[client], with_payload);
+}
+
+Downlink::Transfer Downlink::SyncClientFrom(uint32_t client, int64_t held, bool with_payload) {
   const Version& current = versions_.back();
-  const int64_t held = client_version_[client];
   client_version_[client] = current.number;
-  Transfer full{full_bytes_, true};
-  // Without a recent version, the client regenerates the initial model from the run seed.
-  const bool from_initial = held < versions_.front().number;
+  // Without a version still in the history, the client regenerates the initial model from the
+  // run seed.
+  const bool from_initial = held < versions_.front().number || held > current.number;
   const ModelState& old =
       from_initial ? initial_ : versions_[held - versions_.front().number].model;
   const int64_t seed_bytes = from_initial ? sizeof(uint64_t) : 0;
@@ -41,10 +44,28 @@ Downlink::Transfer Downlink::SyncClient(uint32_t client) {
       values.push_back(now[i]);
     }
   }
-  const int64_t bytes =
-      seed_bytes +
-      static_cast<int64_t>(catch_up_->EncodeSparse(now.size(), changed, values, 0).size());
-  return bytes < full_bytes_ ? Transfer{bytes, false} : full;
+  Payload catch_up = catch_up_->EncodeSparse(now.size(), changed, values, 0);
+  const int64_t bytes = seed_bytes + static_cast<int64_t>(catch_up.size());
+  if (bytes < full_bytes_) {
+    return Transfer{.bytes = bytes,
+                    .from_initial = from_initial,
+                    .version = current.number,
+                    .payload = with_payload ? std::move(catch_up) : Payload{}};
+  }
+  return Transfer{.bytes = full_bytes_,
+                  .full_resync = true,
+                  .version = current.number,
+                  .payload = with_payload ? full_->Encode(now, 0) : Payload{}};
+}
+
+absl::Status Downlink::Restore(const ModelState& model, int64_t version) {
+  if (!model.SameLayout(initial_)) {
+    return absl::InvalidArgumentError("downlink: restored model has another layout");
+  }
+  if (version < 1) return absl::InvalidArgumentError("downlink: version must be >= 1");
+  versions_.clear();
+  versions_.push_back({version, model});
+  return absl::OkStatus();
 }
 
 absl::Status Downlink::Publish(const ModelState& global, uint64_t seed) {

@@ -35,11 +35,22 @@ class Downlink {
   const ModelState& public_model() const { return versions_.back().model; }
 
   struct Transfer {
-    int64_t bytes = 0;
-    bool full_resync = false;
+    int64_t bytes = 0;          // payload bytes, plus the seed's when regenerating
+    bool full_resync = false;   // payload: the model as fp32 ("fp32" pipeline)
+    bool from_initial = false;  // payload: catch-up from the seeded initial model ("sparse")
+    int64_t version = 0;        // the version the client holds afterwards
+    Payload payload;            // only when asked for (the simulator needs the size alone)
   };
   // The payload that brings `client` to the current public model; records that it has it.
-  Transfer SyncClient(uint32_t client);
+  Transfer SyncClient(uint32_t client, bool with_payload = false);
+  // The same from the version the client says it holds (a real client may have restarted, or
+  // the server resumed from a checkpoint); 0 or an unknown version: from the initial model.
+  Transfer SyncClientFrom(uint32_t client, int64_t held, bool with_payload);
+
+  int64_t current_version() const { return versions_.back().number; }
+  // Resuming from a checkpoint: `model` becomes the current version `version`, the only one in
+  // the history (older clients catch up from the initial model or resync).
+  absl::Status Restore(const ModelState& model, int64_t version);
 
   // Ends a round: moves H toward `global` and makes it the current version.
   absl::Status Publish(const ModelState& global, uint64_t seed);

@@ -15,6 +15,7 @@
 #include "compress/pipeline.h"
 #include "run/client_side.h"
 #include "run/downlink.h"
+#include "run/experiment_data.h"
 #include "run/local_layers.h"
 #include "run/server_side.h"
 #include "run/worker_pool.h"
@@ -26,17 +27,7 @@
 namespace tributary {
 namespace {
 
-absl::StatusOr<LabeledImages> LoadSplit(const ExperimentConfig& config, DatasetSplit split,
-                                        int64_t limit) {
-  TRIB_ASSIGN_OR_RETURN(LabeledImages images, LoadFashionMnist(config.data_dir, split));
-  if (limit > 0 && static_cast<size_t>(limit) < images.size()) {
-    images.labels.resize(limit);
-    images.pixels.resize(limit * images.rows * images.cols);
-  }
-  return images;
-}
-
-// Evaluation splits the test set into this many chunks, whatever the number of workers.
+// Per-client evaluation spreads the clients over this many tasks.
 constexpr int kEvalChunks = 8;
 
 // The server's own codec randomness, on a stream no client id uses.
@@ -106,13 +97,8 @@ absl::StatusOr<std::unique_ptr<Simulation>> Simulation::Create(const ExperimentC
   auto state = std::make_unique<State>();
   state->config = config;
 
-  TRIB_ASSIGN_OR_RETURN(LabeledImages train_images,
-                        LoadSplit(config, DatasetSplit::kTrain, config.max_train_examples));
-  TRIB_ASSIGN_OR_RETURN(LabeledImages test_images,
-                        LoadSplit(config, DatasetSplit::kTest, config.max_test_examples));
-  TRIB_ASSIGN_OR_RETURN(std::vector<ClientIndices> partitions,
-                        PartitionExamples(train_images.labels, train_images.num_classes,
-                                          config.partition, config.seed));
+  TRIB_ASSIGN_OR_RETURN(ExperimentData data, LoadExperimentData(state->config));
+  std::vector<ClientIndices>& partitions = data.partitions;
   if (config.client_holdout > 0.0) {
     state->holdout = SplitHoldout(partitions, config.client_holdout, config.seed);
   }
@@ -122,15 +108,8 @@ absl::StatusOr<std::unique_ptr<Simulation>> Simulation::Create(const ExperimentC
   TRIB_ASSIGN_OR_RETURN(
       state->byzantine,
       ByzantineClients::Create(config.attack, state->population->size(), config.seed));
-
-  state->config.model.input_channels = 1;
-  state->config.model.input_height = train_images.rows;
-  state->config.model.input_width = train_images.cols;
-  state->config.model.num_classes = train_images.num_classes;
-  const TensorDataset::Normalization normalization =
-      TensorDataset::ComputeNormalization(train_images);
-  TRIB_ASSIGN_OR_RETURN(state->train_data, TensorDataset::FromImages(train_images, normalization));
-  TRIB_ASSIGN_OR_RETURN(state->test_data, TensorDataset::FromImages(test_images, normalization));
+  state->train_data = std::move(data.train);
+  state->test_data = std::move(data.test);
 
   TRIB_ASSIGN_OR_RETURN(state->global, InitialModelState(state->config.model, config.seed));
   TRIB_ASSIGN_OR_RETURN(state->local_layers,
@@ -447,23 +426,8 @@ absl::Status Simulation::Run(const std::function<absl::Status(const RoundMetrics
     metrics.bytes_down_total = bytes_down_total;
 
     if (round % config.eval_every == 0 || round == config.rounds) {
-      // A fixed number of chunks, merged in chunk order: the figures depend neither on
-      // scheduling nor on the number of workers (which defaults to the machine's cores).
-      const int chunks = kEvalChunks;
-      const size_t n = s.test_data->size();
-      std::vector<absl::StatusOr<EvalResult>> parts(chunks, EvalResult{});
-      for (int c = 0; c < chunks; ++c) {
-        s.pool->Submit([&, c](int worker) {
-          parts[c] = s.trainers[worker]->Evaluate(s.global, *s.test_data, n * c / chunks,
-                                                  n * (c + 1) / chunks);
-        });
-      }
-      s.pool->Wait();
-      EvalResult total;
-      for (const auto& part : parts) {
-        TRIB_RETURN_IF_ERROR(part.status());
-        total.Merge(*part);
-      }
+      TRIB_ASSIGN_OR_RETURN(EvalResult total,
+                            EvaluateInChunks(*s.pool, s.trainers, s.global, *s.test_data));
       metrics.test_accuracy = total.accuracy();
       metrics.test_loss = total.mean_loss();
       if (!s.holdout.empty()) {

@@ -10,12 +10,17 @@ namespace tributary {
 
 absl::StatusOr<std::vector<uint32_t>> ClientPopulation::Sample(int count, uint64_t seed,
                                                                int round) const {
-  if (count < 1 || static_cast<size_t>(count) > partitions_.size()) {
+  return SampleClients(partitions_.size(), count, seed, round);
+}
+
+absl::StatusOr<std::vector<uint32_t>> SampleClients(size_t population, int count, uint64_t seed,
+                                                    int round) {
+  if (count < 1 || static_cast<size_t>(count) > population) {
     return absl::InvalidArgumentError(
-        absl::StrCat("cannot sample ", count, " clients out of ", partitions_.size()));
+        absl::StrCat("cannot sample ", count, " clients out of ", population));
   }
   Rng rng = MakeRng(seed, static_cast<uint64_t>(round), 0, RngPurpose::kClientSampling);
-  std::vector<uint32_t> ids(partitions_.size());
+  std::vector<uint32_t> ids(population);
   std::iota(ids.begin(), ids.end(), 0u);
   // Partial Fisher-Yates: the first `count` slots become a uniform sample.
   for (int i = 0; i < count; ++i) {

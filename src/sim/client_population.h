@@ -30,6 +30,10 @@ class ClientPopulation {
   std::vector<ClientIndices> partitions_;
 };
 
+// The same sample for a federation known only by its size (the deployed server).
+absl::StatusOr<std::vector<uint32_t>> SampleClients(size_t population, int count, uint64_t seed,
+                                                    int round);
+
 }  // namespace tributary
 
 #endif  // TRIBUTARY_SIM_CLIENT_POPULATION_H_

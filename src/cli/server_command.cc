@@ -1,0 +1,128 @@
+#include <cstdio>
+#include <filesystem>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "cli/commands.h"
+#include "cli/config_loader.h"
+#include "cli/exit_code.h"
+#include "cli/output_dir.h"
+#include "common/file_util.h"
+#include "common/status_util.h"
+#include "deploy/client_tokens.h"
+#include "deploy/coordinator.h"
+#include "deploy/coordinator_service.h"
+#include "deploy/metrics_endpoint.h"
+#include "report/metrics_writer.h"
+#include "report/progress_printer.h"
+
+namespace tributary {
+namespace {
+
+// "HOST:PORT" -> (host, port); the port may be 0 (any free port).
+absl::StatusOr<std::pair<std::string, int>> SplitHostPort(const std::string& address) {
+  const size_t colon = address.rfind(':');
+  int port = -1;
+  if (colon == std::string::npos || !absl::SimpleAtoi(address.substr(colon + 1), &port) ||
+      port < 0 || port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat("expected HOST:PORT, got \"", address, "\""));
+  }
+  return std::make_pair(address.substr(0, colon), port);
+}
+
+absl::Status Serve(const ServerCommandOptions& options) {
+  TRIB_ASSIGN_OR_RETURN(LoadedConfig loaded,
+                        LoadExperimentConfig(options.config_path, options.overrides));
+  const ExperimentConfig& config = loaded.config;
+  TRIB_RETURN_IF_ERROR(CheckDeployable(config));
+  const std::string out_dir =
+      options.out_dir.empty() ? absl::StrCat("runs/", config.name) : options.out_dir;
+  const std::string checkpoint_path = out_dir + "/checkpoint.bin";
+  if (options.resume) {
+    if (!std::filesystem::exists(checkpoint_path)) {
+      return absl::NotFoundError(
+          absl::StrCat("--resume: no checkpoint at ", checkpoint_path, " (wrong --out?)"));
+    }
+  } else {
+    TRIB_RETURN_IF_ERROR(PrepareOutputDir(out_dir, options.overwrite));
+    TRIB_RETURN_IF_ERROR(WriteFileAtomically(out_dir + "/config.toml", loaded.resolved_toml));
+  }
+  if (options.tokens_path.empty()) {
+    return absl::InvalidArgumentError("--tokens FILE is required (lines \"CLIENT_ID TOKEN\")");
+  }
+  TRIB_ASSIGN_OR_RETURN(ClientTokens tokens,
+                        ClientTokens::Load(options.tokens_path, config.partition.num_clients));
+  TRIB_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
+                        MakeServerCredentials(options.tls));
+  TRIB_ASSIGN_OR_RETURN(auto listen, SplitHostPort(options.listen));
+
+  std::printf("tributary server: %s — %d clients, %d per round, %d rounds, model %s\n",
+              config.name.c_str(), config.partition.num_clients, config.clients_per_round,
+              config.rounds, config.model.name.c_str());
+  std::fflush(stdout);
+  TRIB_ASSIGN_OR_RETURN(std::unique_ptr<Coordinator> coordinator,
+                        Coordinator::Create(config, loaded.resolved_toml, options.coordinator,
+                                            options.resume ? checkpoint_path : ""));
+  if (options.resume) {
+    std::printf("resuming after round %d from %s\n", coordinator->first_round() - 1,
+                checkpoint_path.c_str());
+  }
+
+  CoordinatorService service(*coordinator, tokens);
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(options.listen, credentials, &port);
+  builder.RegisterService(&service);
+  // Long polls hold a thread each; leave room for every client plus its upload.
+  grpc::ResourceQuota quota("tributary-server");
+  quota.SetMaxThreads(2 * config.partition.num_clients + 16);
+  builder.SetResourceQuota(quota);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen));
+  }
+  TRIB_RETURN_IF_ERROR(WriteFileAtomically(out_dir + "/server.port", absl::StrCat(port, "\n")));
+  std::printf("listening on %s:%d (%s); output: %s\n", listen.first.c_str(), port,
+              options.tls.insecure ? "plain text" : "TLS", out_dir.c_str());
+  std::unique_ptr<MetricsEndpoint> metrics_endpoint;
+  if (!options.metrics_listen.empty()) {
+    TRIB_ASSIGN_OR_RETURN(auto metrics_address, SplitHostPort(options.metrics_listen));
+    TRIB_ASSIGN_OR_RETURN(metrics_endpoint,
+                          MetricsEndpoint::Start(coordinator->counters(), metrics_address.first,
+                                                 metrics_address.second));
+    std::printf("metrics: http://%s:%d/metrics\n", metrics_address.first.c_str(),
+                metrics_endpoint->port());
+  }
+  std::fflush(stdout);
+
+  TRIB_ASSIGN_OR_RETURN(std::unique_ptr<MetricsWriter> metrics,
+                        MetricsWriter::Open(out_dir + "/metrics.jsonl",
+                                            coordinator->first_round() - 1));
+  ProgressPrinter progress(stdout, config.rounds);
+  RoundMetrics last;
+  absl::Status run = coordinator->Run([&](const RoundMetrics& m, const Checkpoint& checkpoint) {
+    progress.PrintRound(m);
+    last = m;
+    TRIB_RETURN_IF_ERROR(metrics->Write(m));
+    return WriteCheckpoint(checkpoint_path, checkpoint);
+  });
+  // Pollers have been told the run is over; let them hear it before the port closes.
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  TRIB_RETURN_IF_ERROR(run);
+  TRIB_RETURN_IF_ERROR(SaveModelState(coordinator->global_model(), out_dir + "/model.pt"));
+  std::printf("done: test accuracy %.2f%%, %s up, %s down; results in %s\n",
+              last.test_accuracy.value_or(0.0) * 100.0, FormatBytes(last.bytes_up_total).c_str(),
+              FormatBytes(last.bytes_down_total).c_str(), out_dir.c_str());
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+int RunServerCommand(const ServerCommandOptions& options) {
+  absl::Status status = Serve(options);
+  return status.ok() ? 0 : Fail(status);
+}
+
+}  // namespace tributary

@@ -1,0 +1,38 @@
+// The deployed server's checkpoint, written after every round through a temporary file and a
+// rename (a crash leaves the previous checkpoint whole), and read by `tributary server --resume`.
+// It holds what the next round depends on: the global model, the public model clients sync to,
+// the strategy's carried buffers and the byte totals. A checkpoint is tied to its run's config
+// by a fingerprint, and carries its own checksum.
+#ifndef TRIBUTARY_DEPLOY_CHECKPOINT_H_
+#define TRIBUTARY_DEPLOY_CHECKPOINT_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "tensor/model_state.h"
+
+namespace tributary {
+
+struct Checkpoint {
+  int round = 0;  // the last completed round
+  uint64_t config_fingerprint = 0;
+  int64_t bytes_up_total = 0;
+  int64_t bytes_down_total = 0;
+  ModelState global;
+  ModelState public_model;
+  int64_t public_version = 0;
+  std::vector<std::vector<float>> strategy_state;
+};
+
+absl::Status WriteCheckpoint(const std::string& path, const Checkpoint& checkpoint);
+
+// Reads a checkpoint whose models have `layout`; fails with a clear message on a truncated or
+// corrupted file, another format version, or another layout.
+absl::StatusOr<Checkpoint> ReadCheckpoint(const std::string& path,
+                                          const std::vector<TensorSpec>& layout);
+
+}  // namespace tributary
+
+#endif  // TRIBUTARY_DEPLOY_CHECKPOINT_H_

@@ -1,0 +1,160 @@
+#include "deploy/coordinator_service.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "deploy/transfer.h"
+
+namespace tributary {
+namespace {
+
+std::string_view Metadata(const grpc::ServerContext& context, const char* key) {
+  const auto& metadata = context.client_metadata();
+  auto it = metadata.find(key);
+  if (it == metadata.end()) return {};
+  return {it->second.data(), it->second.size()};
+}
+
+grpc::Status ToGrpc(const absl::Status& status) {
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
+                      std::string(status.message()));
+}
+
+v1::DownloadKind KindOf(const Downlink::Transfer& transfer) {
+  if (transfer.full_resync) return v1::DOWNLOAD_FULL;
+  return transfer.from_initial ? v1::DOWNLOAD_CATCH_UP_INITIAL : v1::DOWNLOAD_CATCH_UP;
+}
+
+}  // namespace
+
+grpc::Status CoordinatorService::Invalid(const std::string& message) {
+  coordinator_.counters().rejected_calls_invalid++;
+  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message);
+}
+
+grpc::Status CoordinatorService::Authenticate(const grpc::ServerContext& context,
+                                              uint32_t claimed) {
+  const std::string_view id_text = Metadata(context, kClientIdMetadata);
+  const std::string_view authorization = Metadata(context, kAuthorizationMetadata);
+  uint32_t id = 0;
+  constexpr std::string_view kBearer = "Bearer ";
+  if (!absl::SimpleAtoi(absl::string_view(id_text.data(), id_text.size()), &id) ||
+      !authorization.starts_with(kBearer) ||
+      !tokens_.Check(id, authorization.substr(kBearer.size()))) {
+    coordinator_.counters().rejected_calls_unauthenticated++;
+    std::fprintf(stderr, "rejected a call from %s: unknown client id or wrong token\n",
+                 context.peer().c_str());
+    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "unknown client id or wrong token");
+  }
+  if (id != claimed) {
+    coordinator_.counters().rejected_calls_unauthenticated++;
+    return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                        absl::StrCat("authenticated as client ", id, ", not ", claimed));
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status CoordinatorService::Register(grpc::ServerContext* context,
+                                          const v1::RegisterRequest* request,
+                                          v1::RegisterReply* reply) {
+  if (grpc::Status auth = Authenticate(*context, request->client_id()); !auth.ok()) return auth;
+  absl::StatusOr<Coordinator::Registration> registration =
+      coordinator_.Register(request->client_id(), request->num_examples());
+  if (!registration.ok()) return Invalid(std::string(registration.status().message()));
+  reply->set_config_toml(coordinator_.config_toml());
+  reply->set_initial_model_checksum(registration->initial_model_checksum);
+  reply->set_rounds_completed(registration->rounds_completed);
+  std::printf("client %u registered from %s (%lld examples)\n", request->client_id(),
+              context->peer().c_str(), static_cast<long long>(request->num_examples()));
+  std::fflush(stdout);
+  return grpc::Status::OK;
+}
+
+grpc::Status CoordinatorService::NextRound(grpc::ServerContext* context,
+                                           const v1::NextRoundRequest* request,
+                                           grpc::ServerWriter<v1::RoundMessage>* writer) {
+  if (grpc::Status auth = Authenticate(*context, request->client_id()); !auth.ok()) return auth;
+  const uint32_t client = request->client_id();
+  absl::StatusOr<std::optional<ClientTask>> task = coordinator_.WaitForTask(
+      client, request->held_version(), [context] { return context->IsCancelled(); });
+  if (!task.ok()) return ToGrpc(task.status());
+  v1::RoundMessage message;
+  if (!task->has_value()) {
+    message.mutable_finished()->set_rounds(coordinator_.config().rounds);
+    writer->Write(message);
+    return grpc::Status::OK;
+  }
+  const ClientTask& t = **task;
+  const Payload& payload = t.download.payload;
+  v1::RoundTask* header = message.mutable_task();
+  header->set_round(t.round);
+  header->set_model_version(t.download.version);
+  header->set_kind(KindOf(t.download));
+  header->set_payload_bytes(static_cast<int64_t>(payload.size()));
+  header->set_payload_checksum(PayloadChecksum(payload));
+  header->set_counted_bytes(t.download.bytes);
+  bool sent = writer->Write(message);
+  for (size_t offset = 0; sent && offset < payload.size(); offset += kChunkBytes) {
+    const size_t n = std::min(kChunkBytes, payload.size() - offset);
+    message.set_chunk(payload.data() + offset, n);
+    sent = writer->Write(message);
+  }
+  if (!sent) {
+    coordinator_.ClientFailed(client, t.round, 0, "download interrupted");
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "download interrupted");
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status CoordinatorService::Upload(grpc::ServerContext* context,
+                                        grpc::ServerReader<v1::UploadMessage>* reader,
+                                        v1::UploadReply* reply) {
+  v1::UploadMessage message;
+  if (!reader->Read(&message) || !message.has_header()) {
+    return Invalid("an upload starts with its header");
+  }
+  const v1::UploadHeader header = message.header();
+  if (grpc::Status auth = Authenticate(*context, header.client_id()); !auth.ok()) return auth;
+  absl::StatusOr<PayloadAssembler> assembler = PayloadAssembler::Start(
+      header.payload_bytes(), header.payload_checksum(), coordinator_.max_upload_bytes());
+  if (!assembler.ok()) return Invalid(std::string(assembler.status().message()));
+  if (absl::Status admitted = coordinator_.BeginUpload(header.client_id(), header.round());
+      !admitted.ok()) {
+    coordinator_.counters().rejected_uploads++;
+    reply->set_accepted(false);
+    reply->set_reason(std::string(admitted.message()));
+    return grpc::Status::OK;
+  }
+  std::string failure;
+  while (reader->Read(&message)) {
+    if (!message.has_chunk()) {
+      failure = "upload message after the header is not a chunk";
+      break;
+    }
+    if (absl::Status added = assembler->Add(message.chunk()); !added.ok()) {
+      failure = std::string(added.message());
+      break;
+    }
+  }
+  absl::StatusOr<Payload> payload =
+      failure.empty() ? std::move(*assembler).Finish() : absl::DataLossError(failure);
+  if (!payload.ok()) {
+    coordinator_.ClientFailed(header.client_id(), header.round(), assembler->received(),
+                              absl::StrCat("upload not used: ", payload.status().message()));
+    return grpc::Status(grpc::StatusCode::DATA_LOSS, std::string(payload.status().message()));
+  }
+  const ClientReport report{.client = header.client_id(),
+                            .round = header.round(),
+                            .num_examples = header.num_examples(),
+                            .mean_loss = header.mean_loss(),
+                            .train_seconds = header.train_seconds()};
+  absl::Status accepted = coordinator_.SubmitUpdate(report, *payload);
+  reply->set_accepted(accepted.ok());
+  if (!accepted.ok()) reply->set_reason(std::string(accepted.message()));
+  return grpc::Status::OK;
+}
+
+}  // namespace tributary

@@ -1,0 +1,304 @@
+#include "deploy/federated_client.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/seeded_rng.h"
+#include "common/status_util.h"
+#include "compress/error_feedback.h"
+#include "compress/pipeline.h"
+#include "deploy/coordinator_service.h"
+#include "deploy/token_bucket.h"
+#include "deploy/transfer.h"
+#include "run/experiment_data.h"
+#include "train/compute_threads.h"
+#include "train/local_trainer.h"
+#include "tributary.grpc.pb.h"
+
+namespace tributary {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+absl::Status FromGrpc(const grpc::Status& status, const char* what) {
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                      absl::StrCat(what, ": ", status.error_message()));
+}
+
+// Errors that another attempt would only repeat.
+bool IsPermanent(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kUnauthenticated:
+    case absl::StatusCode::kPermissionDenied:
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kUnimplemented:
+    case absl::StatusCode::kNotFound:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+// What the client keeps between rounds and across reconnects.
+struct FederatedClient::Session {
+  ExperimentConfig config;
+  std::string config_toml;  // as received, to notice a server that changed its run
+  std::unique_ptr<LocalTrainer> trainer;
+  std::unique_ptr<Pipeline> uplink, catch_up, full;
+  ModelState initial, held, delta;
+  int64_t held_version = 0;  // 0: holds nothing yet
+  CodecState codec_state;
+};
+
+FederatedClient::FederatedClient(FederatedClientOptions options) : options_(std::move(options)) {}
+FederatedClient::~FederatedClient() = default;
+
+namespace {
+
+class Connection {
+ public:
+  Connection(const FederatedClientOptions& options,
+             std::shared_ptr<grpc::ChannelCredentials> credentials)
+      : options_(options) {
+    grpc::ChannelArguments args;
+    // Notice a server that vanished without closing the connection.
+    args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
+    args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
+    args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+    if (!options.tls.server_name.empty()) {
+      args.SetSslTargetNameOverride(options.tls.server_name);
+    }
+    stub_ = v1::Coordinator::NewStub(
+        grpc::CreateCustomChannel(options.server_address, credentials, args));
+  }
+
+  void Prepare(grpc::ClientContext& context) const {
+    context.AddMetadata(kClientIdMetadata, std::to_string(options_.client_id));
+    context.AddMetadata(kAuthorizationMetadata, "Bearer " + options_.token);
+  }
+  v1::Coordinator::Stub& stub() { return *stub_; }
+
+ private:
+  const FederatedClientOptions& options_;
+  std::unique_ptr<v1::Coordinator::Stub> stub_;
+};
+
+absl::StatusOr<std::unique_ptr<FederatedClient::Session>> StartSession(
+    const FederatedClientOptions& options, const std::string& config_toml,
+    const ModelSpec& data_shape) {
+  auto session = std::make_unique<FederatedClient::Session>();
+  session->config_toml = config_toml;
+  TRIB_ASSIGN_OR_RETURN(session->config, options.resolve_config(config_toml));
+  ExperimentConfig& config = session->config;
+  config.model.input_channels = data_shape.input_channels;
+  config.model.input_height = data_shape.input_height;
+  config.model.input_width = data_shape.input_width;
+  config.model.num_classes = data_shape.num_classes;
+  ConfigureComputeThreads(config.ResolvedThreadsPerWorker());
+  TRIB_ASSIGN_OR_RETURN(std::unique_ptr<Strategy> strategy, CreateStrategy(config.strategy));
+  TrainOptions train = config.train;
+  train.proximal_mu = strategy->proximal_mu();
+  TRIB_ASSIGN_OR_RETURN(session->trainer, LocalTrainer::Create(config.model, train));
+  TRIB_ASSIGN_OR_RETURN(session->uplink, Pipeline::Parse(config.uplink_codec));
+  TRIB_ASSIGN_OR_RETURN(session->catch_up, Pipeline::Parse("sparse"));
+  TRIB_ASSIGN_OR_RETURN(session->full, Pipeline::Parse("fp32"));
+  TRIB_ASSIGN_OR_RETURN(session->initial, InitialModelState(config.model, config.seed));
+  session->held = session->initial;
+  session->delta = session->initial.ZerosLike();
+  return session;
+}
+
+// Brings the held model to the task's version.
+absl::Status ApplyDownload(FederatedClient::Session& s, const v1::RoundTask& task,
+                           const Payload& payload) {
+  const size_t n = s.held.num_elements();
+  const bool full = task.kind() == v1::DOWNLOAD_FULL;
+  TRIB_ASSIGN_OR_RETURN(Update update,
+                        (full ? s.full : s.catch_up)->Decode(payload, n, s.held.specs()));
+  if (task.kind() == v1::DOWNLOAD_CATCH_UP_INITIAL) {
+    s.held = s.initial;
+  } else if (task.kind() == v1::DOWNLOAD_CATCH_UP && s.held_version == 0) {
+    return absl::DataLossError("a catch-up from a version this client does not hold");
+  }
+  std::span<float> held = s.held.flat();
+  if (update.sparse) {
+    for (size_t j = 0; j < update.indices.size(); ++j) held[update.indices[j]] = update.values[j];
+  } else {
+    std::copy(update.values.begin(), update.values.end(), held.begin());
+  }
+  s.held_version = task.model_version();
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status FederatedClient::Run() {
+  TRIB_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ChannelCredentials> credentials,
+                        MakeChannelCredentials(options_.tls));
+  // The client's own partition, from its local data config, before it registers with its size.
+  {
+    ExperimentConfig local = options_.data_config;
+    if (options_.client_id >= static_cast<uint32_t>(local.partition.num_clients)) {
+      return absl::InvalidArgumentError(absl::StrCat("--client-id ", options_.client_id,
+                                                     " >= data.num_clients ",
+                                                     local.partition.num_clients));
+    }
+    TRIB_ASSIGN_OR_RETURN(ExperimentData data, LoadExperimentData(local));
+    train_data_ = std::move(data.train);
+    examples_ = std::move(data.partitions[options_.client_id]);
+    data_shape_ = local.model;
+    if (examples_.empty()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("client ", options_.client_id, "'s partition is empty"));
+    }
+  }
+  TokenBucket uplink_bucket(options_.uplink_mbps), downlink_bucket(options_.downlink_mbps);
+  auto last_contact = Clock::now();
+  double backoff = 0.5;
+  const uint32_t id = options_.client_id;
+
+  // One connection's worth of rounds; returns OK when the run is over.
+  auto run_connection = [&]() -> absl::Status {
+    Connection connection(options_, credentials);
+    v1::RegisterRequest request;
+    request.set_client_id(id);
+    request.set_num_examples(static_cast<int64_t>(examples_.size()));
+    v1::RegisterReply reply;
+    grpc::ClientContext context;
+    connection.Prepare(context);
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    grpc::Status status = connection.stub().Register(&context, request, &reply);
+    if (!status.ok()) return FromGrpc(status, "register");
+    last_contact = Clock::now();
+    backoff = 0.5;
+    if (!session_) {
+      TRIB_ASSIGN_OR_RETURN(session_, StartSession(options_, reply.config_toml(), data_shape_));
+      if (session_->initial.Checksum() != reply.initial_model_checksum()) {
+        return absl::FailedPreconditionError(
+            "this client's seeded initial model differs from the server's (another build or "
+            "libtorch version?)");
+      }
+      std::printf("client %u: registered, %zu examples, model %zu parameters\n", id,
+                  examples_.size(), session_->held.num_elements());
+      std::fflush(stdout);
+    } else if (reply.config_toml() != session_->config_toml) {
+      return absl::FailedPreconditionError("the server now runs another config");
+    }
+    Session& s = *session_;
+    while (true) {
+      grpc::ClientContext context;
+      connection.Prepare(context);
+      v1::NextRoundRequest next;
+      next.set_client_id(id);
+      next.set_held_version(s.held_version);
+      std::unique_ptr<grpc::ClientReader<v1::RoundMessage>> reader =
+          connection.stub().NextRound(&context, next);
+      v1::RoundMessage message;
+      if (!reader->Read(&message)) return FromGrpc(reader->Finish(), "next round");
+      last_contact = Clock::now();
+      if (message.has_finished()) {
+        reader->Finish();
+        std::printf("client %u: the run is over (%d rounds)\n", id, message.finished().rounds());
+        return absl::OkStatus();
+      }
+      if (!message.has_task()) return absl::DataLossError("next round: expected a task");
+      const v1::RoundTask task = message.task();
+      absl::StatusOr<PayloadAssembler> assembler = PayloadAssembler::Start(
+          task.payload_bytes(), task.payload_checksum(),
+          static_cast<int64_t>(s.held.num_bytes()) * 2 + (1 << 20));
+      TRIB_RETURN_IF_ERROR(assembler.status());
+      while (reader->Read(&message)) {
+        if (!message.has_chunk()) return absl::DataLossError("download: expected a chunk");
+        downlink_bucket.Consume(static_cast<int64_t>(message.chunk().size()));
+        TRIB_RETURN_IF_ERROR(assembler->Add(message.chunk()));
+      }
+      grpc::Status download_status = reader->Finish();
+      if (!download_status.ok()) return FromGrpc(download_status, "download");
+      TRIB_ASSIGN_OR_RETURN(Payload model_payload, std::move(*assembler).Finish());
+      TRIB_RETURN_IF_ERROR(ApplyDownload(s, task, model_payload));
+
+      const int round = task.round();
+      const auto train_start = Clock::now();
+      TRIB_ASSIGN_OR_RETURN(
+          LocalTrainResult result,
+          s.trainer->Train(s.held, *train_data_, examples_,
+                           DeriveSeed(s.config.seed, round, id, RngPurpose::kLocalShuffle),
+                           &s.delta));
+      const double train_seconds =
+          std::chrono::duration<double>(Clock::now() - train_start).count();
+      // Until the server acknowledges the upload, the error-feedback state may be rolled back.
+      const CodecState before_upload = s.codec_state;
+      const CodecContext codec_context{
+          .seed = DeriveSeed(s.config.seed, round, id, RngPurpose::kCodec),
+          .layout = s.delta.specs(),
+          .state = &s.codec_state};
+      TRIB_ASSIGN_OR_RETURN(
+          Payload payload,
+          s.config.uplink_error_feedback
+              ? EncodeWithErrorFeedback(*s.uplink, s.delta.flat(), codec_context)
+              : absl::StatusOr<Payload>(s.uplink->Encode(s.delta.flat(), codec_context)));
+
+      grpc::ClientContext upload_context;
+      connection.Prepare(upload_context);
+      v1::UploadReply upload_reply;
+      std::unique_ptr<grpc::ClientWriter<v1::UploadMessage>> writer =
+          connection.stub().Upload(&upload_context, &upload_reply);
+      v1::UploadMessage upload;
+      v1::UploadHeader* header = upload.mutable_header();
+      header->set_client_id(id);
+      header->set_round(round);
+      header->set_payload_bytes(static_cast<int64_t>(payload.size()));
+      header->set_payload_checksum(PayloadChecksum(payload));
+      header->set_num_examples(result.num_examples);
+      header->set_mean_loss(result.mean_loss);
+      header->set_steps(result.steps);
+      header->set_examples_processed(result.examples_processed);
+      header->set_train_seconds(train_seconds);
+      bool sent = writer->Write(upload);
+      for (size_t offset = 0; sent && offset < payload.size(); offset += kChunkBytes) {
+        const size_t n = std::min(kChunkBytes, payload.size() - offset);
+        uplink_bucket.Consume(static_cast<int64_t>(n));
+        upload.set_chunk(payload.data() + offset, n);
+        sent = writer->Write(upload);
+      }
+      if (sent) writer->WritesDone();
+      grpc::Status upload_status = writer->Finish();
+      if (!upload_status.ok()) {
+        s.codec_state = before_upload;
+        return FromGrpc(upload_status, "upload");
+      }
+      last_contact = Clock::now();
+      std::printf("client %u: round %d trained (%lld examples, loss %.4f, %.2f s), %zu bytes %s%s\n",
+                  id, round, static_cast<long long>(result.num_examples), result.mean_loss,
+                  train_seconds, payload.size(), upload_reply.accepted() ? "accepted" : "refused: ",
+                  upload_reply.reason().c_str());
+      std::fflush(stdout);
+    }
+  };
+
+  while (true) {
+    absl::Status status = run_connection();
+    if (status.ok()) return status;
+    if (IsPermanent(status)) return status;
+    const double silent = std::chrono::duration<double>(Clock::now() - last_contact).count();
+    if (silent > options_.give_up_seconds) {
+      return absl::DeadlineExceededError(absl::StrCat("no contact with the server for ",
+                                                      static_cast<int>(silent), " s; last error: ",
+                                                      status.message()));
+    }
+    std::fprintf(stderr, "client %u: %s; reconnecting in %.1f s\n", id,
+                 std::string(status.message()).c_str(), backoff);
+    std::this_thread::sleep_for(std::chrono::duration<double>(backoff));
+    backoff = std::min(backoff * 2.0, options_.max_backoff_seconds);
+  }
+}
+
+}  // namespace tributary

@@ -1,0 +1,62 @@
+// FederatedClient: one real client of a deployed run. It registers with the server, receives
+// the run's config, loads its own data partition from its local data config (never from the
+// server), then loops: wait to be selected, download (catch-up or full model), train, encode
+// with the uplink codec (error feedback state kept here), upload. On a lost connection it
+// reconnects with exponential backoff and rejoins later rounds; the error-feedback state of an
+// upload the server never acknowledged is rolled back, so a retried round encodes the same way.
+//
+// Thread-safety: Run() from one thread.
+#ifndef TRIBUTARY_DEPLOY_FEDERATED_CLIENT_H_
+#define TRIBUTARY_DEPLOY_FEDERATED_CLIENT_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "deploy/credentials.h"
+#include "data/partition.h"
+#include "run/experiment.h"
+#include "train/tensor_dataset.h"
+
+namespace tributary {
+
+struct FederatedClientOptions {
+  std::string server_address;  // host:port
+  uint32_t client_id = 0;
+  std::string token;
+  ClientTlsOptions tls;
+  double uplink_mbps = 0.0;  // token-bucket link emulation; 0: unlimited
+  double downlink_mbps = 0.0;
+  double max_backoff_seconds = 10.0;
+  double give_up_seconds = 300.0;  // without reaching the server
+  // This client's own data: its [data] section and run.seed pick its partition.
+  ExperimentConfig data_config;
+  // Parses the run's config from the server's config text (model, training, codecs).
+  std::function<absl::StatusOr<ExperimentConfig>(const std::string& server_config_toml)>
+      resolve_config;
+};
+
+class FederatedClient {
+ public:
+  explicit FederatedClient(FederatedClientOptions options);
+  ~FederatedClient();
+
+  // Returns when the server says the run is over, or with an error that retrying cannot fix
+  // (wrong token, bad config, the server unreachable for give_up_seconds).
+  absl::Status Run();
+
+  struct Session;  // what the client keeps across rounds and reconnects (federated_client.cc)
+
+ private:
+  FederatedClientOptions options_;
+  std::shared_ptr<const TensorDataset> train_data_;
+  ClientIndices examples_;
+  ModelSpec data_shape_;  // the model's input shape and classes, from the local data
+  std::unique_ptr<Session> session_;
+};
+
+}  // namespace tributary
+
+#endif  // TRIBUTARY_DEPLOY_FEDERATED_CLIENT_H_

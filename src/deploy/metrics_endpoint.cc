@@ -1,0 +1,72 @@
+#include "deploy/metrics_endpoint.h"
+
+#include <httplib.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace tributary {
+namespace {
+
+void Metric(std::string& out, const char* name, const char* type, const char* help, double value) {
+  absl::StrAppendFormat(&out, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help, name, type,
+                        name, value);
+}
+
+}  // namespace
+
+std::string PrometheusText(const CoordinatorCounters& c) {
+  std::string out;
+  Metric(out, "tributary_rounds_completed", "counter", "Rounds completed.",
+         c.rounds_completed.load());
+  Metric(out, "tributary_current_round", "gauge", "The round in progress or last run.",
+         c.current_round.load());
+  Metric(out, "tributary_registered_clients", "gauge", "Clients that have registered.",
+         c.registered_clients.load());
+  Metric(out, "tributary_registrations_total", "counter", "Registrations, reconnects included.",
+         c.registrations.load());
+  Metric(out, "tributary_bytes_up_total", "counter", "Update payload bytes received.",
+         c.bytes_up_total.load());
+  Metric(out, "tributary_bytes_down_total", "counter", "Model payload bytes sent.",
+         c.bytes_down_total.load());
+  Metric(out, "tributary_last_round_seconds", "gauge", "Wall time of the last round.",
+         c.last_round_seconds.load());
+  Metric(out, "tributary_test_accuracy", "gauge", "Test accuracy at the last evaluation.",
+         c.last_test_accuracy.load());
+  Metric(out, "tributary_rejected_uploads_total", "counter",
+         "Complete uploads refused (late, duplicate, invalid payload).", c.rejected_uploads.load());
+  Metric(out, "tributary_partial_uploads_total", "counter",
+         "Uploads cut off before their last byte; never aggregated.", c.partial_uploads.load());
+  absl::StrAppend(&out,
+                  "# HELP tributary_rejected_calls_total Calls refused before any work.\n"
+                  "# TYPE tributary_rejected_calls_total counter\n");
+  absl::StrAppendFormat(&out, "tributary_rejected_calls_total{reason=\"unauthenticated\"} %d\n",
+                        c.rejected_calls_unauthenticated.load());
+  absl::StrAppendFormat(&out, "tributary_rejected_calls_total{reason=\"invalid\"} %d\n",
+                        c.rejected_calls_invalid.load());
+  return out;
+}
+
+absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(
+    const CoordinatorCounters& counters, const std::string& host, int port) {
+  auto endpoint = std::unique_ptr<MetricsEndpoint>(new MetricsEndpoint());
+  endpoint->server_ = std::make_unique<httplib::Server>();
+  endpoint->server_->Get("/metrics", [&counters](const httplib::Request&, httplib::Response& res) {
+    res.set_content(PrometheusText(counters), "text/plain; version=0.0.4");
+  });
+  endpoint->port_ = port == 0 ? endpoint->server_->bind_to_any_port(host)
+                              : (endpoint->server_->bind_to_port(host, port) ? port : -1);
+  if (endpoint->port_ < 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen for metrics on ", host, ":", port));
+  }
+  httplib::Server* server = endpoint->server_.get();
+  endpoint->thread_ = std::thread([server] { server->listen_after_bind(); });
+  return endpoint;
+}
+
+MetricsEndpoint::~MetricsEndpoint() {
+  server_->stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace tributary

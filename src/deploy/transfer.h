@@ -1,0 +1,48 @@
+// Chunked transfers of codec payloads over the coordinator protocol. A payload travels as a
+// header (size, checksum) and chunks of at most kChunkBytes; the receiver uses it only when
+// exactly the announced bytes arrived and their checksum matches, so a transfer cut short (a
+// client killed mid-upload) is never taken for a complete one.
+#ifndef TRIBUTARY_DEPLOY_TRANSFER_H_
+#define TRIBUTARY_DEPLOY_TRANSFER_H_
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "compress/pipeline.h"
+
+namespace tributary {
+
+// 1 MiB: large enough that per-message costs vanish, small enough to stay far below gRPC's
+// default 4 MiB message limit.
+constexpr size_t kChunkBytes = size_t{1} << 20;
+
+// xxh64 of the payload bytes.
+uint64_t PayloadChecksum(std::span<const uint8_t> payload);
+
+// Collects the chunks of one payload announced as `expected_bytes` with `checksum`.
+class PayloadAssembler {
+ public:
+  // Fails when the announced size is negative or above `max_bytes`.
+  static absl::StatusOr<PayloadAssembler> Start(int64_t expected_bytes, uint64_t checksum,
+                                                int64_t max_bytes);
+
+  // Fails when the chunk is empty, larger than kChunkBytes, or goes past the announced size.
+  absl::Status Add(std::string_view chunk);
+  int64_t received() const { return static_cast<int64_t>(payload_.size()); }
+  int64_t expected() const { return expected_; }
+
+  // The payload, once every byte arrived and the checksum matches.
+  absl::StatusOr<Payload> Finish() &&;
+
+ private:
+  PayloadAssembler(int64_t expected, uint64_t checksum) : expected_(expected), checksum_(checksum) {}
+  int64_t expected_;
+  uint64_t checksum_;
+  Payload payload_;
+};
+
+}  // namespace tributary
+
+#endif  // TRIBUTARY_DEPLOY_TRANSFER_H_

@@ -1,0 +1,63 @@
+#include "run/experiment_data.h"
+
+#include "common/status_util.h"
+
+namespace tributary {
+namespace {
+
+absl::StatusOr<LabeledImages> LoadSplit(const ExperimentConfig& config, DatasetSplit split,
+                                        int64_t limit) {
+  TRIB_ASSIGN_OR_RETURN(LabeledImages images, LoadFashionMnist(config.data_dir, split));
+  if (limit > 0 && static_cast<size_t>(limit) < images.size()) {
+    images.labels.resize(limit);
+    images.pixels.resize(limit * images.rows * images.cols);
+  }
+  return images;
+}
+
+// Evaluation splits the data into this many chunks, whatever the number of workers.
+constexpr int kEvalChunks = 8;
+
+}  // namespace
+
+absl::StatusOr<ExperimentData> LoadExperimentData(ExperimentConfig& config) {
+  TRIB_ASSIGN_OR_RETURN(LabeledImages train_images,
+                        LoadSplit(config, DatasetSplit::kTrain, config.max_train_examples));
+  TRIB_ASSIGN_OR_RETURN(LabeledImages test_images,
+                        LoadSplit(config, DatasetSplit::kTest, config.max_test_examples));
+  ExperimentData data;
+  TRIB_ASSIGN_OR_RETURN(data.partitions,
+                        PartitionExamples(train_images.labels, train_images.num_classes,
+                                          config.partition, config.seed));
+  config.model.input_channels = 1;
+  config.model.input_height = train_images.rows;
+  config.model.input_width = train_images.cols;
+  config.model.num_classes = train_images.num_classes;
+  const TensorDataset::Normalization normalization =
+      TensorDataset::ComputeNormalization(train_images);
+  TRIB_ASSIGN_OR_RETURN(data.train, TensorDataset::FromImages(train_images, normalization));
+  TRIB_ASSIGN_OR_RETURN(data.test, TensorDataset::FromImages(test_images, normalization));
+  return data;
+}
+
+absl::StatusOr<EvalResult> EvaluateInChunks(WorkerPool& pool,
+                                            std::vector<std::unique_ptr<LocalTrainer>>& trainers,
+                                            const ModelState& model, const TensorDataset& data) {
+  const size_t n = data.size();
+  std::vector<absl::StatusOr<EvalResult>> parts(kEvalChunks, EvalResult{});
+  for (int c = 0; c < kEvalChunks; ++c) {
+    pool.Submit([&, c](int worker) {
+      parts[c] = trainers[worker]->Evaluate(model, data, n * c / kEvalChunks,
+                                            n * (c + 1) / kEvalChunks);
+    });
+  }
+  pool.Wait();
+  EvalResult total;
+  for (const auto& part : parts) {
+    TRIB_RETURN_IF_ERROR(part.status());
+    total.Merge(*part);
+  }
+  return total;
+}
+
+}  // namespace tributary

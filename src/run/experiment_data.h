@@ -1,0 +1,36 @@
+// The data of an experiment as every party loads it: the simulator, the deployed server (test
+// set, and the training set's normalization) and each deployed client (its own partition).
+#ifndef TRIBUTARY_RUN_EXPERIMENT_DATA_H_
+#define TRIBUTARY_RUN_EXPERIMENT_DATA_H_
+
+#include <memory>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "data/partition.h"
+#include "run/experiment.h"
+#include "train/local_trainer.h"
+#include "train/tensor_dataset.h"
+#include "run/worker_pool.h"
+
+namespace tributary {
+
+struct ExperimentData {
+  std::shared_ptr<const TensorDataset> train;
+  std::shared_ptr<const TensorDataset> test;
+  std::vector<ClientIndices> partitions;  // one per client, from config.partition and the seed
+};
+
+// Loads both splits (normalized with the training set's statistics), partitions the training
+// set, and fills in the model's input shape and class count in `config`.
+absl::StatusOr<ExperimentData> LoadExperimentData(ExperimentConfig& config);
+
+// The model on `data`, split into a fixed number of chunks merged in chunk order: the figures
+// depend neither on scheduling nor on the number of workers. trainers[w] is worker w's.
+absl::StatusOr<EvalResult> EvaluateInChunks(WorkerPool& pool,
+                                            std::vector<std::unique_ptr<LocalTrainer>>& trainers,
+                                            const ModelState& model, const TensorDataset& data);
+
+}  // namespace tributary
+
+#endif  // TRIBUTARY_RUN_EXPERIMENT_DATA_H_
