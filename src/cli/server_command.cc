@@ -92,6 +92,8 @@ absl::Status Serve(const ServerCommandOptions& options) {
     TRIB_ASSIGN_OR_RETURN(metrics_endpoint,
                           MetricsEndpoint::Start(coordinator->counters(), metrics_address.first,
                                                  metrics_address.second));
+    TRIB_RETURN_IF_ERROR(WriteFileAtomically(out_dir + "/metrics.port",
+                                             absl::StrCat(metrics_endpoint->port(), "\n")));
     std::printf("metrics: http://%s:%d/metrics\n", metrics_address.first.c_str(),
                 metrics_endpoint->port());
   }
@@ -106,7 +108,10 @@ absl::Status Serve(const ServerCommandOptions& options) {
     progress.PrintRound(m);
     last = m;
     TRIB_RETURN_IF_ERROR(metrics->Write(m));
-    return WriteCheckpoint(checkpoint_path, checkpoint);
+    TRIB_RETURN_IF_ERROR(WriteCheckpoint(checkpoint_path, checkpoint));
+    std::printf("checkpoint: round %d\n", m.round);
+    std::fflush(stdout);
+    return absl::OkStatus();
   });
   // Pollers have been told the run is over; let them hear it before the port closes.
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));

@@ -262,9 +262,12 @@ absl::Status FederatedClient::Run() {
       header->set_steps(result.steps);
       header->set_examples_processed(result.examples_processed);
       header->set_train_seconds(train_seconds);
+      std::printf("client %u: round %d: uploading %zu bytes\n", id, round, payload.size());
+      std::fflush(stdout);
+      const size_t chunk_bytes = uplink_bucket.ChunkBytes(kChunkBytes);
       bool sent = writer->Write(upload);
-      for (size_t offset = 0; sent && offset < payload.size(); offset += kChunkBytes) {
-        const size_t n = std::min(kChunkBytes, payload.size() - offset);
+      for (size_t offset = 0; sent && offset < payload.size(); offset += chunk_bytes) {
+        const size_t n = std::min(chunk_bytes, payload.size() - offset);
         uplink_bucket.Consume(static_cast<int64_t>(n));
         upload.set_chunk(payload.data() + offset, n);
         sent = writer->Write(upload);

@@ -1,0 +1,285 @@
+// End-to-end tests of the deployment: a real `tributary server` and real `tributary client`
+// processes on 127.0.0.1 (ephemeral ports), on configs/deploy/loopback.toml.
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/file_util.h"
+#include "tensor/model_state.h"
+
+namespace tributary {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+const std::string kConfig = std::string(TRIBUTARY_SOURCE_DIR) + "/configs/deploy/loopback.toml";
+
+std::string Token(int client) { return "loopback-test-token-" + std::to_string(client); }
+
+// A child process running the tributary binary, its output in `log`.
+class Process {
+ public:
+  Process(const std::vector<std::string>& args, const fs::path& log) : log_(log) {
+    pid_ = fork();
+    if (pid_ == 0) {
+      FILE* out = std::freopen(log.c_str(), "w", stdout);
+      if (out == nullptr || dup2(fileno(stdout), fileno(stderr)) < 0) _exit(127);
+      std::vector<char*> argv;
+      std::string binary = TRIBUTARY_BINARY;
+      argv.push_back(binary.data());
+      std::vector<std::string> copy = args;
+      for (std::string& a : copy) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(binary.c_str(), argv.data());
+      _exit(127);
+    }
+  }
+  ~Process() {
+    if (pid_ > 0 && !exited_) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  // The exit code, or -1 when it is still running after `timeout`.
+  int Wait(std::chrono::seconds timeout) {
+    const auto until = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < until) {
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        exited_ = true;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+    return -1;
+  }
+  void Kill() {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    exited_ = true;
+  }
+  std::string Output() const {
+    std::ifstream in(log_);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
+  bool WaitForOutput(const std::string& text, std::chrono::seconds timeout) const {
+    const auto until = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < until) {
+      if (Output().find(text) != std::string::npos) return true;
+      std::this_thread::sleep_for(50ms);
+    }
+    return false;
+  }
+
+ private:
+  fs::path log_;
+  pid_t pid_ = -1;
+  bool exited_ = false;
+};
+
+std::vector<nlohmann::json> ReadMetrics(const fs::path& path) {
+  std::vector<nlohmann::json> rounds;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) rounds.push_back(nlohmann::json::parse(line));
+  return rounds;
+}
+
+class DeployLoopbackTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("tributary_deploy_" + std::to_string(getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    std::ofstream tokens(dir_ / "tokens.txt");
+    for (int c = 0; c < 4; ++c) tokens << c << " " << Token(c) << "\n";
+  }
+  void TearDown() override {
+    if (!HasFailure()) fs::remove_all(dir_);
+  }
+
+  std::unique_ptr<Process> StartServer(const std::string& out, std::vector<std::string> extra) {
+    std::vector<std::string> args = {"server", kConfig, "--out", (dir_ / out).string(),
+                                     "--tokens", (dir_ / "tokens.txt").string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto server = std::make_unique<Process>(args, dir_ / (out + ".log"));
+    return server;
+  }
+  // The port the server wrote once it listens.
+  std::string ServerPort(const std::string& out, const Process& server) {
+    const fs::path port_file = dir_ / out / "server.port";
+    for (int i = 0; i < 600 && !fs::exists(port_file); ++i) std::this_thread::sleep_for(50ms);
+    EXPECT_TRUE(fs::exists(port_file)) << server.Output();
+    absl::StatusOr<std::string> port = ReadFile(port_file.string());
+    return port.ok() ? std::string(port->substr(0, port->find('\n'))) : "0";
+  }
+  std::unique_ptr<Process> StartClient(int id, const std::string& port,
+                                       std::vector<std::string> extra) {
+    std::vector<std::string> args = {"client",        "--server",      "127.0.0.1:" + port,
+                                     "--client-id",   std::to_string(id), "--token",
+                                     Token(id),       "--data-config", kConfig};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return std::make_unique<Process>(args, dir_ / ("client" + std::to_string(id) + ".log"));
+  }
+
+  fs::path dir_;
+};
+
+void ExpectSameLearning(const nlohmann::json& a, const nlohmann::json& b) {
+  for (const char* key : {"round", "clients", "train_loss", "test_accuracy", "test_loss"}) {
+    EXPECT_EQ(a[key], b[key]) << key << " in round " << a["round"];
+  }
+}
+
+TEST_F(DeployLoopbackTest, FourClientProcessesMatchSimulation) {
+  Process simulate({"simulate", kConfig, "--out", (dir_ / "sim").string()}, dir_ / "sim.log");
+  ASSERT_EQ(simulate.Wait(300s), 0) << simulate.Output();
+
+  auto server = StartServer("srv", {"--insecure", "--listen", "127.0.0.1:0"});
+  const std::string port = ServerPort("srv", *server);
+  std::vector<std::unique_ptr<Process>> clients;
+  for (int c = 0; c < 4; ++c) clients.push_back(StartClient(c, port, {"--insecure"}));
+  ASSERT_EQ(server->Wait(300s), 0) << server->Output();
+  for (auto& client : clients) EXPECT_EQ(client->Wait(30s), 0) << client->Output();
+
+  const auto simulated = ReadMetrics(dir_ / "sim" / "metrics.jsonl");
+  const auto deployed = ReadMetrics(dir_ / "srv" / "metrics.jsonl");
+  ASSERT_EQ(simulated.size(), 3u);
+  ASSERT_EQ(deployed.size(), 3u);
+  for (size_t r = 0; r < 3; ++r) {
+    ExpectSameLearning(simulated[r], deployed[r]);
+    for (const char* key : {"bytes_up", "bytes_down", "bytes_up_total", "bytes_down_total",
+                            "downlink_resyncs", "uplink_compression"}) {
+      EXPECT_EQ(simulated[r][key], deployed[r][key]) << key << " in round " << r + 1;
+    }
+  }
+  EXPECT_EQ(LoadModelState((dir_ / "sim" / "model.pt").string())->Checksum(),
+            LoadModelState((dir_ / "srv" / "model.pt").string())->Checksum());
+}
+
+TEST_F(DeployLoopbackTest, ResumedServerEndsWithTheUninterruptedModel) {
+  Process simulate({"simulate", kConfig, "--out", (dir_ / "sim").string()}, dir_ / "sim.log");
+  ASSERT_EQ(simulate.Wait(300s), 0) << simulate.Output();
+
+  auto server = StartServer("srv", {"--insecure", "--listen", "127.0.0.1:0"});
+  const std::string port = ServerPort("srv", *server);
+  std::vector<std::unique_ptr<Process>> clients;
+  for (int c = 0; c < 4; ++c) clients.push_back(StartClient(c, port, {"--insecure"}));
+  ASSERT_TRUE(server->WaitForOutput("checkpoint: round 2", 300s)) << server->Output();
+  server->Kill();
+
+  auto resumed = StartServer("srv", {"--insecure", "--listen", "127.0.0.1:" + port, "--resume"});
+  ASSERT_EQ(resumed->Wait(300s), 0) << resumed->Output();
+  EXPECT_NE(resumed->Output().find("resuming after round 2"), std::string::npos);
+  for (auto& client : clients) EXPECT_EQ(client->Wait(30s), 0) << client->Output();
+
+  const auto simulated = ReadMetrics(dir_ / "sim" / "metrics.jsonl");
+  const auto deployed = ReadMetrics(dir_ / "srv" / "metrics.jsonl");
+  ASSERT_EQ(deployed.size(), 3u);
+  for (size_t r = 0; r < 3; ++r) ExpectSameLearning(simulated[r], deployed[r]);
+  EXPECT_EQ(LoadModelState((dir_ / "sim" / "model.pt").string())->Checksum(),
+            LoadModelState((dir_ / "srv" / "model.pt").string())->Checksum());
+}
+
+TEST_F(DeployLoopbackTest, ClientKilledMidUploadIsDroppedAndTheRoundCompletes) {
+  auto server = StartServer("srv", {"--insecure", "--listen", "127.0.0.1:0", "--quorum", "3",
+                                    "--set", "run.rounds=1"});
+  const std::string port = ServerPort("srv", *server);
+  std::vector<std::unique_ptr<Process>> clients;
+  for (int c = 0; c < 3; ++c) clients.push_back(StartClient(c, port, {"--insecure"}));
+  // 50 kbit/s: its ~36 kB update takes about 6 s to upload.
+  auto slow = StartClient(3, port, {"--insecure", "--uplink-mbps", "0.05"});
+  ASSERT_TRUE(slow->WaitForOutput("uploading", 120s)) << slow->Output();
+  std::this_thread::sleep_for(1500ms);
+  slow->Kill();
+  ASSERT_EQ(server->Wait(120s), 0) << server->Output();
+  const std::string log = server->Output();
+  EXPECT_NE(log.find("client 3 dropped: upload not used: transfer incomplete"), std::string::npos)
+      << log;
+  const auto metrics = ReadMetrics(dir_ / "srv" / "metrics.jsonl");
+  ASSERT_EQ(metrics.size(), 1u);
+  EXPECT_EQ(metrics[0]["clients"], 3);
+  EXPECT_EQ(metrics[0]["clients_dropped"], 1);
+  EXPECT_EQ(metrics[0]["full_clients_trained"], 3);
+}
+
+TEST_F(DeployLoopbackTest, WrongTokenIsRefusedAndCounted) {
+  auto server = StartServer("srv", {"--insecure", "--listen", "127.0.0.1:0", "--metrics-listen",
+                                    "127.0.0.1:0", "--wait-timeout", "60"});
+  const std::string port = ServerPort("srv", *server);
+  std::vector<std::string> args = {"client",      "--server",  "127.0.0.1:" + port,
+                                   "--client-id", "1",         "--token",
+                                   Token(2),      "--data-config", kConfig,
+                                   "--insecure"};
+  Process intruder(args, dir_ / "intruder.log");
+  EXPECT_EQ(intruder.Wait(60s), 1) << intruder.Output();
+  EXPECT_NE(intruder.Output().find("wrong token"), std::string::npos) << intruder.Output();
+
+  absl::StatusOr<std::string> metrics_port = ReadFile((dir_ / "srv" / "metrics.port").string());
+  ASSERT_TRUE(metrics_port.ok());
+  httplib::Client http("127.0.0.1", std::stoi(*metrics_port));
+  httplib::Result response = http.Get("/metrics");
+  ASSERT_TRUE(response);
+  EXPECT_NE(response->body.find("tributary_rejected_calls_total{reason=\"unauthenticated\"} 1"),
+            std::string::npos)
+      << response->body;
+  EXPECT_NE(response->body.find("tributary_registered_clients 0"), std::string::npos);
+}
+
+TEST_F(DeployLoopbackTest, MutualTlsRunPassesAndPlainTextClientIsRefused) {
+  const std::string d = dir_.string();
+  const std::string openssl =
+      "(cd " + d +
+      " && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+      " -keyout ca.key -out ca.pem -days 1 -subj /CN=tributary-test-ca"
+      " && openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+      " -keyout server.key -out server.csr -subj /CN=localhost"
+      " && printf 'subjectAltName=IP:127.0.0.1,DNS:localhost' > san.ext"
+      " && openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial"
+      " -out server.pem -days 1 -extfile san.ext"
+      " && openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+      " -keyout client.key -out client.csr -subj /CN=client"
+      " && openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial"
+      " -out client.pem -days 1) > " + d + "/openssl.log 2>&1";
+  ASSERT_EQ(std::system(openssl.c_str()), 0) << "openssl failed; see " << d << "/openssl.log";
+
+  auto server = StartServer("srv", {"--listen", "127.0.0.1:0", "--tls-cert", d + "/server.pem",
+                                    "--tls-key", d + "/server.key", "--tls-client-ca",
+                                    d + "/ca.pem", "--set", "run.rounds=1"});
+  const std::string port = ServerPort("srv", *server);
+  std::vector<std::string> plain = {"client",      "--server", "127.0.0.1:" + port,
+                                    "--client-id", "0",        "--token",
+                                    Token(0),      "--data-config", kConfig,
+                                    "--insecure",  "--give-up", "2"};
+  Process plain_client(plain, dir_ / "plain.log");
+  EXPECT_NE(plain_client.Wait(60s), 0) << plain_client.Output();
+
+  std::vector<std::unique_ptr<Process>> clients;
+  for (int c = 0; c < 4; ++c) {
+    clients.push_back(StartClient(c, port, {"--tls-ca", d + "/ca.pem", "--tls-cert",
+                                            d + "/client.pem", "--tls-key", d + "/client.key"}));
+  }
+  ASSERT_EQ(server->Wait(300s), 0) << server->Output();
+  for (auto& client : clients) EXPECT_EQ(client->Wait(30s), 0) << client->Output();
+  EXPECT_EQ(ReadMetrics(dir_ / "srv" / "metrics.jsonl").at(0)["clients"], 4);
+}
+
+}  // namespace
+}  // namespace tributary
