@@ -14,6 +14,7 @@
 #include "deploy/client_tokens.h"
 #include "deploy/coordinator.h"
 #include "deploy/coordinator_service.h"
+#include "deploy/transport_settings.h"
 #include "deploy/metrics_endpoint.h"
 #include "report/metrics_writer.h"
 #include "report/progress_printer.h"
@@ -75,6 +76,7 @@ absl::Status Serve(const ServerCommandOptions& options) {
   int port = 0;
   builder.AddListeningPort(options.listen, credentials, &port);
   builder.RegisterService(&service);
+  ApplyTransportSettings(builder);
   // Long polls hold a thread each; leave room for every client plus its upload.
   grpc::ResourceQuota quota("tributary-server");
   quota.SetMaxThreads(2 * config.partition.num_clients + 16);

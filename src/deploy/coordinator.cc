@@ -167,7 +167,7 @@ absl::StatusOr<Coordinator::Registration> Coordinator::Register(uint32_t client,
   registered_[client] = num_examples;
   counters_.registrations++;
   counters_.registered_clients = static_cast<int>(registered_.size());
-  changed_.notify_all();
+  progress_.notify_all();
   return Registration{.initial_model_checksum = state_->initial_checksum,
                       .rounds_completed = static_cast<int>(counters_.rounds_completed)};
 }
@@ -190,7 +190,7 @@ absl::StatusOr<std::optional<ClientTask>> Coordinator::WaitForTask(
       return std::optional<ClientTask>(std::move(task));
     }
     if (cancelled()) return absl::CancelledError("the client went away");
-    changed_.wait_for(lock, std::chrono::milliseconds(100));
+    round_opened_.wait_for(lock, std::chrono::milliseconds(100));
   }
 }
 
@@ -234,7 +234,7 @@ absl::Status Coordinator::SubmitUpdate(const ClientReport& report, const Payload
                  std::string(accepted.message()).c_str());
   }
   --in_flight_uploads_;
-  changed_.notify_all();
+  progress_.notify_all();
   return accepted;
 }
 
@@ -252,7 +252,7 @@ void Coordinator::ClientFailed(uint32_t client, int round, int64_t bytes,
   metrics_.bytes_up += bytes;
   std::printf("round %d: client %u dropped: %s\n", round, client, reason.c_str());
   std::fflush(stdout);
-  changed_.notify_all();
+  progress_.notify_all();
 }
 
 bool Coordinator::RoundSettled() const {
@@ -275,7 +275,7 @@ absl::Status Coordinator::WaitForClients() {
   std::printf("waiting for %d clients to register\n", wanted);
   std::fflush(stdout);
   while (static_cast<int>(registered_.size()) < wanted && !stop_requested_) {
-    if (changed_.wait_until(lock, until) == std::cv_status::timeout &&
+    if (progress_.wait_until(lock, until) == std::cv_status::timeout &&
         static_cast<int>(registered_.size()) < wanted) {
       return absl::DeadlineExceededError(absl::StrCat("only ", registered_.size(), " of ", wanted,
                                                       " clients registered within ",
@@ -302,7 +302,8 @@ Checkpoint Coordinator::MakeCheckpoint(int round) const {
 void Coordinator::Stop() {
   std::lock_guard lock(mu_);
   stop_requested_ = true;
-  changed_.notify_all();
+  progress_.notify_all();
+  round_opened_.notify_all();
 }
 
 absl::Status Coordinator::Run(
@@ -311,7 +312,8 @@ absl::Status Coordinator::Run(
   absl::Cleanup finish = [this] {
     std::lock_guard lock(mu_);
     finished_ = true;
-    changed_.notify_all();
+    progress_.notify_all();
+    round_opened_.notify_all();
   };
   TRIB_RETURN_IF_ERROR(WaitForClients());
   State& s = *state_;
@@ -347,7 +349,7 @@ absl::Status Coordinator::Run(
       round_ = round;
       round_open_ = true;
       counters_.current_round = round;
-      changed_.notify_all();
+      round_opened_.notify_all();
       std::printf("round %d: selected %s%s\n", round, absl::StrJoin(sampled, " ").c_str(),
                   absent.empty() ? ""
                                  : absl::StrCat(" (not connected: ", absl::StrJoin(absent, " "),
@@ -358,14 +360,14 @@ absl::Status Coordinator::Run(
                       std::chrono::duration<double>(options_.round_deadline_seconds));
       bool timed_out = false;
       while (!RoundSettled() && !stop_requested_) {
-        if (changed_.wait_until(lock, deadline) == std::cv_status::timeout) {
+        if (progress_.wait_until(lock, deadline) == std::cv_status::timeout) {
           timed_out = true;
           break;
         }
       }
       round_open_ = false;
       // Uploads already admitted finish (accepted or rejected) before the strategy closes.
-      changed_.wait(lock, [&] { return in_flight_uploads_ == 0; });
+      progress_.wait(lock, [&] { return in_flight_uploads_ == 0; });
       metrics = metrics_;
       double loss_sum = 0.0;
       int64_t examples = 0;

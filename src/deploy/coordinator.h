@@ -76,6 +76,9 @@ struct CoordinatorCounters {
   std::atomic<int> registered_clients{0};
   std::atomic<double> last_round_seconds{0.0};
   std::atomic<double> last_test_accuracy{0.0};
+  // The last complete upload: its size and the time from its header to its last byte.
+  std::atomic<int64_t> last_upload_bytes{0};
+  std::atomic<double> last_upload_receive_seconds{0.0};
 };
 
 class Coordinator {
@@ -143,7 +146,9 @@ class Coordinator {
   CoordinatorCounters counters_;
 
   std::mutex mu_;
-  std::condition_variable changed_;
+  // Pollers wait for a round to open (or the run to end); the engine for results to come in.
+  std::condition_variable round_opened_;
+  std::condition_variable progress_;
   std::map<uint32_t, int64_t> registered_;  // client -> declared examples
   int round_ = 0;
   bool round_open_ = false;

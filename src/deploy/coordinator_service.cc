@@ -1,6 +1,7 @@
 #include "deploy/coordinator_service.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 
 #include "absl/strings/match.h"
@@ -96,12 +97,18 @@ grpc::Status CoordinatorService::NextRound(grpc::ServerContext* context,
   header->set_payload_bytes(static_cast<int64_t>(payload.size()));
   header->set_payload_checksum(PayloadChecksum(payload));
   header->set_counted_bytes(t.download.bytes);
-  bool sent = writer->Write(message);
-  for (size_t offset = 0; sent && offset < payload.size(); offset += kChunkBytes) {
-    const size_t n = std::min(kChunkBytes, payload.size() - offset);
-    message.set_chunk(payload.data() + offset, n);
+  // The first chunk rides with the task. Each message goes out once the next is ready, so the
+  // last one can close the stream with it.
+  const size_t first = std::min(kChunkBytes, payload.size());
+  header->set_first_chunk(payload.data(), first);
+  bool sent = true;
+  for (size_t offset = first; sent && offset < payload.size(); offset += kChunkBytes) {
     sent = writer->Write(message);
+    message.set_chunk(payload.data() + offset, std::min(kChunkBytes, payload.size() - offset));
   }
+  // Sent with the call's status as the handler returns; a client lost at that point is dropped
+  // at the round's deadline.
+  if (sent) writer->WriteLast(message, grpc::WriteOptions());
   if (!sent) {
     coordinator_.ClientFailed(client, t.round, 0, "download interrupted");
     return grpc::Status(grpc::StatusCode::UNAVAILABLE, "download interrupted");
@@ -129,7 +136,11 @@ grpc::Status CoordinatorService::Upload(grpc::ServerContext* context,
     return grpc::Status::OK;
   }
   std::string failure;
-  while (reader->Read(&message)) {
+  const auto receive_start = std::chrono::steady_clock::now();
+  if (absl::Status first = assembler->AddFirst(header.first_chunk()); !first.ok()) {
+    failure = std::string(first.message());
+  }
+  while (failure.empty() && reader->Read(&message)) {
     if (!message.has_chunk()) {
       failure = "upload message after the header is not a chunk";
       break;
@@ -146,6 +157,10 @@ grpc::Status CoordinatorService::Upload(grpc::ServerContext* context,
                               absl::StrCat("upload not used: ", payload.status().message()));
     return grpc::Status(grpc::StatusCode::DATA_LOSS, std::string(payload.status().message()));
   }
+  CoordinatorCounters& counters = coordinator_.counters();
+  counters.last_upload_bytes = static_cast<int64_t>(payload->size());
+  counters.last_upload_receive_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - receive_start).count();
   const ClientReport report{.client = header.client_id(),
                             .round = header.round(),
                             .num_examples = header.num_examples(),

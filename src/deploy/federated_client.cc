@@ -15,6 +15,7 @@
 #include "deploy/coordinator_service.h"
 #include "deploy/token_bucket.h"
 #include "deploy/transfer.h"
+#include "deploy/transport_settings.h"
 #include "run/experiment_data.h"
 #include "train/compute_threads.h"
 #include "train/local_trainer.h"
@@ -73,6 +74,7 @@ class Connection {
     args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
     args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
     args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+    ApplyTransportSettings(args);
     if (!options.tls.server_name.empty()) {
       args.SetSslTargetNameOverride(options.tls.server_name);
     }
@@ -211,10 +213,12 @@ absl::Status FederatedClient::Run() {
       }
       if (!message.has_task()) return absl::DataLossError("next round: expected a task");
       const v1::RoundTask task = message.task();
+      const auto download_start = Clock::now();
       absl::StatusOr<PayloadAssembler> assembler = PayloadAssembler::Start(
           task.payload_bytes(), task.payload_checksum(),
           static_cast<int64_t>(s.held.num_bytes()) * 2 + (1 << 20));
       TRIB_RETURN_IF_ERROR(assembler.status());
+      TRIB_RETURN_IF_ERROR(assembler->AddFirst(task.first_chunk()));
       while (reader->Read(&message)) {
         if (!message.has_chunk()) return absl::DataLossError("download: expected a chunk");
         downlink_bucket.Consume(static_cast<int64_t>(message.chunk().size()));
@@ -222,8 +226,14 @@ absl::Status FederatedClient::Run() {
       }
       grpc::Status download_status = reader->Finish();
       if (!download_status.ok()) return FromGrpc(download_status, "download");
+      const auto apply_start = Clock::now();
+      RoundLog log{.round = task.round(),
+                   .download_bytes = assembler->received(),
+                   .download_seconds =
+                       std::chrono::duration<double>(apply_start - download_start).count()};
       TRIB_ASSIGN_OR_RETURN(Payload model_payload, std::move(*assembler).Finish());
       TRIB_RETURN_IF_ERROR(ApplyDownload(s, task, model_payload));
+      log.apply_seconds = std::chrono::duration<double>(Clock::now() - apply_start).count();
 
       const int round = task.round();
       const auto train_start = Clock::now();
@@ -246,6 +256,8 @@ absl::Status FederatedClient::Run() {
               ? EncodeWithErrorFeedback(*s.uplink, s.delta.flat(), codec_context)
               : absl::StatusOr<Payload>(s.uplink->Encode(s.delta.flat(), codec_context)));
 
+      log.train_seconds = train_seconds;
+      const auto upload_start = Clock::now();
       grpc::ClientContext upload_context;
       connection.Prepare(upload_context);
       v1::UploadReply upload_reply;
@@ -262,27 +274,42 @@ absl::Status FederatedClient::Run() {
       header->set_steps(result.steps);
       header->set_examples_processed(result.examples_processed);
       header->set_train_seconds(train_seconds);
-      std::printf("client %u: round %d: uploading %zu bytes\n", id, round, payload.size());
-      std::fflush(stdout);
+      if (options_.uplink_mbps > 0.0) {
+        std::printf("client %u: round %d: uploading %zu bytes at %.3g Mbit/s (about %.1f s)\n",
+                    id, round, payload.size(), options_.uplink_mbps,
+                    payload.size() * 8.0 / (options_.uplink_mbps * 1e6));
+        std::fflush(stdout);
+      }
+      // As for downloads: the first chunk rides with the header, the last message ends the stream.
       const size_t chunk_bytes = uplink_bucket.ChunkBytes(kChunkBytes);
-      bool sent = writer->Write(upload);
-      for (size_t offset = 0; sent && offset < payload.size(); offset += chunk_bytes) {
+      const size_t first = std::min(chunk_bytes, payload.size());
+      uplink_bucket.Consume(static_cast<int64_t>(first));
+      header->set_first_chunk(payload.data(), first);
+      bool sent = true;
+      for (size_t offset = first; sent && offset < payload.size(); offset += chunk_bytes) {
+        sent = writer->Write(upload);
         const size_t n = std::min(chunk_bytes, payload.size() - offset);
         uplink_bucket.Consume(static_cast<int64_t>(n));
         upload.set_chunk(payload.data() + offset, n);
-        sent = writer->Write(upload);
       }
-      if (sent) writer->WritesDone();
+      if (sent) writer->WriteLast(upload, grpc::WriteOptions());
+      log.upload_send_seconds = std::chrono::duration<double>(Clock::now() - upload_start).count();
       grpc::Status upload_status = writer->Finish();
       if (!upload_status.ok()) {
         s.codec_state = before_upload;
         return FromGrpc(upload_status, "upload");
       }
       last_contact = Clock::now();
-      std::printf("client %u: round %d trained (%lld examples, loss %.4f, %.2f s), %zu bytes %s%s\n",
-                  id, round, static_cast<long long>(result.num_examples), result.mean_loss,
-                  train_seconds, payload.size(), upload_reply.accepted() ? "accepted" : "refused: ",
-                  upload_reply.reason().c_str());
+      log.upload_bytes = static_cast<int64_t>(payload.size());
+      log.upload_seconds = std::chrono::duration<double>(Clock::now() - upload_start).count();
+      rounds_.push_back(log);
+      std::printf(
+          "client %u: round %d: %lld bytes down in %.3f s, trained %.2f s (%lld examples, loss "
+          "%.4f), %zu bytes up in %.3f s, %s%s\n",
+          id, round, static_cast<long long>(log.download_bytes), log.download_seconds,
+          train_seconds, static_cast<long long>(result.num_examples), result.mean_loss,
+          payload.size(), log.upload_seconds, upload_reply.accepted() ? "accepted" : "refused: ",
+          upload_reply.reason().c_str());
       std::fflush(stdout);
     }
   };

@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "deploy/credentials.h"
@@ -47,6 +48,20 @@ class FederatedClient {
   // (wrong token, bad config, the server unreachable for give_up_seconds).
   absl::Status Run();
 
+  // What happened in each round this client took part in (for logs and benchmarks).
+  struct RoundLog {
+    int round = 0;
+    int64_t download_bytes = 0;
+    double download_seconds = 0.0;  // task header to last chunk
+    double apply_seconds = 0.0;     // checksum, decode and update of the held model
+    double train_seconds = 0.0;
+    int64_t upload_bytes = 0;
+    double upload_send_seconds = 0.0;  // first message to the last one handed to gRPC
+    double upload_seconds = 0.0;       // first message to the server's reply (it decodes and
+                                       // aggregates before replying)
+  };
+  const std::vector<RoundLog>& rounds() const { return rounds_; }
+
   struct Session;  // what the client keeps across rounds and reconnects (federated_client.cc)
 
  private:
@@ -54,6 +69,7 @@ class FederatedClient {
   std::shared_ptr<const TensorDataset> train_data_;
   ClientIndices examples_;
   ModelSpec data_shape_;  // the model's input shape and classes, from the local data
+  std::vector<RoundLog> rounds_;
   std::unique_ptr<Session> session_;
 };
 

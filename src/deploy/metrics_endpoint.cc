@@ -33,6 +33,11 @@ std::string PrometheusText(const CoordinatorCounters& c) {
          c.last_round_seconds.load());
   Metric(out, "tributary_test_accuracy", "gauge", "Test accuracy at the last evaluation.",
          c.last_test_accuracy.load());
+  Metric(out, "tributary_last_upload_bytes", "gauge", "Size of the last complete upload.",
+         c.last_upload_bytes.load());
+  Metric(out, "tributary_last_upload_receive_seconds", "gauge",
+         "Time from the last complete upload's header to its last byte.",
+         c.last_upload_receive_seconds.load());
   Metric(out, "tributary_rejected_uploads_total", "counter",
          "Complete uploads refused (late, duplicate, invalid payload).", c.rejected_uploads.load());
   Metric(out, "tributary_partial_uploads_total", "counter",

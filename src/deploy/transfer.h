@@ -14,8 +14,8 @@
 
 namespace tributary {
 
-// 1 MiB: large enough that per-message costs vanish, small enough to stay far below gRPC's
-// default 4 MiB message limit.
+// 1 MiB: measured faster than 4 MiB on loopback (deploy_bench), and far below gRPC's default
+// 4 MiB message limit.
 constexpr size_t kChunkBytes = size_t{1} << 20;
 
 // xxh64 of the payload bytes.
@@ -30,6 +30,10 @@ class PayloadAssembler {
 
   // Fails when the chunk is empty, larger than kChunkBytes, or goes past the announced size.
   absl::Status Add(std::string_view chunk);
+  // The same, where an empty chunk is allowed (the first chunk of an empty payload).
+  absl::Status AddFirst(std::string_view chunk) {
+    return chunk.empty() ? absl::OkStatus() : Add(chunk);
+  }
   int64_t received() const { return static_cast<int64_t>(payload_.size()); }
   int64_t expected() const { return expected_; }
 

@@ -34,9 +34,23 @@ Downlink::Transfer Downlink::SyncClientFrom(uint32_t client, int64_t held, bool 
   const ModelState& old =
       from_initial ? initial_ : versions_[held - versions_.front().number].model;
   const int64_t seed_bytes = from_initial ? sizeof(uint64_t) : 0;
+  std::span<const float> now = current.model.flat(), then = old.flat();
+  size_t changed_count = 0;
+  for (size_t i = 0; i < now.size(); ++i) {
+    changed_count += std::memcmp(&now[i], &then[i], sizeof(float)) != 0;
+  }
+  // A catch-up carries at least the changed values; when they alone match the full model's
+  // size, the full model is the smaller payload, and the catch-up need not be built.
+  if (static_cast<int64_t>(changed_count * sizeof(float)) >= full_bytes_) {
+    return Transfer{.bytes = full_bytes_,
+                    .full_resync = true,
+                    .version = current.number,
+                    .payload = with_payload ? full_->Encode(now, 0) : Payload{}};
+  }
   std::vector<uint32_t> changed;
   std::vector<float> values;
-  std::span<const float> now = current.model.flat(), then = old.flat();
+  changed.reserve(changed_count);
+  values.reserve(changed_count);
   for (size_t i = 0; i < now.size(); ++i) {
     // Bitwise comparison: a value that changed only in sign of zero still counts as changed.
     if (std::memcmp(&now[i], &then[i], sizeof(float)) != 0) {

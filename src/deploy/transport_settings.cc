@@ -1,0 +1,29 @@
+#include "deploy/transport_settings.h"
+
+#include "deploy/transfer.h"
+
+namespace tributary {
+namespace {
+
+constexpr int kWindowBytes = 64 << 20;
+constexpr int kMaxFrameBytes = (16 << 20) - 1;  // HTTP/2's largest
+// A chunk plus its message framing.
+constexpr int kMaxMessageBytes = static_cast<int>(kChunkBytes) + (1 << 16);
+
+}  // namespace
+
+void ApplyTransportSettings(grpc::ChannelArguments& args) {
+  args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, kWindowBytes);
+  args.SetInt(GRPC_ARG_HTTP2_MAX_FRAME_SIZE, kMaxFrameBytes);
+  args.SetInt(GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, kMaxMessageBytes);
+  args.SetInt(GRPC_ARG_MAX_SEND_MESSAGE_LENGTH, kMaxMessageBytes);
+}
+
+void ApplyTransportSettings(grpc::ServerBuilder& builder) {
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, kWindowBytes);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_FRAME_SIZE, kMaxFrameBytes);
+  builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
+  builder.SetMaxSendMessageSize(kMaxMessageBytes);
+}
+
+}  // namespace tributary
