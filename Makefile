@@ -21,6 +21,7 @@ bench: build
 	$(BUILD_DIR)/bench/aggregate_bench
 	$(BUILD_DIR)/bench/codec_bench
 	$(BUILD_DIR)/bench/train_throughput_bench
+	$(BUILD_DIR)/bench/deploy_bench
 
 build: setup
 	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_ARGS)
