@@ -2,7 +2,10 @@
 
 #include <algorithm>
 
+#include <xxhash.h>
+
 #include "absl/strings/str_cat.h"
+#include "common/seeded_rng.h"
 #include "common/status_util.h"
 
 namespace tributary {
@@ -28,6 +31,29 @@ absl::Status BufferedStrategy::Accumulate(const ClientUpdate& update) {
   return absl::OkStatus();
 }
 
+std::vector<BufferedStrategy::Buffered> BufferedStrategy::BucketMeans(
+    std::vector<Buffered> updates) const {
+  uint64_t seed = 0x9e3779b97f4a7c15ull;
+  for (const Buffered& u : updates) seed = XXH64(&u.client_id, sizeof(u.client_id), seed);
+  Rng rng(seed);
+  Shuffle(updates.data(), updates.size(), rng);
+  std::vector<Buffered> buckets;
+  const size_t s = static_cast<size_t>(bucket_size_);
+  for (size_t begin = 0; begin < updates.size(); begin += s) {
+    const size_t end = std::min(updates.size(), begin + s);
+    Buffered bucket{.client_id = buckets.size(), .num_examples = 0,
+                    .delta = std::vector<float>(updates[begin].delta.size(), 0.0f)};
+    for (size_t i = 0; i < bucket.delta.size(); ++i) {
+      double sum = 0.0;
+      for (size_t u = begin; u < end; ++u) sum += updates[u].delta[i];
+      bucket.delta[i] = static_cast<float>(sum / static_cast<double>(end - begin));
+    }
+    for (size_t u = begin; u < end; ++u) bucket.num_examples += updates[u].num_examples;
+    buckets.push_back(std::move(bucket));
+  }
+  return buckets;
+}
+
 absl::StatusOr<ModelState> BufferedStrategy::Finalize() {
   if (!in_round_) return absl::FailedPreconditionError(absl::StrCat(name(), ": outside a round"));
   in_round_ = false;
@@ -37,6 +63,7 @@ absl::StatusOr<ModelState> BufferedStrategy::Finalize() {
   }
   std::sort(updates_.begin(), updates_.end(),
             [](const Buffered& a, const Buffered& b) { return a.client_id < b.client_id; });
+  if (bucket_size_ > 1) updates_ = BucketMeans(std::move(updates_));
   std::vector<float> combined(global_.num_elements(), 0.0f);
   absl::Status status = Combine(updates_, combined);
   updates_.clear();

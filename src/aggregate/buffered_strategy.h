@@ -6,6 +6,13 @@
 // or infinite update is rejected before any robust statistic sees it. Finalize() orders the
 // buffered updates by client id before combining them, which makes the result independent of
 // arrival order.
+//
+// Bucketing (Karimireddy, He and Jaggi 2022, "Byzantine-robust learning on heterogeneous
+// datasets via bucketing"): with bucket_size s > 1, the updates are shuffled and averaged in
+// buckets of s (the last bucket may be smaller) before the robust rule sees them. Averaging
+// shrinks the spread between honest clients with different data, which otherwise makes median
+// or trimmed mean discard honest information; an attacker spoils at most its own bucket. The
+// shuffle is seeded by the round's set of client ids, so it does not depend on arrival order.
 #ifndef TRIBUTARY_AGGREGATE_BUFFERED_STRATEGY_H_
 #define TRIBUTARY_AGGREGATE_BUFFERED_STRATEGY_H_
 
@@ -21,6 +28,8 @@ class BufferedStrategy : public Strategy {
   absl::Status Accumulate(const ClientUpdate& update) override;
   absl::StatusOr<ModelState> Finalize() override;
 
+  void set_bucket_size(int bucket_size) { bucket_size_ = bucket_size; }
+
  protected:
   struct Buffered {
     uint32_t client_id;
@@ -33,9 +42,13 @@ class BufferedStrategy : public Strategy {
   virtual const char* name() const = 0;
 
  private:
+  // The means of shuffled buckets of bucket_size_ updates, ids 0, 1, ... in bucket order.
+  std::vector<Buffered> BucketMeans(std::vector<Buffered> updates) const;
+
   ModelState global_;
   int64_t expected_examples_ = 0;
   bool in_round_ = false;
+  int bucket_size_ = 1;
   std::vector<Buffered> updates_;
 };
 

@@ -128,6 +128,36 @@ TEST(StrategiesTest, MedianAndTrimmedMeanIgnoreOutliersAndWeights) {
   EXPECT_EQ(x, (std::vector<float>{3.0f, -1.0f}));  // mean of {2, 3, 4} and of {-2, -1, 0}
 }
 
+TEST(StrategiesTest, BucketingAveragesBucketsBeforeTheRobustRule) {
+  // One bucket holding every update: the median of one mean is the plain mean.
+  const std::vector<std::pair<ModelState, int64_t>> four = {
+      {Filled({1.0f}), 1}, {Filled({2.0f}), 1}, {Filled({3.0f}), 1}, {Filled({10.0f}), 1}};
+  auto whole = Make({.name = "median", .bucket_size = 4});
+  EXPECT_EQ(Round(*whole, Filled({0.0f}), four), (std::vector<float>{4.0f}));
+  // Eight honest updates of 1 and two attackers: buckets of 2 leave at least 3 of the 5 bucket
+  // means at exactly 1, so their median is 1, wherever the shuffle puts the attackers.
+  std::vector<std::pair<ModelState, int64_t>> ten;
+  for (int c = 0; c < 8; ++c) ten.push_back({Filled({1.0f}), 1});
+  ten.push_back({Filled({-100.0f}), 1});
+  ten.push_back({Filled({-100.0f}), 1});
+  auto bucketed = Make({.name = "median", .bucket_size = 2});
+  EXPECT_EQ(Round(*bucketed, Filled({0.0f}), ten), (std::vector<float>{1.0f}));
+  // The buckets depend on which clients took part, not on the order their updates arrived.
+  std::vector<std::pair<ModelState, int64_t>> varied;
+  for (int c = 0; c < 9; ++c) varied.push_back({Filled({static_cast<float>(c * c)}), 1});
+  auto forward = Make({.name = "trimmed_mean", .trim_ratio = 0.2, .bucket_size = 2});
+  const std::vector<float> x = Round(*forward, Filled({0.0f}), varied);
+  auto backward = Make({.name = "trimmed_mean", .trim_ratio = 0.2, .bucket_size = 2});
+  ASSERT_TRUE(backward->Init(Filled({0.0f}), 9).ok());
+  for (int c = 8; c >= 0; --c) {
+    ASSERT_TRUE(backward->Accumulate({static_cast<uint32_t>(c), &varied[c].first, 1}).ok());
+  }
+  absl::StatusOr<ModelState> y = backward->Finalize();
+  ASSERT_TRUE(y.ok()) << y.status();
+  EXPECT_EQ(std::vector<float>(y->flat().begin(), y->flat().end()), x);
+  EXPECT_FALSE(CreateStrategy({.name = "median", .bucket_size = 0}).ok());
+}
+
 TEST(StrategiesTest, KrumPicksTheMostCentralUpdates) {
   std::vector<std::pair<ModelState, int64_t>> deltas = {{Filled({0.0f, 0.0f}), 1},
                                                         {Filled({1.0f, 0.0f}), 1},

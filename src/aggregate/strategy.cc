@@ -26,6 +26,11 @@ Factory MakeFedOpt(ServerOptimizer kind) {
 }
 
 // One line per strategy.
+std::unique_ptr<Strategy> WithBuckets(std::unique_ptr<BufferedStrategy> strategy, int bucket_size) {
+  strategy->set_bucket_size(bucket_size);
+  return strategy;
+}
+
 const std::map<std::string, Factory>& Registry() {
   static const std::map<std::string, Factory> registry = {
       {"fedavg", [](const StrategySpec& s) { return std::make_unique<FedAvg>(s.mask_aware); }},
@@ -39,11 +44,18 @@ const std::map<std::string, Factory>& Registry() {
       {"fedyogi", MakeFedOpt(ServerOptimizer::kYogi)},
       {"diloco", [](const StrategySpec& s) { return std::make_unique<DiLoCo>(s); }},
       {"scaffold", [](const StrategySpec& s) { return std::make_unique<Scaffold>(s.population); }},
-      {"median", [](const StrategySpec&) { return std::make_unique<CoordinateMedian>(); }},
+      {"median",
+       [](const StrategySpec& s) {
+         return WithBuckets(std::make_unique<CoordinateMedian>(), s.bucket_size);
+       }},
       {"trimmed_mean",
-       [](const StrategySpec& s) { return std::make_unique<TrimmedMean>(s.trim_ratio); }},
+       [](const StrategySpec& s) {
+         return WithBuckets(std::make_unique<TrimmedMean>(s.trim_ratio), s.bucket_size);
+       }},
       {"krum",
-       [](const StrategySpec& s) { return std::make_unique<Krum>(s.byzantine, s.krum_select); }},
+       [](const StrategySpec& s) {
+         return WithBuckets(std::make_unique<Krum>(s.byzantine, s.krum_select), s.bucket_size);
+       }},
       {"norm_bounding",
        [](const StrategySpec& s) {
          return std::make_unique<NormBounding>(s.norm_bound, s.mask_aware);
@@ -100,6 +112,9 @@ absl::Status StrategySpec::Validate() const {
   if (!in(proximal_mu, 0.0, 1e6)) return absl::InvalidArgumentError("strategy.mu must be >= 0");
   if (!in(trim_ratio, 0.0, 0.4999)) {
     return absl::InvalidArgumentError("strategy.trim_ratio must be in [0, 0.5)");
+  }
+  if (bucket_size < 1 || bucket_size > 1000) {
+    return absl::InvalidArgumentError("strategy.bucket_size must be in [1, 1000]");
   }
   if (byzantine < 0 || krum_select < 1) {
     return absl::InvalidArgumentError("strategy.byzantine must be >= 0, strategy.krum_select >= 1");

@@ -42,6 +42,9 @@ struct StrategySpec {
   int byzantine = 2;            // krum: f, the number of attackers tolerated
   int krum_select = 1;          // krum: m updates averaged (1 = Krum, more = multi-Krum)
   double norm_bound = 1.0;      // norm_bounding: updates clipped to this L2 norm
+  // median, trimmed_mean, krum: first average random buckets of this many updates, then apply
+  // the robust rule to the bucket means (Karimireddy et al. 2022); 1: off.
+  int bucket_size = 1;
   // FedAvg family: average each coordinate over the clients that sent it (OPWA) instead of
   // over all clients; matters for sparse (top-k) updates whose masks rarely overlap.
   bool mask_aware = false;

@@ -243,6 +243,10 @@ const std::vector<Field>& Fields() {
           "strategy.byzantine", "attackers Krum tolerates (f)", false,
           [](C& c) -> int& { return c.strategy.byzantine; }, 0, 100000),
       IntegerField<int>(
+          "strategy.bucket_size",
+          "median, trimmed_mean, krum: average random buckets of this many updates first (1: off)",
+          false, [](C& c) -> int& { return c.strategy.bucket_size; }, 1, 1000),
+      IntegerField<int>(
           "strategy.krum_select", "updates multi-Krum averages (1: Krum)", false,
           [](C& c) -> int& { return c.strategy.krum_select; }, 1, 100000),
       BoolField("strategy.mask_aware",

@@ -1,7 +1,7 @@
+#include <grpcpp/grpcpp.h>
+
 #include <cstdio>
 #include <filesystem>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -14,8 +14,8 @@
 #include "deploy/client_tokens.h"
 #include "deploy/coordinator.h"
 #include "deploy/coordinator_service.h"
-#include "deploy/transport_settings.h"
 #include "deploy/metrics_endpoint.h"
+#include "deploy/transport_settings.h"
 #include "report/metrics_writer.h"
 #include "report/progress_printer.h"
 
@@ -101,9 +101,9 @@ absl::Status Serve(const ServerCommandOptions& options) {
   }
   std::fflush(stdout);
 
-  TRIB_ASSIGN_OR_RETURN(std::unique_ptr<MetricsWriter> metrics,
-                        MetricsWriter::Open(out_dir + "/metrics.jsonl",
-                                            coordinator->first_round() - 1));
+  TRIB_ASSIGN_OR_RETURN(
+      std::unique_ptr<MetricsWriter> metrics,
+      MetricsWriter::Open(out_dir + "/metrics.jsonl", coordinator->first_round() - 1));
   ProgressPrinter progress(stdout, config.rounds);
   RoundMetrics last;
   absl::Status run = coordinator->Run([&](const RoundMetrics& m, const Checkpoint& checkpoint) {

@@ -1,8 +1,8 @@
 #include "deploy/checkpoint.h"
 
-#include <cstring>
-
 #include <xxhash.h>
+
+#include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "common/file_util.h"
@@ -48,8 +48,7 @@ absl::Status WriteCheckpoint(const std::string& path, const Checkpoint& checkpoi
   out.Put<uint32_t>(static_cast<uint32_t>(checkpoint.strategy_state.size()));
   for (const std::vector<float>& buffer : checkpoint.strategy_state) PutFloats(out, buffer);
   out.Put<uint64_t>(XXH64(bytes.data(), bytes.size(), 0));
-  return WriteFileAtomically(path,
-                             {reinterpret_cast<const char*>(bytes.data()), bytes.size()});
+  return WriteFileAtomically(path, {reinterpret_cast<const char*>(bytes.data()), bytes.size()});
 }
 
 absl::StatusOr<Checkpoint> ReadCheckpoint(const std::string& path,

@@ -44,7 +44,8 @@ absl::StatusOr<ClientTokens> ClientTokens::Parse(std::string_view text, uint32_t
 absl::StatusOr<ClientTokens> ClientTokens::Load(const std::string& path, uint32_t num_clients) {
   TRIB_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
   absl::StatusOr<ClientTokens> table = Parse(text, num_clients);
-  if (!table.ok()) return absl::InvalidArgumentError(absl::StrCat(path, ": ", table.status().message()));
+  if (!table.ok())
+    return absl::InvalidArgumentError(absl::StrCat(path, ": ", table.status().message()));
   return table;
 }
 

@@ -12,10 +12,10 @@ TEST(ClientTokensTest, ChecksEachClientsToken) {
   EXPECT_EQ(tokens->size(), 2u);
   EXPECT_TRUE(tokens->Check(0, "aaaaaaaaaaaaaaaaaaaa"));
   EXPECT_TRUE(tokens->Check(3, "bbbbbbbbbbbbbbbbbbbb"));
-  EXPECT_FALSE(tokens->Check(0, "bbbbbbbbbbbbbbbbbbbb"));  // another client's token
-  EXPECT_FALSE(tokens->Check(0, "aaaaaaaaaaaaaaaaaaa"));   // prefix
+  EXPECT_FALSE(tokens->Check(0, "bbbbbbbbbbbbbbbbbbbb"));   // another client's token
+  EXPECT_FALSE(tokens->Check(0, "aaaaaaaaaaaaaaaaaaa"));    // prefix
   EXPECT_FALSE(tokens->Check(0, "aaaaaaaaaaaaaaaaaaaaa"));  // longer
-  EXPECT_FALSE(tokens->Check(1, "aaaaaaaaaaaaaaaaaaaa"));  // no token for client 1
+  EXPECT_FALSE(tokens->Check(1, "aaaaaaaaaaaaaaaaaaaa"));   // no token for client 1
   EXPECT_FALSE(tokens->Check(0, ""));
 }
 

@@ -1,10 +1,10 @@
 #include "deploy/coordinator.h"
 
+#include <xxhash.h>
+
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-
-#include <xxhash.h>
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
@@ -41,9 +41,9 @@ absl::Status CoordinatorOptions::Validate(const ExperimentConfig& config) const 
     return absl::InvalidArgumentError("--round-deadline must be > 0 seconds");
   }
   if (wait_for_clients < 0 || wait_for_clients > config.partition.num_clients) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--wait-for-clients must be in [0, data.num_clients = ",
-                     config.partition.num_clients, "]"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--wait-for-clients must be in [0, data.num_clients = ", config.partition.num_clients,
+        "]"));
   }
   if (!(wait_timeout_seconds > 0.0)) {
     return absl::InvalidArgumentError("--wait-timeout must be > 0 seconds");
@@ -63,9 +63,9 @@ absl::Status CheckDeployable(const ExperimentConfig& config) {
     unsupported.push_back("a sketch uplink codec");
   }
   if (unsupported.empty()) return absl::OkStatus();
-  return absl::UnimplementedError(
-      absl::StrCat("tributary server does not run ", absl::StrJoin(unsupported, ", "),
-                   " yet (simulation only; docs/deploy.md)"));
+  return absl::UnimplementedError(absl::StrCat("tributary server does not run ",
+                                               absl::StrJoin(unsupported, ", "),
+                                               " yet (simulation only; docs/deploy.md)"));
 }
 
 struct Coordinator::State {
@@ -107,16 +107,16 @@ absl::StatusOr<std::unique_ptr<Coordinator>> Coordinator::Create(const Experimen
   const ExperimentConfig& resolved = coordinator->config_;
   TRIB_ASSIGN_OR_RETURN(state->global, InitialModelState(resolved.model, resolved.seed));
   state->initial_checksum = state->global.Checksum();
-  state->config_fingerprint = XXH64(coordinator->config_toml_.data(),
-                                    coordinator->config_toml_.size(), 0);
+  state->config_fingerprint =
+      XXH64(coordinator->config_toml_.data(), coordinator->config_toml_.size(), 0);
   TRIB_ASSIGN_OR_RETURN(state->no_local_layers, LocalLayers::Create(state->global.specs(), ""));
   StrategySpec strategy_spec = resolved.strategy;
   strategy_spec.population = resolved.partition.num_clients;
   TRIB_ASSIGN_OR_RETURN(state->strategy, CreateStrategy(strategy_spec));
   TRIB_ASSIGN_OR_RETURN(state->uplink, Pipeline::Parse(resolved.uplink_codec));
-  TRIB_ASSIGN_OR_RETURN(state->downlink,
-                        Downlink::Create(state->global, resolved.downlink_codec,
-                                         resolved.downlink_history, resolved.partition.num_clients));
+  TRIB_ASSIGN_OR_RETURN(
+      state->downlink, Downlink::Create(state->global, resolved.downlink_codec,
+                                        resolved.downlink_history, resolved.partition.num_clients));
   const int workers = resolved.ResolvedWorkers();
   ConfigureComputeThreads(resolved.ResolvedThreadsPerWorker());
   for (int w = 0; w < workers; ++w) {
@@ -129,7 +129,8 @@ absl::StatusOr<std::unique_ptr<Coordinator>> Coordinator::Create(const Experimen
   coordinator->max_upload_bytes_ = static_cast<int64_t>(state->global.num_bytes()) * 2 + (1 << 20);
 
   if (!resume_from.empty()) {
-    TRIB_ASSIGN_OR_RETURN(Checkpoint checkpoint, ReadCheckpoint(resume_from, state->global.specs()));
+    TRIB_ASSIGN_OR_RETURN(Checkpoint checkpoint,
+                          ReadCheckpoint(resume_from, state->global.specs()));
     Checkpoint* resume = &checkpoint;
     if (resume->config_fingerprint != state->config_fingerprint) {
       return absl::FailedPreconditionError(
@@ -216,9 +217,8 @@ absl::Status Coordinator::SubmitUpdate(const ClientReport& report, const Payload
   // BeginUpload() admitted this upload and the round waits for it before closing, so the
   // strategy is still collecting this round.
   ModelState scratch = state_->global.ZerosLike();
-  const ClientUpdate update{.client_id = report.client,
-                            .delta = &scratch,
-                            .num_examples = report.num_examples};
+  const ClientUpdate update{
+      .client_id = report.client, .delta = &scratch, .num_examples = report.num_examples};
   absl::Status accepted =
       AccumulateUpdate(*state_->uplink, payload, update, state_->no_local_layers, nullptr, scratch,
                        *state_->strategy, state_->strategy_mutex);
@@ -260,8 +260,8 @@ bool Coordinator::RoundSettled() const {
   bool all_answered = true;
   for (const auto& [client, p] : participants_) {
     accepted += p.stage == Stage::kAccepted;
-    all_answered &= p.stage == Stage::kAccepted || p.stage == Stage::kRejected ||
-                    p.stage == Stage::kFailed;
+    all_answered &=
+        p.stage == Stage::kAccepted || p.stage == Stage::kRejected || p.stage == Stage::kFailed;
   }
   return all_answered || accepted >= config_.clients_per_round;
 }
@@ -269,8 +269,9 @@ bool Coordinator::RoundSettled() const {
 absl::Status Coordinator::WaitForClients() {
   const int wanted =
       options_.wait_for_clients > 0 ? options_.wait_for_clients : config_.clients_per_round;
-  const auto until = Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                        std::chrono::duration<double>(options_.wait_timeout_seconds));
+  const auto until =
+      Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                         std::chrono::duration<double>(options_.wait_timeout_seconds));
   std::unique_lock lock(mu_);
   std::printf("waiting for %d clients to register\n", wanted);
   std::fflush(stdout);
@@ -351,9 +352,9 @@ absl::Status Coordinator::Run(
       counters_.current_round = round;
       round_opened_.notify_all();
       std::printf("round %d: selected %s%s\n", round, absl::StrJoin(sampled, " ").c_str(),
-                  absent.empty() ? ""
-                                 : absl::StrCat(" (not connected: ", absl::StrJoin(absent, " "),
-                                                ")").c_str());
+                  absent.empty()
+                      ? ""
+                      : absl::StrCat(" (not connected: ", absl::StrJoin(absent, " "), ")").c_str());
       std::fflush(stdout);
       const auto deadline =
           start + std::chrono::duration_cast<Clock::duration>(
@@ -412,9 +413,8 @@ absl::Status Coordinator::Run(
               ? static_cast<double>(model_bytes * metrics.full_clients_trained) / metrics.bytes_up
               : 1.0;
       std::printf("round %d: %d accepted [%s], %d dropped [%s]%s\n", round, metrics.clients,
-                  absl::StrJoin(joined, " ").c_str(),
-                  metrics.clients_dropped + metrics.stragglers, absl::StrJoin(dropped, " ").c_str(),
-                  timed_out ? " (deadline)" : "");
+                  absl::StrJoin(joined, " ").c_str(), metrics.clients_dropped + metrics.stragglers,
+                  absl::StrJoin(dropped, " ").c_str(), timed_out ? " (deadline)" : "");
       std::fflush(stdout);
     }
     if (metrics.clients >= options_.quorum) {

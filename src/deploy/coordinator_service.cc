@@ -20,8 +20,7 @@ std::string_view Metadata(const grpc::ServerContext& context, const char* key) {
 }
 
 grpc::Status ToGrpc(const absl::Status& status) {
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
-                      std::string(status.message()));
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
 }
 
 v1::DownloadKind KindOf(const Downlink::Transfer& transfer) {

@@ -4,11 +4,11 @@
 #ifndef TRIBUTARY_DEPLOY_CREDENTIALS_H_
 #define TRIBUTARY_DEPLOY_CREDENTIALS_H_
 
-#include <memory>
-#include <string>
-
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/security/server_credentials.h>
+
+#include <memory>
+#include <string>
 
 #include "absl/status/statusor.h"
 

@@ -116,7 +116,8 @@ class DeployLoopbackTest : public ::testing::Test {
   }
 
   std::unique_ptr<Process> StartServer(const std::string& out, std::vector<std::string> extra) {
-    std::vector<std::string> args = {"server", kConfig, "--out", (dir_ / out).string(),
+    std::vector<std::string> args = {"server",   kConfig,
+                                     "--out",    (dir_ / out).string(),
                                      "--tokens", (dir_ / "tokens.txt").string()};
     args.insert(args.end(), extra.begin(), extra.end());
     auto server = std::make_unique<Process>(args, dir_ / (out + ".log"));
@@ -132,9 +133,9 @@ class DeployLoopbackTest : public ::testing::Test {
   }
   std::unique_ptr<Process> StartClient(int id, const std::string& port,
                                        std::vector<std::string> extra) {
-    std::vector<std::string> args = {"client",        "--server",      "127.0.0.1:" + port,
-                                     "--client-id",   std::to_string(id), "--token",
-                                     Token(id),       "--data-config", kConfig};
+    std::vector<std::string> args = {"client",      "--server",         "127.0.0.1:" + port,
+                                     "--client-id", std::to_string(id), "--token",
+                                     Token(id),     "--data-config",    kConfig};
     args.insert(args.end(), extra.begin(), extra.end());
     return std::make_unique<Process>(args, dir_ / ("client" + std::to_string(id) + ".log"));
   }
@@ -199,8 +200,8 @@ TEST_F(DeployLoopbackTest, ResumedServerEndsWithTheUninterruptedModel) {
 }
 
 TEST_F(DeployLoopbackTest, ClientKilledMidUploadIsDroppedAndTheRoundCompletes) {
-  auto server = StartServer("srv", {"--insecure", "--listen", "127.0.0.1:0", "--quorum", "3",
-                                    "--set", "run.rounds=1"});
+  auto server = StartServer(
+      "srv", {"--insecure", "--listen", "127.0.0.1:0", "--quorum", "3", "--set", "run.rounds=1"});
   const std::string port = ServerPort("srv", *server);
   std::vector<std::unique_ptr<Process>> clients;
   for (int c = 0; c < 3; ++c) clients.push_back(StartClient(c, port, {"--insecure"}));
@@ -224,10 +225,9 @@ TEST_F(DeployLoopbackTest, WrongTokenIsRefusedAndCounted) {
   auto server = StartServer("srv", {"--insecure", "--listen", "127.0.0.1:0", "--metrics-listen",
                                     "127.0.0.1:0", "--wait-timeout", "60"});
   const std::string port = ServerPort("srv", *server);
-  std::vector<std::string> args = {"client",      "--server",  "127.0.0.1:" + port,
-                                   "--client-id", "1",         "--token",
-                                   Token(2),      "--data-config", kConfig,
-                                   "--insecure"};
+  std::vector<std::string> args = {
+      "client",  "--server", "127.0.0.1:" + port, "--client-id", "1",
+      "--token", Token(2),   "--data-config",     kConfig,       "--insecure"};
   Process intruder(args, dir_ / "intruder.log");
   EXPECT_EQ(intruder.Wait(60s), 1) << intruder.Output();
   EXPECT_NE(intruder.Output().find("wrong token"), std::string::npos) << intruder.Output();
@@ -257,24 +257,25 @@ TEST_F(DeployLoopbackTest, MutualTlsRunPassesAndPlainTextClientIsRefused) {
       " && openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
       " -keyout client.key -out client.csr -subj /CN=client"
       " && openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial"
-      " -out client.pem -days 1) > " + d + "/openssl.log 2>&1";
+      " -out client.pem -days 1) > " +
+      d + "/openssl.log 2>&1";
   ASSERT_EQ(std::system(openssl.c_str()), 0) << "openssl failed; see " << d << "/openssl.log";
 
-  auto server = StartServer("srv", {"--listen", "127.0.0.1:0", "--tls-cert", d + "/server.pem",
-                                    "--tls-key", d + "/server.key", "--tls-client-ca",
-                                    d + "/ca.pem", "--set", "run.rounds=1"});
+  auto server = StartServer(
+      "srv", {"--listen", "127.0.0.1:0", "--tls-cert", d + "/server.pem", "--tls-key",
+              d + "/server.key", "--tls-client-ca", d + "/ca.pem", "--set", "run.rounds=1"});
   const std::string port = ServerPort("srv", *server);
-  std::vector<std::string> plain = {"client",      "--server", "127.0.0.1:" + port,
-                                    "--client-id", "0",        "--token",
-                                    Token(0),      "--data-config", kConfig,
-                                    "--insecure",  "--give-up", "2"};
+  std::vector<std::string> plain = {
+      "client",        "--server", "127.0.0.1:" + port, "--client-id", "0", "--token", Token(0),
+      "--data-config", kConfig,    "--insecure",        "--give-up",   "2"};
   Process plain_client(plain, dir_ / "plain.log");
   EXPECT_NE(plain_client.Wait(60s), 0) << plain_client.Output();
 
   std::vector<std::unique_ptr<Process>> clients;
   for (int c = 0; c < 4; ++c) {
-    clients.push_back(StartClient(c, port, {"--tls-ca", d + "/ca.pem", "--tls-cert",
-                                            d + "/client.pem", "--tls-key", d + "/client.key"}));
+    clients.push_back(StartClient(c, port,
+                                  {"--tls-ca", d + "/ca.pem", "--tls-cert", d + "/client.pem",
+                                   "--tls-key", d + "/client.key"}));
   }
   ASSERT_EQ(server->Wait(300s), 0) << server->Output();
   for (auto& client : clients) EXPECT_EQ(client->Wait(30s), 0) << client->Output();

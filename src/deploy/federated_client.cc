@@ -1,11 +1,11 @@
 #include "deploy/federated_client.h"
 
+#include <grpcpp/grpcpp.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <thread>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/strings/str_cat.h"
 #include "common/seeded_rng.h"
@@ -214,9 +214,9 @@ absl::Status FederatedClient::Run() {
       if (!message.has_task()) return absl::DataLossError("next round: expected a task");
       const v1::RoundTask task = message.task();
       const auto download_start = Clock::now();
-      absl::StatusOr<PayloadAssembler> assembler = PayloadAssembler::Start(
-          task.payload_bytes(), task.payload_checksum(),
-          static_cast<int64_t>(s.held.num_bytes()) * 2 + (1 << 20));
+      absl::StatusOr<PayloadAssembler> assembler =
+          PayloadAssembler::Start(task.payload_bytes(), task.payload_checksum(),
+                                  static_cast<int64_t>(s.held.num_bytes()) * 2 + (1 << 20));
       TRIB_RETURN_IF_ERROR(assembler.status());
       TRIB_RETURN_IF_ERROR(assembler->AddFirst(task.first_chunk()));
       while (reader->Read(&message)) {
@@ -227,10 +227,10 @@ absl::Status FederatedClient::Run() {
       grpc::Status download_status = reader->Finish();
       if (!download_status.ok()) return FromGrpc(download_status, "download");
       const auto apply_start = Clock::now();
-      RoundLog log{.round = task.round(),
-                   .download_bytes = assembler->received(),
-                   .download_seconds =
-                       std::chrono::duration<double>(apply_start - download_start).count()};
+      RoundLog log{
+          .round = task.round(),
+          .download_bytes = assembler->received(),
+          .download_seconds = std::chrono::duration<double>(apply_start - download_start).count()};
       TRIB_ASSIGN_OR_RETURN(Payload model_payload, std::move(*assembler).Finish());
       TRIB_RETURN_IF_ERROR(ApplyDownload(s, task, model_payload));
       log.apply_seconds = std::chrono::duration<double>(Clock::now() - apply_start).count();
@@ -275,8 +275,8 @@ absl::Status FederatedClient::Run() {
       header->set_examples_processed(result.examples_processed);
       header->set_train_seconds(train_seconds);
       if (options_.uplink_mbps > 0.0) {
-        std::printf("client %u: round %d: uploading %zu bytes at %.3g Mbit/s (about %.1f s)\n",
-                    id, round, payload.size(), options_.uplink_mbps,
+        std::printf("client %u: round %d: uploading %zu bytes at %.3g Mbit/s (about %.1f s)\n", id,
+                    round, payload.size(), options_.uplink_mbps,
                     payload.size() * 8.0 / (options_.uplink_mbps * 1e6));
         std::fflush(stdout);
       }
@@ -308,8 +308,8 @@ absl::Status FederatedClient::Run() {
           "%.4f), %zu bytes up in %.3f s, %s%s\n",
           id, round, static_cast<long long>(log.download_bytes), log.download_seconds,
           train_seconds, static_cast<long long>(result.num_examples), result.mean_loss,
-          payload.size(), log.upload_seconds, upload_reply.accepted() ? "accepted" : "refused: ",
-          upload_reply.reason().c_str());
+          payload.size(), log.upload_seconds,
+          upload_reply.accepted() ? "accepted" : "refused: ", upload_reply.reason().c_str());
       std::fflush(stdout);
     }
   };
@@ -321,8 +321,8 @@ absl::Status FederatedClient::Run() {
     const double silent = std::chrono::duration<double>(Clock::now() - last_contact).count();
     if (silent > options_.give_up_seconds) {
       return absl::DeadlineExceededError(absl::StrCat("no contact with the server for ",
-                                                      static_cast<int>(silent), " s; last error: ",
-                                                      status.message()));
+                                                      static_cast<int>(silent),
+                                                      " s; last error: ", status.message()));
     }
     std::fprintf(stderr, "client %u: %s; reconnecting in %.1f s\n", id,
                  std::string(status.message()).c_str(), backoff);

@@ -16,8 +16,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "deploy/credentials.h"
 #include "data/partition.h"
+#include "deploy/credentials.h"
 #include "run/experiment.h"
 #include "train/tensor_dataset.h"
 

@@ -13,8 +13,8 @@ uint64_t PayloadChecksum(std::span<const uint8_t> payload) {
 absl::StatusOr<PayloadAssembler> PayloadAssembler::Start(int64_t expected_bytes, uint64_t checksum,
                                                          int64_t max_bytes) {
   if (expected_bytes < 0 || expected_bytes > max_bytes) {
-    return absl::InvalidArgumentError(absl::StrCat("announced payload of ", expected_bytes,
-                                                   " bytes; the limit is ", max_bytes));
+    return absl::InvalidArgumentError(
+        absl::StrCat("announced payload of ", expected_bytes, " bytes; the limit is ", max_bytes));
   }
   PayloadAssembler assembler(expected_bytes, checksum);
   assembler.payload_.reserve(static_cast<size_t>(expected_bytes));
@@ -27,8 +27,8 @@ absl::Status PayloadAssembler::Add(std::string_view chunk) {
         absl::StrCat("chunk of ", chunk.size(), " bytes; expected 1 to ", kChunkBytes));
   }
   if (received() + static_cast<int64_t>(chunk.size()) > expected_) {
-    return absl::InvalidArgumentError(absl::StrCat("chunks exceed the announced ", expected_,
-                                                   " bytes"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("chunks exceed the announced ", expected_, " bytes"));
   }
   payload_.insert(payload_.end(), chunk.begin(), chunk.end());
   return absl::OkStatus();

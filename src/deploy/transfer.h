@@ -41,7 +41,8 @@ class PayloadAssembler {
   absl::StatusOr<Payload> Finish() &&;
 
  private:
-  PayloadAssembler(int64_t expected, uint64_t checksum) : expected_(expected), checksum_(checksum) {}
+  PayloadAssembler(int64_t expected, uint64_t checksum)
+      : expected_(expected), checksum_(checksum) {}
   int64_t expected_;
   uint64_t checksum_;
   Payload payload_;

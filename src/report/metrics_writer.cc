@@ -2,10 +2,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <optional>
-
-#include <fstream>
 
 #include "absl/strings/str_cat.h"
 #include "common/file_util.h"

@@ -47,8 +47,8 @@ absl::StatusOr<EvalResult> EvaluateInChunks(WorkerPool& pool,
   std::vector<absl::StatusOr<EvalResult>> parts(kEvalChunks, EvalResult{});
   for (int c = 0; c < kEvalChunks; ++c) {
     pool.Submit([&, c](int worker) {
-      parts[c] = trainers[worker]->Evaluate(model, data, n * c / kEvalChunks,
-                                            n * (c + 1) / kEvalChunks);
+      parts[c] =
+          trainers[worker]->Evaluate(model, data, n * c / kEvalChunks, n * (c + 1) / kEvalChunks);
     });
   }
   pool.Wait();

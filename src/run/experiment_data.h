@@ -9,9 +9,9 @@
 #include "absl/status/statusor.h"
 #include "data/partition.h"
 #include "run/experiment.h"
+#include "run/worker_pool.h"
 #include "train/local_trainer.h"
 #include "train/tensor_dataset.h"
-#include "run/worker_pool.h"
 
 namespace tributary {
 
