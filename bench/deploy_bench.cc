@@ -7,6 +7,7 @@
 //      server, next to the clients' training time within it.
 // Usage: deploy_bench [GIB (default 1)] [ROUNDS for part 2 (default 30)]
 #include <arpa/inet.h>
+#include <grpcpp/grpcpp.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -19,15 +20,13 @@
 #include <thread>
 #include <vector>
 
-#include <grpcpp/grpcpp.h>
-
 #include "absl/strings/str_cat.h"
 #include "cli/config_loader.h"
 #include "deploy/client_tokens.h"
 #include "deploy/coordinator.h"
 #include "deploy/coordinator_service.h"
-#include "deploy/transport_settings.h"
 #include "deploy/federated_client.h"
+#include "deploy/transport_settings.h"
 
 namespace tributary {
 namespace {
@@ -90,7 +89,8 @@ Run RunFederation(const std::string& config_toml, int num_clients) {
   absl::StatusOr<LoadedConfig> loaded = ParseExperimentConfig(config_toml, "deploy_bench", {});
   if (!loaded.ok()) Die(loaded.status());
   std::string tokens_text;
-  for (int c = 0; c < num_clients; ++c) absl::StrAppend(&tokens_text, c, " bench-token-", c, "-0123456789\n");
+  for (int c = 0; c < num_clients; ++c)
+    absl::StrAppend(&tokens_text, c, " bench-token-", c, "-0123456789\n");
   absl::StatusOr<ClientTokens> tokens = ClientTokens::Parse(tokens_text, num_clients);
   if (!tokens.ok()) Die(tokens.status());
   CoordinatorOptions options{.quorum = 1};
@@ -165,7 +165,8 @@ max_train_examples = 4
 max_test_examples = 8
 [model]
 name = "mlp"
-hidden = )", hidden, R"(
+hidden = )",
+                                        hidden, R"(
 [train]
 batch_size = 4
 epochs = 1
@@ -188,10 +189,11 @@ workers = 1
               static_cast<long long>(r2.download_bytes), r2.download_seconds,
               r2.download_bytes / r2.download_seconds / 1e9, r2.apply_seconds);
   for (const FederatedClient::RoundLog& r : run.clients.at(0)) {
-    std::printf("upload (round %d): %lld bytes sent in %.3f s = %.2f GB/s; the server's reply "
-                "(after decoding and aggregating) %.3f s after the first byte\n",
-                r.round, static_cast<long long>(r.upload_bytes), r.upload_send_seconds,
-                r.upload_bytes / r.upload_send_seconds / 1e9, r.upload_seconds);
+    std::printf(
+        "upload (round %d): %lld bytes sent in %.3f s = %.2f GB/s; the server's reply "
+        "(after decoding and aggregating) %.3f s after the first byte\n",
+        r.round, static_cast<long long>(r.upload_bytes), r.upload_send_seconds,
+        r.upload_bytes / r.upload_send_seconds / 1e9, r.upload_seconds);
   }
   std::printf("upload as the server received it (round 2): %lld bytes in %.3f s = %.2f GB/s\n",
               static_cast<long long>(run.last_upload_bytes), run.last_upload_receive_seconds,
@@ -205,7 +207,8 @@ void RoundOverheadBenchmark(int rounds) {
 [run]
 name = "deploy_bench_rounds"
 seed = 1
-rounds = )", rounds, R"(
+rounds = )",
+                                        rounds, R"(
 clients_per_round = 10
 eval_every = 100000
 [data]
@@ -248,13 +251,15 @@ workers = 1
     parallel_overhead.push_back(walls[i] - slowest_train[i]);
     shared_overhead.push_back(walls[i] - std::max(slowest_train[i], total_train[i] / cores));
   }
-  std::printf("round wall time: median %.2f ms over %zu rounds; clients' training: slowest "
-              "%.2f ms, all together %.2f ms on %.0f cores\n",
-              Median(walls) * 1e3, walls.size(), Median(slowest_train) * 1e3,
-              Median(total_train) * 1e3, cores);
-  std::printf("overhead: wall - slowest training = %.2f ms; wall - max(slowest, total / cores) "
-              "= %.2f ms (medians)\n",
-              Median(parallel_overhead) * 1e3, Median(shared_overhead) * 1e3);
+  std::printf(
+      "round wall time: median %.2f ms over %zu rounds; clients' training: slowest "
+      "%.2f ms, all together %.2f ms on %.0f cores\n",
+      Median(walls) * 1e3, walls.size(), Median(slowest_train) * 1e3, Median(total_train) * 1e3,
+      cores);
+  std::printf(
+      "overhead: wall - slowest training = %.2f ms; wall - max(slowest, total / cores) "
+      "= %.2f ms (medians)\n",
+      Median(parallel_overhead) * 1e3, Median(shared_overhead) * 1e3);
 }
 
 }  // namespace

@@ -1,8 +1,8 @@
 #include "aggregate/buffered_strategy.h"
 
-#include <algorithm>
-
 #include <xxhash.h>
+
+#include <algorithm>
 
 #include "absl/strings/str_cat.h"
 #include "common/seeded_rng.h"
@@ -41,7 +41,8 @@ std::vector<BufferedStrategy::Buffered> BufferedStrategy::BucketMeans(
   const size_t s = static_cast<size_t>(bucket_size_);
   for (size_t begin = 0; begin < updates.size(); begin += s) {
     const size_t end = std::min(updates.size(), begin + s);
-    Buffered bucket{.client_id = buckets.size(), .num_examples = 0,
+    Buffered bucket{.client_id = buckets.size(),
+                    .num_examples = 0,
                     .delta = std::vector<float>(updates[begin].delta.size(), 0.0f)};
     for (size_t i = 0; i < bucket.delta.size(); ++i) {
       double sum = 0.0;
