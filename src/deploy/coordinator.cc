@@ -166,6 +166,13 @@ absl::StatusOr<Coordinator::Registration> Coordinator::Register(uint32_t client,
   }
   std::lock_guard lock(mu_);
   registered_[client] = num_examples;
+  // A client registers again only after losing its connection, and with it the round's work.
+  auto it = participants_.find(client);
+  if (round_open_ && it != participants_.end() && it->second.stage == Stage::kTraining) {
+    it->second.stage = Stage::kFailed;
+    std::printf("round %d: client %u dropped: reconnected mid-round\n", round_, client);
+    std::fflush(stdout);
+  }
   counters_.registrations++;
   counters_.registered_clients = static_cast<int>(registered_.size());
   progress_.notify_all();
