@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "common/file_util.h"
 #include "tensor/model_state.h"
 
@@ -27,7 +28,7 @@ using namespace std::chrono_literals;
 
 const std::string kConfig = std::string(TRIBUTARY_SOURCE_DIR) + "/configs/deploy/loopback.toml";
 
-std::string Token(int client) { return "loopback-test-token-" + std::to_string(client); }
+std::string Token(int client) { return absl::StrCat("loopback-test-token-", client); }
 
 // A child process running the tributary binary, its output in `log`.
 class Process {
