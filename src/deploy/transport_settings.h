@@ -1,6 +1,6 @@
-// HTTP/2 settings both ends of the coordinator protocol use. gRPC's defaults (64 KiB stream
-// windows grown by bandwidth probing) held loopback transfers of a large model at ~0.1 GB/s;
-// large windows and frames let chunked transfers run near the link's speed.
+// HTTP/2 and socket settings both ends of the coordinator protocol use: large stream windows
+// and frames, messages that fit a chunk, and 1 MiB socket reads (gRPC's default of 8 KiB held
+// 1 GiB loopback transfers near 1 GB/s; with it, 1.2-1.4 GB/s; docs/deploy.md).
 #ifndef TRIBUTARY_DEPLOY_TRANSPORT_SETTINGS_H_
 #define TRIBUTARY_DEPLOY_TRANSPORT_SETTINGS_H_
 
