@@ -6,7 +6,7 @@ namespace tributary {
 namespace {
 
 constexpr int kWindowBytes = 64 << 20;
-constexpr int kReadChunkBytes = 1 << 20;  // bytes per socket read (gRPC's default: 8 KiB)
+constexpr int kReadChunkBytes = 1 << 20;        // bytes per socket read (gRPC's default: 8 KiB)
 constexpr int kMaxFrameBytes = (16 << 20) - 1;  // HTTP/2's largest
 // A chunk plus its message framing.
 constexpr int kMaxMessageBytes = static_cast<int>(kChunkBytes) + (1 << 16);
