@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "common/seeded_rng.h"
 #include "common/status_util.h"
+#include "deploy/transfer.h"
 #include "run/experiment_data.h"
 #include "run/local_layers.h"
 #include "run/server_side.h"
@@ -21,9 +22,6 @@
 
 namespace tributary {
 namespace {
-
-// The server's own codec randomness, on a stream no client id uses (as in the simulator).
-constexpr uint64_t kServerCodecStream = ~uint64_t{0};
 
 using Clock = std::chrono::steady_clock;
 
@@ -125,8 +123,7 @@ absl::StatusOr<std::unique_ptr<Coordinator>> Coordinator::Create(const Experimen
     state->evaluators.push_back(std::move(trainer));
   }
   state->pool = std::make_unique<WorkerPool>(workers, nullptr);
-  // An honest upload is at most a little larger than the fp32 model (codec headers).
-  coordinator->max_upload_bytes_ = static_cast<int64_t>(state->global.num_bytes()) * 2 + (1 << 20);
+  coordinator->max_upload_bytes_ = MaxPayloadBytes(state->global.num_bytes());
 
   if (!resume_from.empty()) {
     TRIB_ASSIGN_OR_RETURN(Checkpoint checkpoint,
@@ -430,8 +427,7 @@ absl::Status Coordinator::Run(
       std::fprintf(stderr, "round %d: %d accepted updates, quorum %d: the model is unchanged\n",
                    round, metrics.clients, options_.quorum);
     }
-    TRIB_RETURN_IF_ERROR(s.downlink->Publish(
-        s.global, DeriveSeed(config_.seed, round, kServerCodecStream, RngPurpose::kCodec)));
+    TRIB_RETURN_IF_ERROR(s.downlink->Publish(s.global, config_.seed, round));
     bytes_up_total_ += metrics.bytes_up;
     bytes_down_total_ += metrics.bytes_down;
     metrics.bytes_up_total = bytes_up_total_;

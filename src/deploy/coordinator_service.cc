@@ -88,7 +88,7 @@ grpc::Status CoordinatorService::NextRound(grpc::ServerContext* context,
     return grpc::Status::OK;
   }
   const ClientTask& t = **task;
-  const Payload& payload = t.download.payload;
+  const Payload& payload = *t.download.payload;
   v1::RoundTask* header = message.mutable_task();
   header->set_round(t.round);
   header->set_model_version(t.download.version);

@@ -140,6 +140,23 @@ class DeployLoopbackTest : public ::testing::Test {
     args.insert(args.end(), extra.begin(), extra.end());
     return std::make_unique<Process>(args, dir_ / ("client" + std::to_string(id) + ".log"));
   }
+  std::vector<std::unique_ptr<Process>> StartClients(int count, const std::string& port,
+                                                     const std::vector<std::string>& extra) {
+    std::vector<std::unique_ptr<Process>> clients;
+    for (int c = 0; c < count; ++c) clients.push_back(StartClient(c, port, extra));
+    return clients;
+  }
+  // The reference: `tributary simulate` on the same config, in dir_/sim.
+  void Simulate() {
+    Process simulate({"simulate", kConfig, "--out", (dir_ / "sim").string()}, dir_ / "sim.log");
+    ASSERT_EQ(simulate.Wait(300s), 0) << simulate.Output();
+  }
+  void ExpectSameModel() {
+    absl::StatusOr<ModelState> simulated = LoadModelState((dir_ / "sim" / "model.pt").string());
+    absl::StatusOr<ModelState> deployed = LoadModelState((dir_ / "srv" / "model.pt").string());
+    ASSERT_TRUE(simulated.ok() && deployed.ok());
+    EXPECT_EQ(simulated->Checksum(), deployed->Checksum());
+  }
 
   fs::path dir_;
 };
@@ -151,13 +168,10 @@ void ExpectSameLearning(const nlohmann::json& a, const nlohmann::json& b) {
 }
 
 TEST_F(DeployLoopbackTest, FourClientProcessesMatchSimulation) {
-  Process simulate({"simulate", kConfig, "--out", (dir_ / "sim").string()}, dir_ / "sim.log");
-  ASSERT_EQ(simulate.Wait(300s), 0) << simulate.Output();
-
+  ASSERT_NO_FATAL_FAILURE(Simulate());
   auto server = StartServer("srv", {"--insecure", "--listen", "127.0.0.1:0"});
   const std::string port = ServerPort("srv", *server);
-  std::vector<std::unique_ptr<Process>> clients;
-  for (int c = 0; c < 4; ++c) clients.push_back(StartClient(c, port, {"--insecure"}));
+  auto clients = StartClients(4, port, {"--insecure"});
   ASSERT_EQ(server->Wait(300s), 0) << server->Output();
   for (auto& client : clients) EXPECT_EQ(client->Wait(30s), 0) << client->Output();
 
@@ -172,18 +186,14 @@ TEST_F(DeployLoopbackTest, FourClientProcessesMatchSimulation) {
       EXPECT_EQ(simulated[r][key], deployed[r][key]) << key << " in round " << r + 1;
     }
   }
-  EXPECT_EQ(LoadModelState((dir_ / "sim" / "model.pt").string())->Checksum(),
-            LoadModelState((dir_ / "srv" / "model.pt").string())->Checksum());
+  ExpectSameModel();
 }
 
 TEST_F(DeployLoopbackTest, ResumedServerEndsWithTheUninterruptedModel) {
-  Process simulate({"simulate", kConfig, "--out", (dir_ / "sim").string()}, dir_ / "sim.log");
-  ASSERT_EQ(simulate.Wait(300s), 0) << simulate.Output();
-
+  ASSERT_NO_FATAL_FAILURE(Simulate());
   auto server = StartServer("srv", {"--insecure", "--listen", "127.0.0.1:0"});
   const std::string port = ServerPort("srv", *server);
-  std::vector<std::unique_ptr<Process>> clients;
-  for (int c = 0; c < 4; ++c) clients.push_back(StartClient(c, port, {"--insecure"}));
+  auto clients = StartClients(4, port, {"--insecure"});
   ASSERT_TRUE(server->WaitForOutput("checkpoint: round 2", 300s)) << server->Output();
   server->Kill();
 
@@ -196,16 +206,14 @@ TEST_F(DeployLoopbackTest, ResumedServerEndsWithTheUninterruptedModel) {
   const auto deployed = ReadMetrics(dir_ / "srv" / "metrics.jsonl");
   ASSERT_EQ(deployed.size(), 3u);
   for (size_t r = 0; r < 3; ++r) ExpectSameLearning(simulated[r], deployed[r]);
-  EXPECT_EQ(LoadModelState((dir_ / "sim" / "model.pt").string())->Checksum(),
-            LoadModelState((dir_ / "srv" / "model.pt").string())->Checksum());
+  ExpectSameModel();
 }
 
 TEST_F(DeployLoopbackTest, ClientKilledMidUploadIsDroppedAndTheRoundCompletes) {
   auto server = StartServer(
       "srv", {"--insecure", "--listen", "127.0.0.1:0", "--quorum", "3", "--set", "run.rounds=1"});
   const std::string port = ServerPort("srv", *server);
-  std::vector<std::unique_ptr<Process>> clients;
-  for (int c = 0; c < 3; ++c) clients.push_back(StartClient(c, port, {"--insecure"}));
+  auto clients = StartClients(3, port, {"--insecure"});
   // 50 kbit/s: its ~36 kB update takes about 6 s to upload.
   auto slow = StartClient(3, port, {"--insecure", "--uplink-mbps", "0.05"});
   ASSERT_TRUE(slow->WaitForOutput("uploading", 120s)) << slow->Output();
@@ -272,12 +280,9 @@ TEST_F(DeployLoopbackTest, MutualTlsRunPassesAndPlainTextClientIsRefused) {
   Process plain_client(plain, dir_ / "plain.log");
   EXPECT_NE(plain_client.Wait(60s), 0) << plain_client.Output();
 
-  std::vector<std::unique_ptr<Process>> clients;
-  for (int c = 0; c < 4; ++c) {
-    clients.push_back(StartClient(c, port,
-                                  {"--tls-ca", d + "/ca.pem", "--tls-cert", d + "/client.pem",
-                                   "--tls-key", d + "/client.key"}));
-  }
+  auto clients = StartClients(
+      4, port,
+      {"--tls-ca", d + "/ca.pem", "--tls-cert", d + "/client.pem", "--tls-key", d + "/client.key"});
   ASSERT_EQ(server->Wait(300s), 0) << server->Output();
   for (auto& client : clients) EXPECT_EQ(client->Wait(30s), 0) << client->Output();
   EXPECT_EQ(ReadMetrics(dir_ / "srv" / "metrics.jsonl").at(0)["clients"], 4);

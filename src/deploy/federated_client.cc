@@ -214,9 +214,8 @@ absl::Status FederatedClient::Run() {
       if (!message.has_task()) return absl::DataLossError("next round: expected a task");
       const v1::RoundTask task = message.task();
       const auto download_start = Clock::now();
-      absl::StatusOr<PayloadAssembler> assembler =
-          PayloadAssembler::Start(task.payload_bytes(), task.payload_checksum(),
-                                  static_cast<int64_t>(s.held.num_bytes()) * 2 + (1 << 20));
+      absl::StatusOr<PayloadAssembler> assembler = PayloadAssembler::Start(
+          task.payload_bytes(), task.payload_checksum(), MaxPayloadBytes(s.held.num_bytes()));
       TRIB_RETURN_IF_ERROR(assembler.status());
       TRIB_RETURN_IF_ERROR(assembler->AddFirst(task.first_chunk()));
       while (reader->Read(&message)) {

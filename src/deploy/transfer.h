@@ -18,6 +18,13 @@ namespace tributary {
 // 4 MiB message limit.
 constexpr size_t kChunkBytes = size_t{1} << 20;
 
+// The largest payload either side accepts for a model of `model_bytes` (fp32): an honest one is
+// at most a little larger than the fp32 model (codec headers); anything past twice it is refused
+// before a byte is buffered.
+inline int64_t MaxPayloadBytes(size_t model_bytes) {
+  return static_cast<int64_t>(model_bytes) * 2 + (int64_t{1} << 20);
+}
+
 // xxh64 of the payload bytes.
 uint64_t PayloadChecksum(std::span<const uint8_t> payload);
 

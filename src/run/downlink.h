@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -39,7 +40,9 @@ class Downlink {
     bool full_resync = false;   // payload: the model as fp32 ("fp32" pipeline)
     bool from_initial = false;  // payload: catch-up from the seeded initial model ("sparse")
     int64_t version = 0;        // the version the client holds afterwards
-    Payload payload;            // only when asked for (the simulator needs the size alone)
+    // Only when asked for (the simulator needs the size alone); shared by the clients that hold
+    // the same version.
+    std::shared_ptr<const Payload> payload;
   };
   // The payload that brings `client` to the current public model; records that it has it.
   Transfer SyncClient(uint32_t client, bool with_payload = false);
@@ -52,14 +55,19 @@ class Downlink {
   // the history (older clients catch up from the initial model or resync).
   absl::Status Restore(const ModelState& model, int64_t version);
 
-  // Ends a round: moves H toward `global` and makes it the current version.
-  absl::Status Publish(const ModelState& global, uint64_t seed);
+  // Ends `round`: moves H toward `global` and makes it the current version. The downlink codec's
+  // randomness comes from the run seed and the round, on a stream no client id uses, so every
+  // server (simulated or deployed) encodes the same way.
+  absl::Status Publish(const ModelState& global, uint64_t run_seed, int round);
 
  private:
   struct Version {
     int64_t number;
     ModelState model;
   };
+
+  // The transfer from version `from` (0: the initial model) to the current one.
+  Transfer BuildTransfer(int64_t from, bool with_payload) const;
 
   std::unique_ptr<Pipeline> codec_;
   std::unique_ptr<Pipeline> catch_up_;  // "sparse": changed coordinates, exact values
@@ -68,6 +76,8 @@ class Downlink {
   int history_ = 0;
   std::deque<Version> versions_;         // oldest first; back() is current
   std::vector<int64_t> client_version_;  // 0: never synced
+  // This round's transfers, by (from version, with payload); cleared when the version changes.
+  std::map<std::pair<int64_t, bool>, Transfer> transfers_;
   int64_t full_bytes_ = 0;
 };
 

@@ -30,9 +30,6 @@ namespace {
 // Per-client evaluation spreads the clients over this many tasks.
 constexpr int kEvalChunks = 8;
 
-// The server's own codec randomness, on a stream no client id uses.
-constexpr uint64_t kServerCodecStream = ~uint64_t{0};
-
 // What happened to one sampled client in a round.
 struct ClientOutcome {
   bool small = false;          // trained a slice of the model (HeteroFL)
@@ -414,8 +411,7 @@ absl::Status Simulation::Run(const std::function<absl::Status(const RoundMetrics
     } else {
       std::fprintf(stderr, "round %d: no update arrived; the model is unchanged\n", round);
     }
-    TRIB_RETURN_IF_ERROR(s.downlink->Publish(
-        s.global, DeriveSeed(config.seed, round, kServerCodecStream, RngPurpose::kCodec)));
+    TRIB_RETURN_IF_ERROR(s.downlink->Publish(s.global, config.seed, round));
     metrics.train_loss = examples > 0 ? loss_sum / examples : 0.0;
     // Up: every payload sent, aggregated or not (a rejected update still crossed the wire).
     metrics.uplink_compression =
