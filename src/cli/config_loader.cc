@@ -155,12 +155,26 @@ const std::vector<Field>& Fields() {
       IntegerField<int>(
           "run.eval_every", "evaluate on the test set every R rounds (and the last)", false,
           [](C& c) -> int& { return c.eval_every; }, 1, 1000000),
-      PlainStringField("data.dataset", "dataset: fashion_mnist", false,
-                       [](C& c) -> std::string& { return c.dataset; }),
-      PlainStringField("data.dir", "folder with the dataset's files", false,
+      PlainStringField("data.dataset", "dataset: fashion_mnist or sotu (State of the Union text)",
+                       false, [](C& c) -> std::string& { return c.dataset; }),
+      PlainStringField("data.dir", "folder with the dataset's files (empty: its default)", false,
                        [](C& c) -> std::string& { return c.data_dir; }),
+      IntegerField<int>(
+          "data.vocab_size", "sotu: BPE vocabulary size of the tokenizer", false,
+          [](C& c) -> int& { return c.text.vocab_size; }, 64, 1000000),
+      IntegerField<int>(
+          "data.min_year", "sotu: first year of the addresses used", false,
+          [](C& c) -> int& { return c.text.min_year; }, 0, 9999),
+      IntegerField<int>(
+          "data.max_year", "sotu: last year of the addresses used", false,
+          [](C& c) -> int& { return c.text.max_year; }, 0, 9999),
+      PlainStringField("data.cache_dir", "sotu: folder where trained tokenizers are cached", false,
+                       [](C& c) -> std::string& { return c.text.cache_dir; }),
       StringField(
-          "data.partition", "how examples are split among clients: iid, dirichlet or shards", true,
+          "data.partition",
+          "how examples are split among clients: iid, dirichlet, shards or natural (sotu: by "
+          "president)",
+          true,
           [](const std::string& v, C& c) -> absl::Status {
             TRIB_ASSIGN_OR_RETURN(c.partition.scheme, ParsePartitionScheme(v));
             return absl::OkStatus();
@@ -186,8 +200,30 @@ const std::vector<Field>& Fields() {
           "data.max_test_examples", "use only the first N test examples (0: all)", false,
           [](C& c) -> int64_t& { return c.max_test_examples; }, 0,
           std::numeric_limits<int64_t>::max()),
-      PlainStringField("model.name", "model: mlp or cnn", true,
+      PlainStringField("model.name", "model: mlp, cnn or gpt", true,
                        [](C& c) -> std::string& { return c.model.name; }),
+      IntegerField<int>(
+          "model.layers", "gpt: transformer blocks", false,
+          [](C& c) -> int& { return c.model.layers; }, 1, 256),
+      IntegerField<int>(
+          "model.heads", "gpt: attention heads", false, [](C& c) -> int& { return c.model.heads; },
+          1, 1024),
+      IntegerField<int>(
+          "model.embed", "gpt: embedding width", false, [](C& c) -> int& { return c.model.embed; },
+          1, 65536),
+      IntegerField<int64_t>(
+          "model.context", "gpt: tokens per training window", false,
+          [](C& c) -> int64_t& { return c.model.context; }, 1, 65536),
+      IntegerField<int>(
+          "model.lora_rank", "gpt: LoRA rank; > 0 trains only adapters over model.base", false,
+          [](C& c) -> int& { return c.model.lora_rank; }, 0, 65536),
+      DoubleField("model.lora_alpha", "gpt: LoRA scale numerator (adapters scaled alpha / rank)",
+                  [](C& c) -> double& { return c.model.lora_alpha; }),
+      BoolField("model.lora_train_a",
+                "gpt: train LoRA's A (false: FFA-LoRA, A frozen, only B trained and sent)",
+                [](C& c) -> bool& { return c.model.lora_train_a; }),
+      PlainStringField("model.base", "gpt with LoRA: checkpoint (model.pt) of the frozen model",
+                       false, [](C& c) -> std::string& { return c.model.base; }),
       IntegerField<int>(
           "model.hidden", "width of the hidden fully connected layer(s)", false,
           [](C& c) -> int& { return c.model.hidden; }, 1, 65536),
@@ -215,6 +251,14 @@ const std::vector<Field>& Fields() {
       IntegerField<int>(
           "train.steps", "local mini-batch steps per round; overrides epochs when > 0", false,
           [](C& c) -> int& { return c.train.steps; }, 0, 100000000),
+      DoubleField("train.clip_norm", "clip each step's gradient to this L2 norm (0: off)",
+                  [](C& c) -> double& { return c.train.clip_norm; }),
+      IntegerField<int>(
+          "train.warmup_steps", "linear learning-rate warmup over a client's first N steps", false,
+          [](C& c) -> int& { return c.train.warmup_steps; }, 0, 100000000),
+      BoolField("train.keep_optimizer_state",
+                "keep each client's optimizer moments from round to round (DiLoCo, Photon)",
+                [](C& c) -> bool& { return c.train.keep_optimizer_state; }),
       DoubleField("model.small_fraction",
                   "fraction of clients that train a narrower slice of the model (HeteroFL)",
                   [](C& c) -> double& { return c.small_fraction; }),
@@ -223,7 +267,7 @@ const std::vector<Field>& Fields() {
       PlainStringField(
           "strategy.name",
           "aggregation: fedavg fedprox fedavgm fedadagrad fedadam fedyogi diloco scaffold "
-          "median trimmed_mean krum norm_bounding",
+          "median trimmed_mean krum norm_bounding lora_exact",
           false, [](C& c) -> std::string& { return c.strategy.name; }),
       DoubleField("strategy.server_lr", "server learning rate (fedavgm, fedad*, fedyogi, diloco)",
                   [](C& c) -> double& { return c.strategy.server_lr; }),
@@ -235,6 +279,10 @@ const std::vector<Field>& Fields() {
                   [](C& c) -> double& { return c.strategy.beta2; }),
       DoubleField("strategy.tau", "adaptivity floor (fedadagrad, fedadam, fedyogi)",
                   [](C& c) -> double& { return c.strategy.tau; }),
+      BoolField("strategy.bias_correction",
+                "fedadam: Adam's bias-corrected moments (with 1-step SGD clients: data-parallel "
+                "Adam)",
+                [](C& c) -> bool& { return c.strategy.bias_correction; }),
       DoubleField("strategy.mu", "FedProx proximal strength",
                   [](C& c) -> double& { return c.strategy.proximal_mu; }),
       DoubleField("strategy.trim_ratio", "fraction cut at each end per coordinate (trimmed_mean)",

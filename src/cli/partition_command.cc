@@ -14,7 +14,8 @@ int RunPartitionCommand(const PartitionCommandOptions& options) {
   auto loaded = LoadExperimentConfig(options.config_path, options.overrides);
   if (!loaded.ok()) return Fail(loaded.status());
   const ExperimentConfig& config = loaded->config;
-  auto images = LoadFashionMnist(config.data_dir, DatasetSplit::kTrain);
+  auto images = LoadFashionMnist(
+      config.data_dir.empty() ? kDefaultFashionMnistDir : config.data_dir, DatasetSplit::kTrain);
   if (!images.ok()) return Fail(images.status());
   if (config.max_train_examples > 0 &&
       static_cast<size_t>(config.max_train_examples) < images->size()) {

@@ -25,6 +25,8 @@ enum class RngPurpose : uint64_t {
   kControlCodec = 10,  // encoding SCAFFOLD's control variate changes
   kHoldout = 11,       // each client's held-out examples
   kCapacity = 12,      // which clients train a narrower model
+  kLoraInit = 13,      // LoRA A matrices (fixed per layer, so FFA-LoRA parties agree)
+  kTextSampling = 14,  // tributary generate
 };
 
 using Rng = std::mt19937_64;

@@ -135,14 +135,45 @@ absl::StatusOr<std::vector<ClientIndices>> PartitionShards(std::span<const uint8
   return clients;
 }
 
+absl::StatusOr<std::vector<ClientIndices>> PartitionNatural(std::span<const uint8_t> labels,
+                                                            int num_owners, int num_clients) {
+  std::vector<ClientIndices> by_owner(num_owners);
+  for (uint32_t i = 0; i < labels.size(); ++i) by_owner[labels[i]].push_back(i);
+  std::erase_if(by_owner, [](const ClientIndices& owned) { return owned.empty(); });
+  const int owners = static_cast<int>(by_owner.size());
+  if (num_clients > owners) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("natural partition: ", num_clients, " clients but only ", owners, " owners"));
+  }
+  std::vector<ClientIndices> clients(num_clients);
+  int64_t remaining = static_cast<int64_t>(labels.size()), current = 0;
+  int client = 0;
+  for (int o = 0; o < owners; ++o) {
+    clients[client].insert(clients[client].end(), by_owner[o].begin(), by_owner[o].end());
+    current += static_cast<int64_t>(by_owner[o].size());
+    remaining -= static_cast<int64_t>(by_owner[o].size());
+    const int groups_left = num_clients - client;
+    const int owners_left = owners - o - 1;
+    // Close the group at its fair share of what is left, or when each later group needs one of
+    // the remaining owners.
+    if (groups_left > 1 &&
+        (current * groups_left >= current + remaining || owners_left == groups_left - 1)) {
+      ++client;
+      current = 0;
+    }
+  }
+  return clients;
+}
+
 }  // namespace
 
 absl::StatusOr<PartitionScheme> ParsePartitionScheme(const std::string& name) {
   if (name == "iid") return PartitionScheme::kIid;
   if (name == "dirichlet") return PartitionScheme::kDirichlet;
   if (name == "shards") return PartitionScheme::kShards;
+  if (name == "natural") return PartitionScheme::kNatural;
   return absl::InvalidArgumentError(
-      absl::StrCat("unknown partition '", name, "' (expected iid, dirichlet or shards)"));
+      absl::StrCat("unknown partition '", name, "' (expected iid, dirichlet, shards or natural)"));
 }
 
 const char* PartitionSchemeName(PartitionScheme scheme) {
@@ -153,6 +184,8 @@ const char* PartitionSchemeName(PartitionScheme scheme) {
       return "dirichlet";
     case PartitionScheme::kShards:
       return "shards";
+    case PartitionScheme::kNatural:
+      return "natural";
   }
   return "unknown";
 }
@@ -188,6 +221,8 @@ absl::StatusOr<std::vector<ClientIndices>> PartitionExamples(std::span<const uin
     case PartitionScheme::kShards:
       return PartitionShards(labels, num_classes, options.num_clients, options.shards_per_client,
                              rng);
+    case PartitionScheme::kNatural:
+      return PartitionNatural(labels, num_classes, options.num_clients);
   }
   return absl::InvalidArgumentError("unknown partition scheme");
 }

@@ -16,6 +16,10 @@ enum class PartitionScheme {
   kIid,        // uniformly shuffled, equal-sized shares
   kDirichlet,  // per class, shares drawn from Dirichlet(alpha): label skew grows as alpha falls
   kShards,     // each client holds exactly k classes, each class split evenly among its holders
+  // Natural owners: the label names each example's owner (e.g. a text's author); owners, in label
+  // order, are grouped into num_clients contiguous groups of about equal example counts (one
+  // owner per client when there are as many clients as owners).
+  kNatural,
 };
 
 absl::StatusOr<PartitionScheme> ParsePartitionScheme(const std::string& name);

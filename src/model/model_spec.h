@@ -19,19 +19,39 @@ struct ModelSpec {
   // Multiplies every hidden width (conv channels, hidden units; not inputs or classes). A model
   // of width w < 1 is a leading-channel slice of the full one (HeteroFL).
   double width = 1.0;
-  // Input and output shape; filled from the dataset.
+  // Input and output shape; filled from the dataset. For "gpt", num_classes is the vocabulary.
   int64_t input_channels = 1;
   int64_t input_height = 28;
   int64_t input_width = 28;
   int64_t num_classes = 10;
+
+  // "gpt" (decoder-only transformer): blocks, attention heads, embedding width, and the
+  // context length (tokens per example).
+  int layers = 4;
+  int heads = 4;
+  int embed = 256;
+  int64_t context = 64;
+  // LoRA (gpt only): rank r > 0 freezes every weight of the `base` checkpoint and trains
+  // adapters B [out, r] and A [r, in] on the attention and MLP linear layers, scaled by
+  // alpha / r. With lora_train_a false (FFA-LoRA) A stays at its seeded initial value and only
+  // B is trained and sent. Only trained tensors are in the model's ModelState.
+  int lora_rank = 0;
+  double lora_alpha = 16.0;
+  bool lora_train_a = true;
+  std::string base;  // checkpoint of the full model (SaveModelState / simulate's model.pt)
 };
 
-// Names accepted by ModelSpec::name: "mlp" (input -> hidden -> hidden -> classes, ReLU) and
-// "cnn" (the FedAvg CNN: conv5x5(32), pool, conv5x5(64), pool, fc(hidden), fc(classes)).
+// Names accepted by ModelSpec::name: "mlp" (input -> hidden -> hidden -> classes, ReLU),
+// "cnn" (the FedAvg CNN: conv5x5(32), pool, conv5x5(64), pool, fc(hidden), fc(classes)) and
+// "gpt" (token + position embeddings, pre-LayerNorm causal attention and MLP blocks, output
+// head tied to the token embedding).
 const std::vector<std::string>& RegisteredModels();
 
 // Checks the name and that the shapes make sense for that model.
 absl::Status ValidateModelSpec(const ModelSpec& spec);
+
+// True when the spec's tensors are LoRA adapters over a frozen base.
+inline bool IsLora(const ModelSpec& spec) { return spec.name == "gpt" && spec.lora_rank > 0; }
 
 // Freshly initialized parameters (PyTorch's default initialization), fixed by `seed`.
 // Thread-safe.

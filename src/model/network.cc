@@ -9,6 +9,8 @@
 #include "absl/strings/str_join.h"
 #include "common/seeded_rng.h"
 #include "common/status_util.h"
+#include "model/gpt.h"
+#include "model/shared_base.h"
 
 namespace tributary {
 namespace {
@@ -61,10 +63,36 @@ struct CnnImpl : torch::nn::Module {
   torch::nn::Linear fc1{nullptr}, fc2{nullptr};
 };
 
+absl::Status ValidateGptSpec(const ModelSpec& spec) {
+  if (spec.layers < 1 || spec.layers > 256 || spec.heads < 1 || spec.embed < 1 ||
+      spec.embed > 65536 || spec.embed % spec.heads != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "gpt needs 1..256 layers and an embedding width divisible by the head count; got layers ",
+        spec.layers, ", heads ", spec.heads, ", embed ", spec.embed));
+  }
+  if (spec.context < 1 || spec.context > 65536) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("model.context must be in [1, 65536], got ", spec.context));
+  }
+  if (spec.width != 1.0) return absl::InvalidArgumentError("gpt has no narrower widths");
+  if (spec.lora_rank < 0 || spec.lora_rank > spec.embed) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("model.lora_rank must be in [0, embed], got ", spec.lora_rank));
+  }
+  if (spec.lora_rank > 0 && spec.base.empty()) {
+    return absl::InvalidArgumentError(
+        "model.lora_rank needs model.base: the checkpoint whose weights stay frozen");
+  }
+  if (!(spec.lora_alpha > 0.0 && std::isfinite(spec.lora_alpha))) {
+    return absl::InvalidArgumentError("model.lora_alpha must be positive");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 const std::vector<std::string>& RegisteredModels() {
-  static const std::vector<std::string> names = {"mlp", "cnn"};
+  static const std::vector<std::string> names = {"mlp", "cnn", "gpt"};
   return names;
 }
 
@@ -86,6 +114,8 @@ absl::Status ValidateModelSpec(const ModelSpec& spec) {
       spec.num_classes < 2) {
     return absl::InvalidArgumentError("model input shape and class count must be positive");
   }
+  if (spec.name == "gpt") return ValidateGptSpec(spec);
+  if (spec.lora_rank != 0) return absl::InvalidArgumentError("LoRA needs model.name = gpt");
   if (spec.name == "cnn" && (ConvPoolSize(ConvPoolSize(spec.input_height)) < 1 ||
                              ConvPoolSize(ConvPoolSize(spec.input_width)) < 1)) {
     return absl::InvalidArgumentError("cnn needs inputs of at least 16x16 pixels");
@@ -96,6 +126,16 @@ absl::Status ValidateModelSpec(const ModelSpec& spec) {
 absl::StatusOr<std::unique_ptr<Network>> Network::Create(const ModelSpec& spec) {
   TRIB_RETURN_IF_ERROR(ValidateModelSpec(spec));
   try {
+    if (spec.name == "gpt") {
+      std::shared_ptr<const ModelState> base;
+      if (IsLora(spec)) {
+        TRIB_ASSIGN_OR_RETURN(base, LoadSharedBase(spec.base));
+      }
+      TRIB_ASSIGN_OR_RETURN(std::shared_ptr<torch::nn::Module> module, CreateGpt(spec, base.get()));
+      return std::unique_ptr<Network>(new Network(
+          module, [raw = module.get()](const torch::Tensor& x) { return GptForward(*raw, x); },
+          std::move(base)));
+    }
     if (spec.name == "mlp") {
       auto module = std::make_shared<MlpImpl>(spec);
       return std::unique_ptr<Network>(
@@ -111,8 +151,9 @@ absl::StatusOr<std::unique_ptr<Network>> Network::Create(const ModelSpec& spec) 
 }
 
 Network::Network(std::shared_ptr<torch::nn::Module> module,
-                 std::function<torch::Tensor(const torch::Tensor&)> forward)
-    : module_(std::move(module)), forward_(std::move(forward)) {
+                 std::function<torch::Tensor(const torch::Tensor&)> forward,
+                 std::shared_ptr<const ModelState> base)
+    : base_(std::move(base)), module_(std::move(module)), forward_(std::move(forward)) {
   for (const auto& item : module_->named_parameters()) {
     parameters_.push_back(item.value());
     layout_.push_back({item.key(), item.value().sizes().vec()});

@@ -21,7 +21,8 @@ class Network {
   // Builds the model with PyTorch's default initialization from torch's global generator.
   static absl::StatusOr<std::unique_ptr<Network>> Create(const ModelSpec& spec);
 
-  // Logits of shape [batch, num_classes] for input [batch, channels, height, width].
+  // Logits of shape [batch, num_classes] for input [batch, channels, height, width]; for "gpt",
+  // logits [batch, T, vocab] for tokens [batch, T].
   torch::Tensor Forward(const torch::Tensor& input);
   std::vector<torch::Tensor> Parameters() const { return module_->parameters(); }
   void SetTraining(bool training) { module_->train(training); }
@@ -35,8 +36,10 @@ class Network {
 
  private:
   Network(std::shared_ptr<torch::nn::Module> module,
-          std::function<torch::Tensor(const torch::Tensor&)> forward);
+          std::function<torch::Tensor(const torch::Tensor&)> forward,
+          std::shared_ptr<const ModelState> base = nullptr);
 
+  std::shared_ptr<const ModelState> base_;  // frozen weights the module views (LoRA)
   std::shared_ptr<torch::nn::Module> module_;
   std::function<torch::Tensor(const torch::Tensor&)> forward_;
   std::vector<torch::Tensor> parameters_;  // same order as layout_

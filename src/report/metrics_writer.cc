@@ -26,6 +26,8 @@ std::string RoundMetricsToJson(const RoundMetrics& m) {
   j["train_loss"] = m.train_loss;
   j["test_accuracy"] = OrNull(m.test_accuracy);
   j["test_loss"] = OrNull(m.test_loss);
+  if (m.test_perplexity.has_value()) j["test_perplexity"] = *m.test_perplexity;
+  if (m.tokens_trained_total.has_value()) j["tokens_trained_total"] = *m.tokens_trained_total;
   j["bytes_up"] = m.bytes_up;
   j["bytes_down"] = m.bytes_down;
   j["uplink_compression"] = m.uplink_compression;

@@ -25,6 +25,10 @@ struct RoundMetrics {
   double train_loss = 0.0;  // example-weighted mean local training loss of aggregated clients
   std::optional<double> test_accuracy;  // set on evaluation rounds
   std::optional<double> test_loss;
+  // Language models: exp(test_loss) on evaluation rounds, and the tokens trained on by the
+  // aggregated clients since the start.
+  std::optional<double> test_perplexity;
+  std::optional<int64_t> tokens_trained_total;
   // Mean over clients of each client's accuracy on its own held-out examples, with its own
   // local layers (set on evaluation rounds when data.client_holdout > 0).
   std::optional<double> client_accuracy;

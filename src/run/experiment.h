@@ -17,6 +17,14 @@
 
 namespace tributary {
 
+// Text corpora (data.dataset = sotu).
+struct TextDataOptions {
+  int vocab_size = 2048;  // BPE vocabulary of the tokenizer
+  int min_year = 0;       // addresses from these years only
+  int max_year = 9999;
+  std::string cache_dir = ".cache/tributary";  // where trained tokenizers are kept
+};
+
 struct ExperimentConfig {
   std::string name = "experiment";
   uint64_t seed = 0;
@@ -24,8 +32,9 @@ struct ExperimentConfig {
   int clients_per_round = 0;
   int eval_every = 1;  // evaluate the global model every this many rounds (and after the last)
 
-  std::string dataset = "fashion_mnist";
-  std::string data_dir = kDefaultFashionMnistDir;
+  std::string dataset = "fashion_mnist";  // or "sotu" (language modelling, model "gpt")
+  std::string data_dir;                   // empty: the dataset's default folder
+  TextDataOptions text;
   int64_t max_train_examples = 0;  // 0: all; else the first N (for quick runs and tests)
   int64_t max_test_examples = 0;   // 0: all
   PartitionOptions partition;

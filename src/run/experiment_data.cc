@@ -1,13 +1,16 @@
 #include "run/experiment_data.h"
 
 #include "common/status_util.h"
+#include "run/sotu_data.h"
 
 namespace tributary {
 namespace {
 
 absl::StatusOr<LabeledImages> LoadSplit(const ExperimentConfig& config, DatasetSplit split,
                                         int64_t limit) {
-  TRIB_ASSIGN_OR_RETURN(LabeledImages images, LoadFashionMnist(config.data_dir, split));
+  TRIB_ASSIGN_OR_RETURN(
+      LabeledImages images,
+      LoadFashionMnist(config.data_dir.empty() ? kDefaultFashionMnistDir : config.data_dir, split));
   if (limit > 0 && static_cast<size_t>(limit) < images.size()) {
     images.labels.resize(limit);
     images.pixels.resize(limit * images.rows * images.cols);
@@ -21,6 +24,7 @@ constexpr int kEvalChunks = 8;
 }  // namespace
 
 absl::StatusOr<ExperimentData> LoadExperimentData(ExperimentConfig& config) {
+  if (config.dataset == "sotu") return LoadSotuExperimentData(config);
   TRIB_ASSIGN_OR_RETURN(LabeledImages train_images,
                         LoadSplit(config, DatasetSplit::kTrain, config.max_train_examples));
   TRIB_ASSIGN_OR_RETURN(LabeledImages test_images,

@@ -79,7 +79,8 @@ struct Simulation::State {
   // Set when the uplink is a count sketch: tables are averaged, then unsketched once.
   std::unique_ptr<SketchedFedAvg> sketched;
   std::vector<CodecState> codec_states;  // per client; empty until its first error-fed upload
-  std::unique_ptr<Downlink> downlink;    // the public model clients train from
+  std::vector<OptimizerState> optimizer_states;  // per client, when train.keep_optimizer_state
+  std::unique_ptr<Downlink> downlink;            // the public model clients train from
 };
 
 Simulation::Simulation(std::unique_ptr<State> state) : state_(std::move(state)) {}
@@ -163,6 +164,9 @@ absl::StatusOr<std::unique_ptr<Simulation>> Simulation::Create(const ExperimentC
     state->sketched = std::make_unique<SketchedFedAvg>(*sketch);
   }
   state->codec_states.resize(state->population->size());
+  if (config.train.keep_optimizer_state) {
+    state->optimizer_states.resize(state->population->size());
+  }
   state->client_controls.resize(state->population->size());
   TRIB_ASSIGN_OR_RETURN(std::unique_ptr<Pipeline> fp32, Pipeline::Parse("fp32"));
   state->control_download_bytes =
@@ -206,7 +210,7 @@ absl::Status Simulation::Run(const std::function<absl::Status(const RoundMetrics
   State& s = *state_;
   const ExperimentConfig& config = s.config;
   const int64_t model_bytes = static_cast<int64_t>(s.global.num_bytes());
-  int64_t bytes_up_total = 0, bytes_down_total = 0;
+  int64_t bytes_up_total = 0, bytes_down_total = 0, examples_trained_total = 0;
   double sim_time = 0.0;
 
   for (int round = 1; round <= config.rounds; ++round) {
@@ -272,7 +276,8 @@ absl::Status Simulation::Run(const std::function<absl::Status(const RoundMetrics
         absl::StatusOr<LocalTrainResult> result =
             trainer.Train(start_model, *s.train_data, s.population->examples(client),
                           DeriveSeed(config.seed, round, client, RngPurpose::kLocalShuffle),
-                          &trained, server_control != nullptr ? &s.corrections[worker] : nullptr);
+                          &trained, server_control != nullptr ? &s.corrections[worker] : nullptr,
+                          s.optimizer_states.empty() ? nullptr : &s.optimizer_states[client]);
         ClientOutcome& outcome = outcomes[i];
         outcome.small = small;
         outcome.train_seconds =
@@ -391,6 +396,7 @@ absl::Status Simulation::Run(const std::function<absl::Status(const RoundMetrics
       slowest = std::max(slowest, outcome.finish_seconds);
       loss_sum += outcome.result->mean_loss * outcome.result->num_examples;
       examples += outcome.result->num_examples;
+      examples_trained_total += outcome.result->examples_processed;
     }
     if (metrics.full_clients_trained > 0) {
       metrics.train_seconds_full /= metrics.full_clients_trained;
@@ -419,6 +425,9 @@ absl::Status Simulation::Run(const std::function<absl::Status(const RoundMetrics
     bytes_up_total += metrics.bytes_up;
     bytes_down_total += metrics.bytes_down;
     metrics.bytes_up_total = bytes_up_total;
+    if (config.dataset == "sotu") {
+      metrics.tokens_trained_total = examples_trained_total * config.model.context;
+    }
     metrics.bytes_down_total = bytes_down_total;
 
     if (round % config.eval_every == 0 || round == config.rounds) {
@@ -426,6 +435,7 @@ absl::Status Simulation::Run(const std::function<absl::Status(const RoundMetrics
                             EvaluateInChunks(*s.pool, s.trainers, s.global, *s.test_data));
       metrics.test_accuracy = total.accuracy();
       metrics.test_loss = total.mean_loss();
+      if (config.dataset == "sotu") metrics.test_perplexity = std::exp(total.mean_loss());
       if (!s.holdout.empty()) {
         TRIB_ASSIGN_OR_RETURN(metrics.client_accuracy, MeanClientAccuracy(s));
       }

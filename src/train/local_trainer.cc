@@ -1,9 +1,12 @@
 #include "train/local_trainer.h"
 
 #include <torch/nn/functional/loss.h>
+#include <torch/nn/utils/clip_grad.h>
 #include <torch/optim.h>
 
 #include <cmath>
+#include <cstring>
+#include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -40,16 +43,89 @@ absl::Status CheckIndices(std::span<const uint32_t> indices, size_t dataset_size
   return absl::OkStatus();
 }
 
+// Cross-entropy of logits [B, classes] against labels [B], or of a sequence model's logits
+// [B, T, vocab] against next tokens [B, T] (every position counts).
+torch::Tensor CrossEntropy(const torch::Tensor& logits, const torch::Tensor& y,
+                           torch::nn::functional::CrossEntropyFuncOptions options = {}) {
+  if (logits.dim() == 3) {
+    return torch::nn::functional::cross_entropy(logits.reshape({-1, logits.size(2)}),
+                                                y.reshape({-1}), options);
+  }
+  return torch::nn::functional::cross_entropy(logits, y, options);
+}
+
 // Adds one batch's summed loss, correct predictions and count to `result`.
 void EvaluateBatch(Network& network, const torch::Tensor& x, const torch::Tensor& y,
                    EvalResult* result) {
   torch::Tensor logits = network.Forward(x);
   result->loss_sum +=
-      torch::nn::functional::cross_entropy(
-          logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+      CrossEntropy(logits, y,
+                   torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
           .item<double>();
-  result->correct += logits.argmax(1).eq(y).sum().item<int64_t>();
-  result->count += y.size(0);
+  result->correct += logits.argmax(-1).eq(y).sum().item<int64_t>();
+  result->count += y.numel();
+}
+
+std::string ParamKey(const torch::Tensor& p) {
+  return c10::guts::to_string(p.unsafeGetTensorImpl());
+}
+
+// Hands the client's saved moments to a freshly built optimizer (torch keys its per-parameter
+// state by tensor identity).
+void RestoreOptimizerState(const OptimizerState& saved, OptimizerKind kind,
+                           const std::vector<torch::Tensor>& params,
+                           torch::optim::Optimizer& optimizer) {
+  if (saved.step == 0) return;
+  int64_t offset = 0;
+  for (const torch::Tensor& p : params) {
+    auto view = [&](const std::vector<float>& buffer) {
+      return torch::from_blob(const_cast<float*>(buffer.data()) + offset, p.sizes(),
+                              torch::kFloat32)
+          .clone();
+    };
+    if (kind == OptimizerKind::kAdamW) {
+      auto state = std::make_unique<torch::optim::AdamWParamState>();
+      state->step(saved.step);
+      state->exp_avg(view(saved.first));
+      state->exp_avg_sq(view(saved.second));
+      optimizer.state()[ParamKey(p)] = std::move(state);
+    } else {
+      auto state = std::make_unique<torch::optim::SGDParamState>();
+      state->momentum_buffer(view(saved.first));
+      optimizer.state()[ParamKey(p)] = std::move(state);
+    }
+    offset += p.numel();
+  }
+}
+
+void SaveOptimizerState(OptimizerKind kind, const std::vector<torch::Tensor>& params,
+                        torch::optim::Optimizer& optimizer, int64_t steps_taken,
+                        OptimizerState* saved) {
+  int64_t total = 0;
+  for (const torch::Tensor& p : params) total += p.numel();
+  saved->first.assign(total, 0.0f);
+  saved->second.assign(kind == OptimizerKind::kAdamW ? total : 0, 0.0f);
+  saved->step += steps_taken;
+  int64_t offset = 0;
+  for (const torch::Tensor& p : params) {
+    auto copy = [&](const torch::Tensor& t, std::vector<float>& buffer) {
+      if (!t.defined()) return;
+      torch::Tensor c = t.contiguous();
+      std::memcpy(buffer.data() + offset, c.data_ptr<float>(), c.numel() * sizeof(float));
+    };
+    auto it = optimizer.state().find(ParamKey(p));
+    if (it != optimizer.state().end()) {
+      if (kind == OptimizerKind::kAdamW) {
+        auto& state = static_cast<torch::optim::AdamWParamState&>(*it->second);
+        copy(state.exp_avg(), saved->first);
+        copy(state.exp_avg_sq(), saved->second);
+      } else {
+        copy(static_cast<torch::optim::SGDParamState&>(*it->second).momentum_buffer(),
+             saved->first);
+      }
+    }
+    offset += p.numel();
+  }
 }
 
 }  // namespace
@@ -77,7 +153,8 @@ absl::StatusOr<LocalTrainResult> LocalTrainer::Train(const ModelState& global,
                                                      const TensorDataset& data,
                                                      std::span<const uint32_t> indices,
                                                      uint64_t shuffle_seed, ModelState* delta,
-                                                     const ModelState* gradient_correction) {
+                                                     const ModelState* gradient_correction,
+                                                     OptimizerState* optimizer_state) {
   if (global.specs() != layout() || delta->specs() != layout() ||
       (gradient_correction != nullptr && gradient_correction->specs() != layout())) {
     return absl::InvalidArgumentError("model state layout does not match the trainer's model");
@@ -96,6 +173,10 @@ absl::StatusOr<LocalTrainResult> LocalTrainer::Train(const ModelState& global,
     network.SetTraining(true);
     std::vector<torch::Tensor> parameters = network.Parameters();
     std::unique_ptr<torch::optim::Optimizer> optimizer = MakeOptimizer(options, parameters);
+    if (optimizer_state != nullptr) {
+      RestoreOptimizerState(*optimizer_state, options.optimizer, parameters, *optimizer);
+    }
+    const int64_t steps_before = optimizer_state != nullptr ? optimizer_state->step : 0;
     // FedProx anchors: the starting weights, whose pull mu * (w - anchor) joins the gradient.
     std::vector<torch::Tensor> anchors;
     if (options.proximal_mu > 0.0) {
@@ -123,11 +204,21 @@ absl::StatusOr<LocalTrainResult> LocalTrainer::Train(const ModelState& global,
       }
       const int64_t batch = std::min<int64_t>(options.batch_size, n - position);
       torch::Tensor index = torch::from_blob(order.data() + position, {batch}, torch::kInt64);
-      torch::Tensor x = data.tensors().images.index_select(0, index);
-      torch::Tensor y = data.tensors().labels.index_select(0, index);
+      torch::Tensor x = data.tensors().inputs.index_select(0, index);
+      torch::Tensor y = data.tensors().targets.index_select(0, index);
+      if (options.warmup_steps > 0) {
+        const double ramp =
+            std::min(1.0, static_cast<double>(steps_before + step + 1) / options.warmup_steps);
+        for (auto& group : optimizer->param_groups()) {
+          group.options().set_lr(options.learning_rate * ramp);
+        }
+      }
       optimizer->zero_grad();
-      torch::Tensor loss = torch::nn::functional::cross_entropy(network.Forward(x), y);
+      torch::Tensor loss = CrossEntropy(network.Forward(x), y);
       loss.backward();
+      if (options.clip_norm > 0.0) {
+        torch::nn::utils::clip_grad_norm_(parameters, options.clip_norm);
+      }
       if (!anchors.empty() || !corrections.empty()) {
         torch::NoGradGuard no_grad;
         for (size_t p = 0; p < parameters.size(); ++p) {
@@ -145,6 +236,9 @@ absl::StatusOr<LocalTrainResult> LocalTrainer::Train(const ModelState& global,
     if (!std::isfinite(loss_sum)) {
       return absl::FailedPreconditionError(
           "local training diverged (loss is not finite); lower train.lr");
+    }
+    if (optimizer_state != nullptr) {
+      SaveOptimizerState(options.optimizer, parameters, *optimizer, total_steps, optimizer_state);
     }
     network.StoreState(delta);
     std::span<float> d = delta->flat();
@@ -177,8 +271,8 @@ absl::StatusOr<EvalResult> LocalTrainer::Evaluate(const ModelState& model,
     EvalResult result;
     for (int64_t start = begin; start < static_cast<int64_t>(end); start += kEvalBatch) {
       const int64_t stop = std::min<int64_t>(start + kEvalBatch, end);
-      EvaluateBatch(network, data.tensors().images.slice(0, start, stop),
-                    data.tensors().labels.slice(0, start, stop), &result);
+      EvaluateBatch(network, data.tensors().inputs.slice(0, start, stop),
+                    data.tensors().targets.slice(0, start, stop), &result);
     }
     return result;
   } catch (const c10::Error& e) {
@@ -203,8 +297,8 @@ absl::StatusOr<EvalResult> LocalTrainer::EvaluateExamples(const ModelState& mode
     for (size_t start = 0; start < order.size(); start += kEvalBatch) {
       const int64_t batch = std::min<int64_t>(kEvalBatch, order.size() - start);
       torch::Tensor index = torch::from_blob(order.data() + start, {batch}, torch::kInt64);
-      EvaluateBatch(network, data.tensors().images.index_select(0, index),
-                    data.tensors().labels.index_select(0, index), &result);
+      EvaluateBatch(network, data.tensors().inputs.index_select(0, index),
+                    data.tensors().targets.index_select(0, index), &result);
     }
     return result;
   } catch (const c10::Error& e) {

@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "model/model_spec.h"
 #include "tensor/model_state.h"
+#include "train/optimizer_state.h"
 #include "train/tensor_dataset.h"
 #include "train/train_options.h"
 
@@ -25,6 +26,7 @@ struct LocalTrainResult {
   double mean_loss = 0.0;          // mean training loss over every example seen
 };
 
+// For token windows, count, correct and loss are per predicted token.
 struct EvalResult {
   int64_t count = 0;
   int64_t correct = 0;
@@ -50,11 +52,13 @@ class LocalTrainer {
 
   // Trains from `global` on examples `indices` of `data`, shuffled by `shuffle_seed`, and
   // writes (trained - global) into *delta. `gradient_correction`, when given, is added to every
-  // step's gradient (SCAFFOLD's c - c_i). Requires: every state has layout().
+  // step's gradient (SCAFFOLD's c - c_i). `optimizer_state`, when given, is where the client's
+  // optimizer starts from and is left as trained. Requires: every state has layout().
   absl::StatusOr<LocalTrainResult> Train(const ModelState& global, const TensorDataset& data,
                                          std::span<const uint32_t> indices, uint64_t shuffle_seed,
                                          ModelState* delta,
-                                         const ModelState* gradient_correction = nullptr);
+                                         const ModelState* gradient_correction = nullptr,
+                                         OptimizerState* optimizer_state = nullptr);
 
   // Loss and accuracy of `model` on examples [begin, end) of `data`.
   absl::StatusOr<EvalResult> Evaluate(const ModelState& model, const TensorDataset& data,

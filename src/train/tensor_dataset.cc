@@ -38,10 +38,33 @@ absl::StatusOr<std::shared_ptr<const TensorDataset>> TensorDataset::FromImages(
     torch::Tensor bytes = torch::from_blob(const_cast<uint8_t*>(images.pixels.data()),
                                            {n, 1, images.rows, images.cols}, torch::kUInt8);
     torch::Tensor x = bytes.to(torch::kFloat32).div_(255.0f);
-    tensors->images = x.sub_(normalization.mean).div_(normalization.stddev).contiguous();
-    tensors->labels =
+    tensors->inputs = x.sub_(normalization.mean).div_(normalization.stddev).contiguous();
+    tensors->targets =
         torch::from_blob(const_cast<uint8_t*>(images.labels.data()), {n}, torch::kUInt8)
             .to(torch::kInt64);
+    return std::shared_ptr<const TensorDataset>(
+        new TensorDataset(std::move(tensors), static_cast<size_t>(n)));
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat("building tensors: ", e.what_without_backtrace()));
+  }
+}
+
+absl::StatusOr<std::shared_ptr<const TensorDataset>> TensorDataset::FromTokenWindows(
+    std::span<const int32_t> tokens, int64_t context) {
+  if (context < 1) return absl::InvalidArgumentError("context length must be positive");
+  const int64_t window = context + 1;
+  if (tokens.size() % window != 0) {
+    return absl::InvalidArgumentError("token buffer is not a whole number of windows");
+  }
+  const int64_t n = static_cast<int64_t>(tokens.size()) / window;
+  if (n == 0) return absl::InvalidArgumentError("empty dataset");
+  try {
+    auto tensors = std::make_unique<Tensors>();
+    torch::Tensor all =
+        torch::from_blob(const_cast<int32_t*>(tokens.data()), {n, window}, torch::kInt32)
+            .to(torch::kInt64);
+    tensors->inputs = all.slice(1, 0, context).contiguous();
+    tensors->targets = all.slice(1, 1, window).contiguous();
     return std::shared_ptr<const TensorDataset>(
         new TensorDataset(std::move(tensors), static_cast<size_t>(n)));
   } catch (const c10::Error& e) {

@@ -1,13 +1,15 @@
-// A labelled image dataset held as torch tensors (normalized fp32 images, int64 labels), shared
-// read-only by every worker. Torch-free header; train/ code reaches the tensors through
-// tensor_dataset_tensors.h.
+// A dataset held as torch tensors, shared read-only by every worker: labelled images (normalized
+// fp32 images, int64 labels) or token windows for next-token prediction. Torch-free header; train/
+// code reaches the tensors through tensor_dataset_tensors.h.
 //
 // Thread-safety: immutable after construction; safe to share across threads.
 #ifndef TRIBUTARY_TRAIN_TENSOR_DATASET_H_
 #define TRIBUTARY_TRAIN_TENSOR_DATASET_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
+#include <span>
 
 #include "absl/status/statusor.h"
 #include "data/fashion_mnist.h"
@@ -29,6 +31,10 @@ class TensorDataset {
   // Images scaled to [0, 1], then standardized: (x - mean) / stddev.
   static absl::StatusOr<std::shared_ptr<const TensorDataset>> FromImages(
       const LabeledImages& images, Normalization normalization);
+  // Windows of context + 1 tokens laid end to end in `tokens`: each example's input is a
+  // window's first `context` tokens and its targets are the last `context`.
+  static absl::StatusOr<std::shared_ptr<const TensorDataset>> FromTokenWindows(
+      std::span<const int32_t> tokens, int64_t context);
   ~TensorDataset();
 
   size_t size() const { return size_; }

@@ -9,8 +9,10 @@
 namespace tributary {
 
 struct TensorDataset::Tensors {
-  torch::Tensor images;  // [N, C, H, W] float32
-  torch::Tensor labels;  // [N] int64
+  // Images: inputs [N, C, H, W] float32, targets [N] int64 (class labels).
+  // Token windows: inputs [N, T] int64, targets [N, T] int64 (each input token's successor).
+  torch::Tensor inputs;
+  torch::Tensor targets;
 };
 
 }  // namespace tributary

@@ -40,6 +40,14 @@ absl::Status TrainOptions::Validate() const {
     return absl::InvalidArgumentError(
         absl::StrCat("train.batch_size must be at least 1, got ", batch_size));
   }
+  if (!in_range(clip_norm, 0.0, 1e9)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("train.clip_norm must be >= 0 and finite, got ", clip_norm));
+  }
+  if (warmup_steps < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("train.warmup_steps must be >= 0, got ", warmup_steps));
+  }
   if (steps < 0 || epochs < 0 || (steps == 0 && epochs == 0)) {
     return absl::InvalidArgumentError(
         "set train.epochs (passes over the local data) or train.steps (mini-batches) to a positive "

@@ -25,6 +25,13 @@ struct TrainOptions {
   // Local work per round: `steps` mini-batch steps when positive, else `epochs` passes.
   int epochs = 1;
   int steps = 0;
+  // Clip the gradient to this global L2 norm before each step; 0: off.
+  double clip_norm = 0.0;
+  // Learning rate rises linearly over a client's first warmup_steps optimizer steps (counted
+  // across rounds when the optimizer state is kept); 0: off.
+  int warmup_steps = 0;
+  // Keep each client's optimizer state (moments, step count) from round to round.
+  bool keep_optimizer_state = false;
   // FedProx: adds mu / 2 * ||w - w_start||^2 to the loss (set by the strategy, not the config).
   double proximal_mu = 0.0;
 

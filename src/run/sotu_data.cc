@@ -1,0 +1,95 @@
+#include "run/sotu_data.h"
+
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_util.h"
+#include "data/sotu.h"
+
+namespace tributary {
+namespace {
+
+std::string CorpusDir(const ExperimentConfig& config) {
+  return config.data_dir.empty() ? kDefaultSotuDir : config.data_dir;
+}
+
+absl::StatusOr<std::unique_ptr<Tokenizer>> TrainingTokenizer(const ExperimentConfig& config,
+                                                             const std::vector<Speech>& speeches) {
+  std::vector<std::string> texts;
+  for (size_t i = 0; i < speeches.size(); ++i) {
+    if (!IsValidationSpeech(i)) texts.push_back(speeches[i].text);
+  }
+  return Tokenizer::TrainOrLoadCached(texts, config.text.vocab_size, config.text.cache_dir);
+}
+
+// Appends the address's whole windows of `window` tokens (a shorter tail is dropped).
+void AppendWindows(const std::vector<int32_t>& tokens, size_t window, std::vector<int32_t>& out) {
+  for (size_t start = 0; start + window <= tokens.size(); start += window) {
+    out.insert(out.end(), tokens.begin() + start, tokens.begin() + start + window);
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Tokenizer>> LoadSotuTokenizer(const ExperimentConfig& config) {
+  TRIB_ASSIGN_OR_RETURN(std::vector<Speech> speeches, LoadSotu(CorpusDir(config)));
+  return TrainingTokenizer(config, speeches);
+}
+
+absl::StatusOr<ExperimentData> LoadSotuExperimentData(ExperimentConfig& config) {
+  TRIB_ASSIGN_OR_RETURN(std::vector<Speech> speeches, LoadSotu(CorpusDir(config)));
+  TRIB_ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> tokenizer, TrainingTokenizer(config, speeches));
+  const size_t window = static_cast<size_t>(config.model.context) + 1;
+  std::vector<int32_t> train_tokens, test_tokens;
+  std::vector<uint8_t> owners;  // president of each training window, by first appearance
+  std::map<std::string, int> president_index;
+  for (size_t i = 0; i < speeches.size(); ++i) {
+    const Speech& speech = speeches[i];
+    if (speech.year < config.text.min_year || speech.year > config.text.max_year) continue;
+    TRIB_ASSIGN_OR_RETURN(std::vector<int32_t> tokens, tokenizer->Encode(speech.text));
+    if (IsValidationSpeech(i)) {
+      AppendWindows(tokens, window, test_tokens);
+      continue;
+    }
+    const size_t before = train_tokens.size();
+    AppendWindows(tokens, window, train_tokens);
+    auto [it, added] =
+        president_index.emplace(speech.president, static_cast<int>(president_index.size()));
+    if (it->second > 255) return absl::InvalidArgumentError("more than 256 presidents");
+    owners.insert(owners.end(), (train_tokens.size() - before) / window,
+                  static_cast<uint8_t>(it->second));
+  }
+  if (owners.empty() || test_tokens.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("no training or validation addresses in years [",
+                                                   config.text.min_year, ", ", config.text.max_year,
+                                                   "]"));
+  }
+  if (config.max_train_examples > 0 &&
+      static_cast<size_t>(config.max_train_examples) < owners.size()) {
+    owners.resize(config.max_train_examples);
+    train_tokens.resize(owners.size() * window);
+  }
+  const size_t test_windows = test_tokens.size() / window;
+  if (config.max_test_examples > 0 &&
+      static_cast<size_t>(config.max_test_examples) < test_windows) {
+    std::vector<int32_t> kept;
+    for (int64_t k = 0; k < config.max_test_examples; ++k) {
+      const size_t w = k * test_windows / config.max_test_examples;
+      kept.insert(kept.end(), test_tokens.begin() + w * window,
+                  test_tokens.begin() + (w + 1) * window);
+    }
+    test_tokens = std::move(kept);
+  }
+  ExperimentData data;
+  TRIB_ASSIGN_OR_RETURN(data.partitions,
+                        PartitionExamples(owners, static_cast<int>(president_index.size()),
+                                          config.partition, config.seed));
+  config.model.num_classes = tokenizer->vocab_size();
+  TRIB_ASSIGN_OR_RETURN(data.train,
+                        TensorDataset::FromTokenWindows(train_tokens, config.model.context));
+  TRIB_ASSIGN_OR_RETURN(data.test,
+                        TensorDataset::FromTokenWindows(test_tokens, config.model.context));
+  return data;
+}
+
+}  // namespace tributary

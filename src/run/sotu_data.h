@@ -1,0 +1,28 @@
+// The State of the Union corpus as an experiment's data: BPE-tokenized addresses cut into
+// next-token windows of model.context + 1 tokens. Each training window's natural owner is the
+// address's president (data.partition = natural), and the validation split is every tenth
+// address (IsValidationSpeech).
+#ifndef TRIBUTARY_RUN_SOTU_DATA_H_
+#define TRIBUTARY_RUN_SOTU_DATA_H_
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "data/tokenizer.h"
+#include "run/experiment.h"
+#include "run/experiment_data.h"
+
+namespace tributary {
+
+// The tokenizer of every sotu experiment with this vocabulary size: trained on the training
+// addresses of all years (so runs over different years share it), cached in data.cache_dir.
+absl::StatusOr<std::unique_ptr<Tokenizer>> LoadSotuTokenizer(const ExperimentConfig& config);
+
+// Windows of the addresses in [data.min_year, data.max_year]; fills model.num_classes with the
+// vocabulary size. data.max_test_examples keeps that many validation windows spread evenly over
+// the validation addresses.
+absl::StatusOr<ExperimentData> LoadSotuExperimentData(ExperimentConfig& config);
+
+}  // namespace tributary
+
+#endif  // TRIBUTARY_RUN_SOTU_DATA_H_
