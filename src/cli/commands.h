@@ -54,6 +54,17 @@ struct ClientCommandOptions {
 };
 int RunClientCommand(const ClientCommandOptions& options);
 
+struct GenerateCommandOptions {
+  std::string model_path;   // a gpt run's model.pt
+  std::string config_path;  // empty: config.toml beside the model
+  std::string prompt;
+  int tokens = 100;
+  double temperature = 0.8;
+  int top_k = 40;
+  uint64_t seed = 0;
+};
+int RunGenerateCommand(const GenerateCommandOptions& options);
+
 }  // namespace tributary
 
 #endif  // TRIBUTARY_CLI_COMMANDS_H_

@@ -155,6 +155,8 @@ const std::vector<Field>& Fields() {
       IntegerField<int>(
           "run.eval_every", "evaluate on the test set every R rounds (and the last)", false,
           [](C& c) -> int& { return c.eval_every; }, 1, 1000000),
+      BoolField("run.eval_initial", "also evaluate the starting model (metrics round 0)",
+                [](C& c) -> bool& { return c.eval_initial; }),
       PlainStringField("data.dataset", "dataset: fashion_mnist or sotu (State of the Union text)",
                        false, [](C& c) -> std::string& { return c.dataset; }),
       PlainStringField("data.dir", "folder with the dataset's files (empty: its default)", false,
@@ -222,6 +224,9 @@ const std::vector<Field>& Fields() {
       BoolField("model.lora_train_a",
                 "gpt: train LoRA's A (false: FFA-LoRA, A frozen, only B trained and sent)",
                 [](C& c) -> bool& { return c.model.lora_train_a; }),
+      PlainStringField("model.init",
+                       "checkpoint (model.pt) the global model starts from (empty: seeded init)",
+                       false, [](C& c) -> std::string& { return c.model_init; }),
       PlainStringField("model.base", "gpt with LoRA: checkpoint (model.pt) of the frozen model",
                        false, [](C& c) -> std::string& { return c.model.base; }),
       IntegerField<int>(

@@ -108,7 +108,25 @@ int main(int argc, char** argv) {
                   "Seconds without reaching the server before the client gives up")
       ->capture_default_str();
 
+  tributary::GenerateCommandOptions generate;
+  CLI::App* gen = app.add_subcommand("generate", "Continue a prompt with a trained gpt model");
+  gen->add_option("--model", generate.model_path, "The run's model.pt")->required();
+  gen->add_option("--config", generate.config_path,
+                  "The run's config (default: config.toml beside the model)");
+  gen->add_option("--prompt", generate.prompt, "Text to continue")->required();
+  gen->add_option("--tokens", generate.tokens, "Tokens to generate")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 100000));
+  gen->add_option("--temperature", generate.temperature, "Sampling temperature (0: greedy)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 100.0));
+  gen->add_option("--top-k", generate.top_k, "Sample among the k likeliest tokens (0: all)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  gen->add_option("--seed", generate.seed, "Sampling seed")->capture_default_str();
+
   CLI11_PARSE(app, argc, argv);
+  if (gen->parsed()) return tributary::RunGenerateCommand(generate);
   if (sim->parsed()) return tributary::RunSimulateCommand(simulate);
   if (srv->parsed()) return tributary::RunServerCommand(server);
   if (cli->parsed()) return tributary::RunClientCommand(client);

@@ -14,6 +14,11 @@ int RunPartitionCommand(const PartitionCommandOptions& options) {
   auto loaded = LoadExperimentConfig(options.config_path, options.overrides);
   if (!loaded.ok()) return Fail(loaded.status());
   const ExperimentConfig& config = loaded->config;
+  if (config.dataset != "fashion_mnist") {
+    return Fail(absl::InvalidArgumentError(
+        "tributary partition lists label histograms of fashion_mnist; a sotu run prints its "
+        "clients' presidents and window counts when it starts"));
+  }
   auto images = LoadFashionMnist(
       config.data_dir.empty() ? kDefaultFashionMnistDir : config.data_dir, DatasetSplit::kTrain);
   if (!images.ok()) return Fail(images.status());

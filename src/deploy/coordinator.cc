@@ -103,7 +103,7 @@ absl::StatusOr<std::unique_ptr<Coordinator>> Coordinator::Create(const Experimen
   TRIB_ASSIGN_OR_RETURN(ExperimentData data, LoadExperimentData(coordinator->config_));
   state->test_data = std::move(data.test);
   const ExperimentConfig& resolved = coordinator->config_;
-  TRIB_ASSIGN_OR_RETURN(state->global, InitialModelState(resolved.model, resolved.seed));
+  TRIB_ASSIGN_OR_RETURN(state->global, InitialGlobalModel(resolved));
   state->initial_checksum = state->global.Checksum();
   state->config_fingerprint =
       XXH64(coordinator->config_toml_.data(), coordinator->config_toml_.size(), 0);

@@ -112,7 +112,7 @@ absl::StatusOr<std::unique_ptr<FederatedClient::Session>> StartSession(
   TRIB_ASSIGN_OR_RETURN(session->uplink, Pipeline::Parse(config.uplink_codec));
   TRIB_ASSIGN_OR_RETURN(session->catch_up, Pipeline::Parse("sparse"));
   TRIB_ASSIGN_OR_RETURN(session->full, Pipeline::Parse("fp32"));
-  TRIB_ASSIGN_OR_RETURN(session->initial, InitialModelState(config.model, config.seed));
+  TRIB_ASSIGN_OR_RETURN(session->initial, InitialGlobalModel(config));
   session->held = session->initial;
   session->delta = session->initial.ZerosLike();
   return session;

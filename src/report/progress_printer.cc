@@ -17,6 +17,12 @@ std::string FormatBytes(int64_t bytes) {
 }
 
 void ProgressPrinter::PrintRound(const RoundMetrics& m) {
+  if (m.round == 0) {  // the starting model's evaluation (run.eval_initial)
+    absl::FPrintF(out_, "initial model: test acc %.2f%%, test loss %.4f\n",
+                  m.test_accuracy.value_or(0.0) * 100.0, m.test_loss.value_or(0.0));
+    std::fflush(out_);
+    return;
+  }
   elapsed_seconds_ += m.wall_seconds;
   const double eta = elapsed_seconds_ / m.round * (total_rounds_ - m.round);
   std::string accuracy = m.test_accuracy.has_value()

@@ -31,6 +31,7 @@ struct ExperimentConfig {
   int rounds = 0;
   int clients_per_round = 0;
   int eval_every = 1;  // evaluate the global model every this many rounds (and after the last)
+  bool eval_initial = false;  // also evaluate the starting model, reported as round 0
 
   std::string dataset = "fashion_mnist";  // or "sotu" (language modelling, model "gpt")
   std::string data_dir;                   // empty: the dataset's default folder
@@ -41,6 +42,9 @@ struct ExperimentConfig {
   double client_holdout = 0.0;  // fraction of each client's examples held out for its own eval
 
   ModelSpec model;
+  // Checkpoint the global model starts from (e.g. a pre-trained model to fine-tune); every party
+  // loads it locally, as the initial model. Empty: initialized from the seed.
+  std::string model_init;
   // HeteroFL: this fraction of the clients trains a slice of width small_width.
   double small_fraction = 0.0;
   double small_width = 0.5;

@@ -1,5 +1,6 @@
 #include "run/experiment_data.h"
 
+#include "absl/strings/str_cat.h"
 #include "common/status_util.h"
 #include "run/sotu_data.h"
 
@@ -42,6 +43,17 @@ absl::StatusOr<ExperimentData> LoadExperimentData(ExperimentConfig& config) {
   TRIB_ASSIGN_OR_RETURN(data.train, TensorDataset::FromImages(train_images, normalization));
   TRIB_ASSIGN_OR_RETURN(data.test, TensorDataset::FromImages(test_images, normalization));
   return data;
+}
+
+absl::StatusOr<ModelState> InitialGlobalModel(const ExperimentConfig& config) {
+  TRIB_ASSIGN_OR_RETURN(ModelState fresh, InitialModelState(config.model, config.seed));
+  if (config.model_init.empty()) return fresh;
+  TRIB_ASSIGN_OR_RETURN(ModelState loaded, LoadModelState(config.model_init));
+  if (loaded.specs() != fresh.specs()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "model.init ", config.model_init, " does not have the configured model's tensors"));
+  }
+  return loaded;
 }
 
 absl::StatusOr<EvalResult> EvaluateInChunks(WorkerPool& pool,

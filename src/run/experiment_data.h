@@ -25,6 +25,10 @@ struct ExperimentData {
 // set, and fills in the model's input shape and class count in `config`.
 absl::StatusOr<ExperimentData> LoadExperimentData(ExperimentConfig& config);
 
+// The global model's starting point: model.init's checkpoint (checked against the configured
+// model's layout) or a fresh initialization from the seed.
+absl::StatusOr<ModelState> InitialGlobalModel(const ExperimentConfig& config);
+
 // The model on `data`, split into a fixed number of chunks merged in chunk order: the figures
 // depend neither on scheduling nor on the number of workers. trainers[w] is worker w's.
 absl::StatusOr<EvalResult> EvaluateInChunks(WorkerPool& pool,

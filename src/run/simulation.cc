@@ -109,7 +109,7 @@ absl::StatusOr<std::unique_ptr<Simulation>> Simulation::Create(const ExperimentC
   state->train_data = std::move(data.train);
   state->test_data = std::move(data.test);
 
-  TRIB_ASSIGN_OR_RETURN(state->global, InitialModelState(state->config.model, config.seed));
+  TRIB_ASSIGN_OR_RETURN(state->global, InitialGlobalModel(state->config));
   TRIB_ASSIGN_OR_RETURN(state->local_layers,
                         LocalLayers::Create(state->global.specs(), config.local_layers));
   state->local_layers->GatherLocal(state->global.flat(), &state->initial_local);
@@ -212,6 +212,19 @@ absl::Status Simulation::Run(const std::function<absl::Status(const RoundMetrics
   const int64_t model_bytes = static_cast<int64_t>(s.global.num_bytes());
   int64_t bytes_up_total = 0, bytes_down_total = 0, examples_trained_total = 0;
   double sim_time = 0.0;
+
+  if (config.eval_initial) {
+    RoundMetrics initial;
+    TRIB_ASSIGN_OR_RETURN(EvalResult total,
+                          EvaluateInChunks(*s.pool, s.trainers, s.global, *s.test_data));
+    initial.test_accuracy = total.accuracy();
+    initial.test_loss = total.mean_loss();
+    if (config.dataset == "sotu") {
+      initial.test_perplexity = std::exp(total.mean_loss());
+      initial.tokens_trained_total = 0;
+    }
+    TRIB_RETURN_IF_ERROR(on_round(initial));
+  }
 
   for (int round = 1; round <= config.rounds; ++round) {
     const auto start = std::chrono::steady_clock::now();
