@@ -1,0 +1,51 @@
+#!/usr/bin/env python3
+"""Summarizes language-model runs (folders with metrics.jsonl) as Markdown: for each run the
+final validation perplexity, tokens trained and bytes communicated (up + down), and against a
+baseline run the perplexity gap and the byte reduction; with --curve, every evaluated round
+(perplexity against tokens and bytes)."""
+import argparse
+import json
+import pathlib
+
+
+def load(folder):
+    with open(folder / "metrics.jsonl") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def evaluated(rounds):
+    return [r for r in rounds if r.get("test_perplexity") is not None]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("runs", type=pathlib.Path, nargs="+")
+    parser.add_argument("--baseline", help="run folder name the others are compared with")
+    parser.add_argument("--curve", action="store_true")
+    args = parser.parse_args()
+    runs = {p.name: load(p) for p in args.runs}
+    base = evaluated(runs[args.baseline])[-1] if args.baseline else None
+    print("| run | rounds | tokens trained | bytes up+down | final perplexity |"
+          + (" vs baseline | bytes reduction |" if base else ""))
+    print("|---|---:|---:|---:|---:|" + ("---:|---:|" if base else ""))
+    for name, rounds in runs.items():
+        last = evaluated(rounds)[-1]
+        total = last["bytes_up_total"] + last["bytes_down_total"]
+        row = (f"| {name} | {last['round']} | {last['tokens_trained_total']:,} | "
+               f"{total / 1e9:.3f} GB | {last['test_perplexity']:.1f} |")
+        if base:
+            base_total = base["bytes_up_total"] + base["bytes_down_total"]
+            gap = last["test_perplexity"] / base["test_perplexity"] - 1
+            row += f" {gap * 100:+.1f}% | {base_total / max(total, 1):.0f}x |"
+        print(row)
+    if args.curve:
+        for name, rounds in runs.items():
+            print(f"\n{name}: round, tokens, bytes up+down, perplexity")
+            for r in evaluated(rounds):
+                total = r.get("bytes_up_total", 0) + r.get("bytes_down_total", 0)
+                print(f"  {r['round']:4d}  {r['tokens_trained_total']:>10,}  "
+                      f"{total / 1e9:8.3f} GB  {r['test_perplexity']:8.1f}")
+
+
+if __name__ == "__main__":
+    main()
