@@ -103,6 +103,43 @@ TEST(PartitionTest, ShardsGiveExactlyKClassesPerClient) {
   }
 }
 
+TEST(PartitionTest, NaturalGroupsWholeOwnersInOrder) {
+  // Owners 0..5 with 10, 10, 40, 10, 10, 20 examples, interleaved.
+  const std::vector<int> counts = {10, 10, 40, 10, 10, 20};
+  std::vector<uint8_t> owners;
+  for (int round = 0; round < 40; ++round) {
+    for (int o = 0; o < 6; ++o) {
+      if (round < counts[o]) owners.push_back(static_cast<uint8_t>(o));
+    }
+  }
+  auto one_each =
+      PartitionExamples(owners, 6, {.scheme = PartitionScheme::kNatural, .num_clients = 6}, 1);
+  ASSERT_TRUE(one_each.ok());
+  for (int o = 0; o < 6; ++o) {
+    ASSERT_EQ((*one_each)[o].size(), static_cast<size_t>(counts[o]));
+    for (uint32_t i : (*one_each)[o]) EXPECT_EQ(owners[i], o);
+  }
+  auto three =
+      PartitionExamples(owners, 6, {.scheme = PartitionScheme::kNatural, .num_clients = 3}, 1);
+  ASSERT_TRUE(three.ok());
+  // Contiguous owner groups: the first closes once it holds its share of 100 / 3 (at 60), the
+  // remaining 40 split as 20 + 20.
+  std::vector<std::set<int>> groups(3);
+  size_t total = 0;
+  for (int c = 0; c < 3; ++c) {
+    for (uint32_t i : (*three)[c]) groups[c].insert(owners[i]);
+    total += (*three)[c].size();
+  }
+  EXPECT_EQ(total, owners.size());
+  EXPECT_EQ(groups[0], (std::set<int>{0, 1, 2}));
+  EXPECT_EQ(groups[1], (std::set<int>{3, 4}));
+  EXPECT_EQ(groups[2], (std::set<int>{5}));
+  // Never more clients than owners.
+  EXPECT_FALSE(
+      PartitionExamples(owners, 6, {.scheme = PartitionScheme::kNatural, .num_clients = 7}, 1)
+          .ok());
+}
+
 TEST(PartitionTest, RejectsImpossibleRequests) {
   auto labels = BalancedLabels();
   EXPECT_FALSE(PartitionExamples(labels, kClasses, {.num_clients = 0}, 1).ok());

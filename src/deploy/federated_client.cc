@@ -57,6 +57,7 @@ struct FederatedClient::Session {
   ModelState initial, held, delta;
   int64_t held_version = 0;  // 0: holds nothing yet
   CodecState codec_state;
+  OptimizerState optimizer_state;  // used when train.keep_optimizer_state
 };
 
 FederatedClient::FederatedClient(FederatedClientOptions options) : options_(std::move(options)) {}
@@ -240,7 +241,8 @@ absl::Status FederatedClient::Run() {
           LocalTrainResult result,
           s.trainer->Train(s.held, *train_data_, examples_,
                            DeriveSeed(s.config.seed, round, id, RngPurpose::kLocalShuffle),
-                           &s.delta));
+                           &s.delta, nullptr,
+                           s.config.train.keep_optimizer_state ? &s.optimizer_state : nullptr));
       const double train_seconds =
           std::chrono::duration<double>(Clock::now() - train_start).count();
       // Until the server acknowledges the upload, the error-feedback state may be rolled back.

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "model/network.h"
+#include "model/shared_base.h"
 #include "model/text_sampler.h"
 
 namespace tributary {
@@ -103,6 +104,14 @@ TEST_F(LoraTest, OnlyAdaptersAreTrainedAndFfaTrainsOnlyB) {
   for (const TensorSpec& spec : ffa.specs()) EXPECT_TRUE(spec.name.ends_with("lora_B"));
   EXPECT_EQ(static_cast<int64_t>(ffa.num_elements()), b_elements);
   EXPECT_LT(static_cast<int64_t>(fedit.num_elements()), static_cast<int64_t>(full_.num_elements()));
+}
+
+TEST_F(LoraTest, ReplicasShareOneCopyOfTheBase) {
+  auto first = LoadSharedBase(base_path_);
+  auto second = LoadSharedBase(base_path_);
+  ASSERT_TRUE(first.ok() && second.ok());
+  EXPECT_EQ(first->get(), second->get());
+  EXPECT_EQ((*first)->specs(), full_.specs());
 }
 
 TEST_F(LoraTest, MissingOrMismatchedBaseIsAClearError) {
