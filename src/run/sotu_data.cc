@@ -1,5 +1,6 @@
 #include "run/sotu_data.h"
 
+#include <cstdio>
 #include <map>
 
 #include "absl/strings/str_cat.h"
@@ -26,6 +27,28 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> TrainingTokenizer(const ExperimentCon
 void AppendWindows(const std::vector<int32_t>& tokens, size_t window, std::vector<int32_t>& out) {
   for (size_t start = 0; start + window <= tokens.size(); start += window) {
     out.insert(out.end(), tokens.begin() + start, tokens.begin() + start + window);
+  }
+}
+
+// Who holds what: the split's size and, per client, its presidents and window count.
+void PrintSummary(const ExperimentConfig& config, const std::map<std::string, int>& presidents,
+                  const std::vector<uint8_t>& owners, const std::vector<ClientIndices>& partitions,
+                  size_t validation_windows) {
+  std::vector<std::string> names(presidents.size());
+  for (const auto& [name, index] : presidents) names[index] = name;
+  std::printf(
+      "sotu: %zu training windows of %lld tokens from %zu presidents, %zu validation "
+      "windows; tokenizer vocabulary %d\n",
+      owners.size(), static_cast<long long>(config.model.context), names.size(), validation_windows,
+      config.text.vocab_size);
+  if (config.partition.scheme != PartitionScheme::kNatural) return;
+  for (size_t c = 0; c < partitions.size(); ++c) {
+    if (partitions[c].empty()) continue;
+    const std::string& first = names[owners[partitions[c].front()]];
+    const std::string& last = names[owners[partitions[c].back()]];
+    std::printf("  client %zu: %s%s%s (%zu windows)\n", c, first.c_str(),
+                first == last ? "" : " .. ", first == last ? "" : last.c_str(),
+                partitions[c].size());
   }
 }
 
@@ -84,6 +107,7 @@ absl::StatusOr<ExperimentData> LoadSotuExperimentData(ExperimentConfig& config) 
   TRIB_ASSIGN_OR_RETURN(data.partitions,
                         PartitionExamples(owners, static_cast<int>(president_index.size()),
                                           config.partition, config.seed));
+  PrintSummary(config, president_index, owners, data.partitions, test_tokens.size() / window);
   config.model.num_classes = tokenizer->vocab_size();
   TRIB_ASSIGN_OR_RETURN(data.train,
                         TensorDataset::FromTokenWindows(train_tokens, config.model.context));
