@@ -72,10 +72,16 @@ std::string ParamKey(const torch::Tensor& p) {
 
 // Hands the client's saved moments to a freshly built optimizer (torch keys its per-parameter
 // state by tensor identity).
-void RestoreOptimizerState(const OptimizerState& saved, OptimizerKind kind,
-                           const std::vector<torch::Tensor>& params,
-                           torch::optim::Optimizer& optimizer) {
-  if (saved.step == 0) return;
+absl::Status RestoreOptimizerState(const OptimizerState& saved, OptimizerKind kind,
+                                   const std::vector<torch::Tensor>& params,
+                                   torch::optim::Optimizer& optimizer) {
+  if (saved.step == 0) return absl::OkStatus();
+  int64_t total = 0;
+  for (const torch::Tensor& p : params) total += p.numel();
+  const size_t second = kind == OptimizerKind::kAdamW ? total : 0;
+  if (saved.first.size() != static_cast<size_t>(total) || saved.second.size() != second) {
+    return absl::InvalidArgumentError("kept optimizer state does not fit this model");
+  }
   int64_t offset = 0;
   for (const torch::Tensor& p : params) {
     auto view = [&](const std::vector<float>& buffer) {
@@ -96,6 +102,7 @@ void RestoreOptimizerState(const OptimizerState& saved, OptimizerKind kind,
     }
     offset += p.numel();
   }
+  return absl::OkStatus();
 }
 
 void SaveOptimizerState(OptimizerKind kind, const std::vector<torch::Tensor>& params,
@@ -174,7 +181,8 @@ absl::StatusOr<LocalTrainResult> LocalTrainer::Train(const ModelState& global,
     std::vector<torch::Tensor> parameters = network.Parameters();
     std::unique_ptr<torch::optim::Optimizer> optimizer = MakeOptimizer(options, parameters);
     if (optimizer_state != nullptr) {
-      RestoreOptimizerState(*optimizer_state, options.optimizer, parameters, *optimizer);
+      TRIB_RETURN_IF_ERROR(
+          RestoreOptimizerState(*optimizer_state, options.optimizer, parameters, *optimizer));
     }
     const int64_t steps_before = optimizer_state != nullptr ? optimizer_state->step : 0;
     // FedProx anchors: the starting weights, whose pull mu * (w - anchor) joins the gradient.
