@@ -123,8 +123,14 @@ absl::Status ValidateModelSpec(const ModelSpec& spec) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::unique_ptr<Network>> Network::Create(const ModelSpec& spec) {
+absl::StatusOr<std::unique_ptr<Network>> Network::Create(const ModelSpec& spec,
+                                                         std::optional<uint64_t> init_seed) {
   TRIB_RETURN_IF_ERROR(ValidateModelSpec(spec));
+  // Torch's default generator is process-global: every construction draws from it, so one
+  // thread's draws must not fall between another's seeding and its draws.
+  static std::mutex generator_mutex;
+  std::lock_guard<std::mutex> lock(generator_mutex);
+  if (init_seed.has_value()) torch::manual_seed(*init_seed);
   try {
     if (spec.name == "gpt") {
       std::shared_ptr<const ModelState> base;
@@ -178,12 +184,8 @@ void Network::StoreState(ModelState* state) const {
 }
 
 absl::StatusOr<ModelState> InitialModelState(const ModelSpec& spec, uint64_t seed) {
-  // Torch's default generator is process-global; the lock keeps the seed and the draws of one
-  // initialization together.
-  static std::mutex init_mutex;
-  std::lock_guard<std::mutex> lock(init_mutex);
-  torch::manual_seed(DeriveSeed(seed, 0, 0, RngPurpose::kModelInit));
-  TRIB_ASSIGN_OR_RETURN(std::unique_ptr<Network> network, Network::Create(spec));
+  TRIB_ASSIGN_OR_RETURN(std::unique_ptr<Network> network,
+                        Network::Create(spec, DeriveSeed(seed, 0, 0, RngPurpose::kModelInit)));
   TRIB_ASSIGN_OR_RETURN(ModelState state, ModelState::Zeros(network->layout()));
   network->StoreState(&state);
   return state;

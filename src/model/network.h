@@ -8,6 +8,7 @@
 #include <torch/nn.h>
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -18,8 +19,11 @@ namespace tributary {
 
 class Network {
  public:
-  // Builds the model with PyTorch's default initialization from torch's global generator.
-  static absl::StatusOr<std::unique_ptr<Network>> Create(const ModelSpec& spec);
+  // Builds the model with PyTorch's default initialization from torch's global generator,
+  // seeded with `init_seed` first when given. Construction holds a process-wide lock, so a
+  // seeded initialization is reproducible while other threads build models.
+  static absl::StatusOr<std::unique_ptr<Network>> Create(
+      const ModelSpec& spec, std::optional<uint64_t> init_seed = std::nullopt);
 
   // Logits of shape [batch, num_classes] for input [batch, channels, height, width]; for "gpt",
   // logits [batch, T, vocab] for tokens [batch, T].
