@@ -9,6 +9,8 @@ import pathlib
 
 
 def load(folder):
+    if not (folder / "metrics.jsonl").is_file():
+        raise SystemExit(f"{folder}: not a run folder (no metrics.jsonl)")
     with open(folder / "metrics.jsonl") as f:
         return [json.loads(line) for line in f if line.strip()]
 
