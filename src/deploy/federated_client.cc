@@ -215,8 +215,9 @@ absl::Status FederatedClient::Run() {
       if (!message.has_task()) return absl::DataLossError("next round: expected a task");
       const v1::RoundTask task = message.task();
       const auto download_start = Clock::now();
-      absl::StatusOr<PayloadAssembler> assembler = PayloadAssembler::Start(
-          task.payload_bytes(), task.payload_checksum(), MaxPayloadBytes(s.held.num_bytes()));
+      absl::StatusOr<PayloadAssembler> assembler =
+          PayloadAssembler::Start(task.payload_bytes(), task.payload_checksum(),
+                                  MaxPayloadBytes(s.held.num_bytes()), BufferPages::kHuge);
       TRIB_RETURN_IF_ERROR(assembler.status());
       TRIB_RETURN_IF_ERROR(assembler->AddFirst(task.first_chunk()));
       while (reader->Read(&message)) {

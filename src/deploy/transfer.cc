@@ -3,6 +3,7 @@
 #include <xxhash.h>
 
 #include "absl/strings/str_cat.h"
+#include "common/huge_pages.h"
 
 namespace tributary {
 
@@ -11,13 +12,16 @@ uint64_t PayloadChecksum(std::span<const uint8_t> payload) {
 }
 
 absl::StatusOr<PayloadAssembler> PayloadAssembler::Start(int64_t expected_bytes, uint64_t checksum,
-                                                         int64_t max_bytes) {
+                                                         int64_t max_bytes, BufferPages pages) {
   if (expected_bytes < 0 || expected_bytes > max_bytes) {
     return absl::InvalidArgumentError(
         absl::StrCat("announced payload of ", expected_bytes, " bytes; the limit is ", max_bytes));
   }
   PayloadAssembler assembler(expected_bytes, checksum);
   assembler.payload_.reserve(static_cast<size_t>(expected_bytes));
+  if (pages == BufferPages::kHuge) {
+    AdviseHugePages(assembler.payload_.data(), assembler.payload_.capacity());
+  }
   return assembler;
 }
 

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <numeric>
 
 namespace tributary {
@@ -23,6 +24,21 @@ TEST(PayloadAssemblerTest, ReassemblesChunks) {
   ASSERT_TRUE(assembler.ok());
   ASSERT_TRUE(assembler->Add(View(payload, 0, 4096)).ok());
   ASSERT_TRUE(assembler->Add(View(payload, 4096, 5000)).ok());
+  absl::StatusOr<Payload> done = std::move(*assembler).Finish();
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_EQ(*done, payload);
+}
+
+TEST(PayloadAssemblerTest, HugePageBufferReassemblesALargePayload) {
+  const Payload payload = Bytes(20 * kChunkBytes + 123);
+  auto assembler =
+      PayloadAssembler::Start(static_cast<int64_t>(payload.size()), PayloadChecksum(payload),
+                              int64_t{1} << 30, BufferPages::kHuge);
+  ASSERT_TRUE(assembler.ok());
+  for (size_t offset = 0; offset < payload.size(); offset += kChunkBytes) {
+    ASSERT_TRUE(
+        assembler->Add(View(payload, offset, std::min(payload.size(), offset + kChunkBytes))).ok());
+  }
   absl::StatusOr<Payload> done = std::move(*assembler).Finish();
   ASSERT_TRUE(done.ok()) << done.status();
   EXPECT_EQ(*done, payload);
