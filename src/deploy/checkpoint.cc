@@ -13,7 +13,7 @@ namespace tributary {
 namespace {
 
 constexpr char kMagic[8] = {'T', 'R', 'I', 'B', 'C', 'K', 'P', 'T'};
-constexpr uint32_t kFormatVersion = 1;
+constexpr uint32_t kFormatVersion = 2;  // 2: examples_trained_total
 
 void PutFloats(ByteWriter& out, std::span<const float> values) {
   out.Put<uint64_t>(values.size());
@@ -42,6 +42,7 @@ absl::Status WriteCheckpoint(const std::string& path, const Checkpoint& checkpoi
   out.Put<uint64_t>(checkpoint.config_fingerprint);
   out.Put<int64_t>(checkpoint.bytes_up_total);
   out.Put<int64_t>(checkpoint.bytes_down_total);
+  out.Put<int64_t>(checkpoint.examples_trained_total);
   out.Put<int64_t>(checkpoint.public_version);
   PutFloats(out, checkpoint.global.flat());
   PutFloats(out, checkpoint.public_model.flat());
@@ -76,6 +77,7 @@ absl::StatusOr<Checkpoint> ReadCheckpoint(const std::string& path,
   TRIB_ASSIGN_OR_RETURN(checkpoint.config_fingerprint, in.Get<uint64_t>());
   TRIB_ASSIGN_OR_RETURN(checkpoint.bytes_up_total, in.Get<int64_t>());
   TRIB_ASSIGN_OR_RETURN(checkpoint.bytes_down_total, in.Get<int64_t>());
+  TRIB_ASSIGN_OR_RETURN(checkpoint.examples_trained_total, in.Get<int64_t>());
   TRIB_ASSIGN_OR_RETURN(checkpoint.public_version, in.Get<int64_t>());
   TRIB_ASSIGN_OR_RETURN(checkpoint.global, ModelState::Zeros(layout));
   checkpoint.public_model = checkpoint.global;
@@ -94,7 +96,8 @@ absl::StatusOr<Checkpoint> ReadCheckpoint(const std::string& path,
   if (in.remaining() != 0) {
     return absl::DataLossError(absl::StrCat(path, ": ", in.remaining(), " unexpected bytes"));
   }
-  if (checkpoint.round < 0 || checkpoint.public_version < 1) {
+  if (checkpoint.round < 0 || checkpoint.public_version < 1 ||
+      checkpoint.examples_trained_total < 0) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": invalid round or version"));
   }
   return checkpoint;

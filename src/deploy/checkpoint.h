@@ -20,6 +20,7 @@ struct Checkpoint {
   uint64_t config_fingerprint = 0;
   int64_t bytes_up_total = 0;
   int64_t bytes_down_total = 0;
+  int64_t examples_trained_total = 0;  // by accepted clients (tokens_trained_total, for text)
   ModelState global;
   ModelState public_model;
   int64_t public_version = 0;

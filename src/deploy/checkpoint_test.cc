@@ -26,6 +26,7 @@ Checkpoint Sample() {
     c.public_model.flat()[i] = -1.0f * i;
   }
   c.public_version = 3;
+  c.examples_trained_total = 4096;
   c.strategy_state = {{1.f, 2.f}, {}};
   return c;
 }
@@ -48,6 +49,7 @@ TEST_F(CheckpointTest, RoundTrips) {
   EXPECT_EQ(read->bytes_up_total, 1000);
   EXPECT_EQ(read->bytes_down_total, 2000);
   EXPECT_EQ(read->public_version, 3);
+  EXPECT_EQ(read->examples_trained_total, 4096);
   EXPECT_EQ(read->global.Checksum(), written.global.Checksum());
   EXPECT_EQ(read->public_model.Checksum(), written.public_model.Checksum());
   EXPECT_EQ(read->strategy_state, written.strategy_state);

@@ -145,8 +145,10 @@ absl::StatusOr<std::unique_ptr<Coordinator>> Coordinator::Create(const Experimen
     state->global = std::move(resume->global);
     TRIB_RETURN_IF_ERROR(state->downlink->Restore(resume->public_model, resume->public_version));
     coordinator->first_round_ = resume->round + 1;
+    coordinator->resumed_ = true;
     coordinator->bytes_up_total_ = resume->bytes_up_total;
     coordinator->bytes_down_total_ = resume->bytes_down_total;
+    coordinator->examples_trained_total_ = resume->examples_trained_total;
     coordinator->counters_.rounds_completed = resume->round;
   }
   coordinator->state_ = std::move(state);
@@ -224,8 +226,11 @@ absl::Status Coordinator::SubmitUpdate(const ClientReport& report, const Payload
   const ClientUpdate update{
       .client_id = report.client, .delta = &scratch, .num_examples = report.num_examples};
   absl::Status accepted =
-      AccumulateUpdate(*state_->uplink, payload, update, state_->no_local_layers, nullptr, scratch,
-                       *state_->strategy, state_->strategy_mutex);
+      report.examples_processed < 0
+          ? absl::InvalidArgumentError(
+                absl::StrCat("negative examples_processed ", report.examples_processed))
+          : AccumulateUpdate(*state_->uplink, payload, update, state_->no_local_layers, nullptr,
+                             scratch, *state_->strategy, state_->strategy_mutex);
   std::lock_guard lock(mu_);
   Participant& participant = participants_[report.client];
   participant.uploaded_bytes = static_cast<int64_t>(payload.size());
@@ -290,11 +295,23 @@ absl::Status Coordinator::WaitForClients() {
   return absl::OkStatus();
 }
 
+absl::Status Coordinator::Evaluate(RoundMetrics& metrics) {
+  State& s = *state_;
+  TRIB_ASSIGN_OR_RETURN(EvalResult total,
+                        EvaluateInChunks(*s.pool, s.evaluators, s.global, *s.test_data));
+  metrics.test_accuracy = total.accuracy();
+  metrics.test_loss = total.mean_loss();
+  if (config_.dataset == "sotu") metrics.test_perplexity = std::exp(total.mean_loss());
+  counters_.last_test_accuracy = total.accuracy();
+  return absl::OkStatus();
+}
+
 Checkpoint Coordinator::MakeCheckpoint(int round) const {
   Checkpoint checkpoint{.round = round,
                         .config_fingerprint = state_->config_fingerprint,
                         .bytes_up_total = bytes_up_total_,
                         .bytes_down_total = bytes_down_total_,
+                        .examples_trained_total = examples_trained_total_,
                         .global = state_->global,
                         .public_model = state_->downlink->public_model(),
                         .public_version = state_->downlink->current_version()};
@@ -321,6 +338,12 @@ absl::Status Coordinator::Run(
     round_opened_.notify_all();
   };
   TRIB_RETURN_IF_ERROR(WaitForClients());
+  if (config_.eval_initial && !resumed_) {
+    RoundMetrics initial;  // round 0: the starting model
+    if (config_.dataset == "sotu") initial.tokens_trained_total = 0;
+    TRIB_RETURN_IF_ERROR(Evaluate(initial));
+    TRIB_RETURN_IF_ERROR(on_round(initial, MakeCheckpoint(0)));
+  }
   State& s = *state_;
   const int64_t model_bytes = static_cast<int64_t>(s.global.num_bytes());
   const int population = config_.partition.num_clients;
@@ -383,6 +406,7 @@ absl::Status Coordinator::Run(
             ++metrics.clients;
             loss_sum += p.report.mean_loss * p.report.num_examples;
             examples += p.report.num_examples;
+            examples_trained_total_ += p.report.examples_processed;
             joined.push_back(client);
             break;
           case Stage::kRejected:
@@ -432,12 +456,11 @@ absl::Status Coordinator::Run(
     bytes_down_total_ += metrics.bytes_down;
     metrics.bytes_up_total = bytes_up_total_;
     metrics.bytes_down_total = bytes_down_total_;
+    if (config_.dataset == "sotu") {
+      metrics.tokens_trained_total = examples_trained_total_ * config_.model.context;
+    }
     if (round % config_.eval_every == 0 || round == config_.rounds) {
-      TRIB_ASSIGN_OR_RETURN(EvalResult total,
-                            EvaluateInChunks(*s.pool, s.evaluators, s.global, *s.test_data));
-      metrics.test_accuracy = total.accuracy();
-      metrics.test_loss = total.mean_loss();
-      counters_.last_test_accuracy = total.accuracy();
+      TRIB_RETURN_IF_ERROR(Evaluate(metrics));
     }
     metrics.wall_seconds = std::chrono::duration<double>(Clock::now() - start).count();
     counters_.rounds_completed = round;

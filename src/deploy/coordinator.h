@@ -55,6 +55,7 @@ struct ClientReport {
   int64_t num_examples = 0;
   double mean_loss = 0.0;
   double train_seconds = 0.0;
+  int64_t examples_processed = 0;  // examples in all the batches trained on (tokens, for text)
 };
 
 struct ClientTask {
@@ -136,6 +137,8 @@ class Coordinator {
               const CoordinatorOptions& options);
   absl::Status WaitForClients();
   bool RoundSettled() const;  // with mu_ held
+  // Evaluates the global model on the test set into `metrics` (perplexity too, for text).
+  absl::Status Evaluate(RoundMetrics& metrics);
   Checkpoint MakeCheckpoint(int round) const;
 
   ExperimentConfig config_;
@@ -158,7 +161,8 @@ class Coordinator {
   std::map<uint32_t, Participant> participants_;
   RoundMetrics metrics_;  // the open round's counts
   int first_round_ = 1;
-  int64_t bytes_up_total_ = 0, bytes_down_total_ = 0;
+  int64_t bytes_up_total_ = 0, bytes_down_total_ = 0, examples_trained_total_ = 0;
+  bool resumed_ = false;
 };
 
 }  // namespace tributary

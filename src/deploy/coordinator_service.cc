@@ -164,7 +164,8 @@ grpc::Status CoordinatorService::Upload(grpc::ServerContext* context,
                             .round = header.round(),
                             .num_examples = header.num_examples(),
                             .mean_loss = header.mean_loss(),
-                            .train_seconds = header.train_seconds()};
+                            .train_seconds = header.train_seconds(),
+                            .examples_processed = header.examples_processed()};
   absl::Status accepted = coordinator_.SubmitUpdate(report, *payload);
   reply->set_accepted(accepted.ok());
   if (!accepted.ok()) reply->set_reason(std::string(accepted.message()));

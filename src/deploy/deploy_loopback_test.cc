@@ -117,7 +117,7 @@ class DeployLoopbackTest : public ::testing::Test {
   }
 
   std::unique_ptr<Process> StartServer(const std::string& out, std::vector<std::string> extra) {
-    std::vector<std::string> args = {"server",   kConfig,
+    std::vector<std::string> args = {"server",   config_,
                                      "--out",    (dir_ / out).string(),
                                      "--tokens", (dir_ / "tokens.txt").string()};
     args.insert(args.end(), extra.begin(), extra.end());
@@ -136,7 +136,7 @@ class DeployLoopbackTest : public ::testing::Test {
                                        std::vector<std::string> extra) {
     std::vector<std::string> args = {"client",      "--server",         "127.0.0.1:" + port,
                                      "--client-id", std::to_string(id), "--token",
-                                     Token(id),     "--data-config",    kConfig};
+                                     Token(id),     "--data-config",    config_};
     args.insert(args.end(), extra.begin(), extra.end());
     return std::make_unique<Process>(args, dir_ / ("client" + std::to_string(id) + ".log"));
   }
@@ -148,7 +148,7 @@ class DeployLoopbackTest : public ::testing::Test {
   }
   // The reference: `tributary simulate` on the same config, in dir_/sim.
   void Simulate() {
-    Process simulate({"simulate", kConfig, "--out", (dir_ / "sim").string()}, dir_ / "sim.log");
+    Process simulate({"simulate", config_, "--out", (dir_ / "sim").string()}, dir_ / "sim.log");
     ASSERT_EQ(simulate.Wait(300s), 0) << simulate.Output();
   }
   void ExpectSameModel() {
@@ -159,6 +159,7 @@ class DeployLoopbackTest : public ::testing::Test {
   }
 
   fs::path dir_;
+  std::string config_ = kConfig;  // the experiment every process runs
 };
 
 void ExpectSameLearning(const nlohmann::json& a, const nlohmann::json& b) {
@@ -184,6 +185,79 @@ TEST_F(DeployLoopbackTest, FourClientProcessesMatchSimulation) {
     for (const char* key : {"bytes_up", "bytes_down", "bytes_up_total", "bytes_down_total",
                             "downlink_resyncs", "uplink_compression"}) {
       EXPECT_EQ(simulated[r][key], deployed[r][key]) << key << " in round " << r + 1;
+    }
+  }
+  ExpectSameModel();
+}
+
+// A language model deployed: a tiny GPT pre-trained in simulation, then fine-tuned with exact
+// federated LoRA by a server and two client processes, as `simulate` does it (round 0 is the
+// base model; perplexity and tokens are reported).
+TEST_F(DeployLoopbackTest, LoraOnTextMatchesSimulation) {
+  const std::string text_model = absl::StrCat(R"(
+[data]
+dataset = "sotu"
+partition = "natural"
+num_clients = 2
+vocab_size = 256
+min_year = 2001
+max_test_examples = 16
+cache_dir = ")",
+                                              dir_.string(), R"("
+[train]
+optimizer = "adamw"
+lr = 0.002
+batch_size = 4
+steps = 2
+keep_optimizer_state = true
+[compute]
+workers = 1
+)");
+  const std::string model = R"(
+[model]
+name = "gpt"
+layers = 1
+heads = 2
+embed = 32
+context = 16
+)";
+  {
+    std::ofstream base(dir_ / "base.toml");
+    base << "[run]\nname = \"base\"\nseed = 3\nrounds = 1\nclients_per_round = 2\n"
+         << text_model << model << "[strategy]\nname = \"fedavg\"\n";
+    std::ofstream lora(dir_ / "lora.toml");
+    lora << "[run]\nname = \"lora\"\nseed = 4\nrounds = 2\nclients_per_round = 2\n"
+         << "eval_initial = true\n"
+         << text_model << model << "lora_rank = 4\nbase = \""
+         << (dir_ / "base" / "model.pt").string() << "\"\n[strategy]\nname = \"lora_exact\"\n";
+  }
+  {
+    std::ofstream tokens(dir_ / "tokens.txt");
+    for (int c = 0; c < 2; ++c) tokens << c << " " << Token(c) << "\n";
+  }
+  Process base({"simulate", (dir_ / "base.toml").string(), "--out", (dir_ / "base").string()},
+               dir_ / "base.log");
+  ASSERT_EQ(base.Wait(300s), 0) << base.Output();
+  config_ = (dir_ / "lora.toml").string();
+  ASSERT_NO_FATAL_FAILURE(Simulate());
+  auto server = StartServer("srv", {"--insecure", "--listen", "127.0.0.1:0"});
+  const std::string port = ServerPort("srv", *server);
+  auto clients = StartClients(2, port, {"--insecure"});
+  ASSERT_EQ(server->Wait(300s), 0) << server->Output();
+  for (auto& client : clients) EXPECT_EQ(client->Wait(30s), 0) << client->Output();
+
+  const auto simulated = ReadMetrics(dir_ / "sim" / "metrics.jsonl");
+  const auto deployed = ReadMetrics(dir_ / "srv" / "metrics.jsonl");
+  ASSERT_EQ(simulated.size(), 3u);
+  ASSERT_EQ(deployed.size(), 3u);
+  EXPECT_EQ(deployed[0]["round"], 0);
+  EXPECT_EQ(deployed[2]["tokens_trained_total"],
+            2 * 2 * 2 * 4 * 16);  // rounds clients steps batch T
+  for (size_t r = 0; r < 3; ++r) {
+    ExpectSameLearning(simulated[r], deployed[r]);
+    for (const char* key : {"test_perplexity", "tokens_trained_total", "bytes_up", "bytes_down",
+                            "bytes_up_total", "bytes_down_total"}) {
+      EXPECT_EQ(simulated[r][key], deployed[r][key]) << key << " in round " << r;
     }
   }
   ExpectSameModel();
