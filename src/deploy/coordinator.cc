@@ -225,10 +225,12 @@ absl::Status Coordinator::SubmitUpdate(const ClientReport& report, const Payload
   ModelState scratch = state_->global.ZerosLike();
   const ClientUpdate update{
       .client_id = report.client, .delta = &scratch, .num_examples = report.num_examples};
+  // Far above any honest round, and keeps the run's total from overflowing.
+  constexpr int64_t kMaxExamplesProcessed = int64_t{1} << 32;
   absl::Status accepted =
-      report.examples_processed < 0
+      report.examples_processed < 0 || report.examples_processed > kMaxExamplesProcessed
           ? absl::InvalidArgumentError(
-                absl::StrCat("negative examples_processed ", report.examples_processed))
+                absl::StrCat("examples_processed ", report.examples_processed, " out of range"))
           : AccumulateUpdate(*state_->uplink, payload, update, state_->no_local_layers, nullptr,
                              scratch, *state_->strategy, state_->strategy_mutex);
   std::lock_guard lock(mu_);
