@@ -35,7 +35,9 @@ using Clock = std::chrono::steady_clock;
 
 [[noreturn]] void Die(const absl::Status& status) {
   std::fprintf(stderr, "deploy_bench: %s\n", status.ToString().c_str());
-  std::exit(1);
+  std::fflush(nullptr);
+  // Client and server threads are still running: skip the static destructors they would race.
+  std::_Exit(1);
 }
 
 // Seconds to stream `bytes` through a loopback TCP connection in 1 MiB writes.
