@@ -98,7 +98,8 @@ absl::StatusOr<Checkpoint> ReadCheckpoint(const std::string& path,
   }
   if (checkpoint.round < 0 || checkpoint.public_version < 1 ||
       checkpoint.examples_trained_total < 0) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": invalid round or version"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": invalid round, version or example count"));
   }
   return checkpoint;
 }
