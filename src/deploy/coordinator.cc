@@ -301,9 +301,7 @@ absl::Status Coordinator::Evaluate(RoundMetrics& metrics) {
   State& s = *state_;
   TRIB_ASSIGN_OR_RETURN(EvalResult total,
                         EvaluateInChunks(*s.pool, s.evaluators, s.global, *s.test_data));
-  metrics.test_accuracy = total.accuracy();
-  metrics.test_loss = total.mean_loss();
-  if (config_.dataset == "sotu") metrics.test_perplexity = std::exp(total.mean_loss());
+  RecordEvaluation(config_, total, metrics);
   counters_.last_test_accuracy = total.accuracy();
   return absl::OkStatus();
 }

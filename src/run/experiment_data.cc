@@ -1,5 +1,7 @@
 #include "run/experiment_data.h"
 
+#include <cmath>
+
 #include "absl/strings/str_cat.h"
 #include "common/status_util.h"
 #include "run/sotu_data.h"
@@ -54,6 +56,13 @@ absl::StatusOr<ModelState> InitialGlobalModel(const ExperimentConfig& config) {
         "model.init ", config.model_init, " does not have the configured model's tensors"));
   }
   return loaded;
+}
+
+void RecordEvaluation(const ExperimentConfig& config, const EvalResult& result,
+                      RoundMetrics& metrics) {
+  metrics.test_accuracy = result.accuracy();
+  metrics.test_loss = result.mean_loss();
+  if (config.dataset == "sotu") metrics.test_perplexity = std::exp(result.mean_loss());
 }
 
 absl::StatusOr<EvalResult> EvaluateInChunks(WorkerPool& pool,

@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "data/partition.h"
+#include "report/round_metrics.h"
 #include "run/experiment.h"
 #include "run/worker_pool.h"
 #include "train/local_trainer.h"
@@ -28,6 +29,10 @@ absl::StatusOr<ExperimentData> LoadExperimentData(ExperimentConfig& config);
 // The global model's starting point: model.init's checkpoint (checked against the configured
 // model's layout) or a fresh initialization from the seed.
 absl::StatusOr<ModelState> InitialGlobalModel(const ExperimentConfig& config);
+
+// Records a test-set evaluation in `metrics`: accuracy, loss and, for text, perplexity.
+void RecordEvaluation(const ExperimentConfig& config, const EvalResult& result,
+                      RoundMetrics& metrics);
 
 // The model on `data`, split into a fixed number of chunks merged in chunk order: the figures
 // depend neither on scheduling nor on the number of workers. trainers[w] is worker w's.

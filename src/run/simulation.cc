@@ -1,7 +1,6 @@
 #include "run/simulation.h"
 
 #include <chrono>
-#include <cmath>
 #include <cstdio>
 #include <mutex>
 #include <numeric>
@@ -217,12 +216,8 @@ absl::Status Simulation::Run(const std::function<absl::Status(const RoundMetrics
     RoundMetrics initial;
     TRIB_ASSIGN_OR_RETURN(EvalResult total,
                           EvaluateInChunks(*s.pool, s.trainers, s.global, *s.test_data));
-    initial.test_accuracy = total.accuracy();
-    initial.test_loss = total.mean_loss();
-    if (config.dataset == "sotu") {
-      initial.test_perplexity = std::exp(total.mean_loss());
-      initial.tokens_trained_total = 0;
-    }
+    RecordEvaluation(config, total, initial);
+    if (config.dataset == "sotu") initial.tokens_trained_total = 0;
     TRIB_RETURN_IF_ERROR(on_round(initial));
   }
 
@@ -446,9 +441,7 @@ absl::Status Simulation::Run(const std::function<absl::Status(const RoundMetrics
     if (round % config.eval_every == 0 || round == config.rounds) {
       TRIB_ASSIGN_OR_RETURN(EvalResult total,
                             EvaluateInChunks(*s.pool, s.trainers, s.global, *s.test_data));
-      metrics.test_accuracy = total.accuracy();
-      metrics.test_loss = total.mean_loss();
-      if (config.dataset == "sotu") metrics.test_perplexity = std::exp(total.mean_loss());
+      RecordEvaluation(config, total, metrics);
       if (!s.holdout.empty()) {
         TRIB_ASSIGN_OR_RETURN(metrics.client_accuracy, MeanClientAccuracy(s));
       }
