@@ -3,6 +3,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <numeric>
 
 #include "absl/strings/str_cat.h"
 #include "common/seeded_rng.h"
@@ -41,7 +42,7 @@ std::vector<BufferedStrategy::Buffered> BufferedStrategy::BucketMeans(
   const size_t s = static_cast<size_t>(bucket_size_);
   for (size_t begin = 0; begin < updates.size(); begin += s) {
     const size_t end = std::min(updates.size(), begin + s);
-    Buffered bucket{.client_id = buckets.size(),
+    Buffered bucket{.client_id = static_cast<uint32_t>(buckets.size()),
                     .num_examples = 0,
                     .delta = std::vector<float>(updates[begin].delta.size(), 0.0f)};
     for (size_t i = 0; i < bucket.delta.size(); ++i) {
@@ -55,6 +56,60 @@ std::vector<BufferedStrategy::Buffered> BufferedStrategy::BucketMeans(
   return buckets;
 }
 
+std::vector<std::vector<double>> BufferedStrategy::PairwiseSquaredDistances(
+    const std::vector<Buffered>& updates) {
+  const size_t n = updates.size();
+  std::vector<std::vector<double>> distance(n, std::vector<double>(n, 0.0));
+  for (size_t a = 0; a < n; ++a) {
+    for (size_t b = a + 1; b < n; ++b) {
+      double d = 0.0;
+      const std::vector<float>& x = updates[a].delta;
+      const std::vector<float>& y = updates[b].delta;
+      for (size_t i = 0; i < x.size(); ++i) {
+        const double gap = static_cast<double>(x[i]) - y[i];
+        d += gap * gap;
+      }
+      distance[a][b] = distance[b][a] = d;
+    }
+  }
+  return distance;
+}
+
+absl::StatusOr<std::vector<BufferedStrategy::Buffered>> BufferedStrategy::MixWithNearestNeighbors(
+    const std::vector<Buffered>& updates) const {
+  const size_t n = updates.size();
+  const size_t f = static_cast<size_t>(mixing_byzantine_);
+  if (n <= f) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(name(), ": ", n, " updates; nearest-neighbour mixing tolerating f = ", f,
+                     " attackers needs more than ", f));
+  }
+  const std::vector<std::vector<double>> distance = PairwiseSquaredDistances(updates);
+  const size_t neighbours = n - f;
+  std::vector<Buffered> mixed;
+  mixed.reserve(n);
+  for (size_t a = 0; a < n; ++a) {
+    std::vector<size_t> order(n);
+    std::iota(order.begin(), order.end(), 0);
+    // Updates are sorted by client id: a stable sort puts the lower id first among equals, and
+    // `a` itself (distance 0) before any other.
+    std::stable_sort(order.begin(), order.end(), [&](size_t x, size_t y) {
+      if (x == a || y == a) return x == a && y != a;
+      return distance[a][x] < distance[a][y];
+    });
+    Buffered out{.client_id = updates[a].client_id,
+                 .num_examples = updates[a].num_examples,
+                 .delta = std::vector<float>(updates[a].delta.size())};
+    for (size_t i = 0; i < out.delta.size(); ++i) {
+      double sum = 0.0;
+      for (size_t k = 0; k < neighbours; ++k) sum += updates[order[k]].delta[i];
+      out.delta[i] = static_cast<float>(sum / static_cast<double>(neighbours));
+    }
+    mixed.push_back(std::move(out));
+  }
+  return mixed;
+}
+
 absl::StatusOr<ModelState> BufferedStrategy::Finalize() {
   if (!in_round_) return absl::FailedPreconditionError(absl::StrCat(name(), ": outside a round"));
   in_round_ = false;
@@ -65,6 +120,14 @@ absl::StatusOr<ModelState> BufferedStrategy::Finalize() {
   std::sort(updates_.begin(), updates_.end(),
             [](const Buffered& a, const Buffered& b) { return a.client_id < b.client_id; });
   if (bucket_size_ > 1) updates_ = BucketMeans(std::move(updates_));
+  if (mixing_byzantine_ >= 0) {
+    absl::StatusOr<std::vector<Buffered>> mixed = MixWithNearestNeighbors(updates_);
+    if (!mixed.ok()) {
+      updates_.clear();
+      return mixed.status();
+    }
+    updates_ = std::move(mixed).value();
+  }
   std::vector<float> combined(global_.num_elements(), 0.0f);
   absl::Status status = Combine(updates_, combined);
   updates_.clear();

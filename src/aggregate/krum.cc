@@ -14,17 +14,7 @@ absl::Status Krum::Combine(const std::vector<Buffered>& updates, std::span<float
     return absl::FailedPreconditionError(absl::StrCat("krum: ", n, " updates; tolerating f = ", f,
                                                       " attackers needs at least ", f + 3));
   }
-  std::vector<std::vector<double>> distance(n, std::vector<double>(n, 0.0));
-  for (size_t a = 0; a < n; ++a) {
-    for (size_t b = a + 1; b < n; ++b) {
-      double d = 0.0;
-      for (size_t i = 0; i < out.size(); ++i) {
-        const double gap = static_cast<double>(updates[a].delta[i]) - updates[b].delta[i];
-        d += gap * gap;
-      }
-      distance[a][b] = distance[b][a] = d;
-    }
-  }
+  const std::vector<std::vector<double>> distance = PairwiseSquaredDistances(updates);
   const size_t neighbours = n - f - 2;
   std::vector<double> score(n);
   for (size_t a = 0; a < n; ++a) {

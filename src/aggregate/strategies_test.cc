@@ -158,6 +158,47 @@ TEST(StrategiesTest, BucketingAveragesBucketsBeforeTheRobustRule) {
   EXPECT_FALSE(CreateStrategy({.name = "median", .bucket_size = 0}).ok());
 }
 
+TEST(StrategiesTest, NearestNeighborMixingAveragesEachUpdateWithItsClosest) {
+  // f = 1 of 5: each update becomes the mean of its 4 nearest. The honest 0..3 all mix to 1.5
+  // (their nearest four are each other); the outlier 100 mixes with 3, 2 and 1 to 26.5. The
+  // median of {1.5 x4, 26.5} is 1.5 where the plain median would be 2.
+  const std::vector<std::pair<ModelState, int64_t>> five = {{Filled({0.0f}), 1},
+                                                            {Filled({1.0f}), 1},
+                                                            {Filled({2.0f}), 1},
+                                                            {Filled({3.0f}), 1},
+                                                            {Filled({100.0f}), 1}};
+  auto median = Make({.name = "median", .byzantine = 1, .nearest_neighbor_mixing = true});
+  EXPECT_EQ(Round(*median, Filled({0.0f}), five), (std::vector<float>{1.5f}));
+  // Trimmed mean cutting one at each end: mean of {1.5, 1.5, 1.5}.
+  auto trimmed = Make(
+      {.name = "trimmed_mean", .trim_ratio = 0.2, .byzantine = 1, .nearest_neighbor_mixing = true});
+  EXPECT_EQ(Round(*trimmed, Filled({0.0f}), five), (std::vector<float>{1.5f}));
+  // f = 0 mixes every update with all the others: each becomes the plain mean, 21.2.
+  auto all = Make({.name = "median", .byzantine = 0, .nearest_neighbor_mixing = true});
+  EXPECT_FLOAT_EQ(Round(*all, Filled({0.0f}), five)[0], 21.2f);
+  // Arrival order does not matter.
+  auto backward = Make({.name = "median", .byzantine = 1, .nearest_neighbor_mixing = true});
+  ASSERT_TRUE(backward->Init(Filled({0.0f}), 5).ok());
+  for (int c = 4; c >= 0; --c) {
+    ASSERT_TRUE(backward->Accumulate({static_cast<uint32_t>(c), &five[c].first, 1}).ok());
+  }
+  absl::StatusOr<ModelState> y = backward->Finalize();
+  ASSERT_TRUE(y.ok()) << y.status();
+  EXPECT_EQ(y->flat()[0], 1.5f);
+  // Tolerating f attackers needs more than f updates.
+  auto too_few = Make({.name = "median", .byzantine = 5, .nearest_neighbor_mixing = true});
+  ASSERT_TRUE(too_few->Init(Filled({0.0f}), 5).ok());
+  for (int c = 0; c < 5; ++c) {
+    ASSERT_TRUE(too_few->Accumulate({static_cast<uint32_t>(c), &five[c].first, 1}).ok());
+  }
+  EXPECT_FALSE(too_few->Finalize().ok());
+  // Mixing is a pre-step of the robust rules only, and not combined with bucketing.
+  EXPECT_FALSE(CreateStrategy({.name = "fedavg", .nearest_neighbor_mixing = true}).ok());
+  EXPECT_FALSE(
+      CreateStrategy({.name = "median", .bucket_size = 2, .nearest_neighbor_mixing = true}).ok());
+  EXPECT_FALSE(CreateStrategy({.name = "fedavg", .bucket_size = 2}).ok());
+}
+
 TEST(StrategiesTest, KrumPicksTheMostCentralUpdates) {
   std::vector<std::pair<ModelState, int64_t>> deltas = {{Filled({0.0f, 0.0f}), 1},
                                                         {Filled({1.0f, 0.0f}), 1},

@@ -26,12 +26,19 @@ Factory MakeFedOpt(ServerOptimizer kind) {
   return [kind](const StrategySpec& s) { return std::make_unique<FedOpt>(kind, s); };
 }
 
-// One line per strategy.
-std::unique_ptr<Strategy> WithBuckets(std::unique_ptr<BufferedStrategy> strategy, int bucket_size) {
-  strategy->set_bucket_size(bucket_size);
+// Bucketing or nearest-neighbour mixing before a robust rule.
+std::unique_ptr<Strategy> WithPreAggregation(std::unique_ptr<BufferedStrategy> strategy,
+                                             const StrategySpec& spec) {
+  strategy->set_bucket_size(spec.bucket_size);
+  if (spec.nearest_neighbor_mixing) strategy->set_nearest_neighbor_mixing(spec.byzantine);
   return strategy;
 }
 
+bool IsRobustRule(const std::string& name) {
+  return name == "median" || name == "trimmed_mean" || name == "krum";
+}
+
+// One line per strategy.
 const std::map<std::string, Factory>& Registry() {
   static const std::map<std::string, Factory> registry = {
       {"fedavg", [](const StrategySpec& s) { return std::make_unique<FedAvg>(s.mask_aware); }},
@@ -48,15 +55,15 @@ const std::map<std::string, Factory>& Registry() {
       {"scaffold", [](const StrategySpec& s) { return std::make_unique<Scaffold>(s.population); }},
       {"median",
        [](const StrategySpec& s) {
-         return WithBuckets(std::make_unique<CoordinateMedian>(), s.bucket_size);
+         return WithPreAggregation(std::make_unique<CoordinateMedian>(), s);
        }},
       {"trimmed_mean",
        [](const StrategySpec& s) {
-         return WithBuckets(std::make_unique<TrimmedMean>(s.trim_ratio), s.bucket_size);
+         return WithPreAggregation(std::make_unique<TrimmedMean>(s.trim_ratio), s);
        }},
       {"krum",
        [](const StrategySpec& s) {
-         return WithBuckets(std::make_unique<Krum>(s.byzantine, s.krum_select), s.bucket_size);
+         return WithPreAggregation(std::make_unique<Krum>(s.byzantine, s.krum_select), s);
        }},
       {"norm_bounding",
        [](const StrategySpec& s) {
@@ -117,6 +124,15 @@ absl::Status StrategySpec::Validate() const {
   }
   if (bucket_size < 1 || bucket_size > 1000) {
     return absl::InvalidArgumentError("strategy.bucket_size must be in [1, 1000]");
+  }
+  if ((bucket_size > 1 || nearest_neighbor_mixing) && !IsRobustRule(name)) {
+    return absl::InvalidArgumentError(
+        "strategy.bucket_size and strategy.nearest_neighbor_mixing apply to median, trimmed_mean "
+        "and krum only");
+  }
+  if (bucket_size > 1 && nearest_neighbor_mixing) {
+    return absl::InvalidArgumentError(
+        "strategy.bucket_size and strategy.nearest_neighbor_mixing are alternatives; set one");
   }
   if (byzantine < 0 || krum_select < 1) {
     return absl::InvalidArgumentError("strategy.byzantine must be >= 0, strategy.krum_select >= 1");

@@ -40,12 +40,15 @@ struct StrategySpec {
   bool bias_correction = false;  // fedadam: Adam's bias-corrected moments (fed_opt.h)
   double proximal_mu = 0.01;     // fedprox: local loss + mu / 2 * ||w - w_global||^2
   double trim_ratio = 0.2;       // trimmed_mean: fraction cut at each end, per coordinate
-  int byzantine = 2;             // krum: f, the number of attackers tolerated
+  int byzantine = 2;             // krum, nearest-neighbour mixing: f, attackers tolerated
   int krum_select = 1;           // krum: m updates averaged (1 = Krum, more = multi-Krum)
   double norm_bound = 1.0;       // norm_bounding: updates clipped to this L2 norm
   // median, trimmed_mean, krum: first average random buckets of this many updates, then apply
   // the robust rule to the bucket means (Karimireddy et al. 2022); 1: off.
   int bucket_size = 1;
+  // median, trimmed_mean, krum: first replace each update by the mean of its n - f nearest
+  // updates, f = `byzantine` (Allouah et al. 2023); exclusive with bucketing.
+  bool nearest_neighbor_mixing = false;
   // FedAvg family: average each coordinate over the clients that sent it (OPWA) instead of
   // over all clients; matters for sparse (top-k) updates whose masks rarely overlap.
   bool mask_aware = false;

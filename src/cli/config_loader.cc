@@ -2,6 +2,7 @@
 
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <functional>
 #include <limits>
 #include <map>
@@ -293,12 +294,15 @@ const std::vector<Field>& Fields() {
       DoubleField("strategy.trim_ratio", "fraction cut at each end per coordinate (trimmed_mean)",
                   [](C& c) -> double& { return c.strategy.trim_ratio; }),
       IntegerField<int>(
-          "strategy.byzantine", "attackers Krum tolerates (f)", false,
+          "strategy.byzantine", "attackers Krum and nearest-neighbour mixing tolerate (f)", false,
           [](C& c) -> int& { return c.strategy.byzantine; }, 0, 100000),
       IntegerField<int>(
           "strategy.bucket_size",
           "median, trimmed_mean, krum: average random buckets of this many updates first (1: off)",
           false, [](C& c) -> int& { return c.strategy.bucket_size; }, 1, 1000),
+      BoolField("strategy.nearest_neighbor_mixing",
+                "median, trimmed_mean, krum: mix each update with its n - f nearest first (NNM)",
+                [](C& c) -> bool& { return c.strategy.nearest_neighbor_mixing; }),
       IntegerField<int>(
           "strategy.krum_select", "updates multi-Krum averages (1: Krum)", false,
           [](C& c) -> int& { return c.strategy.krum_select; }, 1, 100000),
@@ -480,11 +484,13 @@ std::string ConfigReference() {
       "Config keys (TOML sections [run] [data] [model] [train] [strategy] [attack] [system] "
       "[compress] [compute]):\n";
   ExperimentConfig defaults;
+  int key_width = 0;
+  for (const Field& f : Fields()) key_width = std::max(key_width, static_cast<int>(f.key.size()));
   for (const Field& f : Fields()) {
     std::ostringstream value;
     f.write(defaults)->visit([&value](const auto& node) { value << node; });
     absl::StrAppendFormat(
-        &out, "  %-26s %-8s %s%s\n", f.key, f.type, f.help,
+        &out, "  %-*s %-8s %s%s\n", key_width, f.key, f.type, f.help,
         f.required ? " (required)" : absl::StrCat(" [default ", value.str(), "]"));
   }
   return out;
