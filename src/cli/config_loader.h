@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "run/experiment.h"
+#include "engine/experiment.h"
 
 namespace tributary {
 

@@ -6,8 +6,8 @@
 #include "cli/config_loader.h"
 #include "cli/exit_code.h"
 #include "common/status_util.h"
+#include "engine/sotu_data.h"
 #include "model/text_sampler.h"
-#include "run/sotu_data.h"
 
 namespace tributary {
 namespace {

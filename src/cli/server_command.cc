@@ -38,6 +38,13 @@ absl::Status Serve(const ServerCommandOptions& options) {
                         LoadExperimentConfig(options.config_path, options.overrides));
   const ExperimentConfig& config = loaded.config;
   TRIB_RETURN_IF_ERROR(CheckDeployable(config));
+  const SystemSpec simulated_links;
+  if (config.system.profile != simulated_links.profile || config.system.dropout > 0.0 ||
+      config.system.crash_upload > 0.0 || config.system.deadline_seconds > 0.0) {
+    std::printf(
+        "note: [system] models links, dropouts and deadlines on the simulator's virtual clock; "
+        "a deployed run has real ones (--round-deadline, client --uplink-mbps)\n");
+  }
   const std::string out_dir =
       options.out_dir.empty() ? absl::StrCat("runs/", config.name) : options.out_dir;
   const std::string checkpoint_path = out_dir + "/checkpoint.bin";

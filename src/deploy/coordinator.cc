@@ -12,13 +12,8 @@
 #include "common/seeded_rng.h"
 #include "common/status_util.h"
 #include "deploy/transfer.h"
-#include "run/experiment_data.h"
-#include "run/local_layers.h"
-#include "run/server_side.h"
-#include "run/worker_pool.h"
-#include "sim/client_population.h"
-#include "train/compute_threads.h"
-#include "train/local_trainer.h"
+#include "engine/bandwidth_aware.h"
+#include "engine/experiment_data.h"
 
 namespace tributary {
 namespace {
@@ -50,35 +45,15 @@ absl::Status CoordinatorOptions::Validate(const ExperimentConfig& config) const 
 }
 
 absl::Status CheckDeployable(const ExperimentConfig& config) {
-  std::vector<std::string> unsupported;
-  if (config.strategy.name == "scaffold") unsupported.push_back("strategy.name = scaffold");
-  if (!config.local_layers.empty()) unsupported.push_back("strategy.local_layers");
-  if (config.small_fraction > 0.0) unsupported.push_back("model.small_fraction");
-  if (config.client_holdout > 0.0) unsupported.push_back("data.client_holdout");
-  if (config.attack.fraction > 0.0) unsupported.push_back("attack.fraction");
-  if (config.bandwidth_aware) unsupported.push_back("compress.bandwidth_aware");
-  if (config.uplink_codec.find("sketch") != std::string::npos) {
-    unsupported.push_back("a sketch uplink codec");
+  // Per-client evaluation asks every client of the federation for its held-out accuracy on each
+  // evaluation round; the coordinator protocol has no evaluation task yet (docs/architecture.md).
+  if (config.client_holdout > 0.0) {
+    return absl::UnimplementedError(
+        "tributary server does not run data.client_holdout (per-client evaluation) yet: it needs "
+        "an evaluation task for every client (simulation only; docs/architecture.md)");
   }
-  if (unsupported.empty()) return absl::OkStatus();
-  return absl::UnimplementedError(absl::StrCat("tributary server does not run ",
-                                               absl::StrJoin(unsupported, ", "),
-                                               " yet (simulation only; docs/deploy.md)"));
+  return absl::OkStatus();
 }
-
-struct Coordinator::State {
-  ModelState global;
-  std::unique_ptr<Strategy> strategy;
-  std::mutex strategy_mutex;
-  std::unique_ptr<Pipeline> uplink;
-  std::unique_ptr<Downlink> downlink;
-  LocalLayers no_local_layers;
-  uint64_t initial_checksum = 0;
-  uint64_t config_fingerprint = 0;
-  std::shared_ptr<const TensorDataset> test_data;
-  std::vector<std::unique_ptr<LocalTrainer>> evaluators;  // one per pool worker
-  std::unique_ptr<WorkerPool> pool;
-};
 
 Coordinator::Coordinator(const ExperimentConfig& config, std::string config_toml,
                          const CoordinatorOptions& options)
@@ -86,7 +61,7 @@ Coordinator::Coordinator(const ExperimentConfig& config, std::string config_toml
 
 Coordinator::~Coordinator() { Stop(); }
 
-const ModelState& Coordinator::global_model() const { return state_->global; }
+const ModelState& Coordinator::global_model() const { return engine_->global_model(); }
 
 absl::StatusOr<std::unique_ptr<Coordinator>> Coordinator::Create(const ExperimentConfig& config,
                                                                  std::string config_toml,
@@ -97,74 +72,48 @@ absl::StatusOr<std::unique_ptr<Coordinator>> Coordinator::Create(const Experimen
   TRIB_RETURN_IF_ERROR(options.Validate(config));
   auto coordinator =
       std::unique_ptr<Coordinator>(new Coordinator(config, std::move(config_toml), options));
-  auto state = std::make_unique<State>();
+  Coordinator& c = *coordinator;
   // The server evaluates on the test set; the training images serve only the normalization
   // statistics every party computes alike.
-  TRIB_ASSIGN_OR_RETURN(ExperimentData data, LoadExperimentData(coordinator->config_));
-  state->test_data = std::move(data.test);
-  const ExperimentConfig& resolved = coordinator->config_;
-  TRIB_ASSIGN_OR_RETURN(state->global, InitialGlobalModel(resolved));
-  state->initial_checksum = state->global.Checksum();
-  state->config_fingerprint =
-      XXH64(coordinator->config_toml_.data(), coordinator->config_toml_.size(), 0);
-  TRIB_ASSIGN_OR_RETURN(state->no_local_layers, LocalLayers::Create(state->global.specs(), ""));
-  StrategySpec strategy_spec = resolved.strategy;
-  strategy_spec.population = resolved.partition.num_clients;
-  TRIB_ASSIGN_OR_RETURN(state->strategy, CreateStrategy(strategy_spec));
-  TRIB_ASSIGN_OR_RETURN(state->uplink, Pipeline::Parse(resolved.uplink_codec));
-  TRIB_ASSIGN_OR_RETURN(
-      state->downlink, Downlink::Create(state->global, resolved.downlink_codec,
-                                        resolved.downlink_history, resolved.partition.num_clients));
-  const int workers = resolved.ResolvedWorkers();
-  ConfigureComputeThreads(resolved.ResolvedThreadsPerWorker());
-  for (int w = 0; w < workers; ++w) {
-    TRIB_ASSIGN_OR_RETURN(std::unique_ptr<LocalTrainer> trainer,
-                          LocalTrainer::Create(resolved.model, resolved.train));
-    state->evaluators.push_back(std::move(trainer));
-  }
-  state->pool = std::make_unique<WorkerPool>(workers, nullptr);
-  coordinator->max_upload_bytes_ = MaxPayloadBytes(state->global.num_bytes());
-
+  TRIB_ASSIGN_OR_RETURN(ExperimentData data, LoadExperimentData(c.config_));
+  TRIB_ASSIGN_OR_RETURN(c.engine_,
+                        RoundEngine::Create(c.config_,
+                                            EngineOptions{.quorum = options.quorum,
+                                                          .over_selection = options.over_selection},
+                                            std::move(data.test)));
+  c.config_fingerprint_ = XXH64(c.config_toml_.data(), c.config_toml_.size(), 0);
+  c.max_upload_bytes_ = MaxPayloadBytes(c.engine_->global_model().num_bytes());
   if (!resume_from.empty()) {
     TRIB_ASSIGN_OR_RETURN(Checkpoint checkpoint,
-                          ReadCheckpoint(resume_from, state->global.specs()));
-    Checkpoint* resume = &checkpoint;
-    if (resume->config_fingerprint != state->config_fingerprint) {
+                          ReadCheckpoint(resume_from, c.engine_->global_model().specs()));
+    if (checkpoint.config_fingerprint != c.config_fingerprint_) {
       return absl::FailedPreconditionError(
           "the checkpoint belongs to another config; resume with the run's own config.toml");
     }
-    if (resume->round >= resolved.rounds) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "the checkpoint is after round ", resume->round, "; the run has ", resolved.rounds));
-    }
-    std::vector<std::vector<float>*> carried = state->strategy->carried_state();
-    if (carried.size() != resume->strategy_state.size()) {
-      return absl::FailedPreconditionError("the checkpoint's strategy state does not match");
-    }
-    for (size_t b = 0; b < carried.size(); ++b) *carried[b] = std::move(resume->strategy_state[b]);
-    state->global = std::move(resume->global);
-    TRIB_RETURN_IF_ERROR(state->downlink->Restore(resume->public_model, resume->public_version));
-    coordinator->first_round_ = resume->round + 1;
-    coordinator->resumed_ = true;
-    coordinator->bytes_up_total_ = resume->bytes_up_total;
-    coordinator->bytes_down_total_ = resume->bytes_down_total;
-    coordinator->examples_trained_total_ = resume->examples_trained_total;
-    coordinator->counters_.rounds_completed = resume->round;
+    const int round = checkpoint.round;
+    TRIB_RETURN_IF_ERROR(c.engine_->Restore(std::move(checkpoint)));
+    c.counters_.rounds_completed = round;
   }
-  coordinator->state_ = std::move(state);
   return coordinator;
 }
 
 absl::StatusOr<Coordinator::Registration> Coordinator::Register(uint32_t client,
-                                                                int64_t num_examples) {
+                                                                int64_t num_examples,
+                                                                double uplink_mbps) {
   if (client >= static_cast<uint32_t>(config_.partition.num_clients)) {
     return absl::InvalidArgumentError(absl::StrCat("client id ", client, " >= data.num_clients"));
   }
   if (num_examples < 1) {
     return absl::InvalidArgumentError("a client must hold at least one training example");
   }
+  // Faster than any link there is; NaN fails the comparison too.
+  constexpr double kMaxMbps = 1e7;
+  if (!(uplink_mbps >= 0.0 && uplink_mbps <= kMaxMbps)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("declared uplink bandwidth ", uplink_mbps, " Mbit/s out of range"));
+  }
   std::lock_guard lock(mu_);
-  registered_[client] = num_examples;
+  registered_[client] = Registered{.examples = num_examples, .uplink_bps = uplink_mbps * 1e6};
   // A client registers again only after losing its connection, and with it the round's work.
   auto it = participants_.find(client);
   if (round_open_ && it != participants_.end() && it->second.stage == Stage::kTraining) {
@@ -175,7 +124,7 @@ absl::StatusOr<Coordinator::Registration> Coordinator::Register(uint32_t client,
   counters_.registrations++;
   counters_.registered_clients = static_cast<int>(registered_.size());
   progress_.notify_all();
-  return Registration{.initial_model_checksum = state_->initial_checksum,
+  return Registration{.initial_model_checksum = engine_->initial_checksum(),
                       .rounds_completed = static_cast<int>(counters_.rounds_completed)};
 }
 
@@ -191,9 +140,9 @@ absl::StatusOr<std::optional<ClientTask>> Coordinator::WaitForTask(
     if (round_open_ && it != participants_.end() && it->second.stage == Stage::kSelected) {
       it->second.stage = Stage::kTraining;
       ClientTask task{.round = round_,
-                      .download = state_->downlink->SyncClientFrom(client, held_version, true)};
-      metrics_.bytes_down += task.download.bytes;
-      metrics_.downlink_resyncs += task.download.full_resync;
+                      .download = engine_->Download(client, held_version, true),
+                      .control = engine_->ControlPayload(),
+                      .ratio_scale = it->second.ratio_scale};
       return std::optional<ClientTask>(std::move(task));
     }
     if (cancelled()) return absl::CancelledError("the client went away");
@@ -219,30 +168,18 @@ absl::Status Coordinator::BeginUpload(uint32_t client, int round) {
   return absl::OkStatus();
 }
 
-absl::Status Coordinator::SubmitUpdate(const ClientReport& report, const Payload& payload) {
+absl::Status Coordinator::SubmitUpdate(const ClientUpload& upload) {
   // BeginUpload() admitted this upload and the round waits for it before closing, so the
   // strategy is still collecting this round.
-  ModelState scratch = state_->global.ZerosLike();
-  const ClientUpdate update{
-      .client_id = report.client, .delta = &scratch, .num_examples = report.num_examples};
-  // Far above any honest round, and keeps the run's total from overflowing.
-  constexpr int64_t kMaxExamplesProcessed = int64_t{1} << 32;
-  absl::Status accepted =
-      report.examples_processed < 0 || report.examples_processed > kMaxExamplesProcessed
-          ? absl::InvalidArgumentError(
-                absl::StrCat("examples_processed ", report.examples_processed, " out of range"))
-          : AccumulateUpdate(*state_->uplink, payload, update, state_->no_local_layers, nullptr,
-                             scratch, *state_->strategy, state_->strategy_mutex);
+  absl::Status accepted = engine_->Submit(upload, nullptr);
   std::lock_guard lock(mu_);
-  Participant& participant = participants_[report.client];
-  participant.uploaded_bytes = static_cast<int64_t>(payload.size());
-  participant.report = report;
+  Participant& participant = participants_[upload.report.client];
+  participant.uploaded_bytes = upload.bytes();
+  participant.report = upload.report;
   participant.stage = accepted.ok() ? Stage::kAccepted : Stage::kRejected;
-  metrics_.bytes_up += static_cast<int64_t>(payload.size());
   if (!accepted.ok()) {
+    participant.error = std::string(accepted.message());
     counters_.rejected_uploads++;
-    std::fprintf(stderr, "round %d: client %u rejected: %s\n", report.round, report.client,
-                 std::string(accepted.message()).c_str());
   }
   --in_flight_uploads_;
   progress_.notify_all();
@@ -260,7 +197,7 @@ void Coordinator::ClientFailed(uint32_t client, int round, int64_t bytes,
   }
   if (it->second.stage == Stage::kAccepted || it->second.stage == Stage::kRejected) return;
   it->second.stage = Stage::kFailed;
-  metrics_.bytes_up += bytes;
+  it->second.uploaded_bytes += bytes;
   std::printf("round %d: client %u dropped: %s\n", round, client, reason.c_str());
   std::fflush(stdout);
   progress_.notify_all();
@@ -297,27 +234,9 @@ absl::Status Coordinator::WaitForClients() {
   return absl::OkStatus();
 }
 
-absl::Status Coordinator::Evaluate(RoundMetrics& metrics) {
-  State& s = *state_;
-  TRIB_ASSIGN_OR_RETURN(EvalResult total,
-                        EvaluateInChunks(*s.pool, s.evaluators, s.global, *s.test_data));
-  RecordEvaluation(config_, total, metrics);
-  counters_.last_test_accuracy = total.accuracy();
-  return absl::OkStatus();
-}
-
 Checkpoint Coordinator::MakeCheckpoint(int round) const {
-  Checkpoint checkpoint{.round = round,
-                        .config_fingerprint = state_->config_fingerprint,
-                        .bytes_up_total = bytes_up_total_,
-                        .bytes_down_total = bytes_down_total_,
-                        .examples_trained_total = examples_trained_total_,
-                        .global = state_->global,
-                        .public_model = state_->downlink->public_model(),
-                        .public_version = state_->downlink->current_version()};
-  for (const std::vector<float>* buffer : state_->strategy->carried_state()) {
-    checkpoint.strategy_state.push_back(*buffer);
-  }
+  Checkpoint checkpoint = engine_->MakeCheckpoint(round);
+  checkpoint.config_fingerprint = config_fingerprint_;
   return checkpoint;
 }
 
@@ -338,138 +257,104 @@ absl::Status Coordinator::Run(
     round_opened_.notify_all();
   };
   TRIB_RETURN_IF_ERROR(WaitForClients());
-  if (config_.eval_initial && !resumed_) {
-    RoundMetrics initial;  // round 0: the starting model
-    if (config_.dataset == "sotu") initial.tokens_trained_total = 0;
-    TRIB_RETURN_IF_ERROR(Evaluate(initial));
-    TRIB_RETURN_IF_ERROR(on_round(initial, MakeCheckpoint(0)));
-  }
-  State& s = *state_;
-  const int64_t model_bytes = static_cast<int64_t>(s.global.num_bytes());
-  const int population = config_.partition.num_clients;
-  const int selected_count = std::min(
-      population,
-      static_cast<int>(std::ceil(config_.clients_per_round * (1.0 + options_.over_selection))));
-  for (int round = first_round_; round <= config_.rounds; ++round) {
-    const auto start = Clock::now();
-    TRIB_ASSIGN_OR_RETURN(std::vector<uint32_t> sampled,
-                          SampleClients(population, selected_count, config_.seed, round));
-    RoundMetrics metrics;
-    std::vector<uint32_t> absent;
-    {
-      std::unique_lock lock(mu_);
-      if (stop_requested_) break;
-      int64_t expected_examples = 0;
-      participants_.clear();
-      for (uint32_t c : sampled) {
-        auto it = registered_.find(c);
-        Participant& p = participants_[c];
-        if (it == registered_.end()) {
-          p.stage = Stage::kFailed;  // not connected: out of this round
-          absent.push_back(c);
-        } else {
-          expected_examples += it->second;
-        }
-      }
-      TRIB_RETURN_IF_ERROR(s.strategy->Init(s.global, std::max<int64_t>(expected_examples, 1)));
-      metrics_ = RoundMetrics{};
-      metrics_.round = round;
-      round_ = round;
-      round_open_ = true;
-      counters_.current_round = round;
-      round_opened_.notify_all();
-      std::printf("round %d: selected %s%s\n", round, absl::StrJoin(sampled, " ").c_str(),
-                  absent.empty()
-                      ? ""
-                      : absl::StrCat(" (not connected: ", absl::StrJoin(absent, " "), ")").c_str());
-      std::fflush(stdout);
-      const auto deadline =
-          start + std::chrono::duration_cast<Clock::duration>(
-                      std::chrono::duration<double>(options_.round_deadline_seconds));
-      bool timed_out = false;
-      while (!RoundSettled() && !stop_requested_) {
-        if (progress_.wait_until(lock, deadline) == std::cv_status::timeout) {
-          timed_out = true;
-          break;
-        }
-      }
-      round_open_ = false;
-      // Uploads already admitted finish (accepted or rejected) before the strategy closes.
-      progress_.wait(lock, [&] { return in_flight_uploads_ == 0; });
-      metrics = metrics_;
-      double loss_sum = 0.0;
-      int64_t examples = 0;
-      std::vector<uint32_t> joined, dropped;
-      for (auto& [client, p] : participants_) {
-        switch (p.stage) {
-          case Stage::kAccepted:
-            ++metrics.clients;
-            loss_sum += p.report.mean_loss * p.report.num_examples;
-            examples += p.report.num_examples;
-            examples_trained_total_ += p.report.examples_processed;
-            joined.push_back(client);
-            break;
-          case Stage::kRejected:
-            ++metrics.clients_rejected;
-            break;
-          case Stage::kFailed:
-            ++metrics.clients_dropped;
-            dropped.push_back(client);
-            break;
-          case Stage::kSelected:
-          case Stage::kTraining:
-          case Stage::kUploading:
-            // Still working when the round closed (deadline, or enough updates in).
-            ++metrics.stragglers;
-            dropped.push_back(client);
-            p.stage = Stage::kFailed;
-            break;
-        }
-        if (p.stage == Stage::kAccepted || p.stage == Stage::kRejected) {
-          ++metrics.full_clients_trained;
-          metrics.train_seconds_full += p.report.train_seconds;
-          metrics.bytes_up_per_full_client += p.uploaded_bytes;
-        }
-      }
-      if (metrics.full_clients_trained > 0) {
-        metrics.train_seconds_full /= metrics.full_clients_trained;
-        metrics.bytes_up_per_full_client /= metrics.full_clients_trained;
-      }
-      metrics.train_loss = examples > 0 ? loss_sum / examples : 0.0;
-      metrics.uplink_compression =
-          metrics.bytes_up > 0
-              ? static_cast<double>(model_bytes * metrics.full_clients_trained) / metrics.bytes_up
-              : 1.0;
-      std::printf("round %d: %d accepted [%s], %d dropped [%s]%s\n", round, metrics.clients,
-                  absl::StrJoin(joined, " ").c_str(), metrics.clients_dropped + metrics.stragglers,
-                  absl::StrJoin(dropped, " ").c_str(), timed_out ? " (deadline)" : "");
-      std::fflush(stdout);
+  return engine_->Run(*this, [&](const RoundMetrics& metrics) {
+    if (metrics.test_accuracy.has_value()) counters_.last_test_accuracy = *metrics.test_accuracy;
+    if (metrics.round > 0) {
+      counters_.rounds_completed = metrics.round;
+      counters_.bytes_up_total = metrics.bytes_up_total;
+      counters_.bytes_down_total = metrics.bytes_down_total;
+      counters_.last_round_seconds = metrics.wall_seconds;
     }
-    if (metrics.clients >= options_.quorum) {
-      TRIB_ASSIGN_OR_RETURN(s.global, s.strategy->Finalize());
+    return on_round(metrics, MakeCheckpoint(metrics.round));
+  });
+}
+
+std::optional<int64_t> Coordinator::PrepareRound(int round, std::span<const uint32_t> cohort) {
+  std::lock_guard lock(mu_);
+  if (stop_requested_) return std::nullopt;
+  cohort_.assign(cohort.begin(), cohort.end());
+  participants_.clear();
+  int64_t expected_examples = 0;
+  std::vector<double> uplink_bps(cohort_.size(), 0.0);
+  for (size_t i = 0; i < cohort_.size(); ++i) {
+    auto it = registered_.find(cohort_[i]);
+    Participant& p = participants_[cohort_[i]];
+    if (it == registered_.end()) {
+      p.stage = Stage::kFailed;  // not connected: out of this round
     } else {
-      std::fprintf(stderr, "round %d: %d accepted updates, quorum %d: the model is unchanged\n",
-                   round, metrics.clients, options_.quorum);
+      expected_examples += it->second.examples;
+      uplink_bps[i] = it->second.uplink_bps;
     }
-    TRIB_RETURN_IF_ERROR(s.downlink->Publish(s.global, config_.seed, round));
-    bytes_up_total_ += metrics.bytes_up;
-    bytes_down_total_ += metrics.bytes_down;
-    metrics.bytes_up_total = bytes_up_total_;
-    metrics.bytes_down_total = bytes_down_total_;
-    if (config_.dataset == "sotu") {
-      metrics.tokens_trained_total = examples_trained_total_ * config_.model.context;
-    }
-    if (round % config_.eval_every == 0 || round == config_.rounds) {
-      TRIB_RETURN_IF_ERROR(Evaluate(metrics));
-    }
-    metrics.wall_seconds = std::chrono::duration<double>(Clock::now() - start).count();
-    counters_.rounds_completed = round;
-    counters_.bytes_up_total = bytes_up_total_;
-    counters_.bytes_down_total = bytes_down_total_;
-    counters_.last_round_seconds = metrics.wall_seconds;
-    TRIB_RETURN_IF_ERROR(on_round(metrics, MakeCheckpoint(round)));
   }
-  return absl::OkStatus();
+  if (config_.bandwidth_aware) {
+    const std::vector<double> scales = BandwidthRatioScales(uplink_bps);
+    for (size_t i = 0; i < cohort_.size(); ++i) participants_[cohort_[i]].ratio_scale = scales[i];
+  }
+  round_ = round;
+  return expected_examples;
+}
+
+absl::StatusOr<RoundOutcome> Coordinator::RunRound(int round, RoundServer& server) {
+  const auto start = Clock::now();
+  std::unique_lock lock(mu_);
+  std::vector<uint32_t> absent;
+  for (uint32_t c : cohort_) {
+    if (!registered_.contains(c)) absent.push_back(c);
+  }
+  round_open_ = true;
+  counters_.current_round = round;
+  round_opened_.notify_all();
+  std::printf("round %d: selected %s%s\n", round, absl::StrJoin(cohort_, " ").c_str(),
+              absent.empty()
+                  ? ""
+                  : absl::StrCat(" (not connected: ", absl::StrJoin(absent, " "), ")").c_str());
+  std::fflush(stdout);
+  const auto deadline = start + std::chrono::duration_cast<Clock::duration>(
+                                    std::chrono::duration<double>(options_.round_deadline_seconds));
+  bool timed_out = false;
+  while (!RoundSettled() && !stop_requested_) {
+    if (progress_.wait_until(lock, deadline) == std::cv_status::timeout) {
+      timed_out = true;
+      break;
+    }
+  }
+  round_open_ = false;
+  // Uploads already admitted finish (accepted or rejected) before the strategy closes.
+  progress_.wait(lock, [&] { return in_flight_uploads_ == 0; });
+  RoundOutcome outcome;
+  std::vector<uint32_t> joined, dropped;
+  for (uint32_t client : cohort_) {
+    Participant& p = participants_[client];
+    ClientRecord record{.client = client, .bytes_up = p.uploaded_bytes};
+    switch (p.stage) {
+      case Stage::kAccepted:
+      case Stage::kRejected:
+        record.fate = p.stage == Stage::kAccepted ? ClientFate::kAccepted : ClientFate::kRejected;
+        record.uploaded = true;
+        record.report = p.report;
+        record.error = p.error;
+        if (p.stage == Stage::kAccepted) joined.push_back(client);
+        break;
+      case Stage::kFailed:
+        record.fate = ClientFate::kDropped;
+        dropped.push_back(client);
+        break;
+      case Stage::kSelected:
+      case Stage::kTraining:
+      case Stage::kUploading:
+        // Still working when the round closed (deadline, or enough updates in).
+        record.fate = ClientFate::kStraggler;
+        dropped.push_back(client);
+        p.stage = Stage::kFailed;
+        break;
+    }
+    outcome.records.push_back(std::move(record));
+  }
+  std::printf("round %d: %zu accepted [%s], %zu dropped [%s]%s\n", round, joined.size(),
+              absl::StrJoin(joined, " ").c_str(), dropped.size(),
+              absl::StrJoin(dropped, " ").c_str(), timed_out ? " (deadline)" : "");
+  std::fflush(stdout);
+  return outcome;
 }
 
 }  // namespace tributary

@@ -1,12 +1,13 @@
-// Coordinator: the deployed server's round engine, independent of gRPC (the service in
-// coordinator_service.h is a thin adapter). It runs the simulator's rounds with real clients:
-// the same client sampling, downlink (catch-up or resync), strategy and test evaluation, so a run
+// Coordinator: the deployed server, independent of gRPC (the service in coordinator_service.h is
+// a thin adapter): the round engine (engine/round_engine.h) with real clients as its channel.
+// The engine samples, aggregates, publishes and evaluates exactly as in simulation, so a run
 // whose clients all answer gives the simulator's metrics for the same config and seed.
 //
-// A round: sample ceil(K (1 + over_selection)) of the federation's ids; selected clients that
-// are connected get their task when they poll; the round closes when every selected client has
-// answered or failed, when K updates were accepted, or at the deadline. With fewer accepted
-// updates than the quorum the model stays as it was. A checkpoint follows every round.
+// A round as this channel runs it: the engine samples ceil(K (1 + over_selection)) of the
+// federation's ids; selected clients that are connected get their task when they poll; the
+// round closes when every selected client has answered or failed, when K updates were accepted,
+// or at the deadline. With fewer accepted updates than the quorum the model stays as it was. A
+// checkpoint follows every round.
 //
 // Thread-safety: the protocol methods (Register ... UploadFailed) are called concurrently from
 // RPC threads; Run() from one thread.
@@ -25,12 +26,12 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "aggregate/strategy.h"
-#include "compress/pipeline.h"
-#include "deploy/checkpoint.h"
+#include "engine/checkpoint.h"
+#include "engine/client_channel.h"
+#include "engine/downlink.h"
+#include "engine/experiment.h"
+#include "engine/round_engine.h"
 #include "report/round_metrics.h"
-#include "run/downlink.h"
-#include "run/experiment.h"
 
 namespace tributary {
 
@@ -44,23 +45,15 @@ struct CoordinatorOptions {
   absl::Status Validate(const ExperimentConfig& config) const;
 };
 
-// Refuses the techniques the deployment does not run yet, naming them, rather than running
-// something else than the config says.
+// Refuses what the deployment does not run yet (per-client evaluation), naming it, rather than
+// running something else than the config says.
 absl::Status CheckDeployable(const ExperimentConfig& config);
-
-// What a client reports with its upload.
-struct ClientReport {
-  uint32_t client = 0;
-  int round = 0;
-  int64_t num_examples = 0;
-  double mean_loss = 0.0;
-  double train_seconds = 0.0;
-  int64_t examples_processed = 0;  // examples in all the batches trained on (tokens, for text)
-};
 
 struct ClientTask {
   int round = 0;
   Downlink::Transfer download;
+  std::shared_ptr<const Payload> control;  // SCAFFOLD's c, sent after the model; else null
+  double ratio_scale = 1.0;                // bandwidth-aware top-k
 };
 
 // Counters for the metrics endpoint; monotonic, read without the coordinator's lock.
@@ -82,7 +75,7 @@ struct CoordinatorCounters {
   std::atomic<double> last_upload_receive_seconds{0.0};
 };
 
-class Coordinator {
+class Coordinator final : public ClientChannel {
  public:
   // `config_toml` is sent to clients at registration. With a `resume_from` checkpoint path,
   // continues after the checkpoint's round.
@@ -90,17 +83,19 @@ class Coordinator {
                                                              std::string config_toml,
                                                              const CoordinatorOptions& options,
                                                              const std::string& resume_from);
-  int first_round() const { return first_round_; }
+  int first_round() const { return engine_->first_round(); }
   // The global model; call when Run() has returned.
   const ModelState& global_model() const;
-  ~Coordinator();
+  ~Coordinator() override;
 
   // --- Protocol side ---
   struct Registration {
     uint64_t initial_model_checksum = 0;
     int rounds_completed = 0;
   };
-  absl::StatusOr<Registration> Register(uint32_t client, int64_t num_examples);
+  // `uplink_mbps`: the client's declared uplink bandwidth (0: unknown), for bandwidth-aware
+  // compression.
+  absl::StatusOr<Registration> Register(uint32_t client, int64_t num_examples, double uplink_mbps);
   // Blocks until `client` is selected in the open round (its task, with the download payload),
   // or the run ends (nullopt), or `cancelled()` turns true (Cancelled).
   absl::StatusOr<std::optional<ClientTask>> WaitForTask(uint32_t client, int64_t held_version,
@@ -108,7 +103,7 @@ class Coordinator {
   // Checks that `client` may upload for `round` now, before any byte is received.
   absl::Status BeginUpload(uint32_t client, int round);
   // A complete, checksummed upload: decoded, validated and aggregated, or rejected.
-  absl::Status SubmitUpdate(const ClientReport& report, const Payload& payload);
+  absl::Status SubmitUpdate(const ClientUpload& upload);
   // The client's download or upload broke off: it is out of this round. `bytes` were received.
   void ClientFailed(uint32_t client, int round, int64_t bytes, const std::string& reason);
 
@@ -118,6 +113,10 @@ class Coordinator {
       const std::function<absl::Status(const RoundMetrics&, const Checkpoint&)>& on_round);
   // Ends the run early: pollers get RunFinished, Run() returns after the current round.
   void Stop();
+
+  // --- ClientChannel, called by the engine ---
+  std::optional<int64_t> PrepareRound(int round, std::span<const uint32_t> cohort) override;
+  absl::StatusOr<RoundOutcome> RunRound(int round, RoundServer& server) override;
 
   const std::string& config_toml() const { return config_toml_; }
   const ExperimentConfig& config() const { return config_; }
@@ -130,39 +129,40 @@ class Coordinator {
     Stage stage = Stage::kSelected;
     int64_t uploaded_bytes = 0;
     ClientReport report;
+    std::string error;         // why it was rejected
+    double ratio_scale = 1.0;  // bandwidth-aware top-k
   };
-  struct State;
+  struct Registered {
+    int64_t examples = 0;     // declared
+    double uplink_bps = 0.0;  // declared; 0: unknown
+  };
 
   Coordinator(const ExperimentConfig& config, std::string config_toml,
               const CoordinatorOptions& options);
   absl::Status WaitForClients();
   bool RoundSettled() const;  // with mu_ held
-  // Evaluates the global model on the test set into `metrics` (perplexity too, for text).
-  absl::Status Evaluate(RoundMetrics& metrics);
   Checkpoint MakeCheckpoint(int round) const;
 
   ExperimentConfig config_;
   std::string config_toml_;
   CoordinatorOptions options_;
   int64_t max_upload_bytes_ = 0;
-  std::unique_ptr<State> state_;  // models, strategy, evaluation
+  std::unique_ptr<RoundEngine> engine_;
+  uint64_t config_fingerprint_ = 0;
   CoordinatorCounters counters_;
 
   std::mutex mu_;
   // Pollers wait for a round to open (or the run to end); the engine for results to come in.
   std::condition_variable round_opened_;
   std::condition_variable progress_;
-  std::map<uint32_t, int64_t> registered_;  // client -> declared examples
+  std::map<uint32_t, Registered> registered_;
   int round_ = 0;
   bool round_open_ = false;
   bool finished_ = false;
   bool stop_requested_ = false;
   int in_flight_uploads_ = 0;
+  std::vector<uint32_t> cohort_;  // the prepared round's selection
   std::map<uint32_t, Participant> participants_;
-  RoundMetrics metrics_;  // the open round's counts
-  int first_round_ = 1;
-  int64_t bytes_up_total_ = 0, bytes_down_total_ = 0, examples_trained_total_ = 0;
-  bool resumed_ = false;
 };
 
 }  // namespace tributary

@@ -61,8 +61,8 @@ grpc::Status CoordinatorService::Register(grpc::ServerContext* context,
                                           const v1::RegisterRequest* request,
                                           v1::RegisterReply* reply) {
   if (grpc::Status auth = Authenticate(*context, request->client_id()); !auth.ok()) return auth;
-  absl::StatusOr<Coordinator::Registration> registration =
-      coordinator_.Register(request->client_id(), request->num_examples());
+  absl::StatusOr<Coordinator::Registration> registration = coordinator_.Register(
+      request->client_id(), request->num_examples(), request->capabilities().uplink_mbps());
   if (!registration.ok()) return Invalid(std::string(registration.status().message()));
   reply->set_config_toml(coordinator_.config_toml());
   reply->set_initial_model_checksum(registration->initial_model_checksum);
@@ -88,7 +88,14 @@ grpc::Status CoordinatorService::NextRound(grpc::ServerContext* context,
     return grpc::Status::OK;
   }
   const ClientTask& t = **task;
-  const Payload& payload = *t.download.payload;
+  // With SCAFFOLD the server's control variate follows the model in the same transfer.
+  Payload with_control;
+  if (t.control) {
+    with_control.reserve(t.download.payload->size() + t.control->size());
+    with_control = *t.download.payload;
+    with_control.insert(with_control.end(), t.control->begin(), t.control->end());
+  }
+  const Payload& payload = t.control ? with_control : *t.download.payload;
   v1::RoundTask* header = message.mutable_task();
   header->set_round(t.round);
   header->set_model_version(t.download.version);
@@ -96,6 +103,8 @@ grpc::Status CoordinatorService::NextRound(grpc::ServerContext* context,
   header->set_payload_bytes(static_cast<int64_t>(payload.size()));
   header->set_payload_checksum(PayloadChecksum(payload));
   header->set_counted_bytes(t.download.bytes);
+  header->set_control_bytes(t.control ? static_cast<int64_t>(t.control->size()) : 0);
+  header->set_ratio_scale(t.ratio_scale);
   // The first chunk rides with the task. Each message goes out once the next is ready, so the
   // last one can close the stream with it.
   const size_t first = std::min(kChunkBytes, payload.size());
@@ -160,13 +169,23 @@ grpc::Status CoordinatorService::Upload(grpc::ServerContext* context,
   counters.last_upload_bytes = static_cast<int64_t>(payload->size());
   counters.last_upload_receive_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - receive_start).count();
-  const ClientReport report{.client = header.client_id(),
-                            .round = header.round(),
-                            .num_examples = header.num_examples(),
-                            .mean_loss = header.mean_loss(),
-                            .train_seconds = header.train_seconds(),
-                            .examples_processed = header.examples_processed()};
-  absl::Status accepted = coordinator_.SubmitUpdate(report, *payload);
+  const int64_t control_bytes = header.control_bytes();
+  if (control_bytes < 0 || control_bytes > static_cast<int64_t>(payload->size())) {
+    coordinator_.ClientFailed(header.client_id(), header.round(), assembler->received(),
+                              "upload not used: control_bytes out of range");
+    return Invalid("control_bytes out of range");
+  }
+  ClientUpload upload{.report = {.client = header.client_id(),
+                                 .round = header.round(),
+                                 .num_examples = header.num_examples(),
+                                 .mean_loss = header.mean_loss(),
+                                 .train_seconds = header.train_seconds(),
+                                 .examples_processed = header.examples_processed()}};
+  const size_t update_bytes = payload->size() - static_cast<size_t>(control_bytes);
+  if (control_bytes > 0) upload.control.assign(payload->begin() + update_bytes, payload->end());
+  payload->resize(update_bytes);
+  upload.update = std::move(*payload);
+  absl::Status accepted = coordinator_.SubmitUpdate(upload);
   reply->set_accepted(accepted.ok());
   if (!accepted.ok()) reply->set_reason(std::string(accepted.message()));
   return grpc::Status::OK;

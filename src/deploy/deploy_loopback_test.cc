@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -150,10 +151,15 @@ class DeployLoopbackTest : public ::testing::Test {
     for (int c = 0; c < count; ++c) clients.push_back(StartClient(c, port, extra));
     return clients;
   }
-  // The reference: `tributary simulate` on the same config, in dir_/sim.
-  void Simulate() {
-    Process simulate({"simulate", config_, "--out", (dir_ / "sim").string()}, dir_ / "sim.log");
+  // The reference: `tributary simulate` on the same config, in dir_/sim. With `overrides`
+  // (--set KEY=VALUE each), the server and the clients then run the simulation's resolved
+  // config.toml.
+  void Simulate(const std::vector<std::string>& overrides = {}) {
+    std::vector<std::string> args = {"simulate", config_, "--out", (dir_ / "sim").string()};
+    for (const std::string& o : overrides) args.insert(args.end(), {"--set", o});
+    Process simulate(args, dir_ / "sim.log");
     ASSERT_EQ(simulate.Wait(300s), 0) << simulate.Output();
+    if (!overrides.empty()) config_ = (dir_ / "sim" / "config.toml").string();
   }
   void ExpectSameModel() {
     absl::StatusOr<ModelState> simulated = LoadModelState((dir_ / "sim" / "model.pt").string());
@@ -165,7 +171,9 @@ class DeployLoopbackTest : public ::testing::Test {
   // must write `lines` metrics lines that agree on the learning figures and on `keys`, and end
   // with the same model. Returns the deployed metrics.
   std::vector<nlohmann::json> ExpectDeploymentMatchesSimulation(
-      int num_clients, size_t lines, const std::vector<const char*>& keys);
+      int num_clients, size_t lines, const std::vector<const char*>& keys,
+      const std::vector<std::string>& overrides = {},
+      const std::function<std::vector<std::string>(int)>& client_args = nullptr);
 
   fs::path dir_;
   std::string config_ = kConfig;  // the experiment every process runs
@@ -178,12 +186,22 @@ void ExpectSameLearning(const nlohmann::json& a, const nlohmann::json& b) {
 }
 
 std::vector<nlohmann::json> DeployLoopbackTest::ExpectDeploymentMatchesSimulation(
-    int num_clients, size_t lines, const std::vector<const char*>& keys) {
-  Simulate();
+    int num_clients, size_t lines, const std::vector<const char*>& keys,
+    const std::vector<std::string>& overrides,
+    const std::function<std::vector<std::string>(int)>& client_args) {
+  Simulate(overrides);
   if (HasFatalFailure()) return {};
   auto server = StartServer("srv", {"--insecure", "--listen", "127.0.0.1:0"});
   const std::string port = ServerPort("srv", *server);
-  auto clients = StartClients(num_clients, port, {"--insecure"});
+  std::vector<std::unique_ptr<Process>> clients;
+  for (int c = 0; c < num_clients; ++c) {
+    std::vector<std::string> extra = {"--insecure"};
+    if (client_args) {
+      const std::vector<std::string> more = client_args(c);
+      extra.insert(extra.end(), more.begin(), more.end());
+    }
+    clients.push_back(StartClient(c, port, extra));
+  }
   EXPECT_EQ(server->Wait(300s), 0) << server->Output();
   for (auto& client : clients) EXPECT_EQ(client->Wait(30s), 0) << client->Output();
 
@@ -206,6 +224,80 @@ TEST_F(DeployLoopbackTest, FourClientProcessesMatchSimulation) {
                                     {"bytes_up", "bytes_down", "bytes_up_total", "bytes_down_total",
                                      "downlink_resyncs", "uplink_compression"});
 }
+
+// One round engine for both modes: each strategy and technique, run by `simulate` and by a server
+// with client processes on configs/deploy/loopback.toml (2 rounds) plus the case's overrides,
+// gives equal metrics every round and the same final model.
+struct ModeCase {
+  std::string name;
+  std::vector<std::string> overrides;
+  int clients = 4;
+  // Bandwidth-aware top-k: client c declares (and is limited to) kUplinkMbps[c], and the
+  // simulator reads the same bandwidths from a trace.
+  bool declared_bandwidth = false;
+};
+
+constexpr double kUplinkMbps[] = {200, 400, 800, 1600};
+
+class EngineModesTest : public DeployLoopbackTest,
+                        public ::testing::WithParamInterface<ModeCase> {};
+
+TEST_P(EngineModesTest, DeployedRoundsEqualSimulatedRounds) {
+  const ModeCase& c = GetParam();
+  std::vector<std::string> overrides = {"run.rounds=2",
+                                        "data.num_clients=" + std::to_string(c.clients),
+                                        "run.clients_per_round=" + std::to_string(c.clients)};
+  overrides.insert(overrides.end(), c.overrides.begin(), c.overrides.end());
+  std::function<std::vector<std::string>(int)> client_args;
+  if (c.declared_bandwidth) {
+    std::ofstream trace(dir_ / "links.csv");
+    trace << "client,downlink_mbps,uplink_mbps,latency_ms,speed\n";
+    for (int i = 0; i < c.clients; ++i) trace << i << ",1000," << kUplinkMbps[i] << ",1,1\n";
+    overrides.push_back("system.profile=trace");
+    overrides.push_back("system.trace=" + (dir_ / "links.csv").string());
+    client_args = [](int i) {
+      return std::vector<std::string>{"--uplink-mbps", std::to_string(kUplinkMbps[i])};
+    };
+  }
+  WriteTokens(c.clients);
+  ExpectDeploymentMatchesSimulation(
+      c.clients, 2,
+      {"clients_rejected", "clients_dropped", "stragglers", "byzantine_clients",
+       "full_clients_trained", "small_clients_trained", "bytes_up", "bytes_down", "bytes_up_total",
+       "bytes_down_total", "downlink_resyncs", "uplink_compression"},
+      overrides, client_args);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Strategies, EngineModesTest,
+    ::testing::Values(
+        ModeCase{.name = "fedavg"},
+        ModeCase{.name = "fedprox", .overrides = {"strategy.name=fedprox"}},
+        ModeCase{.name = "fedadam",
+                 .overrides = {"strategy.name=fedadam", "strategy.server_lr=0.01"}},
+        ModeCase{.name = "diloco", .overrides = {"strategy.name=diloco", "strategy.server_lr=0.7"}},
+        ModeCase{.name = "scaffold",
+                 .overrides = {"strategy.name=scaffold", "train.momentum=0", "compress.uplink=fp32",
+                               "compress.error_feedback=false"}},
+        ModeCase{.name = "krum_nnm_signflip",
+                 .overrides = {"strategy.name=krum", "strategy.byzantine=1",
+                               "strategy.nearest_neighbor_mixing=true", "attack.fraction=0.2",
+                               "attack.kind=signflip", "attack.scale=4"},
+                 .clients = 5},
+        ModeCase{.name = "heterofl",
+                 .overrides = {"model.small_fraction=0.5", "compress.uplink=fp32",
+                               "compress.error_feedback=false"}},
+        ModeCase{.name = "local_layers", .overrides = {"strategy.local_layers=fc2"}},
+        ModeCase{.name = "sketch",
+                 .overrides = {"compress.uplink=sketch", "compress.error_feedback=false"}},
+        ModeCase{.name = "bandwidth_aware",
+                 .overrides = {"compress.bandwidth_aware=true", "compress.uplink=topk:ratio=0.05"},
+                 .declared_bandwidth = true},
+        ModeCase{
+            .name = "topk_qsgd_zstd_ef_topk_downlink",
+            .overrides = {"compress.uplink=topk:ratio=0.01|qsgd:bits=4|zstd",
+                          "compress.error_feedback=true", "compress.downlink=topk:ratio=0.05"}}),
+    [](const ::testing::TestParamInfo<ModeCase>& info) { return info.param.name; });
 
 // A language model deployed: a tiny GPT pre-trained in simulation, then fine-tuned with exact
 // federated LoRA by a server and two client processes, as `simulate` does it (round 0 is the

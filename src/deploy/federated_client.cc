@@ -10,13 +10,13 @@
 #include "absl/strings/str_cat.h"
 #include "common/seeded_rng.h"
 #include "common/status_util.h"
-#include "compress/error_feedback.h"
 #include "compress/pipeline.h"
 #include "deploy/coordinator_service.h"
 #include "deploy/token_bucket.h"
 #include "deploy/transfer.h"
 #include "deploy/transport_settings.h"
-#include "run/experiment_data.h"
+#include "engine/client_step.h"
+#include "engine/experiment_data.h"
 #include "train/compute_threads.h"
 #include "train/local_trainer.h"
 #include "tributary.grpc.pb.h"
@@ -52,12 +52,13 @@ bool IsPermanent(const absl::Status& status) {
 struct FederatedClient::Session {
   ExperimentConfig config;
   std::string config_toml;  // as received, to notice a server that changed its run
-  std::unique_ptr<LocalTrainer> trainer;
-  std::unique_ptr<Pipeline> uplink, catch_up, full;
-  ModelState initial, held, delta;
-  int64_t held_version = 0;  // 0: holds nothing yet
-  CodecState codec_state;
-  OptimizerState optimizer_state;  // used when train.keep_optimizer_state
+  std::unique_ptr<ClientStep> step;
+  ClientWorkspace workspace;
+  ClientMemory memory;
+  std::unique_ptr<Pipeline> catch_up, full;
+  ModelState initial, held;
+  int64_t held_version = 0;   // 0: holds nothing yet
+  ModelState server_control;  // SCAFFOLD's c, as last received
 };
 
 FederatedClient::FederatedClient(FederatedClientOptions options) : options_(std::move(options)) {}
@@ -106,22 +107,18 @@ absl::StatusOr<std::unique_ptr<FederatedClient::Session>> StartSession(
   config.model.input_width = data_shape.input_width;
   config.model.num_classes = data_shape.num_classes;
   ConfigureComputeThreads(config.ResolvedThreadsPerWorker());
-  TRIB_ASSIGN_OR_RETURN(std::unique_ptr<Strategy> strategy, CreateStrategy(config.strategy));
-  TrainOptions train = config.train;
-  train.proximal_mu = strategy->proximal_mu();
-  TRIB_ASSIGN_OR_RETURN(session->trainer, LocalTrainer::Create(config.model, train));
-  TRIB_ASSIGN_OR_RETURN(session->uplink, Pipeline::Parse(config.uplink_codec));
   TRIB_ASSIGN_OR_RETURN(session->catch_up, Pipeline::Parse("sparse"));
   TRIB_ASSIGN_OR_RETURN(session->full, Pipeline::Parse("fp32"));
   TRIB_ASSIGN_OR_RETURN(session->initial, InitialGlobalModel(config));
   session->held = session->initial;
-  session->delta = session->initial.ZerosLike();
+  TRIB_ASSIGN_OR_RETURN(session->step, ClientStep::Create(config, session->initial));
+  TRIB_ASSIGN_OR_RETURN(session->workspace, session->step->NewWorkspace());
   return session;
 }
 
 // Brings the held model to the task's version.
 absl::Status ApplyDownload(FederatedClient::Session& s, const v1::RoundTask& task,
-                           const Payload& payload) {
+                           std::span<const uint8_t> payload) {
   const size_t n = s.held.num_elements();
   const bool full = task.kind() == v1::DOWNLOAD_FULL;
   TRIB_ASSIGN_OR_RETURN(Update update,
@@ -138,6 +135,16 @@ absl::Status ApplyDownload(FederatedClient::Session& s, const v1::RoundTask& tas
     std::copy(update.values.begin(), update.values.end(), held.begin());
   }
   s.held_version = task.model_version();
+  return absl::OkStatus();
+}
+
+// SCAFFOLD: the server's control variate, sent after the model.
+absl::Status ApplyControl(FederatedClient::Session& s, std::span<const uint8_t> payload) {
+  TRIB_ASSIGN_OR_RETURN(Update update,
+                        s.full->Decode(payload, s.held.num_elements(), s.held.specs()));
+  if (!s.server_control.SameLayout(s.held)) s.server_control = s.held.ZerosLike();
+  std::fill(s.server_control.flat().begin(), s.server_control.flat().end(), 0.0f);
+  update.AddTo(s.server_control.flat());
   return absl::OkStatus();
 }
 
@@ -174,6 +181,8 @@ absl::Status FederatedClient::Run() {
     v1::RegisterRequest request;
     request.set_client_id(id);
     request.set_num_examples(static_cast<int64_t>(examples_.size()));
+    request.mutable_capabilities()->set_uplink_mbps(options_.uplink_mbps);
+    request.mutable_capabilities()->set_downlink_mbps(options_.downlink_mbps);
     v1::RegisterReply reply;
     grpc::ClientContext context;
     connection.Prepare(context);
@@ -232,32 +241,39 @@ absl::Status FederatedClient::Run() {
           .round = task.round(),
           .download_bytes = assembler->received(),
           .download_seconds = std::chrono::duration<double>(apply_start - download_start).count()};
-      TRIB_ASSIGN_OR_RETURN(Payload model_payload, std::move(*assembler).Finish());
-      TRIB_RETURN_IF_ERROR(ApplyDownload(s, task, model_payload));
+      TRIB_ASSIGN_OR_RETURN(Payload download, std::move(*assembler).Finish());
+      const int64_t control_bytes = task.control_bytes();
+      if (control_bytes < 0 || control_bytes > static_cast<int64_t>(download.size()) ||
+          !(task.ratio_scale() > 0.0 && task.ratio_scale() < 1e6)) {
+        return absl::DataLossError("download: control_bytes or ratio_scale out of range");
+      }
+      const std::span<const uint8_t> received(download);
+      const size_t model_bytes = download.size() - static_cast<size_t>(control_bytes);
+      TRIB_RETURN_IF_ERROR(ApplyDownload(s, task, received.first(model_bytes)));
+      if (control_bytes > 0) TRIB_RETURN_IF_ERROR(ApplyControl(s, received.subspan(model_bytes)));
       log.apply_seconds = std::chrono::duration<double>(Clock::now() - apply_start).count();
 
       const int round = task.round();
-      const auto train_start = Clock::now();
-      TRIB_ASSIGN_OR_RETURN(
-          LocalTrainResult result,
-          s.trainer->Train(s.held, *train_data_, examples_,
-                           DeriveSeed(s.config.seed, round, id, RngPurpose::kLocalShuffle),
-                           &s.delta, nullptr,
-                           s.config.train.keep_optimizer_state ? &s.optimizer_state : nullptr));
-      const double train_seconds =
-          std::chrono::duration<double>(Clock::now() - train_start).count();
-      // Until the server acknowledges the upload, the error-feedback state may be rolled back.
-      const CodecState before_upload = s.codec_state;
-      const CodecContext codec_context{
-          .seed = DeriveSeed(s.config.seed, round, id, RngPurpose::kCodec),
-          .layout = s.delta.specs(),
-          .state = &s.codec_state};
-      TRIB_ASSIGN_OR_RETURN(
-          Payload payload,
-          s.config.uplink_error_feedback
-              ? EncodeWithErrorFeedback(*s.uplink, s.delta.flat(), codec_context)
-              : absl::StatusOr<Payload>(s.uplink->Encode(s.delta.flat(), codec_context)));
-
+      // Until the server acknowledges the upload, the error-feedback residual and the local
+      // layers may be rolled back, so a retried round starts from the same state.
+      const ClientMemory memory_before{
+          .codec = s.memory.codec, .control = s.memory.control, .local = s.memory.local};
+      const ClientTaskInputs inputs{
+          .round = round,
+          .server_control = control_bytes > 0 ? &s.server_control : nullptr,
+          .ratio_scale = task.ratio_scale()};
+      TRIB_ASSIGN_OR_RETURN(ClientStepResult step, s.step->Run(id, inputs, s.held, *train_data_,
+                                                               examples_, s.memory, s.workspace));
+      const LocalTrainResult& result = step.train;
+      const double train_seconds = step.upload.report.train_seconds;
+      // SCAFFOLD's control variate change follows the update in the same transfer.
+      Payload with_control;
+      if (!step.upload.control.empty()) {
+        with_control = step.upload.update;
+        with_control.insert(with_control.end(), step.upload.control.begin(),
+                            step.upload.control.end());
+      }
+      const Payload& payload = step.upload.control.empty() ? step.upload.update : with_control;
       log.train_seconds = train_seconds;
       const auto upload_start = Clock::now();
       grpc::ClientContext upload_context;
@@ -271,6 +287,7 @@ absl::Status FederatedClient::Run() {
       header->set_round(round);
       header->set_payload_bytes(static_cast<int64_t>(payload.size()));
       header->set_payload_checksum(PayloadChecksum(payload));
+      header->set_control_bytes(static_cast<int64_t>(step.upload.control.size()));
       header->set_num_examples(result.num_examples);
       header->set_mean_loss(result.mean_loss);
       header->set_steps(result.steps);
@@ -298,7 +315,9 @@ absl::Status FederatedClient::Run() {
       log.upload_send_seconds = std::chrono::duration<double>(Clock::now() - upload_start).count();
       grpc::Status upload_status = writer->Finish();
       if (!upload_status.ok()) {
-        s.codec_state = before_upload;
+        s.memory.codec = memory_before.codec;
+        s.memory.control = memory_before.control;
+        s.memory.local = memory_before.local;
         return FromGrpc(upload_status, "upload");
       }
       last_contact = Clock::now();

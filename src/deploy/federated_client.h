@@ -18,7 +18,7 @@
 #include "absl/status/statusor.h"
 #include "data/partition.h"
 #include "deploy/credentials.h"
-#include "run/experiment.h"
+#include "engine/experiment.h"
 #include "train/tensor_dataset.h"
 
 namespace tributary {

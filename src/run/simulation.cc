@@ -1,27 +1,15 @@
 #include "run/simulation.h"
 
-#include <chrono>
-#include <cstdio>
-#include <mutex>
-#include <numeric>
+#include <algorithm>
 #include <optional>
 
-#include "absl/strings/str_cat.h"
-#include "aggregate/sketched_fedavg.h"
-#include "common/seeded_rng.h"
 #include "common/status_util.h"
-#include "compress/error_feedback.h"
-#include "compress/pipeline.h"
-#include "run/client_side.h"
-#include "run/downlink.h"
-#include "run/experiment_data.h"
-#include "run/local_layers.h"
-#include "run/server_side.h"
-#include "run/worker_pool.h"
+#include "engine/bandwidth_aware.h"
+#include "engine/client_side.h"
+#include "engine/client_step.h"
+#include "engine/experiment_data.h"
+#include "engine/round_engine.h"
 #include "sim/system_model.h"
-#include "tensor/model_slice.h"
-#include "train/compute_threads.h"
-#include "train/local_trainer.h"
 
 namespace tributary {
 namespace {
@@ -29,171 +17,170 @@ namespace {
 // Per-client evaluation spreads the clients over this many tasks.
 constexpr int kEvalChunks = 8;
 
-// What happened to one sampled client in a round.
-struct ClientOutcome {
-  bool small = false;          // trained a slice of the model (HeteroFL)
-  double train_seconds = 0.0;  // wall time of its local training
-  Availability availability = Availability::kAvailable;
-  int64_t downloaded_bytes = 0;
-  int64_t uploaded_bytes = 0;              // bytes of the payload sent, if training finished
-  double finish_seconds = 0.0;             // virtual time its upload arrived
-  bool straggler = false;                  // arrived after the deadline
-  std::optional<LocalTrainResult> result;  // set when the update was aggregated
-  std::string error;                       // why not, otherwise
-};
-
 }  // namespace
 
-struct Simulation::State {
-  ExperimentConfig config;
-  std::shared_ptr<const TensorDataset> train_data;
-  std::shared_ptr<const TensorDataset> test_data;
-  std::unique_ptr<ClientPopulation> population;
-  std::optional<ByzantineClients> byzantine;
-  std::optional<SystemModel> system;
-  ModelState global;
-  std::unique_ptr<Strategy> strategy;
-  std::vector<std::unique_ptr<LocalTrainer>> trainers;  // one per worker
-  std::vector<ModelState> deltas;                       // one per worker, reused every round
-  // SCAFFOLD: each client's control variate c_i (allocated on first use), per-worker scratch,
-  // and the size of c sent down as fp32.
-  std::vector<ModelState> client_controls;
-  std::vector<ModelState> corrections, control_deltas;
-  int64_t control_download_bytes = 0;
-  // Partial personalization: the local tensors, each client's own copy of them (allocated when
-  // it first trains), their initial values, and per-worker scratch for a client's model.
-  std::optional<LocalLayers> local_layers;
-  std::vector<std::vector<float>> client_local;
-  std::vector<float> initial_local;
-  std::vector<ModelState> personal;
-  std::vector<ClientIndices> holdout;  // per client, when data.client_holdout > 0
-  // HeteroFL: which clients are small, their slice of the model, per-worker trainers and
-  // scratch for it.
-  std::vector<bool> is_small;
-  std::optional<ModelSlice> small_slice;
-  std::vector<std::unique_ptr<LocalTrainer>> small_trainers;
-  std::vector<ModelState> small_models, small_deltas;
-  std::unique_ptr<WorkerPool> pool;
-  std::unique_ptr<Pipeline> uplink;
-  // Set when the uplink is a count sketch: tables are averaged, then unsketched once.
-  std::unique_ptr<SketchedFedAvg> sketched;
-  std::vector<CodecState> codec_states;  // per client; empty until its first error-fed upload
-  std::vector<OptimizerState> optimizer_states;  // per client, when train.keep_optimizer_state
-  std::unique_ptr<Downlink> downlink;            // the public model clients train from
+// The simulator's client channel: every client of the population lives here as its example list
+// and its ClientMemory; a round's clients train on the engine's workers, one workspace each.
+class Simulation::VirtualClients final : public ClientChannel {
+ public:
+  static absl::StatusOr<std::unique_ptr<VirtualClients>> Create(const ExperimentConfig& config);
+
+  std::optional<int64_t> PrepareRound(int round, std::span<const uint32_t> cohort) override;
+  absl::StatusOr<RoundOutcome> RunRound(int round, RoundServer& server) override;
+  absl::StatusOr<std::optional<double>> EvaluateClients(const ModelState& global) override;
+
+  RoundEngine& engine() { return *engine_; }
+  const ClientPopulation& population() const { return *population_; }
+
+ private:
+  // One client's round on worker `worker`, written into `record`.
+  void TrainClient(int round, uint32_t client, Availability availability, int64_t downloaded_bytes,
+                   double ratio_scale, RoundServer& server, int worker, ClientRecord& record);
+
+  ExperimentConfig config_;
+  std::shared_ptr<const TensorDataset> train_data_;
+  std::unique_ptr<ClientPopulation> population_;
+  std::vector<ClientIndices> holdout_;  // per client, when data.client_holdout > 0
+  std::optional<SystemModel> system_;
+  std::unique_ptr<RoundEngine> engine_;
+  std::unique_ptr<ClientStep> step_;
+  std::vector<ClientWorkspace> workspaces_;  // one per worker
+  std::vector<ClientMemory> memories_;       // one per client
+  // The prepared round.
+  std::vector<uint32_t> cohort_;
+  std::vector<Availability> availability_;
 };
 
-Simulation::Simulation(std::unique_ptr<State> state) : state_(std::move(state)) {}
-Simulation::~Simulation() = default;
-
-const ModelState& Simulation::global_model() const { return state_->global; }
-const ClientPopulation& Simulation::population() const { return *state_->population; }
-int Simulation::num_workers() const { return state_->pool->size(); }
-
-absl::StatusOr<std::unique_ptr<Simulation>> Simulation::Create(const ExperimentConfig& config) {
+absl::StatusOr<std::unique_ptr<Simulation::VirtualClients>> Simulation::VirtualClients::Create(
+    const ExperimentConfig& config) {
   TRIB_RETURN_IF_ERROR(config.Validate());
-  auto state = std::make_unique<State>();
-  state->config = config;
-
-  TRIB_ASSIGN_OR_RETURN(ExperimentData data, LoadExperimentData(state->config));
-  std::vector<ClientIndices>& partitions = data.partitions;
+  auto clients = std::make_unique<VirtualClients>();
+  VirtualClients& v = *clients;
+  v.config_ = config;
+  TRIB_ASSIGN_OR_RETURN(ExperimentData data, LoadExperimentData(v.config_));
   if (config.client_holdout > 0.0) {
-    state->holdout = SplitHoldout(partitions, config.client_holdout, config.seed);
+    v.holdout_ = SplitHoldout(data.partitions, config.client_holdout, config.seed);
   }
-  state->population = std::make_unique<ClientPopulation>(std::move(partitions));
-  TRIB_ASSIGN_OR_RETURN(state->system,
-                        SystemModel::Create(config.system, state->population->size(), config.seed));
-  TRIB_ASSIGN_OR_RETURN(
-      state->byzantine,
-      ByzantineClients::Create(config.attack, state->population->size(), config.seed));
-  state->train_data = std::move(data.train);
-  state->test_data = std::move(data.test);
+  v.population_ = std::make_unique<ClientPopulation>(std::move(data.partitions));
+  TRIB_ASSIGN_OR_RETURN(v.system_,
+                        SystemModel::Create(config.system, v.population_->size(), config.seed));
+  v.train_data_ = std::move(data.train);
+  TRIB_ASSIGN_OR_RETURN(v.engine_, RoundEngine::Create(v.config_, EngineOptions{}, data.test));
+  TRIB_ASSIGN_OR_RETURN(v.step_, ClientStep::Create(v.config_, v.engine_->global_model()));
+  for (int w = 0; w < v.engine_->pool().size(); ++w) {
+    TRIB_ASSIGN_OR_RETURN(ClientWorkspace workspace, v.step_->NewWorkspace());
+    v.workspaces_.push_back(std::move(workspace));
+  }
+  v.memories_.resize(v.population_->size());
+  return clients;
+}
 
-  TRIB_ASSIGN_OR_RETURN(state->global, InitialGlobalModel(state->config));
-  TRIB_ASSIGN_OR_RETURN(state->local_layers,
-                        LocalLayers::Create(state->global.specs(), config.local_layers));
-  state->local_layers->GatherLocal(state->global.flat(), &state->initial_local);
-  state->client_local.resize(state->population->size());
-  StrategySpec strategy_spec = config.strategy;
-  strategy_spec.population = static_cast<int64_t>(state->population->size());
-  // Small clients cover only part of the model: average each coordinate over its holders.
-  if (config.small_fraction > 0.0) strategy_spec.mask_aware = true;
-  TRIB_ASSIGN_OR_RETURN(state->strategy, CreateStrategy(strategy_spec));
+std::optional<int64_t> Simulation::VirtualClients::PrepareRound(int round,
+                                                                std::span<const uint32_t> cohort) {
+  cohort_.assign(cohort.begin(), cohort.end());
+  availability_.clear();
+  int64_t expected_examples = 0;
+  for (uint32_t c : cohort_) {
+    expected_examples += static_cast<int64_t>(population_->examples(c).size());
+    availability_.push_back(system_->Draw(c, round, config_.seed));
+  }
+  return expected_examples;
+}
 
-  if (config.strategy.name == "scaffold" && config.train.optimizer == OptimizerKind::kSgd &&
-      config.train.momentum > 0.0) {
-    std::fprintf(stderr,
-                 "warning: SCAFFOLD with SGD momentum %.2f diverged in our runs "
-                 "(docs/strategies.md); the paper uses train.momentum = 0\n",
-                 config.train.momentum);
+void Simulation::VirtualClients::TrainClient(int round, uint32_t client, Availability availability,
+                                             int64_t downloaded_bytes, double ratio_scale,
+                                             RoundServer& server, int worker,
+                                             ClientRecord& record) {
+  ClientWorkspace& workspace = workspaces_[worker];
+  const ClientTaskInputs task{
+      .round = round, .server_control = engine_->server_control(), .ratio_scale = ratio_scale};
+  absl::StatusOr<ClientStepResult> step =
+      step_->Run(client, task, engine_->public_model(), *train_data_, population_->examples(client),
+                 memories_[client], workspace);
+  if (!step.ok()) {
+    record.fate = ClientFate::kRejected;
+    record.error = std::string(step.status().message());
+    return;
   }
-  TrainOptions train_options = config.train;
-  train_options.proximal_mu = state->strategy->proximal_mu();
-  const int workers = config.ResolvedWorkers();
-  ConfigureComputeThreads(config.ResolvedThreadsPerWorker());
-  for (int w = 0; w < workers; ++w) {
-    TRIB_ASSIGN_OR_RETURN(std::unique_ptr<LocalTrainer> trainer,
-                          LocalTrainer::Create(state->config.model, train_options));
-    state->trainers.push_back(std::move(trainer));
-    state->deltas.push_back(state->global.ZerosLike());
-    state->corrections.push_back(state->global.ZerosLike());
-    state->personal.push_back(state->global);
-    state->control_deltas.push_back(state->global.ZerosLike());
+  const ClientUpload& upload = step->upload;
+  if (availability == Availability::kCrashesMidUpload) {
+    record.bytes_up = static_cast<int64_t>(upload.update.size()) / 2;  // then the link is gone
+    return;
   }
-  if (config.small_fraction > 0.0) {
-    ModelSpec small_spec = state->config.model;
-    small_spec.width = config.small_width;
-    for (int w = 0; w < workers; ++w) {
-      TRIB_ASSIGN_OR_RETURN(std::unique_ptr<LocalTrainer> trainer,
-                            LocalTrainer::Create(small_spec, train_options));
-      state->small_trainers.push_back(std::move(trainer));
+  record.report = upload.report;
+  record.bytes_up = upload.bytes();
+  // A slice of width w costs about w^2 of the full model's compute.
+  const double compute_scale = step->small ? config_.small_width * config_.small_width : 1.0;
+  record.finish_seconds = system_->RoundTrip(
+      client, downloaded_bytes, step->train.examples_processed * compute_scale, upload.bytes());
+  if (system_->deadline_seconds() > 0.0 && record.finish_seconds > system_->deadline_seconds()) {
+    record.uploaded = true;
+    record.fate = ClientFate::kStraggler;  // the server closed the round without it
+    return;
+  }
+  record.uploaded = true;
+  absl::Status accepted = server.Submit(upload, &workspace.delta);
+  record.fate = accepted.ok() ? ClientFate::kAccepted : ClientFate::kRejected;
+  if (!accepted.ok()) record.error = std::string(accepted.message());
+}
+
+absl::StatusOr<RoundOutcome> Simulation::VirtualClients::RunRound(int round, RoundServer& server) {
+  RoundOutcome outcome;
+  outcome.records.resize(cohort_.size());
+  std::vector<int64_t> downloaded(cohort_.size(), 0);
+  std::vector<double> uplink_bps(cohort_.size(), 0.0);  // 0 for clients that never connect
+  for (size_t i = 0; i < cohort_.size(); ++i) {
+    outcome.records[i].client = cohort_[i];
+    if (availability_[i] == Availability::kDropsOut) continue;  // never connects
+    downloaded[i] = server.Download(cohort_[i], std::nullopt, false).bytes;
+    uplink_bps[i] = system_->client(cohort_[i]).uplink_bps;
+  }
+  const std::vector<double> ratio_scales = BandwidthRatioScales(uplink_bps);
+  for (size_t i = 0; i < cohort_.size(); ++i) {
+    if (availability_[i] == Availability::kDropsOut) continue;
+    engine_->pool().Submit([&, i](int worker) {
+      TrainClient(round, cohort_[i], availability_[i], downloaded[i],
+                  config_.bandwidth_aware ? ratio_scales[i] : 1.0, server, worker,
+                  outcome.records[i]);
+    });
+  }
+  engine_->pool().Wait();
+  double slowest = 0.0;
+  bool cut_off = false;
+  for (size_t i = 0; i < cohort_.size(); ++i) {
+    ClientRecord& record = outcome.records[i];
+    if (availability_[i] != Availability::kAvailable) {
+      // Dropped before training, or crashed halfway through its upload (those bytes count).
+      record.fate = ClientFate::kDropped;
+      continue;
     }
-    TRIB_ASSIGN_OR_RETURN(
-        state->small_slice,
-        ModelSlice::Create(state->global.specs(), state->small_trainers[0]->layout()));
-    TRIB_ASSIGN_OR_RETURN(ModelState small_zeros,
-                          ModelState::Zeros(state->small_slice->narrow_layout()));
-    state->small_models.assign(workers, small_zeros);
-    state->small_deltas.assign(workers, small_zeros);
-    state->is_small =
-        ChooseSmallClients(state->population->size(), config.small_fraction, config.seed);
+    if (record.fate == ClientFate::kAccepted) slowest = std::max(slowest, record.finish_seconds);
+    cut_off |= record.fate == ClientFate::kStraggler;
   }
-  state->pool = std::make_unique<WorkerPool>(workers, nullptr);
-  TRIB_ASSIGN_OR_RETURN(state->uplink, Pipeline::Parse(config.uplink_codec));
-  if (const SketchCodec* sketch = state->uplink->sketch()) {
-    state->sketched = std::make_unique<SketchedFedAvg>(*sketch);
-  }
-  state->codec_states.resize(state->population->size());
-  if (config.train.keep_optimizer_state) {
-    state->optimizer_states.resize(state->population->size());
-  }
-  state->client_controls.resize(state->population->size());
-  TRIB_ASSIGN_OR_RETURN(std::unique_ptr<Pipeline> fp32, Pipeline::Parse("fp32"));
-  state->control_download_bytes =
-      static_cast<int64_t>(fp32->Encode(state->global.flat(), 0).size());
-  TRIB_ASSIGN_OR_RETURN(state->downlink,
-                        Downlink::Create(state->global, config.downlink_codec,
-                                         config.downlink_history, state->population->size()));
-  return std::unique_ptr<Simulation>(new Simulation(std::move(state)));
+  // The round ends when its slowest accepted client is in, or at the deadline if it cut anyone
+  // off.
+  outcome.virtual_seconds = cut_off ? system_->deadline_seconds() : slowest;
+  return outcome;
 }
 
 // Every client's model (the global model with its own local layers) on its own held-out
 // examples; the unweighted mean over clients that hold any.
-absl::StatusOr<double> Simulation::MeanClientAccuracy(State& s) {
-  const size_t clients = s.holdout.size();
+absl::StatusOr<std::optional<double>> Simulation::VirtualClients::EvaluateClients(
+    const ModelState& global) {
+  if (holdout_.empty()) return std::nullopt;
+  const size_t clients = holdout_.size();
   std::vector<absl::StatusOr<EvalResult>> results(clients, EvalResult{});
   for (int chunk = 0; chunk < kEvalChunks; ++chunk) {
-    s.pool->Submit([&, chunk](int worker) {
+    engine_->pool().Submit([&, chunk](int worker) {
+      ClientWorkspace& workspace = workspaces_[worker];
       for (size_t c = clients * chunk / kEvalChunks; c < clients * (chunk + 1) / kEvalChunks; ++c) {
-        if (s.holdout[c].empty()) continue;
-        const ModelState& model = s.local_layers->any()
-                                      ? PersonalModel(s.global, *s.local_layers, s.client_local[c],
-                                                      s.initial_local, s.personal[worker])
-                                      : s.global;
-        results[c] = s.trainers[worker]->EvaluateExamples(model, *s.train_data, s.holdout[c]);
+        if (holdout_[c].empty()) continue;
+        const ModelState& model = step_->PersonalModel(global, memories_[c], workspace.personal);
+        results[c] = workspace.trainer->EvaluateExamples(model, *train_data_, holdout_[c]);
       }
     });
   }
-  s.pool->Wait();
+  engine_->pool().Wait();
   double sum = 0.0;
   int counted = 0;
   for (const auto& result : results) {
@@ -202,255 +189,23 @@ absl::StatusOr<double> Simulation::MeanClientAccuracy(State& s) {
     sum += result->accuracy();
     ++counted;
   }
-  return counted > 0 ? sum / counted : 0.0;
+  return std::optional<double>(counted > 0 ? sum / counted : 0.0);
+}
+
+Simulation::Simulation(std::unique_ptr<VirtualClients> clients) : clients_(std::move(clients)) {}
+Simulation::~Simulation() = default;
+
+absl::StatusOr<std::unique_ptr<Simulation>> Simulation::Create(const ExperimentConfig& config) {
+  TRIB_ASSIGN_OR_RETURN(std::unique_ptr<VirtualClients> clients, VirtualClients::Create(config));
+  return std::unique_ptr<Simulation>(new Simulation(std::move(clients)));
 }
 
 absl::Status Simulation::Run(const std::function<absl::Status(const RoundMetrics&)>& on_round) {
-  State& s = *state_;
-  const ExperimentConfig& config = s.config;
-  const int64_t model_bytes = static_cast<int64_t>(s.global.num_bytes());
-  int64_t bytes_up_total = 0, bytes_down_total = 0, examples_trained_total = 0;
-  double sim_time = 0.0;
-
-  if (config.eval_initial) {
-    RoundMetrics initial;
-    TRIB_ASSIGN_OR_RETURN(EvalResult total,
-                          EvaluateInChunks(*s.pool, s.trainers, s.global, *s.test_data));
-    RecordEvaluation(config, total, initial);
-    if (config.dataset == "sotu") initial.tokens_trained_total = 0;
-    TRIB_RETURN_IF_ERROR(on_round(initial));
-  }
-
-  for (int round = 1; round <= config.rounds; ++round) {
-    const auto start = std::chrono::steady_clock::now();
-    TRIB_ASSIGN_OR_RETURN(std::vector<uint32_t> sampled,
-                          s.population->Sample(config.clients_per_round, config.seed, round));
-    int64_t expected_examples = 0;
-    for (uint32_t c : sampled) expected_examples += s.population->examples(c).size();
-    int sampled_attackers = 0;
-    for (uint32_t c : sampled) sampled_attackers += s.byzantine->is_attacker(c);
-    TRIB_RETURN_IF_ERROR(s.sketched ? s.sketched->Init(expected_examples)
-                                    : s.strategy->Init(s.global, expected_examples));
-    RoundMetrics metrics;
-    metrics.round = round;
-    metrics.byzantine_clients = sampled_attackers;
-    // Per sampled client, written by whichever worker trains it; read after Wait().
-    std::vector<ClientOutcome> outcomes(sampled.size());
-    for (size_t i = 0; i < sampled.size(); ++i) {
-      outcomes[i].availability = s.system->Draw(sampled[i], round, config.seed);
-      if (outcomes[i].availability == Availability::kDropsOut) continue;  // never connects
-      const Downlink::Transfer transfer = s.downlink->SyncClient(sampled[i]);
-      outcomes[i].downloaded_bytes = transfer.bytes;
-      metrics.bytes_down += transfer.bytes;
-      metrics.downlink_resyncs += transfer.full_resync;
-      if (s.strategy->server_control() != nullptr) {
-        outcomes[i].downloaded_bytes += s.control_download_bytes;  // SCAFFOLD's c, as fp32
-        metrics.bytes_down += s.control_download_bytes;
-      }
-    }
-    // Clients train from the public model; their deltas are applied to the global model.
-    const ModelState& client_model = s.downlink->public_model();
-    double mean_uplink = 0.0;
-    int connected = 0;
-    for (size_t i = 0; i < sampled.size(); ++i) {
-      if (outcomes[i].availability == Availability::kDropsOut) continue;
-      mean_uplink += s.system->client(sampled[i]).uplink_bps;
-      ++connected;
-    }
-    mean_uplink /= std::max(connected, 1);
-
-    std::mutex strategy_mutex;
-    for (size_t i = 0; i < sampled.size(); ++i) {
-      if (outcomes[i].availability == Availability::kDropsOut) continue;
-      s.pool->Submit([&, i](int worker) {
-        const uint32_t client = sampled[i];
-        ModelState& delta = s.deltas[worker];
-        const ModelState* server_control = s.strategy->server_control();
-        if (server_control != nullptr) {
-          PrepareControlCorrection(*server_control, s.client_controls[client],
-                                   s.corrections[worker]);
-        }
-        // A small-capacity client trains its slice of the model (HeteroFL) and uploads that.
-        const bool small = !s.is_small.empty() && s.is_small[client];
-        ModelState& trained = small ? s.small_deltas[worker] : delta;
-        const ModelState& start_model =
-            small ? ExtractSlice(client_model, *s.small_slice, s.small_models[worker])
-            : s.local_layers->any()
-                ? PersonalModel(client_model, *s.local_layers, s.client_local[client],
-                                s.initial_local, s.personal[worker])
-                : client_model;
-        LocalTrainer& trainer = small ? *s.small_trainers[worker] : *s.trainers[worker];
-        const auto train_start = std::chrono::steady_clock::now();
-        absl::StatusOr<LocalTrainResult> result =
-            trainer.Train(start_model, *s.train_data, s.population->examples(client),
-                          DeriveSeed(config.seed, round, client, RngPurpose::kLocalShuffle),
-                          &trained, server_control != nullptr ? &s.corrections[worker] : nullptr,
-                          s.optimizer_states.empty() ? nullptr : &s.optimizer_states[client]);
-        ClientOutcome& outcome = outcomes[i];
-        outcome.small = small;
-        outcome.train_seconds =
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - train_start).count();
-        if (!result.ok()) {
-          outcome.error = std::string(result.status().message());
-          return;
-        }
-        if (s.byzantine->is_attacker(client)) {
-          s.byzantine->Attack(trained.flat(),
-                              DeriveSeed(config.seed, round, client, RngPurpose::kAttack));
-        }
-        // Only the shared part travels; a client keeps its trained local layers.
-        std::span<const float> upload = trained.flat();
-        std::span<const TensorSpec> upload_layout = trained.specs();
-        std::vector<float> shared;
-        if (s.local_layers->any()) {
-          KeepLocalLayers(delta, *s.local_layers, s.initial_local, s.client_local[client]);
-          s.local_layers->GatherShared(delta.flat(), &shared);
-          upload = shared;
-          upload_layout = s.local_layers->shared_layout();
-        }
-        // Client side: encode the delta; server side: validate and decode the payload.
-        const CodecContext codec_context{
-            .seed = DeriveSeed(config.seed, round, client, RngPurpose::kCodec),
-            .layout = upload_layout,
-            .state = &s.codec_states[client],
-            .ratio_scale =
-                config.bandwidth_aware ? s.system->client(client).uplink_bps / mean_uplink : 1.0};
-        absl::StatusOr<Payload> payload =
-            config.uplink_error_feedback
-                ? EncodeWithErrorFeedback(*s.uplink, upload, codec_context)
-                : absl::StatusOr<Payload>(s.uplink->Encode(upload, codec_context));
-        if (!payload.ok()) {
-          outcome.error = std::string(payload.status().message());
-          return;
-        }
-        const int64_t payload_bytes = static_cast<int64_t>(payload->size());
-        if (outcome.availability == Availability::kCrashesMidUpload) {
-          outcome.uploaded_bytes = payload_bytes / 2;  // then the connection is gone
-          return;
-        }
-        outcome.uploaded_bytes = payload_bytes;
-        const ModelState* control_delta = nullptr;
-        if (server_control != nullptr) {
-          absl::StatusOr<int64_t> control_bytes = SendControlDelta(
-              *s.uplink, *server_control, delta, result->steps, ScaffoldStepSize(config.train),
-              DeriveSeed(config.seed, round, client, RngPurpose::kControlCodec),
-              s.client_controls[client], s.control_deltas[worker]);
-          if (!control_bytes.ok()) {
-            outcome.error = std::string(control_bytes.status().message());
-            return;
-          }
-          outcome.uploaded_bytes += *control_bytes;
-          control_delta = &s.control_deltas[worker];
-        }
-        // A slice of width w costs about w^2 of the full model's compute.
-        const double compute_scale = small ? config.small_width * config.small_width : 1.0;
-        outcome.finish_seconds =
-            s.system->RoundTrip(client, outcome.downloaded_bytes,
-                                result->examples_processed * compute_scale, payload_bytes);
-        if (s.system->deadline_seconds() > 0.0 &&
-            outcome.finish_seconds > s.system->deadline_seconds()) {
-          outcome.straggler = true;  // the server closed the round without it
-          return;
-        }
-        // `delta` is reused as the decoded update's buffer.
-        const ClientUpdate update{.client_id = client,
-                                  .delta = &delta,
-                                  .num_examples = result->num_examples,
-                                  .control_delta = control_delta};
-        absl::Status accepted =
-            s.sketched ? AccumulateSketch(*s.uplink, *payload, update, *s.sketched, strategy_mutex)
-                       : AccumulateUpdate(*s.uplink, *payload, update, *s.local_layers,
-                                          small ? &*s.small_slice : nullptr, delta, *s.strategy,
-                                          strategy_mutex);
-        if (!accepted.ok()) {
-          outcome.error = std::string(accepted.message());
-          return;
-        }
-        outcome.result = *result;
-      });
-    }
-    s.pool->Wait();
-
-    double loss_sum = 0.0;
-    int64_t examples = 0;
-    int uploads = 0;
-    double slowest = 0.0;
-    for (size_t i = 0; i < sampled.size(); ++i) {
-      const ClientOutcome& outcome = outcomes[i];
-      metrics.bytes_up += outcome.uploaded_bytes;
-      if (outcome.availability != Availability::kAvailable) {
-        ++metrics.clients_dropped;
-        continue;
-      }
-      uploads += outcome.uploaded_bytes > 0;
-      if (outcome.uploaded_bytes > 0) {
-        (outcome.small ? metrics.small_clients_trained : metrics.full_clients_trained)++;
-        (outcome.small ? metrics.train_seconds_small : metrics.train_seconds_full) +=
-            outcome.train_seconds;
-        (outcome.small ? metrics.bytes_up_per_small_client : metrics.bytes_up_per_full_client) +=
-            outcome.uploaded_bytes;
-      }
-      if (outcome.straggler) {
-        ++metrics.stragglers;
-        continue;
-      }
-      if (!outcome.result.has_value()) {
-        ++metrics.clients_rejected;
-        std::fprintf(stderr, "round %d: client %u rejected: %s\n", round, sampled[i],
-                     outcome.error.c_str());
-        continue;
-      }
-      ++metrics.clients;
-      slowest = std::max(slowest, outcome.finish_seconds);
-      loss_sum += outcome.result->mean_loss * outcome.result->num_examples;
-      examples += outcome.result->num_examples;
-      examples_trained_total += outcome.result->examples_processed;
-    }
-    if (metrics.full_clients_trained > 0) {
-      metrics.train_seconds_full /= metrics.full_clients_trained;
-      metrics.bytes_up_per_full_client /= metrics.full_clients_trained;
-    }
-    if (metrics.small_clients_trained > 0) {
-      metrics.train_seconds_small /= metrics.small_clients_trained;
-      metrics.bytes_up_per_small_client /= metrics.small_clients_trained;
-    }
-    // The round ends when its slowest accepted client is in, or at the deadline if it cut
-    // anyone off.
-    metrics.sim_seconds = metrics.stragglers > 0 ? s.system->deadline_seconds() : slowest;
-    sim_time += metrics.sim_seconds;
-    metrics.sim_time_seconds = sim_time;
-    if (metrics.clients > 0) {
-      TRIB_ASSIGN_OR_RETURN(s.global, s.sketched ? s.sketched->Finalize(std::move(s.global))
-                                                 : s.strategy->Finalize());
-    } else {
-      std::fprintf(stderr, "round %d: no update arrived; the model is unchanged\n", round);
-    }
-    TRIB_RETURN_IF_ERROR(s.downlink->Publish(s.global, config.seed, round));
-    metrics.train_loss = examples > 0 ? loss_sum / examples : 0.0;
-    // Up: every payload sent, aggregated or not (a rejected update still crossed the wire).
-    metrics.uplink_compression =
-        metrics.bytes_up > 0 ? static_cast<double>(model_bytes * uploads) / metrics.bytes_up : 1.0;
-    bytes_up_total += metrics.bytes_up;
-    bytes_down_total += metrics.bytes_down;
-    metrics.bytes_up_total = bytes_up_total;
-    if (config.dataset == "sotu") {
-      metrics.tokens_trained_total = examples_trained_total * config.model.context;
-    }
-    metrics.bytes_down_total = bytes_down_total;
-
-    if (round % config.eval_every == 0 || round == config.rounds) {
-      TRIB_ASSIGN_OR_RETURN(EvalResult total,
-                            EvaluateInChunks(*s.pool, s.trainers, s.global, *s.test_data));
-      RecordEvaluation(config, total, metrics);
-      if (!s.holdout.empty()) {
-        TRIB_ASSIGN_OR_RETURN(metrics.client_accuracy, MeanClientAccuracy(s));
-      }
-    }
-    metrics.wall_seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    TRIB_RETURN_IF_ERROR(on_round(metrics));
-  }
-  return absl::OkStatus();
+  return clients_->engine().Run(*clients_, on_round);
 }
+
+const ModelState& Simulation::global_model() const { return clients_->engine().global_model(); }
+const ClientPopulation& Simulation::population() const { return clients_->population(); }
+int Simulation::num_workers() const { return clients_->engine().pool().size(); }
 
 }  // namespace tributary

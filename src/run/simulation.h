@@ -1,6 +1,8 @@
-// Simulation: the round engine over virtual clients in one process. Each round samples K
-// clients, trains them concurrently on a worker pool (one model replica per worker), folds their
-// deltas into the strategy as they finish, and evaluates the new global model every R rounds.
+// Simulation: `tributary simulate`, the round engine (engine/round_engine.h) over virtual clients
+// in one process. Each round the sampled clients are trained concurrently on the engine's worker
+// pool (one model replica per worker) through the same client step a deployed client runs, their
+// links, speeds and failures are modelled on a virtual clock (sim/system_model.h), and their
+// uploads are folded into the strategy as they finish.
 //
 // Thread-safety: Run() is called from one thread; it uses its own worker threads inside.
 #ifndef TRIBUTARY_RUN_SIMULATION_H_
@@ -10,8 +12,8 @@
 #include <memory>
 
 #include "absl/status/statusor.h"
+#include "engine/experiment.h"
 #include "report/round_metrics.h"
-#include "run/experiment.h"
 #include "sim/client_population.h"
 #include "tensor/model_state.h"
 
@@ -32,10 +34,9 @@ class Simulation {
   int num_workers() const;
 
  private:
-  struct State;
-  static absl::StatusOr<double> MeanClientAccuracy(State& s);
-  explicit Simulation(std::unique_ptr<State> state);
-  std::unique_ptr<State> state_;
+  class VirtualClients;
+  explicit Simulation(std::unique_ptr<VirtualClients> clients);
+  std::unique_ptr<VirtualClients> clients_;
 };
 
 }  // namespace tributary

@@ -2,15 +2,15 @@
 // next-token windows of model.context + 1 tokens. Each training window's natural owner is the
 // address's president (data.partition = natural), and the validation split is every tenth
 // address (IsValidationSpeech).
-#ifndef TRIBUTARY_RUN_SOTU_DATA_H_
-#define TRIBUTARY_RUN_SOTU_DATA_H_
+#ifndef TRIBUTARY_ENGINE_SOTU_DATA_H_
+#define TRIBUTARY_ENGINE_SOTU_DATA_H_
 
 #include <memory>
 
 #include "absl/status/statusor.h"
 #include "data/tokenizer.h"
-#include "run/experiment.h"
-#include "run/experiment_data.h"
+#include "engine/experiment.h"
+#include "engine/experiment_data.h"
 
 namespace tributary {
 
@@ -25,4 +25,4 @@ absl::StatusOr<ExperimentData> LoadSotuExperimentData(ExperimentConfig& config);
 
 }  // namespace tributary
 
-#endif  // TRIBUTARY_RUN_SOTU_DATA_H_
+#endif  // TRIBUTARY_ENGINE_SOTU_DATA_H_

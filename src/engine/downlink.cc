@@ -1,4 +1,4 @@
-#include "run/downlink.h"
+#include "engine/downlink.h"
 
 #include "absl/strings/str_cat.h"
 #include "common/seeded_rng.h"

@@ -1,4 +1,4 @@
-#include "run/server_side.h"
+#include "engine/server_side.h"
 
 #include "common/status_util.h"
 

@@ -1,4 +1,4 @@
-#include "deploy/checkpoint.h"
+#include "engine/checkpoint.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

@@ -1,8 +1,8 @@
-// What a simulated client does around its local training for the techniques that need client
-// work: held-out splits (per-client evaluation), HeteroFL's model slices, personalization's local
-// layers and SCAFFOLD's control variates. The engine (simulation.cc) calls these per client.
-#ifndef TRIBUTARY_RUN_CLIENT_SIDE_H_
-#define TRIBUTARY_RUN_CLIENT_SIDE_H_
+// What a client does around its local training for the techniques that need client work:
+// held-out splits (per-client evaluation), HeteroFL's model slices, personalization's local
+// layers and SCAFFOLD's control variates. ClientStep (client_step.h) calls these per client.
+#ifndef TRIBUTARY_ENGINE_CLIENT_SIDE_H_
+#define TRIBUTARY_ENGINE_CLIENT_SIDE_H_
 
 #include <cstdint>
 #include <vector>
@@ -10,7 +10,7 @@
 #include "absl/status/statusor.h"
 #include "compress/pipeline.h"
 #include "data/partition.h"
-#include "run/local_layers.h"
+#include "engine/local_layers.h"
 #include "tensor/model_slice.h"
 #include "tensor/model_state.h"
 #include "train/train_options.h"
@@ -49,12 +49,12 @@ void PrepareControlCorrection(const ModelState& server_control, ModelState& clie
 
 // SCAFFOLD after K steps of size `step`: dc_i = -c - delta / (K step) goes through the uplink
 // codec; the server and the client both use the decoded value (left in `control_delta`), so c_i
-// stays in step with what the server summed. Returns the bytes sent.
-absl::StatusOr<int64_t> SendControlDelta(const Pipeline& uplink, const ModelState& server_control,
+// stays in step with what the server decodes. Returns the payload to send.
+absl::StatusOr<Payload> SendControlDelta(const Pipeline& uplink, const ModelState& server_control,
                                          const ModelState& delta, int64_t steps, double step,
                                          uint64_t seed, ModelState& client_control,
                                          ModelState& control_delta);
 
 }  // namespace tributary
 
-#endif  // TRIBUTARY_RUN_CLIENT_SIDE_H_
+#endif  // TRIBUTARY_ENGINE_CLIENT_SIDE_H_

@@ -10,8 +10,8 @@
 // kept, regenerates it locally (the seed: 8 bytes) and catches up from there.
 //
 // Thread-safety: not thread-safe.
-#ifndef TRIBUTARY_RUN_DOWNLINK_H_
-#define TRIBUTARY_RUN_DOWNLINK_H_
+#ifndef TRIBUTARY_ENGINE_DOWNLINK_H_
+#define TRIBUTARY_ENGINE_DOWNLINK_H_
 
 #include <cstdint>
 #include <deque>
@@ -83,4 +83,4 @@ class Downlink {
 
 }  // namespace tributary
 
-#endif  // TRIBUTARY_RUN_DOWNLINK_H_
+#endif  // TRIBUTARY_ENGINE_DOWNLINK_H_

@@ -1,4 +1,4 @@
-#include "run/client_side.h"
+#include "engine/client_side.h"
 
 #include <algorithm>
 #include <cmath>
@@ -73,7 +73,7 @@ void PrepareControlCorrection(const ModelState& server_control, ModelState& clie
   for (size_t i = 0; i < out.size(); ++i) out[i] = c[i] - ci[i];
 }
 
-absl::StatusOr<int64_t> SendControlDelta(const Pipeline& uplink, const ModelState& server_control,
+absl::StatusOr<Payload> SendControlDelta(const Pipeline& uplink, const ModelState& server_control,
                                          const ModelState& delta, int64_t steps, double step,
                                          uint64_t seed, ModelState& client_control,
                                          ModelState& control_delta) {
@@ -88,7 +88,7 @@ absl::StatusOr<int64_t> SendControlDelta(const Pipeline& uplink, const ModelStat
   decoded.AddTo(dc);
   std::span<float> ci = client_control.flat();
   for (size_t i = 0; i < ci.size(); ++i) ci[i] += dc[i];
-  return static_cast<int64_t>(payload.size());
+  return payload;
 }
 
 }  // namespace tributary

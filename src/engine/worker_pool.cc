@@ -1,4 +1,4 @@
-#include "run/worker_pool.h"
+#include "engine/worker_pool.h"
 
 namespace tributary {
 

@@ -1,4 +1,4 @@
-#include "run/sotu_data.h"
+#include "engine/sotu_data.h"
 
 #include <cstdio>
 #include <map>

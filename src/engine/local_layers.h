@@ -3,8 +3,8 @@
 // client's state across rounds, and never sent or averaged; the rest of the model is federated as
 // usual. This class maps between the full flat model and its shared part (what travels and what
 // the codecs see, with its own tensor layout) and the local part (what a client keeps).
-#ifndef TRIBUTARY_RUN_LOCAL_LAYERS_H_
-#define TRIBUTARY_RUN_LOCAL_LAYERS_H_
+#ifndef TRIBUTARY_ENGINE_LOCAL_LAYERS_H_
+#define TRIBUTARY_ENGINE_LOCAL_LAYERS_H_
 
 #include <span>
 #include <string>
@@ -47,4 +47,4 @@ class LocalLayers {
 
 }  // namespace tributary
 
-#endif  // TRIBUTARY_RUN_LOCAL_LAYERS_H_
+#endif  // TRIBUTARY_ENGINE_LOCAL_LAYERS_H_

@@ -1,10 +1,10 @@
-#include "run/experiment_data.h"
+#include "engine/experiment_data.h"
 
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
 #include "common/status_util.h"
-#include "run/sotu_data.h"
+#include "engine/sotu_data.h"
 
 namespace tributary {
 namespace {

@@ -2,8 +2,8 @@
 // (a model replica, scratch buffers).
 //
 // Thread-safety: Submit() and Wait() may be called from one controlling thread.
-#ifndef TRIBUTARY_RUN_WORKER_POOL_H_
-#define TRIBUTARY_RUN_WORKER_POOL_H_
+#ifndef TRIBUTARY_ENGINE_WORKER_POOL_H_
+#define TRIBUTARY_ENGINE_WORKER_POOL_H_
 
 #include <condition_variable>
 #include <deque>
@@ -43,4 +43,4 @@ class WorkerPool {
 
 }  // namespace tributary
 
-#endif  // TRIBUTARY_RUN_WORKER_POOL_H_
+#endif  // TRIBUTARY_ENGINE_WORKER_POOL_H_

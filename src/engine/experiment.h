@@ -1,7 +1,7 @@
 // ExperimentConfig: everything that defines a simulated federated run. Same config and seed
 // give the same metrics (wall time aside).
-#ifndef TRIBUTARY_RUN_EXPERIMENT_H_
-#define TRIBUTARY_RUN_EXPERIMENT_H_
+#ifndef TRIBUTARY_ENGINE_EXPERIMENT_H_
+#define TRIBUTARY_ENGINE_EXPERIMENT_H_
 
 #include <cstdint>
 #include <string>
@@ -76,4 +76,4 @@ struct ExperimentConfig {
 
 }  // namespace tributary
 
-#endif  // TRIBUTARY_RUN_EXPERIMENT_H_
+#endif  // TRIBUTARY_ENGINE_EXPERIMENT_H_

@@ -1,16 +1,16 @@
 // The data of an experiment as every party loads it: the simulator, the deployed server (test
 // set, and the training set's normalization) and each deployed client (its own partition).
-#ifndef TRIBUTARY_RUN_EXPERIMENT_DATA_H_
-#define TRIBUTARY_RUN_EXPERIMENT_DATA_H_
+#ifndef TRIBUTARY_ENGINE_EXPERIMENT_DATA_H_
+#define TRIBUTARY_ENGINE_EXPERIMENT_DATA_H_
 
 #include <memory>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "data/partition.h"
+#include "engine/experiment.h"
+#include "engine/worker_pool.h"
 #include "report/round_metrics.h"
-#include "run/experiment.h"
-#include "run/worker_pool.h"
 #include "train/local_trainer.h"
 #include "train/tensor_dataset.h"
 
@@ -42,4 +42,4 @@ absl::StatusOr<EvalResult> EvaluateInChunks(WorkerPool& pool,
 
 }  // namespace tributary
 
-#endif  // TRIBUTARY_RUN_EXPERIMENT_DATA_H_
+#endif  // TRIBUTARY_ENGINE_EXPERIMENT_DATA_H_

@@ -1,4 +1,4 @@
-#include "deploy/checkpoint.h"
+#include "engine/checkpoint.h"
 
 #include <xxhash.h>
 

@@ -1,4 +1,4 @@
-#include "run/local_layers.h"
+#include "engine/local_layers.h"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "run/experiment.h"
+#include "engine/experiment.h"
 
 #include <set>
 

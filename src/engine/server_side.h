@@ -1,15 +1,15 @@
 // The simulated server's side of one upload: validate and decode the payload, shape it as the
 // strategy expects (full coordinates, the coordinates the client sent), and fold it into the
 // round. Callers serialize strategy access through `strategy_mutex`; decoding runs outside it.
-#ifndef TRIBUTARY_RUN_SERVER_SIDE_H_
-#define TRIBUTARY_RUN_SERVER_SIDE_H_
+#ifndef TRIBUTARY_ENGINE_SERVER_SIDE_H_
+#define TRIBUTARY_ENGINE_SERVER_SIDE_H_
 
 #include <mutex>
 
 #include "aggregate/sketched_fedavg.h"
 #include "aggregate/strategy.h"
 #include "compress/pipeline.h"
-#include "run/local_layers.h"
+#include "engine/local_layers.h"
 #include "tensor/model_slice.h"
 
 namespace tributary {
@@ -30,4 +30,4 @@ absl::Status AccumulateSketch(const Pipeline& uplink, const Payload& payload,
 
 }  // namespace tributary
 
-#endif  // TRIBUTARY_RUN_SERVER_SIDE_H_
+#endif  // TRIBUTARY_ENGINE_SERVER_SIDE_H_

@@ -3,8 +3,8 @@
 // It holds what the next round depends on: the global model, the public model clients sync to,
 // the strategy's carried buffers and the byte totals. A checkpoint is tied to its run's config
 // by a fingerprint, and carries its own checksum.
-#ifndef TRIBUTARY_DEPLOY_CHECKPOINT_H_
-#define TRIBUTARY_DEPLOY_CHECKPOINT_H_
+#ifndef TRIBUTARY_ENGINE_CHECKPOINT_H_
+#define TRIBUTARY_ENGINE_CHECKPOINT_H_
 
 #include <cstdint>
 #include <string>
@@ -36,4 +36,4 @@ absl::StatusOr<Checkpoint> ReadCheckpoint(const std::string& path,
 
 }  // namespace tributary
 
-#endif  // TRIBUTARY_DEPLOY_CHECKPOINT_H_
+#endif  // TRIBUTARY_ENGINE_CHECKPOINT_H_

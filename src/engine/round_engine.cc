@@ -1,0 +1,290 @@
+#include "engine/round_engine.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_util.h"
+#include "engine/client_side.h"
+#include "engine/experiment_data.h"
+#include "engine/server_side.h"
+#include "sim/client_population.h"
+#include "train/compute_threads.h"
+
+namespace tributary {
+
+RoundEngine::~RoundEngine() = default;
+
+absl::StatusOr<std::unique_ptr<RoundEngine>> RoundEngine::Create(
+    const ExperimentConfig& config, const EngineOptions& options,
+    std::shared_ptr<const TensorDataset> test_data) {
+  TRIB_RETURN_IF_ERROR(config.Validate());
+  auto engine = std::unique_ptr<RoundEngine>(new RoundEngine());
+  RoundEngine& e = *engine;
+  e.config_ = config;
+  e.options_ = options;
+  e.test_data_ = std::move(test_data);
+  TRIB_ASSIGN_OR_RETURN(e.global_, InitialGlobalModel(config));
+  e.initial_checksum_ = e.global_.Checksum();
+  const size_t clients = static_cast<size_t>(config.partition.num_clients);
+  TRIB_ASSIGN_OR_RETURN(e.local_layers_,
+                        LocalLayers::Create(e.global_.specs(), config.local_layers));
+  StrategySpec strategy_spec = config.strategy;
+  strategy_spec.population = static_cast<int64_t>(clients);
+  // Small clients cover only part of the model: average each coordinate over its holders.
+  if (config.small_fraction > 0.0) strategy_spec.mask_aware = true;
+  TRIB_ASSIGN_OR_RETURN(e.strategy_, CreateStrategy(strategy_spec));
+  if (config.strategy.name == "scaffold" && config.train.optimizer == OptimizerKind::kSgd &&
+      config.train.momentum > 0.0) {
+    std::fprintf(stderr,
+                 "warning: SCAFFOLD with SGD momentum %.2f diverged in our runs "
+                 "(docs/strategies.md); the paper uses train.momentum = 0\n",
+                 config.train.momentum);
+  }
+  TrainOptions train = config.train;
+  train.proximal_mu = e.strategy_->proximal_mu();
+  const int workers = config.ResolvedWorkers();
+  ConfigureComputeThreads(config.ResolvedThreadsPerWorker());
+  for (int w = 0; w < workers; ++w) {
+    TRIB_ASSIGN_OR_RETURN(std::unique_ptr<LocalTrainer> trainer,
+                          LocalTrainer::Create(config.model, train));
+    e.evaluators_.push_back(std::move(trainer));
+  }
+  if (config.small_fraction > 0.0) {
+    ModelSpec small_spec = config.model;
+    small_spec.width = config.small_width;
+    TRIB_ASSIGN_OR_RETURN(std::unique_ptr<LocalTrainer> small,
+                          LocalTrainer::Create(small_spec, train));
+    TRIB_ASSIGN_OR_RETURN(e.small_slice_, ModelSlice::Create(e.global_.specs(), small->layout()));
+    e.is_small_ = ChooseSmallClients(clients, config.small_fraction, config.seed);
+  }
+  TRIB_ASSIGN_OR_RETURN(e.byzantine_,
+                        ByzantineClients::Create(config.attack, clients, config.seed));
+  e.pool_ = std::make_unique<WorkerPool>(workers, nullptr);
+  TRIB_ASSIGN_OR_RETURN(e.uplink_, Pipeline::Parse(config.uplink_codec));
+  if (const SketchCodec* sketch = e.uplink_->sketch()) {
+    e.sketched_ = std::make_unique<SketchedFedAvg>(*sketch);
+  }
+  TRIB_ASSIGN_OR_RETURN(e.fp32_, Pipeline::Parse("fp32"));
+  e.control_download_bytes_ = static_cast<int64_t>(e.fp32_->Encode(e.global_.flat(), 0).size());
+  TRIB_ASSIGN_OR_RETURN(e.downlink_, Downlink::Create(e.global_, config.downlink_codec,
+                                                      config.downlink_history, clients));
+  return engine;
+}
+
+absl::Status RoundEngine::Restore(Checkpoint checkpoint) {
+  if (checkpoint.round >= config_.rounds) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the checkpoint is after round ", checkpoint.round, "; the run has ", config_.rounds));
+  }
+  std::vector<std::vector<float>*> carried = strategy_->carried_state();
+  if (carried.size() != checkpoint.strategy_state.size()) {
+    return absl::FailedPreconditionError("the checkpoint's strategy state does not match");
+  }
+  for (size_t b = 0; b < carried.size(); ++b) *carried[b] = std::move(checkpoint.strategy_state[b]);
+  global_ = std::move(checkpoint.global);
+  TRIB_RETURN_IF_ERROR(downlink_->Restore(checkpoint.public_model, checkpoint.public_version));
+  first_round_ = checkpoint.round + 1;
+  bytes_up_total_ = checkpoint.bytes_up_total;
+  bytes_down_total_ = checkpoint.bytes_down_total;
+  examples_trained_total_ = checkpoint.examples_trained_total;
+  return absl::OkStatus();
+}
+
+Checkpoint RoundEngine::MakeCheckpoint(int round) const {
+  Checkpoint checkpoint{.round = round,
+                        .bytes_up_total = bytes_up_total_,
+                        .bytes_down_total = bytes_down_total_,
+                        .examples_trained_total = examples_trained_total_,
+                        .global = global_,
+                        .public_model = downlink_->public_model(),
+                        .public_version = downlink_->current_version()};
+  for (const std::vector<float>* buffer : strategy_->carried_state()) {
+    checkpoint.strategy_state.push_back(*buffer);
+  }
+  return checkpoint;
+}
+
+Downlink::Transfer RoundEngine::Download(uint32_t client, std::optional<int64_t> held,
+                                         bool with_payload) {
+  std::lock_guard lock(mu_);
+  Downlink::Transfer transfer = held ? downlink_->SyncClientFrom(client, *held, with_payload)
+                                     : downlink_->SyncClient(client, with_payload);
+  round_resyncs_ += transfer.full_resync;
+  if (strategy_->server_control() != nullptr) transfer.bytes += control_download_bytes_;
+  round_bytes_down_ += transfer.bytes;
+  return transfer;
+}
+
+std::shared_ptr<const Payload> RoundEngine::ControlPayload() {
+  const ModelState* control = strategy_->server_control();
+  if (control == nullptr) return nullptr;
+  std::lock_guard lock(mu_);
+  if (!control_payload_) {
+    control_payload_ = std::make_shared<const Payload>(fp32_->Encode(control->flat(), 0));
+  }
+  return control_payload_;
+}
+
+absl::Status RoundEngine::Submit(const ClientUpload& upload, ModelState* scratch) {
+  const ClientReport& report = upload.report;
+  // Far above any honest round, and keeps the run's total from overflowing.
+  constexpr int64_t kMaxExamplesProcessed = int64_t{1} << 32;
+  if (report.examples_processed < 0 || report.examples_processed > kMaxExamplesProcessed) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("examples_processed ", report.examples_processed, " out of range"));
+  }
+  ModelState owned;
+  if (scratch == nullptr) {
+    owned = global_.ZerosLike();
+    scratch = &owned;
+  }
+  ClientUpdate update{
+      .client_id = report.client, .delta = scratch, .num_examples = report.num_examples};
+  if (sketched_) {
+    return AccumulateSketch(*uplink_, upload.update, update, *sketched_, strategy_mutex_);
+  }
+  ModelState control;
+  if (strategy_->server_control() != nullptr) {
+    if (upload.control.empty()) {
+      return absl::InvalidArgumentError("a SCAFFOLD upload needs its control variate change");
+    }
+    TRIB_ASSIGN_OR_RETURN(Update decoded,
+                          uplink_->Decode(upload.control, global_.num_elements(), global_.specs()));
+    control = global_.ZerosLike();
+    decoded.AddTo(control.flat());
+    update.control_delta = &control;
+  } else if (!upload.control.empty()) {
+    return absl::InvalidArgumentError("a control variate change without SCAFFOLD");
+  }
+  return AccumulateUpdate(*uplink_, upload.update, update, local_layers_,
+                          is_small(report.client) ? &*small_slice_ : nullptr, *scratch, *strategy_,
+                          strategy_mutex_);
+}
+
+void RoundEngine::Tally(const RoundOutcome& outcome, RoundMetrics& metrics) {
+  double loss_sum = 0.0;
+  int64_t examples = 0;
+  int uploads = 0;
+  for (const ClientRecord& record : outcome.records) {
+    metrics.bytes_up += record.bytes_up;
+    if (record.uploaded) {
+      ++uploads;
+      const bool small = is_small(record.client);
+      (small ? metrics.small_clients_trained : metrics.full_clients_trained)++;
+      (small ? metrics.train_seconds_small : metrics.train_seconds_full) +=
+          record.report.train_seconds;
+      (small ? metrics.bytes_up_per_small_client : metrics.bytes_up_per_full_client) +=
+          record.bytes_up;
+    }
+    switch (record.fate) {
+      case ClientFate::kDropped:
+        ++metrics.clients_dropped;
+        break;
+      case ClientFate::kStraggler:
+        ++metrics.stragglers;
+        break;
+      case ClientFate::kRejected:
+        ++metrics.clients_rejected;
+        std::fprintf(stderr, "round %d: client %u rejected: %s\n", metrics.round, record.client,
+                     record.error.c_str());
+        break;
+      case ClientFate::kAccepted:
+        ++metrics.clients;
+        loss_sum += record.report.mean_loss * record.report.num_examples;
+        examples += record.report.num_examples;
+        examples_trained_total_ += record.report.examples_processed;
+        break;
+    }
+  }
+  if (metrics.full_clients_trained > 0) {
+    metrics.train_seconds_full /= metrics.full_clients_trained;
+    metrics.bytes_up_per_full_client /= metrics.full_clients_trained;
+  }
+  if (metrics.small_clients_trained > 0) {
+    metrics.train_seconds_small /= metrics.small_clients_trained;
+    metrics.bytes_up_per_small_client /= metrics.small_clients_trained;
+  }
+  metrics.train_loss = examples > 0 ? loss_sum / examples : 0.0;
+  // Every payload sent counts, aggregated or not (a rejected update still crossed the wire).
+  const int64_t model_bytes = static_cast<int64_t>(global_.num_bytes());
+  metrics.uplink_compression =
+      metrics.bytes_up > 0 ? static_cast<double>(model_bytes * uploads) / metrics.bytes_up : 1.0;
+  metrics.sim_seconds = outcome.virtual_seconds;
+  sim_time_ += outcome.virtual_seconds;
+  metrics.sim_time_seconds = sim_time_;
+}
+
+absl::Status RoundEngine::Evaluate(RoundMetrics& metrics) {
+  TRIB_ASSIGN_OR_RETURN(EvalResult total,
+                        EvaluateInChunks(*pool_, evaluators_, global_, *test_data_));
+  RecordEvaluation(config_, total, metrics);
+  return absl::OkStatus();
+}
+
+absl::Status RoundEngine::Run(ClientChannel& channel,
+                              const std::function<absl::Status(const RoundMetrics&)>& on_round) {
+  if (config_.eval_initial && first_round_ == 1) {
+    RoundMetrics initial;  // round 0: the starting model
+    TRIB_RETURN_IF_ERROR(Evaluate(initial));
+    if (config_.dataset == "sotu") initial.tokens_trained_total = 0;
+    TRIB_RETURN_IF_ERROR(on_round(initial));
+  }
+  const int population = config_.partition.num_clients;
+  const int selected_count = std::min(
+      population,
+      static_cast<int>(std::ceil(config_.clients_per_round * (1.0 + options_.over_selection))));
+  for (int round = first_round_; round <= config_.rounds; ++round) {
+    const auto start = std::chrono::steady_clock::now();
+    TRIB_ASSIGN_OR_RETURN(std::vector<uint32_t> cohort,
+                          SampleClients(population, selected_count, config_.seed, round));
+    const std::optional<int64_t> expected_examples = channel.PrepareRound(round, cohort);
+    if (!expected_examples.has_value()) break;  // asked to stop
+    const int64_t expected = std::max<int64_t>(*expected_examples, 1);
+    TRIB_RETURN_IF_ERROR(sketched_ ? sketched_->Init(expected)
+                                   : strategy_->Init(global_, expected));
+    {
+      std::lock_guard lock(mu_);
+      round_bytes_down_ = 0;
+      round_resyncs_ = 0;
+      control_payload_.reset();
+    }
+    RoundMetrics metrics;
+    metrics.round = round;
+    for (uint32_t c : cohort) metrics.byzantine_clients += byzantine_.is_attacker(c);
+    TRIB_ASSIGN_OR_RETURN(RoundOutcome outcome, channel.RunRound(round, *this));
+    {
+      std::lock_guard lock(mu_);
+      metrics.bytes_down = round_bytes_down_;
+      metrics.downlink_resyncs = round_resyncs_;
+    }
+    Tally(outcome, metrics);
+    if (metrics.clients >= options_.quorum) {
+      TRIB_ASSIGN_OR_RETURN(
+          global_, sketched_ ? sketched_->Finalize(std::move(global_)) : strategy_->Finalize());
+    } else {
+      std::fprintf(stderr, "round %d: %d accepted updates, quorum %d: the model is unchanged\n",
+                   round, metrics.clients, options_.quorum);
+    }
+    TRIB_RETURN_IF_ERROR(downlink_->Publish(global_, config_.seed, round));
+    bytes_up_total_ += metrics.bytes_up;
+    bytes_down_total_ += metrics.bytes_down;
+    metrics.bytes_up_total = bytes_up_total_;
+    metrics.bytes_down_total = bytes_down_total_;
+    if (config_.dataset == "sotu") {
+      metrics.tokens_trained_total = examples_trained_total_ * config_.model.context;
+    }
+    if (round % config_.eval_every == 0 || round == config_.rounds) {
+      TRIB_RETURN_IF_ERROR(Evaluate(metrics));
+      TRIB_ASSIGN_OR_RETURN(metrics.client_accuracy, channel.EvaluateClients(global_));
+    }
+    metrics.wall_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    TRIB_RETURN_IF_ERROR(on_round(metrics));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace tributary

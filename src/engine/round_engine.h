@@ -1,0 +1,120 @@
+// RoundEngine: the one round loop of Tributary, behind both `tributary simulate` and
+// `tributary server`. A round: sample the cohort (with over-selection), start the strategy, let
+// the client channel deliver the tasks and collect the uploads (each validated, decoded and
+// folded into the strategy as it arrives, in any order), tally what became of every client,
+// step the model when the quorum was met, publish the new public model for the downlink,
+// evaluate, and report the round's metrics. The same config and seed give the same metrics and
+// model whichever channel ran the clients, when every client answers.
+//
+// Thread-safety: Run() from one thread; the RoundServer methods from any thread during a round.
+#ifndef TRIBUTARY_ENGINE_ROUND_ENGINE_H_
+#define TRIBUTARY_ENGINE_ROUND_ENGINE_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "aggregate/sketched_fedavg.h"
+#include "aggregate/strategy.h"
+#include "compress/pipeline.h"
+#include "engine/checkpoint.h"
+#include "engine/client_channel.h"
+#include "engine/downlink.h"
+#include "engine/experiment.h"
+#include "engine/local_layers.h"
+#include "engine/worker_pool.h"
+#include "report/round_metrics.h"
+#include "sim/byzantine.h"
+#include "tensor/model_slice.h"
+#include "train/local_trainer.h"
+#include "train/tensor_dataset.h"
+
+namespace tributary {
+
+struct EngineOptions {
+  int quorum = 1;               // accepted updates a round needs to change the model
+  double over_selection = 0.0;  // select this much more than clients_per_round
+};
+
+class RoundEngine final : public RoundServer {
+ public:
+  // `config` has the model's input shape filled in (LoadExperimentData); `test_data` is what
+  // the global model is evaluated on.
+  static absl::StatusOr<std::unique_ptr<RoundEngine>> Create(
+      const ExperimentConfig& config, const EngineOptions& options,
+      std::shared_ptr<const TensorDataset> test_data);
+  ~RoundEngine() override;
+
+  // Continues after the checkpoint's round. Requires: a checkpoint of this config.
+  absl::Status Restore(Checkpoint checkpoint);
+  // What the next round depends on, after `round`.
+  Checkpoint MakeCheckpoint(int round) const;
+
+  // Runs the remaining rounds over `channel`; `on_round` sees each round's metrics (and round 0,
+  // the starting model, with run.eval_initial) and may stop the run by returning an error.
+  absl::Status Run(ClientChannel& channel,
+                   const std::function<absl::Status(const RoundMetrics&)>& on_round);
+
+  int first_round() const { return first_round_; }
+  const ExperimentConfig& config() const { return config_; }
+  const ModelState& global_model() const { return global_; }
+  uint64_t initial_checksum() const { return initial_checksum_; }
+  // During a round: the model clients train from, and SCAFFOLD's server control (else null).
+  const ModelState& public_model() const { return downlink_->public_model(); }
+  const ModelState* server_control() const { return strategy_->server_control(); }
+  // The engine's workers (evaluation between rounds); a channel may train on them in a round.
+  WorkerPool& pool() { return *pool_; }
+
+  // SCAFFOLD: the server's control variate as clients receive it (an fp32 pipeline payload, its
+  // size counted with every download), built once per round; null without SCAFFOLD.
+  std::shared_ptr<const Payload> ControlPayload();
+
+  // RoundServer
+  Downlink::Transfer Download(uint32_t client, std::optional<int64_t> held,
+                              bool with_payload) override;
+  absl::Status Submit(const ClientUpload& upload, ModelState* scratch) override;
+
+ private:
+  RoundEngine() = default;
+  bool is_small(uint32_t client) const { return !is_small_.empty() && is_small_[client]; }
+  // Fills the round's client counts, losses and byte figures from what the channel reported.
+  void Tally(const RoundOutcome& outcome, RoundMetrics& metrics);
+  absl::Status Evaluate(RoundMetrics& metrics);
+
+  ExperimentConfig config_;
+  EngineOptions options_;
+  ModelState global_;
+  uint64_t initial_checksum_ = 0;
+  std::unique_ptr<Strategy> strategy_;
+  std::unique_ptr<Pipeline> uplink_;
+  // Set when the uplink is a count sketch: tables are averaged, then unsketched once.
+  std::unique_ptr<SketchedFedAvg> sketched_;
+  std::unique_ptr<Downlink> downlink_;
+  std::unique_ptr<Pipeline> fp32_;
+  int64_t control_download_bytes_ = 0;  // SCAFFOLD's c, sent as fp32
+  LocalLayers local_layers_;            // what a client's upload leaves out
+  std::vector<bool> is_small_;          // HeteroFL: clients that upload a slice
+  std::optional<ModelSlice> small_slice_;
+  ByzantineClients byzantine_;
+  std::shared_ptr<const TensorDataset> test_data_;
+  std::unique_ptr<WorkerPool> pool_;
+  std::vector<std::unique_ptr<LocalTrainer>> evaluators_;  // one per pool worker
+
+  int first_round_ = 1;
+  int64_t bytes_up_total_ = 0, bytes_down_total_ = 0, examples_trained_total_ = 0;
+  double sim_time_ = 0.0;
+
+  std::mutex mu_;  // guards the downlink and the open round's download counts
+  int64_t round_bytes_down_ = 0;
+  int round_resyncs_ = 0;
+  std::shared_ptr<const Payload> control_payload_;  // this round's, once asked for
+  std::mutex strategy_mutex_;  // serializes Accumulate; decoding runs outside it
+};
+
+}  // namespace tributary
+
+#endif  // TRIBUTARY_ENGINE_ROUND_ENGINE_H_
