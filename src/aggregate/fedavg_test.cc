@@ -8,6 +8,8 @@
 #include <numeric>
 #include <random>
 
+#include "aggregate/strategy_registry.h"
+
 namespace tributary {
 namespace {
 

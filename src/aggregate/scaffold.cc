@@ -1,5 +1,6 @@
 #include "aggregate/scaffold.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
@@ -10,7 +11,13 @@ namespace tributary {
 absl::Status Scaffold::Init(const ModelState& global, int64_t expected_examples) {
   if (population_ < 1) return absl::InvalidArgumentError("SCAFFOLD needs the population size");
   TRIB_RETURN_IF_ERROR(FedAvg::Init(global, expected_examples));
-  if (!control_.SameLayout(global)) control_ = global.ZerosLike();
+  if (!control_.SameLayout(global)) {
+    control_ = global.ZerosLike();
+    // Restored from a checkpoint before the first round of this process.
+    if (carried_control_.size() == control_.num_elements()) {
+      std::copy(carried_control_.begin(), carried_control_.end(), control_.flat().begin());
+    }
+  }
   if (control_sum_.has_value() && control_sum_->dimension() == global.num_elements()) {
     control_sum_->Reset();
   } else {
@@ -43,6 +50,7 @@ absl::StatusOr<ModelState> Scaffold::Finalize() {
   for (size_t i = 0; i < c.size(); ++i) {
     c[i] = static_cast<float>(static_cast<double>(c[i]) + sum[i]);
   }
+  carried_control_.assign(c.begin(), c.end());
   return next;
 }
 

@@ -25,10 +25,13 @@ class Scaffold : public FedAvg {
   absl::Status Accumulate(const ClientUpdate& update) override;
   absl::StatusOr<ModelState> Finalize() override;
   const ModelState* server_control() const override { return &control_; }
+  // c, so that a resumed run continues with the clients' drift correction.
+  std::vector<std::vector<float>*> carried_state() override { return {&carried_control_}; }
 
  private:
   int64_t population_;
-  ModelState control_;  // c
+  ModelState control_;                  // c
+  std::vector<float> carried_control_;  // c's values after the last round (checkpoints)
   std::optional<OrderInvariantSum> control_sum_;
 };
 

@@ -11,6 +11,9 @@ absl::Status SketchedFedAvg::Init(int64_t expected_examples) {
   if (expected_examples <= 0) {
     return absl::InvalidArgumentError("sketched FedAvg needs a positive expected example count");
   }
+  if (error_.size() != codec_.table_size()) {
+    return absl::InvalidArgumentError("sketched FedAvg: restored error table has the wrong size");
+  }
   expected_examples_ = expected_examples;
   sum_.Reset();
   in_round_ = true;

@@ -40,6 +40,8 @@ class SketchedFedAvg {
   absl::StatusOr<ModelState> Finalize(ModelState global);
 
   std::span<const float> error_table() const { return error_; }
+  // For checkpoints: restored (same size) between rounds.
+  std::vector<float>* mutable_error_table() { return &error_; }
 
  private:
   const SketchCodec& codec_;

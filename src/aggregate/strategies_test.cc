@@ -8,6 +8,7 @@
 #include <random>
 
 #include "aggregate/strategy.h"
+#include "aggregate/strategy_registry.h"
 
 namespace tributary {
 namespace {

@@ -89,9 +89,6 @@ absl::Status CheckClientUpdate(const ClientUpdate& update, const ModelState& glo
 // sum, which checks this itself).
 absl::Status CheckFinite(const ClientUpdate& update);
 
-const std::vector<std::string>& RegisteredStrategies();
-absl::StatusOr<std::unique_ptr<Strategy>> CreateStrategy(const StrategySpec& spec);
-
 }  // namespace tributary
 
 #endif  // TRIBUTARY_AGGREGATE_STRATEGY_H_

@@ -6,6 +6,7 @@
 #include "cli/config_loader.h"
 #include "cli/exit_code.h"
 #include "common/file_util.h"
+#include "common/log.h"
 #include "common/status_util.h"
 #include "deploy/federated_client.h"
 
@@ -38,10 +39,8 @@ absl::Status RunClient(const ClientCommandOptions& options) {
     TRIB_ASSIGN_OR_RETURN(LoadedConfig server, ParseExperimentConfig(server_toml, "server", {}));
     return server.config;
   };
-  std::printf("tributary client %u: server %s (%s), data %s\n", options.client_id,
-              options.server.c_str(), options.tls.insecure ? "plain text" : "TLS",
-              options.data_config_path.c_str());
-  std::fflush(stdout);
+  LogInfo("tributary client %u: server %s (%s), data %s", options.client_id, options.server.c_str(),
+          options.tls.insecure ? "plain text" : "TLS", options.data_config_path.c_str());
   FederatedClient federated(std::move(client));
   return federated.Run();
 }

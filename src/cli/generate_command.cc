@@ -6,7 +6,7 @@
 #include "cli/config_loader.h"
 #include "cli/exit_code.h"
 #include "common/status_util.h"
-#include "engine/sotu_data.h"
+#include "engine/datasets/sotu_dataset.h"
 #include "model/text_sampler.h"
 
 namespace tributary {
@@ -19,7 +19,7 @@ absl::Status Generate(const GenerateCommandOptions& options) {
           : options.config_path;
   TRIB_ASSIGN_OR_RETURN(LoadedConfig loaded, LoadExperimentConfig(config_path, {}));
   ExperimentConfig& config = loaded.config;
-  if (config.model.name != "gpt" || config.dataset != "sotu") {
+  if (config.model.name != "gpt" || !IsTextRun(config)) {
     return absl::InvalidArgumentError(
         absl::StrCat(config_path, " is not a gpt run on sotu; generate needs a language model"));
   }

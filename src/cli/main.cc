@@ -3,10 +3,20 @@
 
 #include "cli/commands.h"
 #include "cli/config_loader.h"
+#include "cli/exit_code.h"
+#include "common/log.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"Tributary: communication-efficient federated training"};
   app.require_subcommand(1);
+  // Options of every subcommand, given before or after its name.
+  app.fallthrough();
+  std::string log_level = "info", log_file;
+  bool quiet = false;
+  app.add_option("--log-level", log_level, "debug, info, warning, error or off")
+      ->capture_default_str();
+  app.add_option("--log-file", log_file, "Append log lines to this file instead of the terminal");
+  app.add_flag("--quiet", quiet, "Only warnings and errors (same as --log-level warning)");
 
   tributary::SimulateOptions simulate;
   CLI::App* sim = app.add_subcommand(
@@ -126,6 +136,13 @@ int main(int argc, char** argv) {
   gen->add_option("--seed", generate.seed, "Sampling seed")->capture_default_str();
 
   CLI11_PARSE(app, argc, argv);
+  absl::StatusOr<tributary::LogLevel> level =
+      tributary::ParseLogLevel(quiet ? "warning" : log_level);
+  if (!level.ok()) return tributary::Fail(level.status());
+  if (absl::Status logging = tributary::ConfigureLogging({.level = *level, .file = log_file});
+      !logging.ok()) {
+    return tributary::Fail(logging);
+  }
   if (gen->parsed()) return tributary::RunGenerateCommand(generate);
   if (sim->parsed()) return tributary::RunSimulateCommand(simulate);
   if (srv->parsed()) return tributary::RunServerCommand(server);

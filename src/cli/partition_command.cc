@@ -7,6 +7,7 @@
 #include "cli/exit_code.h"
 #include "data/fashion_mnist.h"
 #include "data/partition.h"
+#include "engine/dataset_registry.h"
 
 namespace tributary {
 
@@ -14,7 +15,9 @@ int RunPartitionCommand(const PartitionCommandOptions& options) {
   auto loaded = LoadExperimentConfig(options.config_path, options.overrides);
   if (!loaded.ok()) return Fail(loaded.status());
   const ExperimentConfig& config = loaded->config;
-  if (config.dataset != "fashion_mnist") {
+  absl::StatusOr<const Dataset*> dataset = FindDataset(config.dataset);
+  if (!dataset.ok()) return Fail(dataset.status());
+  if ((*dataset)->text()) {
     return Fail(absl::InvalidArgumentError(
         "tributary partition lists label histograms of fashion_mnist; a sotu run prints its "
         "clients' presidents and window counts when it starts"));

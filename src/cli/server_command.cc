@@ -10,6 +10,7 @@
 #include "cli/exit_code.h"
 #include "cli/output_dir.h"
 #include "common/file_util.h"
+#include "common/log.h"
 #include "common/status_util.h"
 #include "deploy/client_tokens.h"
 #include "deploy/coordinator.h"
@@ -41,9 +42,9 @@ absl::Status Serve(const ServerCommandOptions& options) {
   const SystemSpec simulated_links;
   if (config.system.profile != simulated_links.profile || config.system.dropout > 0.0 ||
       config.system.crash_upload > 0.0 || config.system.deadline_seconds > 0.0) {
-    std::printf(
+    LogInfo(
         "note: [system] models links, dropouts and deadlines on the simulator's virtual clock; "
-        "a deployed run has real ones (--round-deadline, client --uplink-mbps)\n");
+        "a deployed run has real ones (--round-deadline, client --uplink-mbps)");
   }
   const std::string out_dir =
       options.out_dir.empty() ? absl::StrCat("runs/", config.name) : options.out_dir;
@@ -66,16 +67,15 @@ absl::Status Serve(const ServerCommandOptions& options) {
                         MakeServerCredentials(options.tls));
   TRIB_ASSIGN_OR_RETURN(auto listen, SplitHostPort(options.listen));
 
-  std::printf("tributary server: %s — %d clients, %d per round, %d rounds, model %s\n",
-              config.name.c_str(), config.partition.num_clients, config.clients_per_round,
-              config.rounds, config.model.name.c_str());
-  std::fflush(stdout);
+  LogInfo("tributary server: %s — %d clients, %d per round, %d rounds, model %s",
+          config.name.c_str(), config.partition.num_clients, config.clients_per_round,
+          config.rounds, config.model.name.c_str());
   TRIB_ASSIGN_OR_RETURN(std::unique_ptr<Coordinator> coordinator,
                         Coordinator::Create(config, loaded.resolved_toml, options.coordinator,
                                             options.resume ? checkpoint_path : ""));
   if (options.resume) {
-    std::printf("resuming after round %d from %s\n", coordinator->first_round() - 1,
-                checkpoint_path.c_str());
+    LogInfo("resuming after round %d from %s", coordinator->first_round() - 1,
+            checkpoint_path.c_str());
   }
 
   CoordinatorService service(*coordinator, tokens);
@@ -93,8 +93,8 @@ absl::Status Serve(const ServerCommandOptions& options) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen));
   }
   TRIB_RETURN_IF_ERROR(WriteFileAtomically(out_dir + "/server.port", absl::StrCat(port, "\n")));
-  std::printf("listening on %s:%d (%s); output: %s\n", listen.first.c_str(), port,
-              options.tls.insecure ? "plain text" : "TLS", out_dir.c_str());
+  LogInfo("listening on %s:%d (%s); output: %s", listen.first.c_str(), port,
+          options.tls.insecure ? "plain text" : "TLS", out_dir.c_str());
   std::unique_ptr<MetricsEndpoint> metrics_endpoint;
   if (!options.metrics_listen.empty()) {
     TRIB_ASSIGN_OR_RETURN(auto metrics_address, SplitHostPort(options.metrics_listen));
@@ -103,32 +103,30 @@ absl::Status Serve(const ServerCommandOptions& options) {
                                                  metrics_address.second));
     TRIB_RETURN_IF_ERROR(WriteFileAtomically(out_dir + "/metrics.port",
                                              absl::StrCat(metrics_endpoint->port(), "\n")));
-    std::printf("metrics: http://%s:%d/metrics\n", metrics_address.first.c_str(),
-                metrics_endpoint->port());
+    LogInfo("metrics: http://%s:%d/metrics", metrics_address.first.c_str(),
+            metrics_endpoint->port());
   }
-  std::fflush(stdout);
 
   TRIB_ASSIGN_OR_RETURN(
       std::unique_ptr<MetricsWriter> metrics,
       MetricsWriter::Open(out_dir + "/metrics.jsonl", coordinator->first_round() - 1));
-  ProgressPrinter progress(stdout, config.rounds);
+  ProgressPrinter progress(LogEnabled(LogLevel::kInfo) ? stdout : nullptr, config.rounds);
   RoundMetrics last;
   absl::Status run = coordinator->Run([&](const RoundMetrics& m, const Checkpoint& checkpoint) {
     progress.PrintRound(m);
     last = m;
     TRIB_RETURN_IF_ERROR(metrics->Write(m));
     TRIB_RETURN_IF_ERROR(WriteCheckpoint(checkpoint_path, checkpoint));
-    std::printf("checkpoint: round %d\n", m.round);
-    std::fflush(stdout);
+    LogInfo("checkpoint: round %d", m.round);
     return absl::OkStatus();
   });
   // Pollers have been told the run is over; let them hear it before the port closes.
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   TRIB_RETURN_IF_ERROR(run);
   TRIB_RETURN_IF_ERROR(SaveModelState(coordinator->global_model(), out_dir + "/model.pt"));
-  std::printf("done: test accuracy %.2f%%, %s up, %s down; results in %s\n",
-              last.test_accuracy.value_or(0.0) * 100.0, FormatBytes(last.bytes_up_total).c_str(),
-              FormatBytes(last.bytes_down_total).c_str(), out_dir.c_str());
+  LogInfo("done: test accuracy %.2f%%, %s up, %s down; results in %s",
+          last.test_accuracy.value_or(0.0) * 100.0, FormatBytes(last.bytes_up_total).c_str(),
+          FormatBytes(last.bytes_down_total).c_str(), out_dir.c_str());
   return absl::OkStatus();
 }
 

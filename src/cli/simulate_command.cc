@@ -8,6 +8,7 @@
 #include "cli/exit_code.h"
 #include "cli/output_dir.h"
 #include "common/file_util.h"
+#include "common/log.h"
 #include "common/status_util.h"
 #include "report/metrics_writer.h"
 #include "report/progress_printer.h"
@@ -26,21 +27,19 @@ absl::Status Simulate(const SimulateOptions& options) {
   TRIB_RETURN_IF_ERROR(WriteFileAtomically(out_dir + "/config.toml", loaded.resolved_toml));
 
   const auto start = std::chrono::steady_clock::now();
-  std::printf("tributary simulate: %s — %d clients (%s), %d per round, %d rounds, model %s\n",
-              config.name.c_str(), config.partition.num_clients,
-              PartitionSchemeName(config.partition.scheme), config.clients_per_round, config.rounds,
-              config.model.name.c_str());
-  std::fflush(stdout);
+  LogInfo("tributary simulate: %s — %d clients (%s), %d per round, %d rounds, model %s",
+          config.name.c_str(), config.partition.num_clients,
+          PartitionSchemeName(config.partition.scheme), config.clients_per_round, config.rounds,
+          config.model.name.c_str());
   TRIB_ASSIGN_OR_RETURN(std::unique_ptr<Simulation> simulation, Simulation::Create(config));
-  std::printf("model: %zu parameters (%s); %d workers x %d threads; output: %s\n",
-              simulation->global_model().num_elements(),
-              FormatBytes(simulation->global_model().num_bytes()).c_str(),
-              simulation->num_workers(), config.ResolvedThreadsPerWorker(), out_dir.c_str());
-  std::fflush(stdout);
+  LogInfo("model: %zu parameters (%s); %d workers x %d threads; output: %s",
+          simulation->global_model().num_elements(),
+          FormatBytes(simulation->global_model().num_bytes()).c_str(), simulation->num_workers(),
+          config.ResolvedThreadsPerWorker(), out_dir.c_str());
 
   TRIB_ASSIGN_OR_RETURN(std::unique_ptr<MetricsWriter> metrics,
                         MetricsWriter::Open(out_dir + "/metrics.jsonl"));
-  ProgressPrinter progress(stdout, config.rounds);
+  ProgressPrinter progress(LogEnabled(LogLevel::kInfo) ? stdout : nullptr, config.rounds);
   RoundMetrics last;
   TRIB_RETURN_IF_ERROR(simulation->Run([&](const RoundMetrics& m) {
     progress.PrintRound(m);
@@ -51,9 +50,9 @@ absl::Status Simulate(const SimulateOptions& options) {
 
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf(
+  LogInfo(
       "done in %.1f s: test accuracy %.2f%%, test loss %.4f, %s up, %s down.\n"
-      "results: %s/metrics.jsonl, model: %s/model.pt (torch.load-able), config: %s/config.toml\n",
+      "results: %s/metrics.jsonl, model: %s/model.pt (torch.load-able), config: %s/config.toml",
       seconds, last.test_accuracy.value_or(0.0) * 100.0, last.test_loss.value_or(0.0),
       FormatBytes(last.bytes_up_total).c_str(), FormatBytes(last.bytes_down_total).c_str(),
       out_dir.c_str(), out_dir.c_str(), out_dir.c_str());

@@ -9,10 +9,10 @@
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/log.h"
 #include "common/seeded_rng.h"
 #include "common/status_util.h"
 #include "deploy/transfer.h"
-#include "engine/bandwidth_aware.h"
 #include "engine/experiment_data.h"
 
 namespace tributary {
@@ -118,8 +118,7 @@ absl::StatusOr<Coordinator::Registration> Coordinator::Register(uint32_t client,
   auto it = participants_.find(client);
   if (round_open_ && it != participants_.end() && it->second.stage == Stage::kTraining) {
     it->second.stage = Stage::kFailed;
-    std::printf("round %d: client %u dropped: reconnected mid-round\n", round_, client);
-    std::fflush(stdout);
+    LogInfo("round %d: client %u dropped: reconnected mid-round", round_, client);
   }
   counters_.registrations++;
   counters_.registered_clients = static_cast<int>(registered_.size());
@@ -141,7 +140,7 @@ absl::StatusOr<std::optional<ClientTask>> Coordinator::WaitForTask(
       it->second.stage = Stage::kTraining;
       ClientTask task{.round = round_,
                       .download = engine_->Download(client, held_version, true),
-                      .control = engine_->ControlPayload(),
+                      .server_state = engine_->ServerStatePayload(),
                       .ratio_scale = it->second.ratio_scale};
       return std::optional<ClientTask>(std::move(task));
     }
@@ -198,8 +197,7 @@ void Coordinator::ClientFailed(uint32_t client, int round, int64_t bytes,
   if (it->second.stage == Stage::kAccepted || it->second.stage == Stage::kRejected) return;
   it->second.stage = Stage::kFailed;
   it->second.uploaded_bytes += bytes;
-  std::printf("round %d: client %u dropped: %s\n", round, client, reason.c_str());
-  std::fflush(stdout);
+  LogInfo("round %d: client %u dropped: %s", round, client, reason.c_str());
   progress_.notify_all();
 }
 
@@ -221,8 +219,7 @@ absl::Status Coordinator::WaitForClients() {
       Clock::now() + std::chrono::duration_cast<Clock::duration>(
                          std::chrono::duration<double>(options_.wait_timeout_seconds));
   std::unique_lock lock(mu_);
-  std::printf("waiting for %d clients to register\n", wanted);
-  std::fflush(stdout);
+  LogInfo("waiting for %d clients to register", wanted);
   while (static_cast<int>(registered_.size()) < wanted && !stop_requested_) {
     if (progress_.wait_until(lock, until) == std::cv_status::timeout &&
         static_cast<int>(registered_.size()) < wanted) {
@@ -286,10 +283,8 @@ std::optional<int64_t> Coordinator::PrepareRound(int round, std::span<const uint
       uplink_bps[i] = it->second.uplink_bps;
     }
   }
-  if (config_.bandwidth_aware) {
-    const std::vector<double> scales = BandwidthRatioScales(uplink_bps);
-    for (size_t i = 0; i < cohort_.size(); ++i) participants_[cohort_[i]].ratio_scale = scales[i];
-  }
+  const std::vector<double> scales = engine_->RatioScales(uplink_bps);
+  for (size_t i = 0; i < cohort_.size(); ++i) participants_[cohort_[i]].ratio_scale = scales[i];
   round_ = round;
   return expected_examples;
 }
@@ -304,11 +299,10 @@ absl::StatusOr<RoundOutcome> Coordinator::RunRound(int round, RoundServer& serve
   round_open_ = true;
   counters_.current_round = round;
   round_opened_.notify_all();
-  std::printf("round %d: selected %s%s\n", round, absl::StrJoin(cohort_, " ").c_str(),
-              absent.empty()
-                  ? ""
-                  : absl::StrCat(" (not connected: ", absl::StrJoin(absent, " "), ")").c_str());
-  std::fflush(stdout);
+  LogInfo("round %d: selected %s%s", round, absl::StrJoin(cohort_, " ").c_str(),
+          absent.empty()
+              ? ""
+              : absl::StrCat(" (not connected: ", absl::StrJoin(absent, " "), ")").c_str());
   const auto deadline = start + std::chrono::duration_cast<Clock::duration>(
                                     std::chrono::duration<double>(options_.round_deadline_seconds));
   bool timed_out = false;
@@ -350,10 +344,9 @@ absl::StatusOr<RoundOutcome> Coordinator::RunRound(int round, RoundServer& serve
     }
     outcome.records.push_back(std::move(record));
   }
-  std::printf("round %d: %zu accepted [%s], %zu dropped [%s]%s\n", round, joined.size(),
-              absl::StrJoin(joined, " ").c_str(), dropped.size(),
-              absl::StrJoin(dropped, " ").c_str(), timed_out ? " (deadline)" : "");
-  std::fflush(stdout);
+  LogInfo("round %d: %zu accepted [%s], %zu dropped [%s]%s", round, joined.size(),
+          absl::StrJoin(joined, " ").c_str(), dropped.size(), absl::StrJoin(dropped, " ").c_str(),
+          timed_out ? " (deadline)" : "");
   return outcome;
 }
 

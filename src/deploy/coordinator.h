@@ -52,8 +52,8 @@ absl::Status CheckDeployable(const ExperimentConfig& config);
 struct ClientTask {
   int round = 0;
   Downlink::Transfer download;
-  std::shared_ptr<const Payload> control;  // SCAFFOLD's c, sent after the model; else null
-  double ratio_scale = 1.0;                // bandwidth-aware top-k
+  std::shared_ptr<const Payload> server_state;  // a technique's, sent after the model; or null
+  double ratio_scale = 1.0;                     // bandwidth-aware top-k
 };
 
 // Counters for the metrics endpoint; monotonic, read without the coordinator's lock.

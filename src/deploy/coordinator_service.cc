@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/log.h"
 #include "deploy/transfer.h"
 
 namespace tributary {
@@ -45,8 +46,7 @@ grpc::Status CoordinatorService::Authenticate(const grpc::ServerContext& context
       !authorization.starts_with(kBearer) ||
       !tokens_.Check(id, authorization.substr(kBearer.size()))) {
     coordinator_.counters().rejected_calls_unauthenticated++;
-    std::fprintf(stderr, "rejected a call from %s: unknown client id or wrong token\n",
-                 context.peer().c_str());
+    LogWarning("rejected a call from %s: unknown client id or wrong token", context.peer().c_str());
     return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "unknown client id or wrong token");
   }
   if (id != claimed) {
@@ -67,9 +67,8 @@ grpc::Status CoordinatorService::Register(grpc::ServerContext* context,
   reply->set_config_toml(coordinator_.config_toml());
   reply->set_initial_model_checksum(registration->initial_model_checksum);
   reply->set_rounds_completed(registration->rounds_completed);
-  std::printf("client %u registered from %s (%lld examples)\n", request->client_id(),
-              context->peer().c_str(), static_cast<long long>(request->num_examples()));
-  std::fflush(stdout);
+  LogInfo("client %u registered from %s (%lld examples)", request->client_id(),
+          context->peer().c_str(), static_cast<long long>(request->num_examples()));
   return grpc::Status::OK;
 }
 
@@ -88,14 +87,14 @@ grpc::Status CoordinatorService::NextRound(grpc::ServerContext* context,
     return grpc::Status::OK;
   }
   const ClientTask& t = **task;
-  // With SCAFFOLD the server's control variate follows the model in the same transfer.
-  Payload with_control;
-  if (t.control) {
-    with_control.reserve(t.download.payload->size() + t.control->size());
-    with_control = *t.download.payload;
-    with_control.insert(with_control.end(), t.control->begin(), t.control->end());
+  // A technique's server state (SCAFFOLD's c) follows the model in the same transfer.
+  Payload with_state;
+  if (t.server_state) {
+    with_state.reserve(t.download.payload->size() + t.server_state->size());
+    with_state = *t.download.payload;
+    with_state.insert(with_state.end(), t.server_state->begin(), t.server_state->end());
   }
-  const Payload& payload = t.control ? with_control : *t.download.payload;
+  const Payload& payload = t.server_state ? with_state : *t.download.payload;
   v1::RoundTask* header = message.mutable_task();
   header->set_round(t.round);
   header->set_model_version(t.download.version);
@@ -103,7 +102,7 @@ grpc::Status CoordinatorService::NextRound(grpc::ServerContext* context,
   header->set_payload_bytes(static_cast<int64_t>(payload.size()));
   header->set_payload_checksum(PayloadChecksum(payload));
   header->set_counted_bytes(t.download.bytes);
-  header->set_control_bytes(t.control ? static_cast<int64_t>(t.control->size()) : 0);
+  header->set_server_state_bytes(t.server_state ? static_cast<int64_t>(t.server_state->size()) : 0);
   header->set_ratio_scale(t.ratio_scale);
   // The first chunk rides with the task. Each message goes out once the next is ready, so the
   // last one can close the stream with it.
@@ -169,11 +168,11 @@ grpc::Status CoordinatorService::Upload(grpc::ServerContext* context,
   counters.last_upload_bytes = static_cast<int64_t>(payload->size());
   counters.last_upload_receive_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - receive_start).count();
-  const int64_t control_bytes = header.control_bytes();
-  if (control_bytes < 0 || control_bytes > static_cast<int64_t>(payload->size())) {
+  const int64_t attachment_bytes = header.attachment_bytes();
+  if (attachment_bytes < 0 || attachment_bytes > static_cast<int64_t>(payload->size())) {
     coordinator_.ClientFailed(header.client_id(), header.round(), assembler->received(),
-                              "upload not used: control_bytes out of range");
-    return Invalid("control_bytes out of range");
+                              "upload not used: attachment_bytes out of range");
+    return Invalid("attachment_bytes out of range");
   }
   ClientUpload upload{.report = {.client = header.client_id(),
                                  .round = header.round(),
@@ -181,8 +180,8 @@ grpc::Status CoordinatorService::Upload(grpc::ServerContext* context,
                                  .mean_loss = header.mean_loss(),
                                  .train_seconds = header.train_seconds(),
                                  .examples_processed = header.examples_processed()}};
-  const size_t update_bytes = payload->size() - static_cast<size_t>(control_bytes);
-  if (control_bytes > 0) upload.control.assign(payload->begin() + update_bytes, payload->end());
+  const size_t update_bytes = payload->size() - static_cast<size_t>(attachment_bytes);
+  upload.attachment.assign(payload->begin() + update_bytes, payload->end());
   payload->resize(update_bytes);
   upload.update = std::move(*payload);
   absl::Status accepted = coordinator_.SubmitUpdate(upload);

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "common/log.h"
 #include "common/seeded_rng.h"
 #include "common/status_util.h"
 #include "compress/pipeline.h"
@@ -57,8 +58,8 @@ struct FederatedClient::Session {
   ClientMemory memory;
   std::unique_ptr<Pipeline> catch_up, full;
   ModelState initial, held;
-  int64_t held_version = 0;   // 0: holds nothing yet
-  ModelState server_control;  // SCAFFOLD's c, as last received
+  int64_t held_version = 0;  // 0: holds nothing yet
+  ModelState server_state;   // a technique's (SCAFFOLD's c), as last received
 };
 
 FederatedClient::FederatedClient(FederatedClientOptions options) : options_(std::move(options)) {}
@@ -138,13 +139,13 @@ absl::Status ApplyDownload(FederatedClient::Session& s, const v1::RoundTask& tas
   return absl::OkStatus();
 }
 
-// SCAFFOLD: the server's control variate, sent after the model.
-absl::Status ApplyControl(FederatedClient::Session& s, std::span<const uint8_t> payload) {
+// A technique's server state (SCAFFOLD's c), sent after the model.
+absl::Status ApplyServerState(FederatedClient::Session& s, std::span<const uint8_t> payload) {
   TRIB_ASSIGN_OR_RETURN(Update update,
                         s.full->Decode(payload, s.held.num_elements(), s.held.specs()));
-  if (!s.server_control.SameLayout(s.held)) s.server_control = s.held.ZerosLike();
-  std::fill(s.server_control.flat().begin(), s.server_control.flat().end(), 0.0f);
-  update.AddTo(s.server_control.flat());
+  if (!s.server_state.SameLayout(s.held)) s.server_state = s.held.ZerosLike();
+  std::fill(s.server_state.flat().begin(), s.server_state.flat().end(), 0.0f);
+  update.AddTo(s.server_state.flat());
   return absl::OkStatus();
 }
 
@@ -198,9 +199,8 @@ absl::Status FederatedClient::Run() {
             "this client's seeded initial model differs from the server's (another build or "
             "libtorch version?)");
       }
-      std::printf("client %u: registered, %zu examples, model %zu parameters\n", id,
-                  examples_.size(), session_->held.num_elements());
-      std::fflush(stdout);
+      LogInfo("client %u: registered, %zu examples, model %zu parameters", id, examples_.size(),
+              session_->held.num_elements());
     } else if (reply.config_toml() != session_->config_toml) {
       return absl::FailedPreconditionError("the server now runs another config");
     }
@@ -218,7 +218,7 @@ absl::Status FederatedClient::Run() {
       last_contact = Clock::now();
       if (message.has_finished()) {
         reader->Finish();
-        std::printf("client %u: the run is over (%d rounds)\n", id, message.finished().rounds());
+        LogInfo("client %u: the run is over (%d rounds)", id, message.finished().rounds());
         return absl::OkStatus();
       }
       if (!message.has_task()) return absl::DataLossError("next round: expected a task");
@@ -242,38 +242,38 @@ absl::Status FederatedClient::Run() {
           .download_bytes = assembler->received(),
           .download_seconds = std::chrono::duration<double>(apply_start - download_start).count()};
       TRIB_ASSIGN_OR_RETURN(Payload download, std::move(*assembler).Finish());
-      const int64_t control_bytes = task.control_bytes();
-      if (control_bytes < 0 || control_bytes > static_cast<int64_t>(download.size()) ||
+      const int64_t state_bytes = task.server_state_bytes();
+      if (state_bytes < 0 || state_bytes > static_cast<int64_t>(download.size()) ||
           !(task.ratio_scale() > 0.0 && task.ratio_scale() < 1e6)) {
-        return absl::DataLossError("download: control_bytes or ratio_scale out of range");
+        return absl::DataLossError("download: server_state_bytes or ratio_scale out of range");
       }
       const std::span<const uint8_t> received(download);
-      const size_t model_bytes = download.size() - static_cast<size_t>(control_bytes);
+      const size_t model_bytes = download.size() - static_cast<size_t>(state_bytes);
       TRIB_RETURN_IF_ERROR(ApplyDownload(s, task, received.first(model_bytes)));
-      if (control_bytes > 0) TRIB_RETURN_IF_ERROR(ApplyControl(s, received.subspan(model_bytes)));
+      if (state_bytes > 0) {
+        TRIB_RETURN_IF_ERROR(ApplyServerState(s, received.subspan(model_bytes)));
+      }
       log.apply_seconds = std::chrono::duration<double>(Clock::now() - apply_start).count();
 
       const int round = task.round();
       // Until the server acknowledges the upload, the error-feedback residual and the local
       // layers may be rolled back, so a retried round starts from the same state.
-      const ClientMemory memory_before{
-          .codec = s.memory.codec, .control = s.memory.control, .local = s.memory.local};
-      const ClientTaskInputs inputs{
-          .round = round,
-          .server_control = control_bytes > 0 ? &s.server_control : nullptr,
-          .ratio_scale = task.ratio_scale()};
+      ClientMemory memory_before = s.step->CopyForRollback(s.memory);
+      const ClientTaskInputs inputs{.round = round,
+                                    .server_state = state_bytes > 0 ? &s.server_state : nullptr,
+                                    .ratio_scale = task.ratio_scale()};
       TRIB_ASSIGN_OR_RETURN(ClientStepResult step, s.step->Run(id, inputs, s.held, *train_data_,
                                                                examples_, s.memory, s.workspace));
       const LocalTrainResult& result = step.train;
       const double train_seconds = step.upload.report.train_seconds;
-      // SCAFFOLD's control variate change follows the update in the same transfer.
-      Payload with_control;
-      if (!step.upload.control.empty()) {
-        with_control = step.upload.update;
-        with_control.insert(with_control.end(), step.upload.control.begin(),
-                            step.upload.control.end());
+      // A technique's attachment (SCAFFOLD's control variate change) follows the update.
+      const Payload& attachment = step.upload.attachment;
+      Payload with_attachment;
+      if (!attachment.empty()) {
+        with_attachment = step.upload.update;
+        with_attachment.insert(with_attachment.end(), attachment.begin(), attachment.end());
       }
-      const Payload& payload = step.upload.control.empty() ? step.upload.update : with_control;
+      const Payload& payload = attachment.empty() ? step.upload.update : with_attachment;
       log.train_seconds = train_seconds;
       const auto upload_start = Clock::now();
       grpc::ClientContext upload_context;
@@ -287,17 +287,16 @@ absl::Status FederatedClient::Run() {
       header->set_round(round);
       header->set_payload_bytes(static_cast<int64_t>(payload.size()));
       header->set_payload_checksum(PayloadChecksum(payload));
-      header->set_control_bytes(static_cast<int64_t>(step.upload.control.size()));
+      header->set_attachment_bytes(static_cast<int64_t>(attachment.size()));
       header->set_num_examples(result.num_examples);
       header->set_mean_loss(result.mean_loss);
       header->set_steps(result.steps);
       header->set_examples_processed(result.examples_processed);
       header->set_train_seconds(train_seconds);
       if (options_.uplink_mbps > 0.0) {
-        std::printf("client %u: round %d: uploading %zu bytes at %.3g Mbit/s (about %.1f s)\n", id,
-                    round, payload.size(), options_.uplink_mbps,
-                    payload.size() * 8.0 / (options_.uplink_mbps * 1e6));
-        std::fflush(stdout);
+        LogInfo("client %u: round %d: uploading %zu bytes at %.3g Mbit/s (about %.1f s)", id, round,
+                payload.size(), options_.uplink_mbps,
+                payload.size() * 8.0 / (options_.uplink_mbps * 1e6));
       }
       // As for downloads: the first chunk rides with the header, the last message ends the stream.
       const size_t chunk_bytes = uplink_bucket.ChunkBytes(kChunkBytes);
@@ -315,23 +314,21 @@ absl::Status FederatedClient::Run() {
       log.upload_send_seconds = std::chrono::duration<double>(Clock::now() - upload_start).count();
       grpc::Status upload_status = writer->Finish();
       if (!upload_status.ok()) {
-        s.memory.codec = memory_before.codec;
-        s.memory.control = memory_before.control;
-        s.memory.local = memory_before.local;
+        s.memory.codec = std::move(memory_before.codec);
+        s.memory.techniques = std::move(memory_before.techniques);
         return FromGrpc(upload_status, "upload");
       }
       last_contact = Clock::now();
       log.upload_bytes = static_cast<int64_t>(payload.size());
       log.upload_seconds = std::chrono::duration<double>(Clock::now() - upload_start).count();
       rounds_.push_back(log);
-      std::printf(
+      LogInfo(
           "client %u: round %d: %lld bytes down in %.3f s, trained %.2f s (%lld examples, loss "
-          "%.4f), %zu bytes up in %.3f s, %s%s\n",
+          "%.4f), %zu bytes up in %.3f s, %s%s",
           id, round, static_cast<long long>(log.download_bytes), log.download_seconds,
           train_seconds, static_cast<long long>(result.num_examples), result.mean_loss,
           payload.size(), log.upload_seconds,
           upload_reply.accepted() ? "accepted" : "refused: ", upload_reply.reason().c_str());
-      std::fflush(stdout);
     }
   };
 
@@ -345,8 +342,8 @@ absl::Status FederatedClient::Run() {
                                                       static_cast<int>(silent),
                                                       " s; last error: ", status.message()));
     }
-    std::fprintf(stderr, "client %u: %s; reconnecting in %.1f s\n", id,
-                 std::string(status.message()).c_str(), backoff);
+    LogWarning("client %u: %s; reconnecting in %.1f s", id, std::string(status.message()).c_str(),
+               backoff);
     std::this_thread::sleep_for(std::chrono::duration<double>(backoff));
     backoff = std::min(backoff * 2.0, options_.max_backoff_seconds);
   }

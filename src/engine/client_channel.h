@@ -30,14 +30,14 @@ struct ClientReport {
   int64_t examples_processed = 0;  // examples in all the batches trained on (windows, for text)
 };
 
-// One client's encoded upload: the model update and, for SCAFFOLD, the change of its control
-// variate through the same uplink codec. Both are counted as uplink bytes.
+// One client's encoded upload: the model update and what a technique attaches (SCAFFOLD: the
+// change of the client's control variate, through the same uplink codec). Both are uplink bytes.
 struct ClientUpload {
   ClientReport report;
   Payload update;
-  Payload control;  // empty unless the strategy keeps control variates
+  Payload attachment;  // empty unless a technique attaches something
 
-  int64_t bytes() const { return static_cast<int64_t>(update.size() + control.size()); }
+  int64_t bytes() const { return static_cast<int64_t>(update.size() + attachment.size()); }
 };
 
 // What became of one selected client in a round.
@@ -68,10 +68,16 @@ struct RoundOutcome {
 class RoundServer {
  public:
   virtual ~RoundServer() = default;
-  // Brings `client` to the current public model (see Downlink) and counts the bytes. `held`:
-  // the version the client says it holds; nullopt: the one the server last sent it.
+  // Brings `client` to the current public model (see Downlink) and counts the bytes, with those
+  // of the techniques' server state sent along (ServerState()). `held`: the version the client
+  // says it holds; nullopt: the one the server last sent it.
   virtual Downlink::Transfer Download(uint32_t client, std::optional<int64_t> held,
                                       bool with_payload) = 0;
+  // What the techniques send every client with the model this round (SCAFFOLD's c), or null.
+  virtual const ModelState* ServerState() const = 0;
+  // The top-k ratio scale of each client of the cohort, from their uplink bandwidths (bit/s; 0:
+  // unknown or not connected).
+  virtual std::vector<double> RatioScales(std::span<const double> uplink_bps) const = 0;
   // Validates, decodes and aggregates an upload of the open round. `scratch` is a buffer in the
   // global model's layout the engine may use (a per-worker one saves allocations), or null.
   virtual absl::Status Submit(const ClientUpload& upload, ModelState* scratch) = 0;

@@ -2,10 +2,11 @@
 
 #include <chrono>
 
+#include "aggregate/strategy_registry.h"
 #include "common/seeded_rng.h"
 #include "common/status_util.h"
 #include "compress/error_feedback.h"
-#include "engine/client_side.h"
+#include "engine/technique_registry.h"
 
 namespace tributary {
 
@@ -23,20 +24,7 @@ absl::StatusOr<std::unique_ptr<ClientStep>> ClientStep::Create(const ExperimentC
   TRIB_ASSIGN_OR_RETURN(step->train_, ClientTrainOptions(config));
   TRIB_ASSIGN_OR_RETURN(step->uplink_, Pipeline::Parse(config.uplink_codec));
   step->layout_ = global.specs();
-  TRIB_ASSIGN_OR_RETURN(step->local_layers_,
-                        LocalLayers::Create(global.specs(), config.local_layers));
-  step->local_layers_.GatherLocal(global.flat(), &step->initial_local_);
-  const size_t clients = static_cast<size_t>(config.partition.num_clients);
-  if (config.small_fraction > 0.0) {
-    step->small_spec_ = config.model;
-    step->small_spec_.width = config.small_width;
-    TRIB_ASSIGN_OR_RETURN(std::unique_ptr<LocalTrainer> small,
-                          LocalTrainer::Create(step->small_spec_, step->train_));
-    TRIB_ASSIGN_OR_RETURN(step->small_slice_, ModelSlice::Create(global.specs(), small->layout()));
-    step->is_small_ = ChooseSmallClients(clients, config.small_fraction, config.seed);
-  }
-  TRIB_ASSIGN_OR_RETURN(step->byzantine_,
-                        ByzantineClients::Create(config.attack, clients, config.seed));
+  TRIB_ASSIGN_OR_RETURN(step->techniques_, CreateTechniques(config, global));
   return step;
 }
 
@@ -44,21 +32,32 @@ absl::StatusOr<ClientWorkspace> ClientStep::NewWorkspace() const {
   ClientWorkspace w;
   TRIB_ASSIGN_OR_RETURN(w.trainer, LocalTrainer::Create(config_.model, train_));
   TRIB_ASSIGN_OR_RETURN(w.delta, ModelState::Zeros(layout_));
-  w.correction = w.delta;
-  w.personal = w.delta;
-  w.control_delta = w.delta;
-  if (small_slice_) {
-    TRIB_ASSIGN_OR_RETURN(w.small_trainer, LocalTrainer::Create(small_spec_, train_));
-    TRIB_ASSIGN_OR_RETURN(w.small_model, ModelState::Zeros(small_slice_->narrow_layout()));
-    w.small_delta = w.small_model;
+  for (const auto& technique : techniques_) {
+    TRIB_ASSIGN_OR_RETURN(std::unique_ptr<TechniqueState> scratch, technique->NewWorkerScratch());
+    w.techniques.push_back(std::move(scratch));
   }
   return w;
 }
 
 const ModelState& ClientStep::PersonalModel(const ModelState& global, const ClientMemory& memory,
-                                            ModelState& scratch) const {
-  if (!local_layers_.any()) return global;
-  return tributary::PersonalModel(global, local_layers_, memory.local, initial_local_, scratch);
+                                            ClientWorkspace& workspace) const {
+  for (size_t t = 0; t < techniques_.size(); ++t) {
+    const TechniqueState* state = memory.techniques.empty() ? nullptr : memory.techniques[t].get();
+    if (const ModelState* personal =
+            techniques_[t]->PersonalModel(global, state, workspace.techniques[t].get())) {
+      return *personal;
+    }
+  }
+  return global;
+}
+
+ClientMemory ClientStep::CopyForRollback(const ClientMemory& memory) const {
+  ClientMemory copy{.codec = memory.codec};
+  for (size_t t = 0; t < memory.techniques.size(); ++t) {
+    copy.techniques.push_back(
+        memory.techniques[t] ? techniques_[t]->CopyClientState(*memory.techniques[t]) : nullptr);
+  }
+  return copy;
 }
 
 absl::StatusOr<ClientStepResult> ClientStep::Run(uint32_t client, const ClientTaskInputs& task,
@@ -67,64 +66,64 @@ absl::StatusOr<ClientStepResult> ClientStep::Run(uint32_t client, const ClientTa
                                                  std::span<const uint32_t> examples,
                                                  ClientMemory& memory,
                                                  ClientWorkspace& workspace) const {
-  const uint64_t seed = config_.seed;
-  const int round = task.round;
-  if (task.server_control != nullptr) {
-    PrepareControlCorrection(*task.server_control, memory.control, workspace.correction);
+  if (memory.techniques.empty()) {
+    for (const auto& technique : techniques_) {
+      memory.techniques.push_back(technique->NewClientState());
+    }
   }
-  ClientStepResult out;
-  out.small = is_small(client);
-  ModelState& trained = out.small ? workspace.small_delta : workspace.delta;
-  const ModelState& start_model =
-      out.small ? ExtractSlice(public_model, *small_slice_, workspace.small_model)
-                : PersonalModel(public_model, memory, workspace.personal);
-  LocalTrainer& trainer = out.small ? *workspace.small_trainer : *workspace.trainer;
+  ClientRound round{.client = client,
+                    .run_seed = config_.seed,
+                    .task = &task,
+                    .public_model = &public_model,
+                    .start_model = &public_model,
+                    .trainer = workspace.trainer.get(),
+                    .trained = &workspace.delta};
+  // Each hook sees its own technique's state and buffers.
+  auto with_technique = [&](size_t t) -> ClientRound& {
+    round.memory = memory.techniques[t].get();
+    round.scratch = workspace.techniques[t].get();
+    return round;
+  };
+  for (size_t t = 0; t < techniques_.size(); ++t) {
+    TRIB_RETURN_IF_ERROR(techniques_[t]->BeforeTrain(with_technique(t)));
+  }
   const auto train_start = std::chrono::steady_clock::now();
   TRIB_ASSIGN_OR_RETURN(
-      out.train, trainer.Train(start_model, data, examples,
-                               DeriveSeed(seed, round, client, RngPurpose::kLocalShuffle), &trained,
-                               task.server_control != nullptr ? &workspace.correction : nullptr,
-                               config_.train.keep_optimizer_state ? &memory.optimizer : nullptr));
-  ClientReport& report = out.upload.report;
-  report = ClientReport{
+      round.train,
+      round.trainer->Train(*round.start_model, data, examples,
+                           DeriveSeed(config_.seed, task.round, client, RngPurpose::kLocalShuffle),
+                           round.trained, round.gradient_correction,
+                           config_.train.keep_optimizer_state ? &memory.optimizer : nullptr));
+  ClientStepResult out;
+  out.train = round.train;
+  out.upload.report = ClientReport{
       .client = client,
-      .round = round,
-      .num_examples = out.train.num_examples,
-      .mean_loss = out.train.mean_loss,
+      .round = task.round,
+      .num_examples = round.train.num_examples,
+      .mean_loss = round.train.mean_loss,
       .train_seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - train_start).count(),
-      .examples_processed = out.train.examples_processed};
-  if (byzantine_.is_attacker(client)) {
-    byzantine_.Attack(trained.flat(), DeriveSeed(seed, round, client, RngPurpose::kAttack));
+      .examples_processed = round.train.examples_processed};
+  round.upload = round.trained->flat();
+  round.upload_layout = round.trained->specs();
+  for (size_t t = 0; t < techniques_.size(); ++t) {
+    TRIB_RETURN_IF_ERROR(techniques_[t]->AfterTrain(with_technique(t)));
   }
-  // Only the shared part travels; the client keeps its trained local layers.
-  std::span<const float> upload = trained.flat();
-  std::span<const TensorSpec> upload_layout = trained.specs();
-  std::vector<float> shared;
-  if (local_layers_.any()) {
-    KeepLocalLayers(workspace.delta, local_layers_, initial_local_, memory.local);
-    local_layers_.GatherShared(workspace.delta.flat(), &shared);
-    upload = shared;
-    upload_layout = local_layers_.shared_layout();
-  }
-  const CodecContext codec_context{.seed = DeriveSeed(seed, round, client, RngPurpose::kCodec),
-                                   .layout = upload_layout,
-                                   .state = &memory.codec,
-                                   .ratio_scale = task.ratio_scale};
+  const CodecContext codec_context{
+      .seed = DeriveSeed(config_.seed, task.round, client, RngPurpose::kCodec),
+      .layout = round.upload_layout,
+      .state = &memory.codec,
+      .ratio_scale = task.ratio_scale};
   if (config_.uplink_error_feedback) {
     TRIB_ASSIGN_OR_RETURN(out.upload.update,
-                          EncodeWithErrorFeedback(*uplink_, upload, codec_context));
+                          EncodeWithErrorFeedback(*uplink_, round.upload, codec_context));
   } else {
-    out.upload.update = uplink_->Encode(upload, codec_context);
+    out.upload.update = uplink_->Encode(round.upload, codec_context);
   }
-  if (task.server_control != nullptr) {
-    TRIB_ASSIGN_OR_RETURN(
-        out.upload.control,
-        SendControlDelta(*uplink_, *task.server_control, workspace.delta, out.train.steps,
-                         ScaffoldStepSize(config_.train),
-                         DeriveSeed(seed, round, client, RngPurpose::kControlCodec), memory.control,
-                         workspace.control_delta));
+  for (size_t t = 0; t < techniques_.size(); ++t) {
+    TRIB_RETURN_IF_ERROR(techniques_[t]->AfterEncode(with_technique(t), *uplink_, out.upload));
   }
+  out.compute_scale = round.compute_scale;
   return out;
 }
 

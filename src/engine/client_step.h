@@ -1,9 +1,8 @@
 // ClientStep: what one client does in a round, the same for a virtual client of the simulator
-// and for `tributary client`: from the public model it downloaded, build the model it trains
-// (its slice, for a HeteroFL small client; with its own local layers, for partial
-// personalization), train (with SCAFFOLD's gradient correction), let a Byzantine client replace
-// its update with its attack, keep its local layers, and encode what travels with the uplink
-// codec (error feedback, bandwidth-aware top-k, SCAFFOLD's control variate change).
+// and for `tributary client`: from the public model it downloaded, train (from the model the
+// techniques choose: a slice, its own local layers; with their gradient correction), let the
+// techniques shape the update (an attack, local layers kept back), encode it with the uplink
+// codec (error feedback, the task's top-k ratio scale) and let them attach what else travels.
 //
 // Thread-safety: Run() may be called concurrently with distinct memories and workspaces.
 #ifndef TRIBUTARY_ENGINE_CLIENT_STEP_H_
@@ -11,7 +10,6 @@
 
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <span>
 #include <vector>
 
@@ -19,9 +17,7 @@
 #include "compress/pipeline.h"
 #include "engine/client_channel.h"
 #include "engine/experiment.h"
-#include "engine/local_layers.h"
-#include "sim/byzantine.h"
-#include "tensor/model_slice.h"
+#include "engine/technique.h"
 #include "tensor/model_state.h"
 #include "train/local_trainer.h"
 #include "train/optimizer_state.h"
@@ -31,45 +27,31 @@ namespace tributary {
 
 // What a client keeps from one round to the next; each part is empty until first used.
 struct ClientMemory {
-  CodecState codec;          // error-feedback residual
-  OptimizerState optimizer;  // when train.keep_optimizer_state
-  ModelState control;        // SCAFFOLD's c_i
-  std::vector<float> local;  // its local layers' values
+  CodecState codec;                                         // error-feedback residual
+  OptimizerState optimizer;                                 // when train.keep_optimizer_state
+  std::vector<std::unique_ptr<TechniqueState>> techniques;  // by technique, once it has trained
 };
 
-// One trainer (two with HeteroFL) and buffers in the model's layouts, reused every round.
+// A trainer and buffers in the model's layout (and the techniques'), reused every round.
 struct ClientWorkspace {
   std::unique_ptr<LocalTrainer> trainer;
-  std::unique_ptr<LocalTrainer> small_trainer;
-  ModelState delta, correction, personal, control_delta;
-  ModelState small_model, small_delta;
-};
-
-// What the server sends along with the model for a round.
-struct ClientTaskInputs {
-  int round = 0;
-  const ModelState* server_control = nullptr;  // SCAFFOLD's c; null otherwise
-  double ratio_scale = 1.0;                    // bandwidth-aware top-k (CodecContext)
+  ModelState delta;
+  std::vector<std::unique_ptr<TechniqueState>> techniques;  // by technique
 };
 
 struct ClientStepResult {
   ClientUpload upload;
   LocalTrainResult train;
-  bool small = false;  // trained a slice of the model
+  double compute_scale = 1.0;  // the trained model's cost relative to the full one
 };
 
 class ClientStep {
  public:
-  // `layout`: the global model's.
+  // `global`: the initial global model (its layout and values).
   static absl::StatusOr<std::unique_ptr<ClientStep>> Create(const ExperimentConfig& config,
                                                             const ModelState& global);
 
   absl::StatusOr<ClientWorkspace> NewWorkspace() const;
-  // HeteroFL: whether `client` trains the narrower slice (fixed by the seed).
-  bool is_small(uint32_t client) const { return !is_small_.empty() && is_small_[client]; }
-  const LocalLayers& local_layers() const { return local_layers_; }
-  const std::vector<float>& initial_local() const { return initial_local_; }
-  const ByzantineClients& byzantine() const { return byzantine_; }
 
   // One round of `client` on examples `examples` of `data`, starting from `public_model`.
   absl::StatusOr<ClientStepResult> Run(uint32_t client, const ClientTaskInputs& task,
@@ -79,7 +61,10 @@ class ClientStep {
 
   // The model `client` evaluates with: the global model with its own local layers.
   const ModelState& PersonalModel(const ModelState& global, const ClientMemory& memory,
-                                  ModelState& scratch) const;
+                                  ClientWorkspace& workspace) const;
+
+  // A copy of what `memory` holds but the optimizer state, to roll back an unacknowledged round.
+  ClientMemory CopyForRollback(const ClientMemory& memory) const;
 
  private:
   ClientStep() = default;
@@ -88,12 +73,7 @@ class ClientStep {
   TrainOptions train_;  // config_.train with the strategy's proximal term
   std::unique_ptr<Pipeline> uplink_;
   std::vector<TensorSpec> layout_;
-  LocalLayers local_layers_;
-  std::vector<float> initial_local_;
-  std::vector<bool> is_small_;
-  std::optional<ModelSlice> small_slice_;
-  ModelSpec small_spec_;
-  ByzantineClients byzantine_;
+  TechniqueSet techniques_;
 };
 
 // Local training options as the config's strategy wants them (FedProx's proximal term).

@@ -3,8 +3,10 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "aggregate/strategy_registry.h"
 #include "common/status_util.h"
 #include "compress/pipeline.h"
+#include "engine/dataset_registry.h"
 #include "train/compute_threads.h"
 
 namespace tributary {
@@ -17,14 +19,8 @@ absl::Status ExperimentConfig::Validate() const {
     return absl::InvalidArgumentError(
         absl::StrCat("run.eval_every must be at least 1, got ", eval_every));
   }
-  if (dataset != "fashion_mnist" && dataset != "sotu") {
-    return absl::InvalidArgumentError(
-        absl::StrCat("unknown data.dataset '", dataset, "' (available: fashion_mnist, sotu)"));
-  }
-  if ((dataset == "sotu") != (model.name == "gpt")) {
-    return absl::InvalidArgumentError(
-        "data.dataset = sotu goes with model.name = gpt (and gpt with sotu)");
-  }
+  TRIB_ASSIGN_OR_RETURN(const Dataset* data_source, FindDataset(dataset));
+  TRIB_RETURN_IF_ERROR(data_source->Validate(*this));
   if (strategy.name == "lora_exact" && !(IsLora(model) && model.lora_train_a)) {
     return absl::InvalidArgumentError(
         "strategy.name = lora_exact needs LoRA adapters with A trained (model.lora_rank > 0, "
@@ -32,10 +28,6 @@ absl::Status ExperimentConfig::Validate() const {
   }
   if (text.min_year > text.max_year) {
     return absl::InvalidArgumentError("data.min_year must not be after data.max_year");
-  }
-  if (dataset == "sotu" && (small_fraction > 0.0 || client_holdout > 0.0)) {
-    return absl::InvalidArgumentError(
-        "sotu runs support neither model.small_fraction nor data.client_holdout");
   }
   if (max_train_examples < 0 || max_test_examples < 0) {
     return absl::InvalidArgumentError(

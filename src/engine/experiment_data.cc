@@ -4,22 +4,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_util.h"
-#include "engine/sotu_data.h"
+#include "engine/dataset_registry.h"
 
 namespace tributary {
 namespace {
-
-absl::StatusOr<LabeledImages> LoadSplit(const ExperimentConfig& config, DatasetSplit split,
-                                        int64_t limit) {
-  TRIB_ASSIGN_OR_RETURN(
-      LabeledImages images,
-      LoadFashionMnist(config.data_dir.empty() ? kDefaultFashionMnistDir : config.data_dir, split));
-  if (limit > 0 && static_cast<size_t>(limit) < images.size()) {
-    images.labels.resize(limit);
-    images.pixels.resize(limit * images.rows * images.cols);
-  }
-  return images;
-}
 
 // Evaluation splits the data into this many chunks, whatever the number of workers.
 constexpr int kEvalChunks = 8;
@@ -27,24 +15,13 @@ constexpr int kEvalChunks = 8;
 }  // namespace
 
 absl::StatusOr<ExperimentData> LoadExperimentData(ExperimentConfig& config) {
-  if (config.dataset == "sotu") return LoadSotuExperimentData(config);
-  TRIB_ASSIGN_OR_RETURN(LabeledImages train_images,
-                        LoadSplit(config, DatasetSplit::kTrain, config.max_train_examples));
-  TRIB_ASSIGN_OR_RETURN(LabeledImages test_images,
-                        LoadSplit(config, DatasetSplit::kTest, config.max_test_examples));
-  ExperimentData data;
-  TRIB_ASSIGN_OR_RETURN(data.partitions,
-                        PartitionExamples(train_images.labels, train_images.num_classes,
-                                          config.partition, config.seed));
-  config.model.input_channels = 1;
-  config.model.input_height = train_images.rows;
-  config.model.input_width = train_images.cols;
-  config.model.num_classes = train_images.num_classes;
-  const TensorDataset::Normalization normalization =
-      TensorDataset::ComputeNormalization(train_images);
-  TRIB_ASSIGN_OR_RETURN(data.train, TensorDataset::FromImages(train_images, normalization));
-  TRIB_ASSIGN_OR_RETURN(data.test, TensorDataset::FromImages(test_images, normalization));
-  return data;
+  TRIB_ASSIGN_OR_RETURN(const Dataset* dataset, FindDataset(config.dataset));
+  return dataset->Load(config);
+}
+
+bool IsTextRun(const ExperimentConfig& config) {
+  absl::StatusOr<const Dataset*> dataset = FindDataset(config.dataset);
+  return dataset.ok() && (*dataset)->text();
 }
 
 absl::StatusOr<ModelState> InitialGlobalModel(const ExperimentConfig& config) {
@@ -62,7 +39,7 @@ void RecordEvaluation(const ExperimentConfig& config, const EvalResult& result,
                       RoundMetrics& metrics) {
   metrics.test_accuracy = result.accuracy();
   metrics.test_loss = result.mean_loss();
-  if (config.dataset == "sotu") metrics.test_perplexity = std::exp(result.mean_loss());
+  if (IsTextRun(config)) metrics.test_perplexity = std::exp(result.mean_loss());
 }
 
 absl::StatusOr<EvalResult> EvaluateInChunks(WorkerPool& pool,

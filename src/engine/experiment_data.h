@@ -22,9 +22,12 @@ struct ExperimentData {
   std::vector<ClientIndices> partitions;  // one per client, from config.partition and the seed
 };
 
-// Loads both splits (normalized with the training set's statistics), partitions the training
-// set, and fills in the model's input shape and class count in `config`.
+// Loads the configured dataset (engine/dataset_registry.h): both splits, the training split
+// partitioned, and the model's input shape and class count filled in `config`.
 absl::StatusOr<ExperimentData> LoadExperimentData(ExperimentConfig& config);
+
+// Whether the config's dataset is text (perplexity and tokens are reported).
+bool IsTextRun(const ExperimentConfig& config);
 
 // The global model's starting point: model.init's checkpoint (checked against the configured
 // model's layout) or a fresh initialization from the seed.

@@ -6,10 +6,11 @@
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
+#include "aggregate/strategy_registry.h"
+#include "common/log.h"
 #include "common/status_util.h"
-#include "engine/client_side.h"
 #include "engine/experiment_data.h"
-#include "engine/server_side.h"
+#include "engine/technique_registry.h"
 #include "sim/client_population.h"
 #include "train/compute_threads.h"
 
@@ -28,20 +29,14 @@ absl::StatusOr<std::unique_ptr<RoundEngine>> RoundEngine::Create(
   e.test_data_ = std::move(test_data);
   TRIB_ASSIGN_OR_RETURN(e.global_, InitialGlobalModel(config));
   e.initial_checksum_ = e.global_.Checksum();
-  const size_t clients = static_cast<size_t>(config.partition.num_clients);
-  TRIB_ASSIGN_OR_RETURN(e.local_layers_,
-                        LocalLayers::Create(e.global_.specs(), config.local_layers));
+  TRIB_ASSIGN_OR_RETURN(e.techniques_, CreateTechniques(config, e.global_));
   StrategySpec strategy_spec = config.strategy;
-  strategy_spec.population = static_cast<int64_t>(clients);
-  // Small clients cover only part of the model: average each coordinate over its holders.
-  if (config.small_fraction > 0.0) strategy_spec.mask_aware = true;
+  strategy_spec.population = config.partition.num_clients;
+  for (const auto& technique : e.techniques_) technique->AdjustStrategy(strategy_spec);
   TRIB_ASSIGN_OR_RETURN(e.strategy_, CreateStrategy(strategy_spec));
-  if (config.strategy.name == "scaffold" && config.train.optimizer == OptimizerKind::kSgd &&
-      config.train.momentum > 0.0) {
-    std::fprintf(stderr,
-                 "warning: SCAFFOLD with SGD momentum %.2f diverged in our runs "
-                 "(docs/strategies.md); the paper uses train.momentum = 0\n",
-                 config.train.momentum);
+  for (const auto& technique : e.techniques_) {
+    technique->BindStrategy(*e.strategy_);
+    if (e.aggregator_ == nullptr) e.aggregator_ = technique->aggregator();
   }
   TrainOptions train = config.train;
   train.proximal_mu = e.strategy_->proximal_mu();
@@ -52,26 +47,22 @@ absl::StatusOr<std::unique_ptr<RoundEngine>> RoundEngine::Create(
                           LocalTrainer::Create(config.model, train));
     e.evaluators_.push_back(std::move(trainer));
   }
-  if (config.small_fraction > 0.0) {
-    ModelSpec small_spec = config.model;
-    small_spec.width = config.small_width;
-    TRIB_ASSIGN_OR_RETURN(std::unique_ptr<LocalTrainer> small,
-                          LocalTrainer::Create(small_spec, train));
-    TRIB_ASSIGN_OR_RETURN(e.small_slice_, ModelSlice::Create(e.global_.specs(), small->layout()));
-    e.is_small_ = ChooseSmallClients(clients, config.small_fraction, config.seed);
-  }
-  TRIB_ASSIGN_OR_RETURN(e.byzantine_,
-                        ByzantineClients::Create(config.attack, clients, config.seed));
   e.pool_ = std::make_unique<WorkerPool>(workers, nullptr);
   TRIB_ASSIGN_OR_RETURN(e.uplink_, Pipeline::Parse(config.uplink_codec));
-  if (const SketchCodec* sketch = e.uplink_->sketch()) {
-    e.sketched_ = std::make_unique<SketchedFedAvg>(*sketch);
-  }
   TRIB_ASSIGN_OR_RETURN(e.fp32_, Pipeline::Parse("fp32"));
-  e.control_download_bytes_ = static_cast<int64_t>(e.fp32_->Encode(e.global_.flat(), 0).size());
-  TRIB_ASSIGN_OR_RETURN(e.downlink_, Downlink::Create(e.global_, config.downlink_codec,
-                                                      config.downlink_history, clients));
+  e.server_state_bytes_ = static_cast<int64_t>(e.fp32_->Encode(e.global_.flat(), 0).size());
+  TRIB_ASSIGN_OR_RETURN(e.downlink_,
+                        Downlink::Create(e.global_, config.downlink_codec, config.downlink_history,
+                                         static_cast<size_t>(config.partition.num_clients)));
   return engine;
+}
+
+std::vector<std::vector<float>*> RoundEngine::CarriedState() const {
+  std::vector<std::vector<float>*> carried = strategy_->carried_state();
+  for (const auto& technique : techniques_) {
+    for (std::vector<float>* buffer : technique->carried_state()) carried.push_back(buffer);
+  }
+  return carried;
 }
 
 absl::Status RoundEngine::Restore(Checkpoint checkpoint) {
@@ -79,7 +70,7 @@ absl::Status RoundEngine::Restore(Checkpoint checkpoint) {
     return absl::FailedPreconditionError(absl::StrCat(
         "the checkpoint is after round ", checkpoint.round, "; the run has ", config_.rounds));
   }
-  std::vector<std::vector<float>*> carried = strategy_->carried_state();
+  std::vector<std::vector<float>*> carried = CarriedState();
   if (carried.size() != checkpoint.strategy_state.size()) {
     return absl::FailedPreconditionError("the checkpoint's strategy state does not match");
   }
@@ -101,10 +92,32 @@ Checkpoint RoundEngine::MakeCheckpoint(int round) const {
                         .global = global_,
                         .public_model = downlink_->public_model(),
                         .public_version = downlink_->current_version()};
-  for (const std::vector<float>* buffer : strategy_->carried_state()) {
+  for (const std::vector<float>* buffer : CarriedState()) {
     checkpoint.strategy_state.push_back(*buffer);
   }
   return checkpoint;
+}
+
+const ModelState* RoundEngine::ServerState() const {
+  for (const auto& technique : techniques_) {
+    if (const ModelState* state = technique->ServerState()) return state;
+  }
+  return nullptr;
+}
+
+std::vector<double> RoundEngine::RatioScales(std::span<const double> uplink_bps) const {
+  std::vector<double> scales(uplink_bps.size(), 1.0);
+  for (const auto& technique : techniques_) {
+    if (technique->ScaleRatios(uplink_bps, scales)) break;
+  }
+  return scales;
+}
+
+bool RoundEngine::IsSmallClient(uint32_t client) const {
+  for (const auto& technique : techniques_) {
+    if (technique->IsSmallClient(client)) return true;
+  }
+  return false;
 }
 
 Downlink::Transfer RoundEngine::Download(uint32_t client, std::optional<int64_t> held,
@@ -113,19 +126,19 @@ Downlink::Transfer RoundEngine::Download(uint32_t client, std::optional<int64_t>
   Downlink::Transfer transfer = held ? downlink_->SyncClientFrom(client, *held, with_payload)
                                      : downlink_->SyncClient(client, with_payload);
   round_resyncs_ += transfer.full_resync;
-  if (strategy_->server_control() != nullptr) transfer.bytes += control_download_bytes_;
+  if (ServerState() != nullptr) transfer.bytes += server_state_bytes_;
   round_bytes_down_ += transfer.bytes;
   return transfer;
 }
 
-std::shared_ptr<const Payload> RoundEngine::ControlPayload() {
-  const ModelState* control = strategy_->server_control();
-  if (control == nullptr) return nullptr;
+std::shared_ptr<const Payload> RoundEngine::ServerStatePayload() {
+  const ModelState* state = ServerState();
+  if (state == nullptr) return nullptr;
   std::lock_guard lock(mu_);
-  if (!control_payload_) {
-    control_payload_ = std::make_shared<const Payload>(fp32_->Encode(control->flat(), 0));
+  if (!server_state_payload_) {
+    server_state_payload_ = std::make_shared<const Payload>(fp32_->Encode(state->flat(), 0));
   }
-  return control_payload_;
+  return server_state_payload_;
 }
 
 absl::Status RoundEngine::Submit(const ClientUpload& upload, ModelState* scratch) {
@@ -136,6 +149,7 @@ absl::Status RoundEngine::Submit(const ClientUpload& upload, ModelState* scratch
     return absl::InvalidArgumentError(
         absl::StrCat("examples_processed ", report.examples_processed, " out of range"));
   }
+  if (aggregator_ != nullptr) return aggregator_->Accumulate(upload, global_.num_elements());
   ModelState owned;
   if (scratch == nullptr) {
     owned = global_.ZerosLike();
@@ -143,25 +157,35 @@ absl::Status RoundEngine::Submit(const ClientUpload& upload, ModelState* scratch
   }
   ClientUpdate update{
       .client_id = report.client, .delta = scratch, .num_examples = report.num_examples};
-  if (sketched_) {
-    return AccumulateSketch(*uplink_, upload.update, update, *sketched_, strategy_mutex_);
+  // A technique that shapes this client's uploads decodes them; else they cover the whole model.
+  std::vector<uint32_t> sent;
+  std::optional<absl::Status> decoded;
+  for (const auto& technique : techniques_) {
+    decoded =
+        technique->DecodeUpdate(report.client, *uplink_, upload.update, *scratch, sent, update);
+    if (decoded.has_value()) break;
   }
-  ModelState control;
-  if (strategy_->server_control() != nullptr) {
-    if (upload.control.empty()) {
-      return absl::InvalidArgumentError("a SCAFFOLD upload needs its control variate change");
-    }
-    TRIB_ASSIGN_OR_RETURN(Update decoded,
-                          uplink_->Decode(upload.control, global_.num_elements(), global_.specs()));
-    control = global_.ZerosLike();
-    decoded.AddTo(control.flat());
-    update.control_delta = &control;
-  } else if (!upload.control.empty()) {
-    return absl::InvalidArgumentError("a control variate change without SCAFFOLD");
+  Update dense_or_sparse;
+  if (decoded.has_value()) {
+    TRIB_RETURN_IF_ERROR(*decoded);
+  } else {
+    TRIB_ASSIGN_OR_RETURN(
+        dense_or_sparse, uplink_->Decode(upload.update, scratch->num_elements(), scratch->specs()));
+    std::fill(scratch->flat().begin(), scratch->flat().end(), 0.0f);
+    dense_or_sparse.AddTo(scratch->flat());
+    if (dense_or_sparse.sparse) update.sent = &dense_or_sparse.indices;
   }
-  return AccumulateUpdate(*uplink_, upload.update, update, local_layers_,
-                          is_small(report.client) ? &*small_slice_ : nullptr, *scratch, *strategy_,
-                          strategy_mutex_);
+  ModelState attachment;
+  bool attachment_read = false;
+  for (const auto& technique : techniques_) {
+    TRIB_RETURN_IF_ERROR(technique->CompleteUpdate(upload, *uplink_, attachment, update));
+    attachment_read |= technique->reads_attachment();
+  }
+  if (!attachment_read && !upload.attachment.empty()) {
+    return absl::InvalidArgumentError("an upload attachment no technique of this run expects");
+  }
+  std::lock_guard lock(strategy_mutex_);
+  return strategy_->Accumulate(update);
 }
 
 void RoundEngine::Tally(const RoundOutcome& outcome, RoundMetrics& metrics) {
@@ -172,7 +196,7 @@ void RoundEngine::Tally(const RoundOutcome& outcome, RoundMetrics& metrics) {
     metrics.bytes_up += record.bytes_up;
     if (record.uploaded) {
       ++uploads;
-      const bool small = is_small(record.client);
+      const bool small = IsSmallClient(record.client);
       (small ? metrics.small_clients_trained : metrics.full_clients_trained)++;
       (small ? metrics.train_seconds_small : metrics.train_seconds_full) +=
           record.report.train_seconds;
@@ -188,8 +212,8 @@ void RoundEngine::Tally(const RoundOutcome& outcome, RoundMetrics& metrics) {
         break;
       case ClientFate::kRejected:
         ++metrics.clients_rejected;
-        std::fprintf(stderr, "round %d: client %u rejected: %s\n", metrics.round, record.client,
-                     record.error.c_str());
+        LogWarning("round %d: client %u rejected: %s", metrics.round, record.client,
+                   record.error.c_str());
         break;
       case ClientFate::kAccepted:
         ++metrics.clients;
@@ -229,7 +253,7 @@ absl::Status RoundEngine::Run(ClientChannel& channel,
   if (config_.eval_initial && first_round_ == 1) {
     RoundMetrics initial;  // round 0: the starting model
     TRIB_RETURN_IF_ERROR(Evaluate(initial));
-    if (config_.dataset == "sotu") initial.tokens_trained_total = 0;
+    if (IsTextRun(config_)) initial.tokens_trained_total = 0;
     TRIB_RETURN_IF_ERROR(on_round(initial));
   }
   const int population = config_.partition.num_clients;
@@ -243,17 +267,17 @@ absl::Status RoundEngine::Run(ClientChannel& channel,
     const std::optional<int64_t> expected_examples = channel.PrepareRound(round, cohort);
     if (!expected_examples.has_value()) break;  // asked to stop
     const int64_t expected = std::max<int64_t>(*expected_examples, 1);
-    TRIB_RETURN_IF_ERROR(sketched_ ? sketched_->Init(expected)
-                                   : strategy_->Init(global_, expected));
+    TRIB_RETURN_IF_ERROR(aggregator_ != nullptr ? aggregator_->Init(expected)
+                                                : strategy_->Init(global_, expected));
     {
       std::lock_guard lock(mu_);
       round_bytes_down_ = 0;
       round_resyncs_ = 0;
-      control_payload_.reset();
+      server_state_payload_.reset();
     }
     RoundMetrics metrics;
     metrics.round = round;
-    for (uint32_t c : cohort) metrics.byzantine_clients += byzantine_.is_attacker(c);
+    for (const auto& technique : techniques_) technique->OnRoundStart(cohort, metrics);
     TRIB_ASSIGN_OR_RETURN(RoundOutcome outcome, channel.RunRound(round, *this));
     {
       std::lock_guard lock(mu_);
@@ -262,18 +286,19 @@ absl::Status RoundEngine::Run(ClientChannel& channel,
     }
     Tally(outcome, metrics);
     if (metrics.clients >= options_.quorum) {
-      TRIB_ASSIGN_OR_RETURN(
-          global_, sketched_ ? sketched_->Finalize(std::move(global_)) : strategy_->Finalize());
+      TRIB_ASSIGN_OR_RETURN(global_, aggregator_ != nullptr
+                                         ? aggregator_->Finalize(std::move(global_))
+                                         : strategy_->Finalize());
     } else {
-      std::fprintf(stderr, "round %d: %d accepted updates, quorum %d: the model is unchanged\n",
-                   round, metrics.clients, options_.quorum);
+      LogWarning("round %d: %d accepted updates, quorum %d: the model is unchanged", round,
+                 metrics.clients, options_.quorum);
     }
     TRIB_RETURN_IF_ERROR(downlink_->Publish(global_, config_.seed, round));
     bytes_up_total_ += metrics.bytes_up;
     bytes_down_total_ += metrics.bytes_down;
     metrics.bytes_up_total = bytes_up_total_;
     metrics.bytes_down_total = bytes_down_total_;
-    if (config_.dataset == "sotu") {
+    if (IsTextRun(config_)) {
       metrics.tokens_trained_total = examples_trained_total_ * config_.model.context;
     }
     if (round % config_.eval_every == 0 || round == config_.rounds) {

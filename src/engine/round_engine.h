@@ -18,18 +18,15 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "aggregate/sketched_fedavg.h"
 #include "aggregate/strategy.h"
 #include "compress/pipeline.h"
 #include "engine/checkpoint.h"
 #include "engine/client_channel.h"
 #include "engine/downlink.h"
 #include "engine/experiment.h"
-#include "engine/local_layers.h"
+#include "engine/technique.h"
 #include "engine/worker_pool.h"
 #include "report/round_metrics.h"
-#include "sim/byzantine.h"
-#include "tensor/model_slice.h"
 #include "train/local_trainer.h"
 #include "train/tensor_dataset.h"
 
@@ -63,24 +60,27 @@ class RoundEngine final : public RoundServer {
   const ExperimentConfig& config() const { return config_; }
   const ModelState& global_model() const { return global_; }
   uint64_t initial_checksum() const { return initial_checksum_; }
-  // During a round: the model clients train from, and SCAFFOLD's server control (else null).
+  // During a round: the model clients train from.
   const ModelState& public_model() const { return downlink_->public_model(); }
-  const ModelState* server_control() const { return strategy_->server_control(); }
   // The engine's workers (evaluation between rounds); a channel may train on them in a round.
   WorkerPool& pool() { return *pool_; }
 
-  // SCAFFOLD: the server's control variate as clients receive it (an fp32 pipeline payload, its
-  // size counted with every download), built once per round; null without SCAFFOLD.
-  std::shared_ptr<const Payload> ControlPayload();
+  // ServerState() as clients receive it: an fp32 pipeline payload, built once per round (its
+  // size is counted with every download); null when no technique sends one.
+  std::shared_ptr<const Payload> ServerStatePayload();
 
   // RoundServer
   Downlink::Transfer Download(uint32_t client, std::optional<int64_t> held,
                               bool with_payload) override;
+  const ModelState* ServerState() const override;
+  std::vector<double> RatioScales(std::span<const double> uplink_bps) const override;
   absl::Status Submit(const ClientUpload& upload, ModelState* scratch) override;
 
  private:
   RoundEngine() = default;
-  bool is_small(uint32_t client) const { return !is_small_.empty() && is_small_[client]; }
+  bool IsSmallClient(uint32_t client) const;
+  // The strategy's carried buffers, then the techniques'.
+  std::vector<std::vector<float>*> CarriedState() const;
   // Fills the round's client counts, losses and byte figures from what the channel reported.
   void Tally(const RoundOutcome& outcome, RoundMetrics& metrics);
   absl::Status Evaluate(RoundMetrics& metrics);
@@ -90,16 +90,12 @@ class RoundEngine final : public RoundServer {
   ModelState global_;
   uint64_t initial_checksum_ = 0;
   std::unique_ptr<Strategy> strategy_;
+  TechniqueSet techniques_;
+  UploadAggregator* aggregator_ = nullptr;  // a technique's, in place of the strategy's
   std::unique_ptr<Pipeline> uplink_;
-  // Set when the uplink is a count sketch: tables are averaged, then unsketched once.
-  std::unique_ptr<SketchedFedAvg> sketched_;
   std::unique_ptr<Downlink> downlink_;
   std::unique_ptr<Pipeline> fp32_;
-  int64_t control_download_bytes_ = 0;  // SCAFFOLD's c, sent as fp32
-  LocalLayers local_layers_;            // what a client's upload leaves out
-  std::vector<bool> is_small_;          // HeteroFL: clients that upload a slice
-  std::optional<ModelSlice> small_slice_;
-  ByzantineClients byzantine_;
+  int64_t server_state_bytes_ = 0;  // the fp32 payload of a model-sized server state
   std::shared_ptr<const TensorDataset> test_data_;
   std::unique_ptr<WorkerPool> pool_;
   std::vector<std::unique_ptr<LocalTrainer>> evaluators_;  // one per pool worker
@@ -111,7 +107,7 @@ class RoundEngine final : public RoundServer {
   std::mutex mu_;  // guards the downlink and the open round's download counts
   int64_t round_bytes_down_ = 0;
   int round_resyncs_ = 0;
-  std::shared_ptr<const Payload> control_payload_;  // this round's, once asked for
+  std::shared_ptr<const Payload> server_state_payload_;  // this round's, once asked for
   std::mutex strategy_mutex_;  // serializes Accumulate; decoding runs outside it
 };
 

@@ -17,6 +17,7 @@ std::string FormatBytes(int64_t bytes) {
 }
 
 void ProgressPrinter::PrintRound(const RoundMetrics& m) {
+  if (out_ == nullptr) return;
   if (m.round == 0) {  // the starting model's evaluation (run.eval_initial)
     absl::FPrintF(out_, "initial model: test acc %.2f%%, test loss %.4f\n",
                   m.test_accuracy.value_or(0.0) * 100.0, m.test_loss.value_or(0.0));

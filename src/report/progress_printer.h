@@ -14,6 +14,7 @@ std::string FormatBytes(int64_t bytes);
 
 class ProgressPrinter {
  public:
+  // `out`: null prints nothing (tributary --quiet).
   ProgressPrinter(std::FILE* out, int total_rounds) : out_(out), total_rounds_(total_rounds) {}
   void PrintRound(const RoundMetrics& metrics);
 

@@ -4,7 +4,6 @@
 #include <optional>
 
 #include "common/status_util.h"
-#include "engine/bandwidth_aware.h"
 #include "engine/client_side.h"
 #include "engine/client_step.h"
 #include "engine/experiment_data.h"
@@ -93,7 +92,7 @@ void Simulation::VirtualClients::TrainClient(int round, uint32_t client, Availab
                                              ClientRecord& record) {
   ClientWorkspace& workspace = workspaces_[worker];
   const ClientTaskInputs task{
-      .round = round, .server_control = engine_->server_control(), .ratio_scale = ratio_scale};
+      .round = round, .server_state = server.ServerState(), .ratio_scale = ratio_scale};
   absl::StatusOr<ClientStepResult> step =
       step_->Run(client, task, engine_->public_model(), *train_data_, population_->examples(client),
                  memories_[client], workspace);
@@ -109,10 +108,9 @@ void Simulation::VirtualClients::TrainClient(int round, uint32_t client, Availab
   }
   record.report = upload.report;
   record.bytes_up = upload.bytes();
-  // A slice of width w costs about w^2 of the full model's compute.
-  const double compute_scale = step->small ? config_.small_width * config_.small_width : 1.0;
-  record.finish_seconds = system_->RoundTrip(
-      client, downloaded_bytes, step->train.examples_processed * compute_scale, upload.bytes());
+  record.finish_seconds =
+      system_->RoundTrip(client, downloaded_bytes,
+                         step->train.examples_processed * step->compute_scale, upload.bytes());
   if (system_->deadline_seconds() > 0.0 && record.finish_seconds > system_->deadline_seconds()) {
     record.uploaded = true;
     record.fate = ClientFate::kStraggler;  // the server closed the round without it
@@ -135,13 +133,12 @@ absl::StatusOr<RoundOutcome> Simulation::VirtualClients::RunRound(int round, Rou
     downloaded[i] = server.Download(cohort_[i], std::nullopt, false).bytes;
     uplink_bps[i] = system_->client(cohort_[i]).uplink_bps;
   }
-  const std::vector<double> ratio_scales = BandwidthRatioScales(uplink_bps);
+  const std::vector<double> ratio_scales = server.RatioScales(uplink_bps);
   for (size_t i = 0; i < cohort_.size(); ++i) {
     if (availability_[i] == Availability::kDropsOut) continue;
     engine_->pool().Submit([&, i](int worker) {
-      TrainClient(round, cohort_[i], availability_[i], downloaded[i],
-                  config_.bandwidth_aware ? ratio_scales[i] : 1.0, server, worker,
-                  outcome.records[i]);
+      TrainClient(round, cohort_[i], availability_[i], downloaded[i], ratio_scales[i], server,
+                  worker, outcome.records[i]);
     });
   }
   engine_->pool().Wait();
@@ -175,7 +172,7 @@ absl::StatusOr<std::optional<double>> Simulation::VirtualClients::EvaluateClient
       ClientWorkspace& workspace = workspaces_[worker];
       for (size_t c = clients * chunk / kEvalChunks; c < clients * (chunk + 1) / kEvalChunks; ++c) {
         if (holdout_[c].empty()) continue;
-        const ModelState& model = step_->PersonalModel(global, memories_[c], workspace.personal);
+        const ModelState& model = step_->PersonalModel(global, memories_[c], workspace);
         results[c] = workspace.trainer->EvaluateExamples(model, *train_data_, holdout_[c]);
       }
     });

@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "aggregate/strategy_registry.h"
 #include "report/metrics_writer.h"
 
 namespace tributary {

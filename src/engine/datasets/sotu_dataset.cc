@@ -1,9 +1,10 @@
-#include "engine/sotu_data.h"
+#include "engine/datasets/sotu_dataset.h"
 
 #include <cstdio>
 #include <map>
 
 #include "absl/strings/str_cat.h"
+#include "common/log.h"
 #include "common/status_util.h"
 #include "data/sotu.h"
 
@@ -36,9 +37,9 @@ void PrintSummary(const ExperimentConfig& config, const std::map<std::string, in
                   size_t validation_windows) {
   std::vector<std::string> names(presidents.size());
   for (const auto& [name, index] : presidents) names[index] = name;
-  std::printf(
+  LogInfo(
       "sotu: %zu training windows of %lld tokens from %zu presidents, %zu validation "
-      "windows; tokenizer vocabulary %d\n",
+      "windows; tokenizer vocabulary %d",
       owners.size(), static_cast<long long>(config.model.context), names.size(), validation_windows,
       config.text.vocab_size);
   if (config.partition.scheme != PartitionScheme::kNatural) return;
@@ -46,9 +47,8 @@ void PrintSummary(const ExperimentConfig& config, const std::map<std::string, in
     if (partitions[c].empty()) continue;
     const std::string& first = names[owners[partitions[c].front()]];
     const std::string& last = names[owners[partitions[c].back()]];
-    std::printf("  client %zu: %s%s%s (%zu windows)\n", c, first.c_str(),
-                first == last ? "" : " .. ", first == last ? "" : last.c_str(),
-                partitions[c].size());
+    LogInfo("  client %zu: %s%s%s (%zu windows)", c, first.c_str(), first == last ? "" : " .. ",
+            first == last ? "" : last.c_str(), partitions[c].size());
   }
 }
 
@@ -114,6 +114,17 @@ absl::StatusOr<ExperimentData> LoadSotuExperimentData(ExperimentConfig& config) 
   TRIB_ASSIGN_OR_RETURN(data.test,
                         TensorDataset::FromTokenWindows(test_tokens, config.model.context));
   return data;
+}
+
+absl::Status SotuDataset::Validate(const ExperimentConfig& config) const {
+  if (config.model.name != "gpt") {
+    return absl::InvalidArgumentError("data.dataset = sotu goes with model.name = gpt");
+  }
+  if (config.small_fraction > 0.0 || config.client_holdout > 0.0) {
+    return absl::InvalidArgumentError(
+        "sotu runs support neither model.small_fraction nor data.client_holdout");
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace tributary

@@ -2,13 +2,14 @@
 // next-token windows of model.context + 1 tokens. Each training window's natural owner is the
 // address's president (data.partition = natural), and the validation split is every tenth
 // address (IsValidationSpeech).
-#ifndef TRIBUTARY_ENGINE_SOTU_DATA_H_
-#define TRIBUTARY_ENGINE_SOTU_DATA_H_
+#ifndef TRIBUTARY_ENGINE_DATASETS_SOTU_DATASET_H_
+#define TRIBUTARY_ENGINE_DATASETS_SOTU_DATASET_H_
 
 #include <memory>
 
 #include "absl/status/statusor.h"
 #include "data/tokenizer.h"
+#include "engine/dataset.h"
 #include "engine/experiment.h"
 #include "engine/experiment_data.h"
 
@@ -23,6 +24,17 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> LoadSotuTokenizer(const ExperimentCon
 // the validation addresses.
 absl::StatusOr<ExperimentData> LoadSotuExperimentData(ExperimentConfig& config);
 
+// data.dataset = "sotu": language modelling with model.name = "gpt".
+class SotuDataset final : public Dataset {
+ public:
+  std::string_view name() const override { return "sotu"; }
+  bool text() const override { return true; }
+  absl::Status Validate(const ExperimentConfig& config) const override;
+  absl::StatusOr<ExperimentData> Load(ExperimentConfig& config) const override {
+    return LoadSotuExperimentData(config);
+  }
+};
+
 }  // namespace tributary
 
-#endif  // TRIBUTARY_ENGINE_SOTU_DATA_H_
+#endif  // TRIBUTARY_ENGINE_DATASETS_SOTU_DATASET_H_

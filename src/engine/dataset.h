@@ -1,0 +1,30 @@
+// Dataset: what an experiment trains on (data.dataset). Each lives in its own file pair under
+// engine/datasets/ with one line in dataset_registry.cc; nothing else tests a dataset's name.
+#ifndef TRIBUTARY_ENGINE_DATASET_H_
+#define TRIBUTARY_ENGINE_DATASET_H_
+
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "engine/experiment.h"
+#include "engine/experiment_data.h"
+
+namespace tributary {
+
+class Dataset {
+ public:
+  virtual ~Dataset() = default;
+  virtual std::string_view name() const = 0;
+  // Token windows for next-token prediction, rather than labelled examples: runs report
+  // perplexity and tokens trained, and the model is a language model.
+  virtual bool text() const = 0;
+  // What the dataset asks of the rest of the config (its model; techniques it cannot serve).
+  virtual absl::Status Validate(const ExperimentConfig& config) const = 0;
+  // Both splits, the training split partitioned into the federation's clients; fills in the
+  // model's input shape and class count in `config`.
+  virtual absl::StatusOr<ExperimentData> Load(ExperimentConfig& config) const = 0;
+};
+
+}  // namespace tributary
+
+#endif  // TRIBUTARY_ENGINE_DATASET_H_

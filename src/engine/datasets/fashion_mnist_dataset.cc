@@ -1,0 +1,51 @@
+#include "engine/datasets/fashion_mnist_dataset.h"
+
+#include "common/status_util.h"
+#include "data/fashion_mnist.h"
+
+namespace tributary {
+namespace {
+
+absl::StatusOr<LabeledImages> LoadSplit(const ExperimentConfig& config, DatasetSplit split,
+                                        int64_t limit) {
+  TRIB_ASSIGN_OR_RETURN(
+      LabeledImages images,
+      LoadFashionMnist(config.data_dir.empty() ? kDefaultFashionMnistDir : config.data_dir, split));
+  if (limit > 0 && static_cast<size_t>(limit) < images.size()) {
+    images.labels.resize(limit);
+    images.pixels.resize(limit * images.rows * images.cols);
+  }
+  return images;
+}
+
+}  // namespace
+
+absl::Status FashionMnistDataset::Validate(const ExperimentConfig& config) const {
+  if (config.model.name == "gpt") {
+    return absl::InvalidArgumentError(
+        "model.name = gpt needs a text dataset (data.dataset = sotu)");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ExperimentData> FashionMnistDataset::Load(ExperimentConfig& config) const {
+  TRIB_ASSIGN_OR_RETURN(LabeledImages train_images,
+                        LoadSplit(config, DatasetSplit::kTrain, config.max_train_examples));
+  TRIB_ASSIGN_OR_RETURN(LabeledImages test_images,
+                        LoadSplit(config, DatasetSplit::kTest, config.max_test_examples));
+  ExperimentData data;
+  TRIB_ASSIGN_OR_RETURN(data.partitions,
+                        PartitionExamples(train_images.labels, train_images.num_classes,
+                                          config.partition, config.seed));
+  config.model.input_channels = 1;
+  config.model.input_height = train_images.rows;
+  config.model.input_width = train_images.cols;
+  config.model.num_classes = train_images.num_classes;
+  const TensorDataset::Normalization normalization =
+      TensorDataset::ComputeNormalization(train_images);
+  TRIB_ASSIGN_OR_RETURN(data.train, TensorDataset::FromImages(train_images, normalization));
+  TRIB_ASSIGN_OR_RETURN(data.test, TensorDataset::FromImages(test_images, normalization));
+  return data;
+}
+
+}  // namespace tributary

@@ -1,0 +1,43 @@
+#include "engine/techniques/bandwidth_aware.h"
+
+#include <algorithm>
+
+namespace tributary {
+namespace {
+
+class BandwidthAware final : public Technique {
+ public:
+  std::string_view name() const override { return "bandwidth_aware"; }
+  bool ScaleRatios(std::span<const double> uplink_bps, std::span<double> scales) const override {
+    const std::vector<double> computed = BandwidthRatioScales(uplink_bps);
+    std::copy(computed.begin(), computed.end(), scales.begin());
+    return true;
+  }
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Technique>> CreateBandwidthAware(const ExperimentConfig& config,
+                                                                const ModelState& global) {
+  if (!config.bandwidth_aware) return nullptr;
+  return std::make_unique<BandwidthAware>();
+}
+
+std::vector<double> BandwidthRatioScales(std::span<const double> uplink_bps) {
+  double mean = 0.0;
+  int known = 0;
+  for (double bps : uplink_bps) {
+    if (bps <= 0.0) continue;
+    mean += bps;
+    ++known;
+  }
+  std::vector<double> scales(uplink_bps.size(), 1.0);
+  if (known == 0) return scales;
+  mean /= known;
+  for (size_t i = 0; i < uplink_bps.size(); ++i) {
+    if (uplink_bps[i] > 0.0) scales[i] = uplink_bps[i] / mean;
+  }
+  return scales;
+}
+
+}  // namespace tributary

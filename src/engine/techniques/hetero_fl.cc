@@ -1,0 +1,98 @@
+#include "engine/techniques/hetero_fl.h"
+
+#include "common/status_util.h"
+#include "engine/client_side.h"
+#include "engine/client_step.h"
+#include "tensor/model_slice.h"
+
+namespace tributary {
+namespace {
+
+struct SliceScratch : TechniqueState {
+  std::unique_ptr<LocalTrainer> trainer;  // the narrow model's
+  ModelState model, delta;                // in the slice's layout
+};
+
+class HeteroFl final : public Technique {
+ public:
+  HeteroFl(ModelSpec small_spec, TrainOptions train, ModelSlice slice, std::vector<bool> is_small,
+           double width)
+      : small_spec_(std::move(small_spec)),
+        train_(std::move(train)),
+        slice_(std::move(slice)),
+        is_small_(std::move(is_small)),
+        width_(width) {}
+  std::string_view name() const override { return "heterofl"; }
+
+  absl::StatusOr<std::unique_ptr<TechniqueState>> NewWorkerScratch() const override {
+    auto scratch = std::make_unique<SliceScratch>();
+    TRIB_ASSIGN_OR_RETURN(scratch->trainer, LocalTrainer::Create(small_spec_, train_));
+    TRIB_ASSIGN_OR_RETURN(scratch->model, ModelState::Zeros(slice_.narrow_layout()));
+    scratch->delta = scratch->model;
+    return std::unique_ptr<TechniqueState>(std::move(scratch));
+  }
+
+  absl::Status BeforeTrain(ClientRound& round) const override {
+    if (!IsSmallClient(round.client)) return absl::OkStatus();
+    auto& scratch = static_cast<SliceScratch&>(*round.scratch);
+    round.start_model = &ExtractSlice(*round.public_model, slice_, scratch.model);
+    round.trainer = scratch.trainer.get();
+    round.trained = &scratch.delta;
+    round.compute_scale = width_ * width_;
+    return absl::OkStatus();
+  }
+
+  void AdjustStrategy(StrategySpec& spec) const override {
+    // Small clients cover only part of the model: average each coordinate over its holders.
+    spec.mask_aware = true;
+  }
+  bool IsSmallClient(uint32_t client) const override {
+    return client < is_small_.size() && is_small_[client];
+  }
+  std::optional<absl::Status> DecodeUpdate(uint32_t client, const Pipeline& uplink,
+                                           const Payload& payload, ModelState& scratch,
+                                           std::vector<uint32_t>& sent,
+                                           ClientUpdate& update) const override {
+    if (!IsSmallClient(client)) return std::nullopt;
+    absl::StatusOr<Update> decoded =
+        uplink.Decode(payload, slice_.narrow_size(), slice_.narrow_layout());
+    if (!decoded.ok()) return decoded.status();
+    std::vector<float> narrow(slice_.narrow_size(), 0.0f);
+    decoded->AddTo(narrow);
+    slice_.ScatterInto(narrow, scratch.flat());
+    if (decoded->sparse) {
+      sent.clear();
+      for (uint32_t i : decoded->indices) sent.push_back(slice_.covered()[i]);
+      update.sent = &sent;
+    } else {
+      update.sent = &slice_.covered();
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  ModelSpec small_spec_;
+  TrainOptions train_;
+  ModelSlice slice_;
+  std::vector<bool> is_small_;
+  double width_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Technique>> CreateHeteroFl(const ExperimentConfig& config,
+                                                          const ModelState& global) {
+  if (config.small_fraction <= 0.0) return nullptr;
+  ModelSpec small_spec = config.model;
+  small_spec.width = config.small_width;
+  TRIB_ASSIGN_OR_RETURN(TrainOptions train, ClientTrainOptions(config));
+  TRIB_ASSIGN_OR_RETURN(std::unique_ptr<LocalTrainer> small,
+                        LocalTrainer::Create(small_spec, train));
+  TRIB_ASSIGN_OR_RETURN(ModelSlice slice, ModelSlice::Create(global.specs(), small->layout()));
+  return std::make_unique<HeteroFl>(
+      small_spec, train, std::move(slice),
+      ChooseSmallClients(config.partition.num_clients, config.small_fraction, config.seed),
+      config.small_width);
+}
+
+}  // namespace tributary
