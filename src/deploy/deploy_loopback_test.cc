@@ -237,6 +237,9 @@ struct ModeCase {
   bool declared_bandwidth = false;
 };
 
+// Test names and failure messages show the case's name.
+void PrintTo(const ModeCase& c, std::ostream* out) { *out << c.name; }
+
 constexpr double kUplinkMbps[] = {200, 400, 800, 1600};
 
 class EngineModesTest : public DeployLoopbackTest,

@@ -1,0 +1,135 @@
+// The round engine over a scripted channel: what the engine does with each kind of client
+// outcome, independently of how a channel reaches its clients.
+#include "engine/round_engine.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+
+#include "engine/experiment_data.h"
+
+namespace tributary {
+namespace {
+
+ExperimentConfig TinyRun() {
+  ExperimentConfig c;
+  c.name = "engine";
+  c.seed = 5;
+  c.rounds = 1;
+  c.clients_per_round = 4;
+  c.max_train_examples = 400;
+  c.max_test_examples = 200;
+  c.partition = {.scheme = PartitionScheme::kIid, .num_clients = 4};
+  c.model.name = "mlp";
+  c.model.hidden = 8;
+  c.workers = 1;
+  return c;
+}
+
+// Client 0 uploads `delta` everywhere, client 1 drops mid-upload, client 2 is late, client 3
+// uploads a NaN.
+class ScriptedChannel : public ClientChannel {
+ public:
+  explicit ScriptedChannel(float delta) : delta_(delta) {}
+  std::optional<int64_t> PrepareRound(int round, std::span<const uint32_t> cohort) override {
+    cohort_.assign(cohort.begin(), cohort.end());
+    return 400;
+  }
+  absl::StatusOr<RoundOutcome> RunRound(int round, RoundServer& server) override {
+    RoundOutcome outcome;
+    std::unique_ptr<Pipeline> fp32 = *Pipeline::Parse("fp32");
+    for (uint32_t client : cohort_) {
+      const Downlink::Transfer download = server.Download(client, std::nullopt, false);
+      bytes_down_ += download.bytes;
+      const size_t n = model_size_;
+      ClientRecord record{.client = client};
+      ClientUpload upload;
+      upload.report = {.client = client, .round = round, .num_examples = 100, .mean_loss = 1.0};
+      std::vector<float> values(n, client == 3 ? std::numeric_limits<float>::quiet_NaN() : delta_);
+      upload.update = fp32->Encode(values, 0);
+      if (client == 1) {
+        record.fate = ClientFate::kDropped;
+        record.bytes_up = 100;
+      } else if (client == 2) {
+        record.fate = ClientFate::kStraggler;
+        record.uploaded = true;
+        record.bytes_up = upload.bytes();
+      } else {
+        absl::Status accepted = server.Submit(upload, nullptr);
+        record.fate = accepted.ok() ? ClientFate::kAccepted : ClientFate::kRejected;
+        record.uploaded = true;
+        record.bytes_up = upload.bytes();
+        record.report = upload.report;
+        record.error = std::string(accepted.message());
+      }
+      outcome.records.push_back(record);
+    }
+    return outcome;
+  }
+  size_t model_size_ = 0;
+  int64_t bytes_down_ = 0;
+
+ private:
+  float delta_;
+  std::vector<uint32_t> cohort_;
+};
+
+struct ScriptedRun {
+  std::vector<RoundMetrics> rounds;
+  ModelState initial, final_model;
+  int64_t bytes_down = 0;
+};
+
+ScriptedRun RunScripted(const EngineOptions& options) {
+  ExperimentConfig config = TinyRun();
+  absl::StatusOr<ExperimentData> data = LoadExperimentData(config);
+  EXPECT_TRUE(data.ok()) << data.status();
+  absl::StatusOr<std::unique_ptr<RoundEngine>> engine =
+      RoundEngine::Create(config, options, data->test);
+  EXPECT_TRUE(engine.ok()) << engine.status();
+  ScriptedRun run;
+  run.initial = (*engine)->global_model();
+  ScriptedChannel channel(0.25f);
+  channel.model_size_ = run.initial.num_elements();
+  absl::Status status = (*engine)->Run(channel, [&](const RoundMetrics& m) {
+    run.rounds.push_back(m);
+    return absl::OkStatus();
+  });
+  EXPECT_TRUE(status.ok()) << status;
+  run.final_model = (*engine)->global_model();
+  run.bytes_down = channel.bytes_down_;
+  return run;
+}
+
+TEST(RoundEngineTest, TalliesEveryOutcomeAndAppliesOnlyTheAcceptedUpdate) {
+  const ScriptedRun run = RunScripted(EngineOptions{});
+  ASSERT_EQ(run.rounds.size(), 1u);
+  const RoundMetrics& m = run.rounds[0];
+  EXPECT_EQ(m.clients, 1);
+  EXPECT_EQ(m.clients_dropped, 1);
+  EXPECT_EQ(m.stragglers, 1);
+  EXPECT_EQ(m.clients_rejected, 1);
+  // Uploads that were complete (accepted, rejected, late) count as trained; every byte counts.
+  EXPECT_EQ(m.full_clients_trained, 3);
+  const int64_t payload = m.bytes_up_per_full_client;
+  EXPECT_EQ(m.bytes_up, 3 * payload + 100);
+  EXPECT_EQ(m.bytes_down, run.bytes_down);
+  EXPECT_DOUBLE_EQ(m.uplink_compression,
+                   static_cast<double>(3 * run.initial.num_bytes()) / m.bytes_up);
+  ASSERT_TRUE(m.test_accuracy.has_value());
+  // FedAvg over the one accepted client: the model moved by its delta, nothing else.
+  for (size_t i = 0; i < run.initial.num_elements(); ++i) {
+    ASSERT_FLOAT_EQ(run.final_model.flat()[i], run.initial.flat()[i] + 0.25f) << i;
+  }
+}
+
+TEST(RoundEngineTest, BelowQuorumTheModelStaysAsItWas) {
+  const ScriptedRun run = RunScripted(EngineOptions{.quorum = 2});
+  ASSERT_EQ(run.rounds.size(), 1u);
+  EXPECT_EQ(run.rounds[0].clients, 1);
+  EXPECT_EQ(run.final_model.Checksum(), run.initial.Checksum());
+}
+
+}  // namespace
+}  // namespace tributary
