@@ -1,5 +1,6 @@
 #include "data/partition.h"
 
+#include <algorithm>
 #include <cmath>
 #include <numeric>
 
@@ -232,6 +233,23 @@ std::vector<int64_t> LabelHistogram(std::span<const uint8_t> labels, int num_cla
   std::vector<int64_t> histogram(num_classes, 0);
   for (uint32_t i : indices) histogram[labels[i]]++;
   return histogram;
+}
+
+std::vector<ClientIndices> SplitHoldout(std::vector<ClientIndices>& partitions, double fraction,
+                                        uint64_t seed) {
+  std::vector<ClientIndices> holdout(partitions.size());
+  for (size_t c = 0; c < partitions.size(); ++c) {
+    ClientIndices& examples = partitions[c];
+    size_t count = static_cast<size_t>(fraction * examples.size());
+    if (count == 0 && examples.size() >= 2) count = 1;
+    Rng rng(DeriveSeed(seed, 0, c, RngPurpose::kHoldout));
+    Shuffle(examples.data(), examples.size(), rng);
+    holdout[c].assign(examples.begin(), examples.begin() + count);
+    examples.erase(examples.begin(), examples.begin() + count);
+    std::sort(holdout[c].begin(), holdout[c].end());
+    std::sort(examples.begin(), examples.end());
+  }
+  return holdout;
 }
 
 }  // namespace tributary

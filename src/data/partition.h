@@ -45,6 +45,11 @@ absl::StatusOr<std::vector<ClientIndices>> PartitionExamples(std::span<const uin
 std::vector<int64_t> LabelHistogram(std::span<const uint8_t> labels, int num_classes,
                                     std::span<const uint32_t> indices);
 
+// Each client's held-out examples (for per-client evaluation): a seeded `fraction` of its
+// partition (at least one when it has two or more), removed from the examples it trains on.
+std::vector<ClientIndices> SplitHoldout(std::vector<ClientIndices>& partitions, double fraction,
+                                        uint64_t seed);
+
 }  // namespace tributary
 
 #endif  // TRIBUTARY_DATA_PARTITION_H_

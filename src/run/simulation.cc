@@ -4,7 +4,6 @@
 #include <optional>
 
 #include "common/status_util.h"
-#include "engine/client_side.h"
 #include "engine/client_step.h"
 #include "engine/experiment_data.h"
 #include "engine/round_engine.h"

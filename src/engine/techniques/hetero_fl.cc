@@ -1,12 +1,31 @@
 #include "engine/techniques/hetero_fl.h"
 
+#include "common/seeded_rng.h"
 #include "common/status_util.h"
-#include "engine/client_side.h"
 #include "engine/client_step.h"
 #include "tensor/model_slice.h"
 
 namespace tributary {
 namespace {
+
+// round(fraction * clients) clients, chosen by the seed, train the narrower slice.
+std::vector<bool> ChooseSmallClients(size_t clients, double fraction, uint64_t seed) {
+  std::vector<uint32_t> order(clients);
+  std::iota(order.begin(), order.end(), 0);
+  Rng rng(DeriveSeed(seed, 0, 0, RngPurpose::kCapacity));
+  Shuffle(order.data(), order.size(), rng);
+  std::vector<bool> small(clients, false);
+  const size_t count = static_cast<size_t>(std::llround(fraction * clients));
+  for (size_t i = 0; i < count; ++i) small[order[i]] = true;
+  return small;
+}
+
+// A small client's model: its slice of the shared model, built in `scratch`.
+const ModelState& ExtractSlice(const ModelState& full, const ModelSlice& slice,
+                               ModelState& scratch) {
+  slice.Extract(full.flat(), scratch.flat());
+  return scratch;
+}
 
 struct SliceScratch : TechniqueState {
   std::unique_ptr<LocalTrainer> trainer;  // the narrow model's

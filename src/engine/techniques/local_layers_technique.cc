@@ -1,11 +1,29 @@
 #include "engine/techniques/local_layers_technique.h"
 
 #include "common/status_util.h"
-#include "engine/client_side.h"
 #include "engine/local_layers.h"
 
 namespace tributary {
 namespace {
+
+// A client's model: the shared model with its own local layers (their initial values until it
+// first trains), built in `scratch`.
+const ModelState& PersonalModel(const ModelState& shared, const LocalLayers& layers,
+                                const std::vector<float>& client_local,
+                                const std::vector<float>& initial_local, ModelState& scratch) {
+  std::copy(shared.flat().begin(), shared.flat().end(), scratch.flat().begin());
+  layers.ScatterLocal(client_local.empty() ? initial_local : client_local, scratch.flat());
+  return scratch;
+}
+
+// After training, the client keeps its local layers as trained (start + delta).
+void KeepLocalLayers(const ModelState& delta, const LocalLayers& layers,
+                     const std::vector<float>& initial_local, std::vector<float>& client_local) {
+  std::vector<float> change;
+  layers.GatherLocal(delta.flat(), &change);
+  if (client_local.empty()) client_local = initial_local;
+  for (size_t j = 0; j < change.size(); ++j) client_local[j] += change[j];
+}
 
 struct ClientLocal : TechniqueState {
   std::vector<float> values;  // its local layers; empty until it first trains

@@ -5,10 +5,46 @@
 #include "common/log.h"
 #include "common/seeded_rng.h"
 #include "common/status_util.h"
-#include "engine/client_side.h"
 
 namespace tributary {
 namespace {
+
+// The step size SCAFFOLD divides the client's delta by: with heavy-ball momentum m, SGD's steps
+// are about lr / (1 - m) long once the momentum has built up.
+double ScaffoldStepSize(const TrainOptions& train) {
+  if (train.optimizer == OptimizerKind::kSgd) return train.learning_rate / (1.0 - train.momentum);
+  return train.learning_rate;
+}
+
+// The gradient correction c - c_i (c_i starts at zero).
+void PrepareControlCorrection(const ModelState& server_control, ModelState& client_control,
+                              ModelState& correction) {
+  if (!client_control.SameLayout(server_control)) client_control = server_control.ZerosLike();
+  std::span<const float> c = server_control.flat();
+  std::span<const float> ci = client_control.flat();
+  std::span<float> out = correction.flat();
+  for (size_t i = 0; i < out.size(); ++i) out[i] = c[i] - ci[i];
+}
+
+// After K steps of size `step`: dc_i = -c - delta / (K step) goes through the uplink codec; the
+// client keeps c_i + the decoded dc_i, so it stays in step with what the server decodes.
+absl::StatusOr<Payload> SendControlDelta(const Pipeline& uplink, const ModelState& server_control,
+                                         const ModelState& delta, int64_t steps, double step,
+                                         uint64_t seed, ModelState& client_control,
+                                         ModelState& control_delta) {
+  const float inverse = static_cast<float>(1.0 / (static_cast<double>(steps) * step));
+  std::span<const float> c = server_control.flat();
+  std::span<const float> d = delta.flat();
+  std::span<float> dc = control_delta.flat();
+  for (size_t i = 0; i < dc.size(); ++i) dc[i] = -c[i] - d[i] * inverse;
+  const Payload payload = uplink.Encode(dc, CodecContext{.seed = seed, .layout = delta.specs()});
+  TRIB_ASSIGN_OR_RETURN(Update decoded, uplink.Decode(payload, dc.size(), delta.specs()));
+  std::fill(dc.begin(), dc.end(), 0.0f);
+  decoded.AddTo(dc);
+  std::span<float> ci = client_control.flat();
+  for (size_t i = 0; i < ci.size(); ++i) ci[i] += dc[i];
+  return payload;
+}
 
 struct ClientControl : TechniqueState {
   ModelState control;  // c_i; zeros until the client first trains
