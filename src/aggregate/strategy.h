@@ -24,8 +24,6 @@ struct ClientUpdate {
   // Coordinates the client actually sent (strictly increasing) for a sparse update; null for a
   // dense one. Used by mask-aware averaging.
   const std::vector<uint32_t>* sent = nullptr;
-  // SCAFFOLD: the change of the client's control variate, c_i+ - c_i.
-  const ModelState* control_delta = nullptr;
 };
 
 // Every strategy's parameters; each strategy reads the ones it needs (see its header) and
@@ -38,11 +36,13 @@ struct StrategySpec {
   double beta2 = 0.99;           // fedadam, fedyogi
   double tau = 1e-3;             // adaptivity floor of fedadam, fedyogi, fedadagrad
   bool bias_correction = false;  // fedadam: Adam's bias-corrected moments (fed_opt.h)
-  double proximal_mu = 0.01;     // fedprox: local loss + mu / 2 * ||w - w_global||^2
-  double trim_ratio = 0.2;       // trimmed_mean: fraction cut at each end, per coordinate
-  int byzantine = 2;             // krum, nearest-neighbour mixing: f, attackers tolerated
-  int krum_select = 1;           // krum: m updates averaged (1 = Krum, more = multi-Krum)
-  double norm_bound = 1.0;       // norm_bounding: updates clipped to this L2 norm
+  // fedprox: local loss + mu / 2 * ||w - w_global||^2 (the client side: the proximal_term
+  // technique, engine/techniques/proximal_term.h; the server aggregates as FedAvg)
+  double proximal_mu = 0.01;
+  double trim_ratio = 0.2;  // trimmed_mean: fraction cut at each end, per coordinate
+  int byzantine = 2;        // krum, nearest-neighbour mixing: f, attackers tolerated
+  int krum_select = 1;      // krum: m updates averaged (1 = Krum, more = multi-Krum)
+  double norm_bound = 1.0;  // norm_bounding: updates clipped to this L2 norm
   // median, trimmed_mean, krum: first average random buckets of this many updates, then apply
   // the robust rule to the bucket means (Karimireddy et al. 2022); 1: off.
   int bucket_size = 1;
@@ -52,7 +52,6 @@ struct StrategySpec {
   // FedAvg family: average each coordinate over the clients that sent it (OPWA) instead of
   // over all clients; matters for sparse (top-k) updates whose masks rarely overlap.
   bool mask_aware = false;
-  int64_t population = 0;  // clients in the federation; filled in by the engine (scaffold)
 
   absl::Status Validate() const;
 };
@@ -72,10 +71,6 @@ class Strategy {
   // accepted.
   virtual absl::StatusOr<ModelState> Finalize() = 0;
 
-  // Strength of the proximal term clients add to their local loss (FedProx); 0 for none.
-  virtual double proximal_mu() const { return 0.0; }
-  // SCAFFOLD's server control variate c, which clients need for training; null otherwise.
-  virtual const ModelState* server_control() const { return nullptr; }
   // Buffers the strategy carries from round to round (server optimizer moments), for
   // checkpoints: saved after a round, restored (resized) before the next Init().
   virtual std::vector<std::vector<float>*> carried_state() { return {}; }

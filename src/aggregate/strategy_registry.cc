@@ -9,11 +9,9 @@
 #include "aggregate/diloco.h"
 #include "aggregate/fed_opt.h"
 #include "aggregate/fedavg.h"
-#include "aggregate/fedprox.h"
 #include "aggregate/krum.h"
 #include "aggregate/lora_exact.h"
 #include "aggregate/norm_bounding.h"
-#include "aggregate/scaffold.h"
 #include "aggregate/trimmed_mean.h"
 
 namespace tributary {
@@ -37,17 +35,16 @@ std::unique_ptr<Strategy> WithPreAggregation(std::unique_ptr<BufferedStrategy> s
 const std::map<std::string, Factory>& Registry() {
   static const std::map<std::string, Factory> registry = {
       {"fedavg", [](const StrategySpec& s) { return std::make_unique<FedAvg>(s.mask_aware); }},
-      {"fedprox",
-       [](const StrategySpec& s) {
-         return std::make_unique<FedProx>(s.proximal_mu, s.mask_aware);
-       }},
+      // FedProx and SCAFFOLD aggregate the model as FedAvg; what else they do is a technique's
+      // (engine/techniques/proximal_term.h, engine/techniques/scaffold_control.h).
+      {"fedprox", [](const StrategySpec& s) { return std::make_unique<FedAvg>(s.mask_aware); }},
       {"fedavgm", MakeFedOpt(ServerOptimizer::kMomentum)},
       {"fedadagrad", MakeFedOpt(ServerOptimizer::kAdagrad)},
       {"fedadam", MakeFedOpt(ServerOptimizer::kAdam)},
       {"fedyogi", MakeFedOpt(ServerOptimizer::kYogi)},
       {"diloco", [](const StrategySpec& s) { return std::make_unique<DiLoCo>(s); }},
       {"lora_exact", [](const StrategySpec&) { return std::make_unique<LoraExact>(); }},
-      {"scaffold", [](const StrategySpec& s) { return std::make_unique<Scaffold>(s.population); }},
+      {"scaffold", [](const StrategySpec& s) { return std::make_unique<FedAvg>(s.mask_aware); }},
       {"median",
        [](const StrategySpec& s) {
          return WithPreAggregation(std::make_unique<CoordinateMedian>(), s);

@@ -75,7 +75,8 @@ absl::StatusOr<std::unique_ptr<Coordinator>> Coordinator::Create(const Experimen
   Coordinator& c = *coordinator;
   // The server evaluates on the test set; the training images serve only the normalization
   // statistics every party computes alike.
-  TRIB_ASSIGN_OR_RETURN(ExperimentData data, LoadExperimentData(c.config_));
+  TRIB_ASSIGN_OR_RETURN(ExperimentData data, LoadExperimentData(config));
+  c.config_.model = data.model;
   TRIB_ASSIGN_OR_RETURN(c.engine_,
                         RoundEngine::Create(c.config_,
                                             EngineOptions{.quorum = options.quorum,

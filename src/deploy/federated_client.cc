@@ -156,7 +156,7 @@ absl::Status FederatedClient::Run() {
                         MakeChannelCredentials(options_.tls));
   // The client's own partition, from its local data config, before it registers with its size.
   {
-    ExperimentConfig local = options_.data_config;
+    const ExperimentConfig& local = options_.data_config;
     if (options_.client_id >= static_cast<uint32_t>(local.partition.num_clients)) {
       return absl::InvalidArgumentError(absl::StrCat("--client-id ", options_.client_id,
                                                      " >= data.num_clients ",
@@ -165,7 +165,7 @@ absl::Status FederatedClient::Run() {
     TRIB_ASSIGN_OR_RETURN(ExperimentData data, LoadExperimentData(local));
     train_data_ = std::move(data.train);
     examples_ = std::move(data.partitions[options_.client_id]);
-    data_shape_ = local.model;
+    data_shape_ = data.model;
     if (examples_.empty()) {
       return absl::FailedPreconditionError(
           absl::StrCat("client ", options_.client_id, "'s partition is empty"));

@@ -2,7 +2,6 @@
 
 #include <chrono>
 
-#include "aggregate/strategy_registry.h"
 #include "common/seeded_rng.h"
 #include "common/status_util.h"
 #include "compress/error_feedback.h"
@@ -10,21 +9,15 @@
 
 namespace tributary {
 
-absl::StatusOr<TrainOptions> ClientTrainOptions(const ExperimentConfig& config) {
-  TRIB_ASSIGN_OR_RETURN(std::unique_ptr<Strategy> strategy, CreateStrategy(config.strategy));
-  TrainOptions train = config.train;
-  train.proximal_mu = strategy->proximal_mu();
-  return train;
-}
-
 absl::StatusOr<std::unique_ptr<ClientStep>> ClientStep::Create(const ExperimentConfig& config,
                                                                const ModelState& global) {
   auto step = std::unique_ptr<ClientStep>(new ClientStep());
   step->config_ = config;
-  TRIB_ASSIGN_OR_RETURN(step->train_, ClientTrainOptions(config));
   TRIB_ASSIGN_OR_RETURN(step->uplink_, Pipeline::Parse(config.uplink_codec));
   step->layout_ = global.specs();
   TRIB_ASSIGN_OR_RETURN(step->techniques_, CreateTechniques(config, global));
+  step->train_ = config.train;
+  for (const auto& technique : step->techniques_) technique->AdjustTrainOptions(step->train_);
   return step;
 }
 
@@ -33,7 +26,8 @@ absl::StatusOr<ClientWorkspace> ClientStep::NewWorkspace() const {
   TRIB_ASSIGN_OR_RETURN(w.trainer, LocalTrainer::Create(config_.model, train_));
   TRIB_ASSIGN_OR_RETURN(w.delta, ModelState::Zeros(layout_));
   for (const auto& technique : techniques_) {
-    TRIB_ASSIGN_OR_RETURN(std::unique_ptr<TechniqueState> scratch, technique->NewWorkerScratch());
+    TRIB_ASSIGN_OR_RETURN(std::unique_ptr<TechniqueState> scratch,
+                          technique->NewWorkerScratch(train_));
     w.techniques.push_back(std::move(scratch));
   }
   return w;

@@ -70,14 +70,11 @@ class ClientStep {
   ClientStep() = default;
 
   ExperimentConfig config_;
-  TrainOptions train_;  // config_.train with the strategy's proximal term
+  TrainOptions train_;  // config_.train as the techniques adjust it
   std::unique_ptr<Pipeline> uplink_;
   std::vector<TensorSpec> layout_;
   TechniqueSet techniques_;
 };
-
-// Local training options as the config's strategy wants them (FedProx's proximal term).
-absl::StatusOr<TrainOptions> ClientTrainOptions(const ExperimentConfig& config);
 
 }  // namespace tributary
 

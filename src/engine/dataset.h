@@ -20,9 +20,9 @@ class Dataset {
   virtual bool text() const = 0;
   // What the dataset asks of the rest of the config (its model; techniques it cannot serve).
   virtual absl::Status Validate(const ExperimentConfig& config) const = 0;
-  // Both splits, the training split partitioned into the federation's clients; fills in the
-  // model's input shape and class count in `config`.
-  virtual absl::StatusOr<ExperimentData> Load(ExperimentConfig& config) const = 0;
+  // Both splits, the training split partitioned into the federation's clients, and the model
+  // with the data's input shape and class count.
+  virtual absl::StatusOr<ExperimentData> Load(const ExperimentConfig& config) const = 0;
 };
 
 }  // namespace tributary

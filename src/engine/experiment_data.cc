@@ -14,7 +14,7 @@ constexpr int kEvalChunks = 8;
 
 }  // namespace
 
-absl::StatusOr<ExperimentData> LoadExperimentData(ExperimentConfig& config) {
+absl::StatusOr<ExperimentData> LoadExperimentData(const ExperimentConfig& config) {
   TRIB_ASSIGN_OR_RETURN(const Dataset* dataset, FindDataset(config.dataset));
   return dataset->Load(config);
 }

@@ -20,11 +20,13 @@ struct ExperimentData {
   std::shared_ptr<const TensorDataset> train;
   std::shared_ptr<const TensorDataset> test;
   std::vector<ClientIndices> partitions;  // one per client, from config.partition and the seed
+  ModelSpec model;  // the config's model with the data's input shape and class count
 };
 
 // Loads the configured dataset (engine/dataset_registry.h): both splits, the training split
-// partitioned, and the model's input shape and class count filled in `config`.
-absl::StatusOr<ExperimentData> LoadExperimentData(ExperimentConfig& config);
+// partitioned, and the model as the data shapes it (ExperimentData::model, which the caller puts
+// in the config it runs).
+absl::StatusOr<ExperimentData> LoadExperimentData(const ExperimentConfig& config);
 
 // Whether the config's dataset is text (perplexity and tokens are reported).
 bool IsTextRun(const ExperimentConfig& config);

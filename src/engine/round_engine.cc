@@ -31,20 +31,16 @@ absl::StatusOr<std::unique_ptr<RoundEngine>> RoundEngine::Create(
   e.initial_checksum_ = e.global_.Checksum();
   TRIB_ASSIGN_OR_RETURN(e.techniques_, CreateTechniques(config, e.global_));
   StrategySpec strategy_spec = config.strategy;
-  strategy_spec.population = config.partition.num_clients;
   for (const auto& technique : e.techniques_) technique->AdjustStrategy(strategy_spec);
   TRIB_ASSIGN_OR_RETURN(e.strategy_, CreateStrategy(strategy_spec));
   for (const auto& technique : e.techniques_) {
-    technique->BindStrategy(*e.strategy_);
     if (e.aggregator_ == nullptr) e.aggregator_ = technique->aggregator();
   }
-  TrainOptions train = config.train;
-  train.proximal_mu = e.strategy_->proximal_mu();
   const int workers = config.ResolvedWorkers();
   ConfigureComputeThreads(config.ResolvedThreadsPerWorker());
   for (int w = 0; w < workers; ++w) {
     TRIB_ASSIGN_OR_RETURN(std::unique_ptr<LocalTrainer> trainer,
-                          LocalTrainer::Create(config.model, train));
+                          LocalTrainer::Create(config.model, config.train));
     e.evaluators_.push_back(std::move(trainer));
   }
   e.pool_ = std::make_unique<WorkerPool>(workers, nullptr);
@@ -178,14 +174,18 @@ absl::Status RoundEngine::Submit(const ClientUpload& upload, ModelState* scratch
   ModelState attachment;
   bool attachment_read = false;
   for (const auto& technique : techniques_) {
-    TRIB_RETURN_IF_ERROR(technique->CompleteUpdate(upload, *uplink_, attachment, update));
+    TRIB_RETURN_IF_ERROR(technique->DecodeAttachment(upload, *uplink_, attachment));
     attachment_read |= technique->reads_attachment();
   }
   if (!attachment_read && !upload.attachment.empty()) {
     return absl::InvalidArgumentError("an upload attachment no technique of this run expects");
   }
   std::lock_guard lock(strategy_mutex_);
-  return strategy_->Accumulate(update);
+  TRIB_RETURN_IF_ERROR(strategy_->Accumulate(update));
+  for (const auto& technique : techniques_) {
+    TRIB_RETURN_IF_ERROR(technique->OnAccepted(upload, attachment));
+  }
+  return absl::OkStatus();
 }
 
 void RoundEngine::Tally(const RoundOutcome& outcome, RoundMetrics& metrics) {
@@ -285,11 +285,14 @@ absl::Status RoundEngine::Run(ClientChannel& channel,
       metrics.downlink_resyncs = round_resyncs_;
     }
     Tally(outcome, metrics);
-    if (metrics.clients >= options_.quorum) {
+    const bool step = metrics.clients >= options_.quorum;
+    if (step) {
       TRIB_ASSIGN_OR_RETURN(global_, aggregator_ != nullptr
                                          ? aggregator_->Finalize(std::move(global_))
                                          : strategy_->Finalize());
-    } else {
+    }
+    for (const auto& technique : techniques_) technique->OnRoundEnd(step);
+    if (!step) {
       LogWarning("round %d: %d accepted updates, quorum %d: the model is unchanged", round,
                  metrics.clients, options_.quorum);
     }

@@ -85,6 +85,7 @@ ScriptedRun RunScripted(const EngineOptions& options) {
   ExperimentConfig config = TinyRun();
   absl::StatusOr<ExperimentData> data = LoadExperimentData(config);
   EXPECT_TRUE(data.ok()) << data.status();
+  config.model = data->model;
   absl::StatusOr<std::unique_ptr<RoundEngine>> engine =
       RoundEngine::Create(config, options, data->test);
   EXPECT_TRUE(engine.ok()) << engine.status();

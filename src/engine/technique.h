@@ -7,8 +7,9 @@
 // ClientWorkspace, in the slot of its position.
 //
 // Thread-safety: client hooks run concurrently for distinct clients (each with its own memory
-// and workspace); DecodeUpdate, CompleteUpdate and the aggregator's Accumulate concurrently for
-// distinct uploads; the other server hooks from the engine's Run() thread.
+// and workspace); DecodeUpdate, DecodeAttachment and the aggregator's Accumulate concurrently for
+// distinct uploads, OnAccepted one at a time; the other server hooks from the engine's Run()
+// thread.
 #ifndef TRIBUTARY_ENGINE_TECHNIQUE_H_
 #define TRIBUTARY_ENGINE_TECHNIQUE_H_
 
@@ -26,6 +27,7 @@
 #include "report/round_metrics.h"
 #include "tensor/model_state.h"
 #include "train/local_trainer.h"
+#include "train/train_options.h"
 
 namespace tributary {
 
@@ -79,9 +81,11 @@ class Technique {
   virtual std::string_view name() const = 0;
 
   // --- Client side ---
-  // A fresh per-client state and per-worker buffers (null: none).
+  // A fresh per-client state and per-worker buffers (null: none); `train`: the local training
+  // options every technique adjusted.
   virtual std::unique_ptr<TechniqueState> NewClientState() const { return nullptr; }
-  virtual absl::StatusOr<std::unique_ptr<TechniqueState>> NewWorkerScratch() const {
+  virtual absl::StatusOr<std::unique_ptr<TechniqueState>> NewWorkerScratch(
+      const TrainOptions& train) const {
     return std::unique_ptr<TechniqueState>();
   }
   // A copy of a client's state, to roll back a round the server never acknowledged.
@@ -104,10 +108,9 @@ class Technique {
 
   // --- Server side ---
   // Before the strategy is created: what the technique needs of it (HeteroFL: mask-aware
-  // averaging); after: the strategy, for techniques that work with it (SCAFFOLD).
+  // averaging).
   virtual void AdjustStrategy(StrategySpec& spec) const {}
-  virtual void BindStrategy(const Strategy& strategy) {}
-  virtual void OnRoundStart(std::span<const uint32_t> cohort, RoundMetrics& metrics) const {}
+  virtual void OnRoundStart(std::span<const uint32_t> cohort, RoundMetrics& metrics) {}
   // Scales each connected client's top-k count from the round's uplink bandwidths (bit/s; 0:
   // unknown). False: leaves `scales` alone.
   virtual bool ScaleRatios(std::span<const double> uplink_bps, std::span<double> scales) const {
@@ -126,12 +129,21 @@ class Technique {
   }
   // Whether this technique reads the uploads' attachment (ClientUpload::attachment).
   virtual bool reads_attachment() const { return false; }
-  // Adds what else an upload carries into the strategy's update (SCAFFOLD's control variate
-  // change, decoded into `buffer`).
-  virtual absl::Status CompleteUpdate(const ClientUpload& upload, const Pipeline& uplink,
-                                      ModelState& buffer, ClientUpdate& update) const {
+  // Decodes and checks what an upload attaches (SCAFFOLD's control variate change) into
+  // `buffer`, before the strategy sees the update; an error rejects the upload.
+  virtual absl::Status DecodeAttachment(const ClientUpload& upload, const Pipeline& uplink,
+                                        ModelState& buffer) const {
     return absl::OkStatus();
   }
+  // After the strategy accepted the update, with the decoded attachment. Called under the
+  // engine's aggregation lock, in any order of uploads.
+  virtual absl::Status OnAccepted(const ClientUpload& upload, const ModelState& attachment) {
+    return absl::OkStatus();
+  }
+  // After the strategy's Finalize (`stepped`) or a round below quorum.
+  virtual void OnRoundEnd(bool stepped) {}
+  // Local training options (FedProx's proximal term).
+  virtual void AdjustTrainOptions(TrainOptions& train) const {}
   // Aggregates uploads in place of the strategy, or null.
   virtual UploadAggregator* aggregator() { return nullptr; }
   // The small capacity group (HeteroFL), for the metrics.

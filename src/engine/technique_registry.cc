@@ -5,6 +5,7 @@
 #include "engine/techniques/byzantine_attack.h"
 #include "engine/techniques/hetero_fl.h"
 #include "engine/techniques/local_layers_technique.h"
+#include "engine/techniques/proximal_term.h"
 #include "engine/techniques/scaffold_control.h"
 #include "engine/techniques/sketch_aggregation.h"
 
@@ -19,9 +20,10 @@ struct Registration {
 
 // Hook order: an attack replaces the whole trained update before local layers split it.
 constexpr Registration kTechniques[] = {
-    {"scaffold", CreateScaffoldControl},       {"heterofl", CreateHeteroFl},
-    {"attack", CreateByzantineAttack},         {"local_layers", CreateLocalLayers},
-    {"bandwidth_aware", CreateBandwidthAware}, {"sketch", CreateSketchAggregation},
+    {"fedprox", CreateProximalTerm},     {"scaffold", CreateScaffoldControl},
+    {"heterofl", CreateHeteroFl},        {"attack", CreateByzantineAttack},
+    {"local_layers", CreateLocalLayers}, {"bandwidth_aware", CreateBandwidthAware},
+    {"sketch", CreateSketchAggregation},
 };
 
 }  // namespace

@@ -55,7 +55,8 @@ absl::StatusOr<std::unique_ptr<Simulation::VirtualClients>> Simulation::VirtualC
   auto clients = std::make_unique<VirtualClients>();
   VirtualClients& v = *clients;
   v.config_ = config;
-  TRIB_ASSIGN_OR_RETURN(ExperimentData data, LoadExperimentData(v.config_));
+  TRIB_ASSIGN_OR_RETURN(ExperimentData data, LoadExperimentData(config));
+  v.config_.model = data.model;
   if (config.client_holdout > 0.0) {
     v.holdout_ = SplitHoldout(data.partitions, config.client_holdout, config.seed);
   }

@@ -28,7 +28,7 @@ absl::Status FashionMnistDataset::Validate(const ExperimentConfig& config) const
   return absl::OkStatus();
 }
 
-absl::StatusOr<ExperimentData> FashionMnistDataset::Load(ExperimentConfig& config) const {
+absl::StatusOr<ExperimentData> FashionMnistDataset::Load(const ExperimentConfig& config) const {
   TRIB_ASSIGN_OR_RETURN(LabeledImages train_images,
                         LoadSplit(config, DatasetSplit::kTrain, config.max_train_examples));
   TRIB_ASSIGN_OR_RETURN(LabeledImages test_images,
@@ -37,10 +37,11 @@ absl::StatusOr<ExperimentData> FashionMnistDataset::Load(ExperimentConfig& confi
   TRIB_ASSIGN_OR_RETURN(data.partitions,
                         PartitionExamples(train_images.labels, train_images.num_classes,
                                           config.partition, config.seed));
-  config.model.input_channels = 1;
-  config.model.input_height = train_images.rows;
-  config.model.input_width = train_images.cols;
-  config.model.num_classes = train_images.num_classes;
+  data.model = config.model;
+  data.model.input_channels = 1;
+  data.model.input_height = train_images.rows;
+  data.model.input_width = train_images.cols;
+  data.model.num_classes = train_images.num_classes;
   const TensorDataset::Normalization normalization =
       TensorDataset::ComputeNormalization(train_images);
   TRIB_ASSIGN_OR_RETURN(data.train, TensorDataset::FromImages(train_images, normalization));

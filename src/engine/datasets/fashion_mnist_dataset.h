@@ -13,7 +13,7 @@ class FashionMnistDataset final : public Dataset {
   std::string_view name() const override { return "fashion_mnist"; }
   bool text() const override { return false; }
   absl::Status Validate(const ExperimentConfig& config) const override;
-  absl::StatusOr<ExperimentData> Load(ExperimentConfig& config) const override;
+  absl::StatusOr<ExperimentData> Load(const ExperimentConfig& config) const override;
 };
 
 }  // namespace tributary

@@ -59,7 +59,7 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> LoadSotuTokenizer(const ExperimentCon
   return TrainingTokenizer(config, speeches);
 }
 
-absl::StatusOr<ExperimentData> LoadSotuExperimentData(ExperimentConfig& config) {
+absl::StatusOr<ExperimentData> LoadSotuExperimentData(const ExperimentConfig& config) {
   TRIB_ASSIGN_OR_RETURN(std::vector<Speech> speeches, LoadSotu(CorpusDir(config)));
   TRIB_ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> tokenizer, TrainingTokenizer(config, speeches));
   const size_t window = static_cast<size_t>(config.model.context) + 1;
@@ -108,7 +108,8 @@ absl::StatusOr<ExperimentData> LoadSotuExperimentData(ExperimentConfig& config) 
                         PartitionExamples(owners, static_cast<int>(president_index.size()),
                                           config.partition, config.seed));
   PrintSummary(config, president_index, owners, data.partitions, test_tokens.size() / window);
-  config.model.num_classes = tokenizer->vocab_size();
+  data.model = config.model;
+  data.model.num_classes = tokenizer->vocab_size();
   TRIB_ASSIGN_OR_RETURN(data.train,
                         TensorDataset::FromTokenWindows(train_tokens, config.model.context));
   TRIB_ASSIGN_OR_RETURN(data.test,

@@ -22,7 +22,7 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> LoadSotuTokenizer(const ExperimentCon
 // Windows of the addresses in [data.min_year, data.max_year]; fills model.num_classes with the
 // vocabulary size. data.max_test_examples keeps that many validation windows spread evenly over
 // the validation addresses.
-absl::StatusOr<ExperimentData> LoadSotuExperimentData(ExperimentConfig& config);
+absl::StatusOr<ExperimentData> LoadSotuExperimentData(const ExperimentConfig& config);
 
 // data.dataset = "sotu": language modelling with model.name = "gpt".
 class SotuDataset final : public Dataset {
@@ -30,7 +30,7 @@ class SotuDataset final : public Dataset {
   std::string_view name() const override { return "sotu"; }
   bool text() const override { return true; }
   absl::Status Validate(const ExperimentConfig& config) const override;
-  absl::StatusOr<ExperimentData> Load(ExperimentConfig& config) const override {
+  absl::StatusOr<ExperimentData> Load(const ExperimentConfig& config) const override {
     return LoadSotuExperimentData(config);
   }
 };

@@ -20,7 +20,7 @@ class ByzantineAttack final : public Technique {
     return absl::OkStatus();
   }
 
-  void OnRoundStart(std::span<const uint32_t> cohort, RoundMetrics& metrics) const override {
+  void OnRoundStart(std::span<const uint32_t> cohort, RoundMetrics& metrics) override {
     for (uint32_t c : cohort) metrics.byzantine_clients += attackers_.is_attacker(c);
   }
 

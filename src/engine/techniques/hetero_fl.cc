@@ -2,7 +2,6 @@
 
 #include "common/seeded_rng.h"
 #include "common/status_util.h"
-#include "engine/client_step.h"
 #include "tensor/model_slice.h"
 
 namespace tributary {
@@ -34,18 +33,17 @@ struct SliceScratch : TechniqueState {
 
 class HeteroFl final : public Technique {
  public:
-  HeteroFl(ModelSpec small_spec, TrainOptions train, ModelSlice slice, std::vector<bool> is_small,
-           double width)
+  HeteroFl(ModelSpec small_spec, ModelSlice slice, std::vector<bool> is_small, double width)
       : small_spec_(std::move(small_spec)),
-        train_(std::move(train)),
         slice_(std::move(slice)),
         is_small_(std::move(is_small)),
         width_(width) {}
   std::string_view name() const override { return "heterofl"; }
 
-  absl::StatusOr<std::unique_ptr<TechniqueState>> NewWorkerScratch() const override {
+  absl::StatusOr<std::unique_ptr<TechniqueState>> NewWorkerScratch(
+      const TrainOptions& train) const override {
     auto scratch = std::make_unique<SliceScratch>();
-    TRIB_ASSIGN_OR_RETURN(scratch->trainer, LocalTrainer::Create(small_spec_, train_));
+    TRIB_ASSIGN_OR_RETURN(scratch->trainer, LocalTrainer::Create(small_spec_, train));
     TRIB_ASSIGN_OR_RETURN(scratch->model, ModelState::Zeros(slice_.narrow_layout()));
     scratch->delta = scratch->model;
     return std::unique_ptr<TechniqueState>(std::move(scratch));
@@ -91,7 +89,6 @@ class HeteroFl final : public Technique {
 
  private:
   ModelSpec small_spec_;
-  TrainOptions train_;
   ModelSlice slice_;
   std::vector<bool> is_small_;
   double width_;
@@ -104,12 +101,12 @@ absl::StatusOr<std::unique_ptr<Technique>> CreateHeteroFl(const ExperimentConfig
   if (config.small_fraction <= 0.0) return nullptr;
   ModelSpec small_spec = config.model;
   small_spec.width = config.small_width;
-  TRIB_ASSIGN_OR_RETURN(TrainOptions train, ClientTrainOptions(config));
+  // A narrow model's trainer, for its layout.
   TRIB_ASSIGN_OR_RETURN(std::unique_ptr<LocalTrainer> small,
-                        LocalTrainer::Create(small_spec, train));
+                        LocalTrainer::Create(small_spec, config.train));
   TRIB_ASSIGN_OR_RETURN(ModelSlice slice, ModelSlice::Create(global.specs(), small->layout()));
   return std::make_unique<HeteroFl>(
-      small_spec, train, std::move(slice),
+      small_spec, std::move(slice),
       ChooseSmallClients(config.partition.num_clients, config.small_fraction, config.seed),
       config.small_width);
 }

@@ -47,7 +47,8 @@ class LocalLayersTechnique final : public Technique {
   std::unique_ptr<TechniqueState> CopyClientState(const TechniqueState& state) const override {
     return std::make_unique<ClientLocal>(static_cast<const ClientLocal&>(state));
   }
-  absl::StatusOr<std::unique_ptr<TechniqueState>> NewWorkerScratch() const override {
+  absl::StatusOr<std::unique_ptr<TechniqueState>> NewWorkerScratch(
+      const TrainOptions& train) const override {
     auto scratch = std::make_unique<PersonalScratch>();
     scratch->personal = zeros_;
     return std::unique_ptr<TechniqueState>(std::move(scratch));

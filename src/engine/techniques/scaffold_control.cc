@@ -1,10 +1,13 @@
 #include "engine/techniques/scaffold_control.h"
 
 #include <algorithm>
+#include <cmath>
 
+#include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "common/seeded_rng.h"
 #include "common/status_util.h"
+#include "tensor/order_invariant_sum.h"
 
 namespace tributary {
 namespace {
@@ -57,8 +60,12 @@ struct ControlScratch : TechniqueState {
 
 class ScaffoldControl final : public Technique {
  public:
-  ScaffoldControl(const TrainOptions& train, const ModelState& global)
-      : train_(train), step_size_(ScaffoldStepSize(train)), zeros_(global.ZerosLike()) {}
+  ScaffoldControl(const TrainOptions& train, const ModelState& global, int64_t population)
+      : train_(train),
+        step_size_(ScaffoldStepSize(train)),
+        control_(global.ZerosLike()),
+        population_(population),
+        control_sum_(global.num_elements()) {}
   std::string_view name() const override { return "scaffold"; }
 
   std::unique_ptr<TechniqueState> NewClientState() const override {
@@ -67,16 +74,17 @@ class ScaffoldControl final : public Technique {
   std::unique_ptr<TechniqueState> CopyClientState(const TechniqueState& state) const override {
     return std::make_unique<ClientControl>(static_cast<const ClientControl&>(state));
   }
-  absl::StatusOr<std::unique_ptr<TechniqueState>> NewWorkerScratch() const override {
+  absl::StatusOr<std::unique_ptr<TechniqueState>> NewWorkerScratch(
+      const TrainOptions& train) const override {
     auto scratch = std::make_unique<ControlScratch>();
-    scratch->correction = zeros_;
-    scratch->control_delta = zeros_;
+    scratch->correction = control_.ZerosLike();
+    scratch->control_delta = control_.ZerosLike();
     return std::unique_ptr<TechniqueState>(std::move(scratch));
   }
 
   absl::Status BeforeTrain(ClientRound& round) const override {
     const ModelState* c = round.task->server_state;
-    if (c == nullptr || !c->SameLayout(zeros_)) {
+    if (c == nullptr || !c->SameLayout(control_)) {
       return absl::InvalidArgumentError("SCAFFOLD: the task carries no server control variate");
     }
     auto& scratch = static_cast<ControlScratch&>(*round.scratch);
@@ -98,36 +106,58 @@ class ScaffoldControl final : public Technique {
     return absl::OkStatus();
   }
 
-  void BindStrategy(const Strategy& strategy) override {
-    strategy_ = &strategy;
-    if (train_.optimizer == OptimizerKind::kSgd && train_.momentum > 0.0) {
-      LogWarning(
-          "SCAFFOLD with SGD momentum %.2f diverged in our runs "
-          "(docs/strategies.md); the paper uses train.momentum = 0",
-          train_.momentum);
+  // Server side: c, and the sum of the accepted clients' dc_i this round.
+  const ModelState* ServerState() const override { return &control_; }
+  void OnRoundStart(std::span<const uint32_t> cohort, RoundMetrics& metrics) override {
+    // Restored from a checkpoint before the first round of this process.
+    if (carried_control_.size() == control_.num_elements()) {
+      std::copy(carried_control_.begin(), carried_control_.end(), control_.flat().begin());
     }
+    control_sum_.Reset();
   }
-  const ModelState* ServerState() const override { return strategy_->server_control(); }
   bool reads_attachment() const override { return true; }
-  absl::Status CompleteUpdate(const ClientUpload& upload, const Pipeline& uplink,
-                              ModelState& buffer, ClientUpdate& update) const override {
+  absl::Status DecodeAttachment(const ClientUpload& upload, const Pipeline& uplink,
+                                ModelState& buffer) const override {
     if (upload.attachment.empty()) {
       return absl::InvalidArgumentError("a SCAFFOLD upload needs its control variate change");
     }
-    TRIB_ASSIGN_OR_RETURN(Update decoded,
-                          uplink.Decode(upload.attachment, zeros_.num_elements(), zeros_.specs()));
-    if (!buffer.SameLayout(zeros_)) buffer = zeros_;
-    std::fill(buffer.flat().begin(), buffer.flat().end(), 0.0f);
+    TRIB_ASSIGN_OR_RETURN(Update decoded, uplink.Decode(upload.attachment, control_.num_elements(),
+                                                        control_.specs()));
+    buffer = control_.ZerosLike();
     decoded.AddTo(buffer.flat());
-    update.control_delta = &buffer;
+    // Checked before the strategy sees the update, so that a rejected upload leaves both the
+    // model's and the control's sums untouched (the checks OrderInvariantSum::Add makes).
+    for (float v : buffer.flat()) {
+      if (!(std::fabs(v) < OrderInvariantSum::kMaxValue)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("client ", upload.report.client,
+                         ": control variate change is not finite or too large"));
+      }
+    }
     return absl::OkStatus();
   }
+  absl::Status OnAccepted(const ClientUpload& upload, const ModelState& attachment) override {
+    return control_sum_.Add(attachment.flat(), 1.0 / static_cast<double>(population_));
+  }
+  // c += sum(dc_i) / N over the N clients of the federation, when the model stepped.
+  void OnRoundEnd(bool stepped) override {
+    if (!stepped) return;
+    std::span<float> c = control_.flat();
+    std::span<const double> sum = control_sum_.sum();
+    for (size_t i = 0; i < c.size(); ++i) {
+      c[i] = static_cast<float>(static_cast<double>(c[i]) + sum[i]);
+    }
+    carried_control_.assign(c.begin(), c.end());
+  }
+  std::vector<std::vector<float>*> carried_state() override { return {&carried_control_}; }
 
  private:
   TrainOptions train_;
   double step_size_;
-  ModelState zeros_;  // the model's layout
-  const Strategy* strategy_ = nullptr;
+  ModelState control_;  // c (server side)
+  int64_t population_;
+  OrderInvariantSum control_sum_;
+  std::vector<float> carried_control_;  // c after the last round, for checkpoints
 };
 
 }  // namespace
@@ -135,7 +165,13 @@ class ScaffoldControl final : public Technique {
 absl::StatusOr<std::unique_ptr<Technique>> CreateScaffoldControl(const ExperimentConfig& config,
                                                                  const ModelState& global) {
   if (config.strategy.name != "scaffold") return nullptr;
-  return std::make_unique<ScaffoldControl>(config.train, global);
+  if (config.train.optimizer == OptimizerKind::kSgd && config.train.momentum > 0.0) {
+    LogWarning(
+        "SCAFFOLD with SGD momentum %.2f diverged in our runs (docs/strategies.md); the paper "
+        "uses train.momentum = 0",
+        config.train.momentum);
+  }
+  return std::make_unique<ScaffoldControl>(config.train, global, config.partition.num_clients);
 }
 
 }  // namespace tributary

@@ -1,8 +1,13 @@
-// SCAFFOLD's control variates as a technique (the server side is the `scaffold` strategy,
-// aggregate/scaffold.h): the server sends c with the model (as fp32, counted); the client
-// corrects every local gradient by c - c_i, then sends dc_i through the uplink codec as the
-// upload's attachment and keeps c_i + dc_i (as decoded, so it stays in step with the server).
-// Enabled by strategy.name = scaffold.
+// SCAFFOLD (Karimireddy et al. 2020), option II, whose model aggregation is FedAvg's
+// (strategy.name = scaffold): clients correct every local gradient by c - c_i, the server's and
+// their own control variates, which cancels the client drift that non-IID data causes. After K
+// steps at learning rate lr, client i sets c_i+ = c_i - c - delta / (K lr) and sends dc_i =
+// c_i+ - c_i through the uplink codec as its upload's attachment, keeping c_i + dc_i as decoded
+// (so it stays in step with the server). The server sends c with the model (fp32, counted) and,
+// when the model steps, sets c += sum(dc_i) / N over the N clients of the federation, summing
+// in any order to the same bits (OrderInvariantSum). c is checkpointed.
+//
+// Memory: c and an fp64 sum for the dc_i on the server (12 B/param); each client keeps c_i.
 #ifndef TRIBUTARY_ENGINE_TECHNIQUES_SCAFFOLD_CONTROL_H_
 #define TRIBUTARY_ENGINE_TECHNIQUES_SCAFFOLD_CONTROL_H_
 
