@@ -120,7 +120,8 @@ absl::Status Serve(const ServerCommandOptions& options) {
     LogInfo("checkpoint: round %d", m.round);
     return absl::OkStatus();
   });
-  // Pollers have been told the run is over; let them hear it before the port closes.
+  // Every client asks for its next round and hears that the run is over before the port closes.
+  if (run.ok()) coordinator->WaitUntilClientsHeardTheEnd(5.0);
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   TRIB_RETURN_IF_ERROR(run);
   TRIB_RETURN_IF_ERROR(SaveModelState(coordinator->global_model(), out_dir + "/model.pt"));

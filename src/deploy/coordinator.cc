@@ -135,7 +135,11 @@ absl::StatusOr<std::optional<ClientTask>> Coordinator::WaitForTask(
     return absl::FailedPreconditionError("register before asking for a round");
   }
   while (true) {
-    if (finished_) return std::optional<ClientTask>();
+    if (finished_) {
+      told_finished_.insert(client);
+      progress_.notify_all();
+      return std::optional<ClientTask>();
+    }
     auto it = participants_.find(client);
     if (round_open_ && it != participants_.end() && it->second.stage == Stage::kSelected) {
       it->second.stage = Stage::kTraining;
@@ -236,6 +240,13 @@ Checkpoint Coordinator::MakeCheckpoint(int round) const {
   Checkpoint checkpoint = engine_->MakeCheckpoint(round);
   checkpoint.config_fingerprint = config_fingerprint_;
   return checkpoint;
+}
+
+void Coordinator::WaitUntilClientsHeardTheEnd(double timeout_seconds) {
+  const auto until = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                        std::chrono::duration<double>(timeout_seconds));
+  std::unique_lock lock(mu_);
+  progress_.wait_until(lock, until, [&] { return told_finished_.size() >= registered_.size(); });
 }
 
 void Coordinator::Stop() {

