@@ -39,7 +39,7 @@ struct EngineOptions {
 
 class RoundEngine final : public RoundServer {
  public:
-  // `config` has the model's input shape filled in (LoadExperimentData); `test_data` is what
+  // `config.model` has the data's input shape (ExperimentData::model); `test_data` is what
   // the global model is evaluated on.
   static absl::StatusOr<std::unique_ptr<RoundEngine>> Create(
       const ExperimentConfig& config, const EngineOptions& options,
