@@ -290,6 +290,9 @@ struct ModeCase {
   bool declared_bandwidth = false;
   // Exact federated LoRA on a tiny GPT (PrepareTinyGptLora) instead of the loopback config.
   bool tiny_gpt_lora = false;
+  // A metric that is positive in every round only when the technique really acts (both modes
+  // agreeing on a technique that did nothing would prove little).
+  const char* acting = nullptr;
 };
 
 // Test names and failure messages show the case's name.
@@ -334,7 +337,11 @@ TEST_P(EngineModesTest, DeployedRoundsEqualSimulatedRounds) {
     };
   }
   WriteTokens(c.clients);
-  ExpectDeploymentMatchesSimulation(c.clients, 2, keys, overrides, client_args);
+  const auto deployed =
+      ExpectDeploymentMatchesSimulation(c.clients, 2, keys, overrides, client_args);
+  if (c.acting != nullptr) {
+    for (const auto& round : deployed) EXPECT_GT(round[c.acting], 0) << c.acting;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -352,10 +359,12 @@ INSTANTIATE_TEST_SUITE_P(
                  .overrides = {"strategy.name=krum", "strategy.byzantine=1",
                                "strategy.nearest_neighbor_mixing=true", "attack.fraction=0.2",
                                "attack.kind=signflip", "attack.scale=4"},
-                 .clients = 5},
+                 .clients = 5,
+                 .acting = "byzantine_clients"},
         ModeCase{.name = "heterofl",
                  .overrides = {"model.small_fraction=0.5", "compress.uplink=fp32",
-                               "compress.error_feedback=false"}},
+                               "compress.error_feedback=false"},
+                 .acting = "small_clients_trained"},
         ModeCase{.name = "local_layers", .overrides = {"strategy.local_layers=fc2"}},
         ModeCase{.name = "sketch",
                  .overrides = {"compress.uplink=sketch:rows=5,cols=7400,ratio=0.05",
