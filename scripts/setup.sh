@@ -8,7 +8,7 @@ packages=(
   libtorch-dev libopenblas0-pthread
   libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev
   libtomlplusplus-dev libcli11-dev libspdlog-dev nlohmann-json3-dev
-  libzstd-dev zlib1g-dev libxxhash-dev
+  libzstd-dev zlib1g-dev libxxhash-dev libsodium-dev
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libssl-dev openssl
   libcpp-httplib-dev libsentencepiece-dev nodejs
   dataset-fashion-mnist

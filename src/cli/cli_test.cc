@@ -61,6 +61,10 @@ name = "mlp"
 hidden = 16
 )";
 
+// Central DP on kValid: a valid privacy section that cases then spoil.
+const std::string kPrivate =
+    "--set privacy.mode=central --set privacy.noise_multiplier=1 --set privacy.clip_norm=1";
+
 TEST_F(CliTest, BadInputGivesAClearErrorAndExitCode2) {
   struct Case {
     std::string config;
@@ -74,6 +78,14 @@ TEST_F(CliTest, BadInputGivesAClearErrorAndExitCode2) {
       {kValid, "--set data.dir=/nonexistent", "dataset-fashion-mnist"},
       {kValid, "--set run.rounds=many", "must be an integer"},
       {"this is [not toml", "", "invalid TOML"},
+      {kValid, kPrivate + " --set privacy.noise_multiplier=-1",
+       "noise_multiplier must be positive"},
+      {kValid, kPrivate + " --set privacy.noise_multiplier=0", "noise_multiplier must be positive"},
+      {kValid, kPrivate + " --set privacy.clip_norm=0", "clip_norm must be positive"},
+      {kValid, kPrivate + " --set privacy.delta=1", "delta must be in (0, 1)"},
+      {kValid, kPrivate + " --set privacy.delta=0", "delta must be in (0, 1)"},
+      {kValid, kPrivate + " --set privacy.target_epsilon=0.01", "already exceeded by round 1"},
+      {kValid, kPrivate + " --set run.sampling=fixed", "Poisson sampling"},
   };
   for (const Case& c : cases) {
     const std::string config = WriteConfig(c.config);
@@ -97,6 +109,34 @@ TEST_F(CliTest, RunWritesResultsAndRefusesToOverwriteThem) {
   CommandResult second = RunTributary("simulate " + config + " --out " + out);
   EXPECT_EQ(second.exit_code, 2) << second.output;
   EXPECT_NE(second.output.find("--overwrite"), std::string::npos) << second.output;
+}
+
+TEST_F(CliTest, PrivacyCommandAccountsBothWays) {
+  CommandResult r = RunTributary(
+      "privacy --sampling-rate 1 --noise-multiplier 4.530877117 --rounds 1 --delta 1e-6");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("epsilon 1 at delta 1e-06 after 1 rounds"), std::string::npos)
+      << r.output;
+  r = RunTributary("privacy --sampling-rate 1 --target-epsilon 1 --rounds 1 --delta 1e-6");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("noise multiplier 4.5308"), std::string::npos) << r.output;
+  // From a run's config: q = K / N = 2 / 4, its rounds, noise multiplier and delta.
+  const std::string config = WriteConfig(std::string(kValid) +
+                                         "[privacy]\nmode = \"central\"\nnoise_multiplier = 1.0\n"
+                                         "clip_norm = 1.0\n");
+  r = RunTributary("privacy --config " + config);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("after 1 rounds (q 0.5, noise multiplier 1;"), std::string::npos)
+      << r.output;
+  for (const char* bad : {"--sampling-rate 0 --noise-multiplier 1 --rounds 5",
+                          "--sampling-rate 0.1 --noise-multiplier -1 --rounds 5",
+                          "--sampling-rate 0.1 --noise-multiplier 1 --target-epsilon 2 --rounds 5",
+                          "--sampling-rate 0.1 --noise-multiplier 1 --rounds 5 --delta 1",
+                          "--sampling-rate 0.1 --noise-multiplier 1"}) {
+    r = RunTributary(std::string("privacy ") + bad);
+    EXPECT_EQ(r.exit_code, 2) << bad << "\n" << r.output;
+    EXPECT_NE(r.output.find("error: "), std::string::npos) << r.output;
+  }
 }
 
 TEST_F(CliTest, HelpDocumentsConfigKeys) {

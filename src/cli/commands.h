@@ -3,6 +3,8 @@
 #ifndef TRIBUTARY_CLI_COMMANDS_H_
 #define TRIBUTARY_CLI_COMMANDS_H_
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -64,6 +66,19 @@ struct GenerateCommandOptions {
   uint64_t seed = 0;
 };
 int RunGenerateCommand(const GenerateCommandOptions& options);
+
+// Either epsilon for a noise multiplier or the noise multiplier for a target epsilon; unset
+// figures come from the config when one is given.
+struct PrivacyCommandOptions {
+  std::string config_path;  // optional: q, rounds, delta and z of this run
+  std::vector<std::string> overrides;
+  std::optional<double> sampling_rate;
+  std::optional<int64_t> rounds;
+  std::optional<double> delta;
+  std::optional<double> noise_multiplier;
+  std::optional<double> target_epsilon;
+};
+int RunPrivacyCommand(const PrivacyCommandOptions& options);
 
 }  // namespace tributary
 

@@ -158,6 +158,16 @@ const std::vector<Field>& Fields() {
           [](C& c) -> int& { return c.eval_every; }, 1, 1000000),
       BoolField("run.eval_initial", "also evaluate the starting model (metrics round 0)",
                 [](C& c) -> bool& { return c.eval_initial; }),
+      StringField(
+          "run.sampling",
+          "cohort: fixed (K clients) or poisson (each client with q = K / N); auto: poisson "
+          "when privacy is on",
+          false,
+          [](const std::string& v, C& c) -> absl::Status {
+            TRIB_ASSIGN_OR_RETURN(c.sampling, ParseClientSampling(v));
+            return absl::OkStatus();
+          },
+          [](const C& c) { return std::string(ClientSamplingName(c.sampling)); }),
       PlainStringField("data.dataset", "dataset: fashion_mnist or sotu (State of the Union text)",
                        false, [](C& c) -> std::string& { return c.dataset; }),
       PlainStringField("data.dir", "folder with the dataset's files (empty: its default)", false,
@@ -350,6 +360,45 @@ const std::vector<Field>& Fields() {
                 [](C& c) -> bool& { return c.bandwidth_aware; }),
       BoolField("compress.error_feedback", "keep what the uplink codec dropped for the next round",
                 [](C& c) -> bool& { return c.uplink_error_feedback; }),
+      StringField(
+          "privacy.mode",
+          "client-level differential privacy: off, central (the server adds the noise) or "
+          "distributed (each client adds its share)",
+          false,
+          [](const std::string& v, C& c) -> absl::Status {
+            TRIB_ASSIGN_OR_RETURN(c.privacy.mode, ParsePrivacyMode(v));
+            return absl::OkStatus();
+          },
+          [](const C& c) { return std::string(PrivacyModeName(c.privacy.mode)); }),
+      DoubleField("privacy.noise_multiplier",
+                  "z: noise std on the sum of clipped updates is z * clip_norm",
+                  [](C& c) -> double& { return c.privacy.noise_multiplier; }),
+      DoubleField("privacy.clip_norm",
+                  "C: L2 bound of each client's update (adaptive clipping: the first)",
+                  [](C& c) -> double& { return c.privacy.clip_norm; }),
+      DoubleField("privacy.delta", "delta of the reported (epsilon, delta)",
+                  [](C& c) -> double& { return c.privacy.delta; }),
+      DoubleField("privacy.target_epsilon",
+                  "stop before the round that would spend more than this (0: no limit)",
+                  [](C& c) -> double& { return c.privacy.target_epsilon; }),
+      BoolField("privacy.adaptive_clipping",
+                "clip norm follows a quantile of the update norms (Andrew et al. 2021)",
+                [](C& c) -> bool& { return c.privacy.adaptive_clipping; }),
+      DoubleField("privacy.target_quantile",
+                  "adaptive clipping: fraction of updates left unclipped",
+                  [](C& c) -> double& { return c.privacy.target_quantile; }),
+      DoubleField("privacy.clip_learning_rate", "adaptive clipping: geometric step of C",
+                  [](C& c) -> double& { return c.privacy.clip_learning_rate; }),
+      DoubleField("privacy.count_noise_multiplier",
+                  "adaptive clipping: noise std on the count (0: expected cohort / 20)",
+                  [](C& c) -> double& { return c.privacy.count_noise_multiplier; }),
+      IntegerField<int>(
+          "privacy.distributed_clients",
+          "distributed: clients whose noise shares make the full noise (0: K)", false,
+          [](C& c) -> int& { return c.privacy.distributed_clients; }, 0, 10000000),
+      BoolField("privacy.reproducible_noise",
+                "draw the noise from run.seed (repeatable; not secret to who knows the seed)",
+                [](C& c) -> bool& { return c.privacy.reproducible_noise; }),
       IntegerField<int>(
           "compute.workers", "clients trained concurrently (0: one per core)", false,
           [](C& c) -> int& { return c.workers; }, 0, 1024),
@@ -482,7 +531,7 @@ absl::StatusOr<LoadedConfig> LoadExperimentConfig(const std::string& path,
 std::string ConfigReference() {
   std::string out =
       "Config keys (TOML sections [run] [data] [model] [train] [strategy] [attack] [system] "
-      "[compress] [compute]):\n";
+      "[privacy] [compress] [compute]):\n";
   ExperimentConfig defaults;
   int key_width = 0;
   for (const Field& f : Fields()) key_width = std::max(key_width, static_cast<int>(f.key.size()));

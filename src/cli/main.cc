@@ -135,6 +135,23 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   gen->add_option("--seed", generate.seed, "Sampling seed")->capture_default_str();
 
+  tributary::PrivacyCommandOptions privacy;
+  CLI::App* priv = app.add_subcommand(
+      "privacy",
+      "Client-level DP accounting (RDP, Poisson sampling): epsilon for a noise multiplier, or "
+      "the noise multiplier for a target epsilon");
+  priv->add_option("--config", privacy.config_path,
+                   "Take q = K / N, rounds, delta and the noise multiplier from this run config");
+  priv->add_option("--set", privacy.overrides, "Override a config key (with --config)");
+  priv->add_option("--sampling-rate", privacy.sampling_rate,
+                   "q: each client's probability of taking part in a round");
+  priv->add_option("--rounds", privacy.rounds, "Rounds (compositions)");
+  priv->add_option("--delta", privacy.delta, "delta (default 1e-5)");
+  priv->add_option("--noise-multiplier", privacy.noise_multiplier,
+                   "z: noise std over the clip norm; prints epsilon");
+  priv->add_option("--target-epsilon", privacy.target_epsilon,
+                   "prints the smallest noise multiplier that stays within it");
+
   CLI11_PARSE(app, argc, argv);
   absl::StatusOr<tributary::LogLevel> level =
       tributary::ParseLogLevel(quiet ? "warning" : log_level);
@@ -144,6 +161,7 @@ int main(int argc, char** argv) {
     return tributary::Fail(logging);
   }
   if (gen->parsed()) return tributary::RunGenerateCommand(generate);
+  if (priv->parsed()) return tributary::RunPrivacyCommand(privacy);
   if (sim->parsed()) return tributary::RunSimulateCommand(simulate);
   if (srv->parsed()) return tributary::RunServerCommand(server);
   if (cli->parsed()) return tributary::RunClientCommand(client);

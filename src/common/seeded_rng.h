@@ -27,6 +27,7 @@ enum class RngPurpose : uint64_t {
   kCapacity = 12,      // which clients train a narrower model
   kLoraInit = 13,      // LoRA A matrices (fixed per layer, so FFA-LoRA parties agree)
   kTextSampling = 14,  // tributary generate
+  kPrivacyNoise = 15,  // differential privacy noise with privacy.reproducible_noise
 };
 
 using Rng = std::mt19937_64;

@@ -146,7 +146,8 @@ absl::StatusOr<std::optional<ClientTask>> Coordinator::WaitForTask(
       ClientTask task{.round = round_,
                       .download = engine_->Download(client, held_version, true),
                       .server_state = engine_->ServerStatePayload(),
-                      .ratio_scale = it->second.ratio_scale};
+                      .ratio_scale = it->second.ratio_scale,
+                      .clip_norm = engine_->ClipNorm()};
       return std::optional<ClientTask>(std::move(task));
     }
     if (cancelled()) return absl::CancelledError("the client went away");
@@ -214,7 +215,10 @@ bool Coordinator::RoundSettled() const {
     all_answered &=
         p.stage == Stage::kAccepted || p.stage == Stage::kRejected || p.stage == Stage::kFailed;
   }
-  return all_answered || accepted >= config_.clients_per_round;
+  // A Poisson cohort is taken whole (its size is part of the sampling); a fixed one closes once
+  // K updates are in (over-selection).
+  const bool poisson = config_.ResolvedSampling() == ClientSampling::kPoisson;
+  return all_answered || (!poisson && accepted >= config_.clients_per_round);
 }
 
 absl::Status Coordinator::WaitForClients() {

@@ -55,6 +55,7 @@ struct ClientTask {
   Downlink::Transfer download;
   std::shared_ptr<const Payload> server_state;  // a technique's, sent after the model; or null
   double ratio_scale = 1.0;                     // bandwidth-aware top-k
+  double clip_norm = 0.0;                       // differential privacy; 0: none
 };
 
 // Counters for the metrics endpoint; monotonic, read without the coordinator's lock.

@@ -104,6 +104,7 @@ grpc::Status CoordinatorService::NextRound(grpc::ServerContext* context,
   header->set_counted_bytes(t.download.bytes);
   header->set_server_state_bytes(t.server_state ? static_cast<int64_t>(t.server_state->size()) : 0);
   header->set_ratio_scale(t.ratio_scale);
+  header->set_clip_norm(t.clip_norm);
   // The first chunk rides with the task. Each message goes out once the next is ready, so the
   // last one can close the stream with it.
   const size_t first = std::min(kChunkBytes, payload.size());

@@ -244,8 +244,10 @@ absl::Status FederatedClient::Run() {
       TRIB_ASSIGN_OR_RETURN(Payload download, std::move(*assembler).Finish());
       const int64_t state_bytes = task.server_state_bytes();
       if (state_bytes < 0 || state_bytes > static_cast<int64_t>(download.size()) ||
-          !(task.ratio_scale() > 0.0 && task.ratio_scale() < 1e6)) {
-        return absl::DataLossError("download: server_state_bytes or ratio_scale out of range");
+          !(task.ratio_scale() > 0.0 && task.ratio_scale() < 1e6) ||
+          !(task.clip_norm() >= 0.0 && task.clip_norm() <= 1e6)) {
+        return absl::DataLossError(
+            "download: server_state_bytes, ratio_scale or clip_norm out of range");
       }
       const std::span<const uint8_t> received(download);
       const size_t model_bytes = download.size() - static_cast<size_t>(state_bytes);
@@ -261,7 +263,8 @@ absl::Status FederatedClient::Run() {
       ClientMemory memory_before = s.step->CopyForRollback(s.memory);
       const ClientTaskInputs inputs{.round = round,
                                     .server_state = state_bytes > 0 ? &s.server_state : nullptr,
-                                    .ratio_scale = task.ratio_scale()};
+                                    .ratio_scale = task.ratio_scale(),
+                                    .clip_norm = task.clip_norm()};
       TRIB_ASSIGN_OR_RETURN(ClientStepResult step, s.step->Run(id, inputs, s.held, *train_data_,
                                                                examples_, s.memory, s.workspace));
       const LocalTrainResult& result = step.train;

@@ -78,6 +78,8 @@ class RoundServer {
   // The top-k ratio scale of each client of the cohort, from their uplink bandwidths (bit/s; 0:
   // unknown or not connected).
   virtual std::vector<double> RatioScales(std::span<const double> uplink_bps) const = 0;
+  // The L2 bound clients clip their update to this round (differential privacy); 0: none.
+  virtual double ClipNorm() const = 0;
   // Validates, decodes and aggregates an upload of the open round. `scratch` is a buffer in the
   // global model's layout the engine may use (a per-worker one saves allocations), or null.
   virtual absl::Status Submit(const ClientUpload& upload, ModelState* scratch) = 0;

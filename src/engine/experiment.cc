@@ -7,6 +7,7 @@
 #include "common/status_util.h"
 #include "compress/pipeline.h"
 #include "engine/dataset_registry.h"
+#include "engine/techniques/differential_privacy.h"
 #include "train/compute_threads.h"
 
 namespace tributary {
@@ -96,7 +97,17 @@ absl::Status ExperimentConfig::Validate() const {
   if (downlink_history < 1) {
     return absl::InvalidArgumentError("compress.downlink_history must be at least 1");
   }
+  TRIB_RETURN_IF_ERROR(ValidateDifferentialPrivacy(*this));
   return CreateStrategy(strategy).status();
+}
+
+ClientSampling ExperimentConfig::ResolvedSampling() const {
+  if (sampling != ClientSampling::kAuto) return sampling;
+  return privacy.enabled() ? ClientSampling::kPoisson : ClientSampling::kFixed;
+}
+
+double ExperimentConfig::SamplingRate() const {
+  return static_cast<double>(clients_per_round) / partition.num_clients;
 }
 
 int ExperimentConfig::ResolvedWorkers() const { return workers > 0 ? workers : HardwareThreads(); }

@@ -11,7 +11,9 @@
 #include "data/fashion_mnist.h"
 #include "data/partition.h"
 #include "model/model_spec.h"
+#include "privacy/privacy_spec.h"
 #include "sim/byzantine.h"
+#include "sim/client_population.h"
 #include "sim/system_model.h"
 #include "train/train_options.h"
 
@@ -32,6 +34,7 @@ struct ExperimentConfig {
   int clients_per_round = 0;
   int eval_every = 1;  // evaluate the global model every this many rounds (and after the last)
   bool eval_initial = false;  // also evaluate the starting model, reported as round 0
+  ClientSampling sampling = ClientSampling::kAuto;  // see ResolvedSampling()
 
   std::string dataset = "fashion_mnist";  // or "sotu" (language modelling, model "gpt")
   std::string data_dir;                   // empty: the dataset's default folder
@@ -53,6 +56,7 @@ struct ExperimentConfig {
   std::string local_layers;  // comma-separated tensor name prefixes kept on each client
   AttackSpec attack;         // Byzantine clients (none by default)
   SystemSpec system;         // clients' links, speeds and availability for the virtual clock
+  PrivacySpec privacy;       // client-level differential privacy (off by default)
 
   // Codec pipeline for client -> server updates, e.g. "topk:ratio=0.01|fp16|zstd".
   std::string uplink_codec = "fp32";
@@ -70,6 +74,10 @@ struct ExperimentConfig {
 
   // Checks every field on its own and against the others (e.g. clients_per_round <= clients).
   absl::Status Validate() const;
+  // Poisson when privacy is on and run.sampling is auto; else what run.sampling says.
+  ClientSampling ResolvedSampling() const;
+  // Each client's probability of taking part in a round under Poisson sampling: K / N.
+  double SamplingRate() const;
   int ResolvedWorkers() const;
   int ResolvedThreadsPerWorker() const;
 };

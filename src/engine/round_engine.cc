@@ -34,6 +34,14 @@ absl::StatusOr<std::unique_ptr<RoundEngine>> RoundEngine::Create(
   for (const auto& technique : e.techniques_) technique->AdjustStrategy(strategy_spec);
   TRIB_ASSIGN_OR_RETURN(e.strategy_, CreateStrategy(strategy_spec));
   for (const auto& technique : e.techniques_) {
+    e.strategy_ = technique->WrapStrategy(std::move(e.strategy_));
+  }
+  if (config.ResolvedSampling() == ClientSampling::kPoisson && options.over_selection > 0.0) {
+    return absl::InvalidArgumentError(
+        "over-selection drops clients from a Poisson-sampled cohort, which changes the sampling "
+        "the privacy accountant assumes; use no over-selection with run.sampling = poisson");
+  }
+  for (const auto& technique : e.techniques_) {
     if (e.aggregator_ == nullptr) e.aggregator_ = technique->aggregator();
   }
   const int workers = config.ResolvedWorkers();
@@ -107,6 +115,13 @@ std::vector<double> RoundEngine::RatioScales(std::span<const double> uplink_bps)
     if (technique->ScaleRatios(uplink_bps, scales)) break;
   }
   return scales;
+}
+
+double RoundEngine::ClipNorm() const {
+  for (const auto& technique : techniques_) {
+    if (std::optional<double> clip = technique->ClipNorm()) return *clip;
+  }
+  return 0.0;
 }
 
 bool RoundEngine::IsSmallClient(uint32_t client) const {
@@ -260,10 +275,23 @@ absl::Status RoundEngine::Run(ClientChannel& channel,
   const int selected_count = std::min(
       population,
       static_cast<int>(std::ceil(config_.clients_per_round * (1.0 + options_.over_selection))));
+  const bool poisson = config_.ResolvedSampling() == ClientSampling::kPoisson;
   for (int round = first_round_; round <= config_.rounds; ++round) {
     const auto start = std::chrono::steady_clock::now();
-    TRIB_ASSIGN_OR_RETURN(std::vector<uint32_t> cohort,
-                          SampleClients(population, selected_count, config_.seed, round));
+    std::optional<std::string> stop;
+    for (const auto& technique : techniques_) {
+      if (!stop) stop = technique->StopBefore(round);
+    }
+    if (stop) {
+      LogWarning("%s", *stop);
+      break;
+    }
+    std::vector<uint32_t> cohort;
+    if (poisson) {
+      cohort = SamplePoisson(population, config_.SamplingRate(), config_.seed, round);
+    } else {
+      TRIB_ASSIGN_OR_RETURN(cohort, SampleClients(population, selected_count, config_.seed, round));
+    }
     const std::optional<int64_t> expected_examples = channel.PrepareRound(round, cohort);
     if (!expected_examples.has_value()) break;  // asked to stop
     const int64_t expected = std::max<int64_t>(*expected_examples, 1);
@@ -291,7 +319,7 @@ absl::Status RoundEngine::Run(ClientChannel& channel,
                                          ? aggregator_->Finalize(std::move(global_))
                                          : strategy_->Finalize());
     }
-    for (const auto& technique : techniques_) technique->OnRoundEnd(step);
+    for (const auto& technique : techniques_) technique->OnRoundEnd(step, metrics);
     if (!step) {
       LogWarning("round %d: %d accepted updates, quorum %d: the model is unchanged", round,
                  metrics.clients, options_.quorum);

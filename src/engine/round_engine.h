@@ -74,6 +74,7 @@ class RoundEngine final : public RoundServer {
                               bool with_payload) override;
   const ModelState* ServerState() const override;
   std::vector<double> RatioScales(std::span<const double> uplink_bps) const override;
+  double ClipNorm() const override;
   absl::Status Submit(const ClientUpload& upload, ModelState* scratch) override;
 
  private:

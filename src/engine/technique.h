@@ -17,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -41,6 +42,7 @@ struct ClientTaskInputs {
   int round = 0;
   const ModelState* server_state = nullptr;  // a technique's broadcast state (SCAFFOLD's c)
   double ratio_scale = 1.0;                  // scales a top-k count (CodecContext)
+  double clip_norm = 0.0;  // the L2 bound of the update (differential privacy); 0: none
 };
 
 // One client's round as the client-side hooks see and shape it.
@@ -63,6 +65,13 @@ struct ClientRound {
   std::span<const float> upload;
   std::span<const TensorSpec> upload_layout;
   std::vector<float> upload_buffer;
+
+  // `upload`, writable: it views either `upload_buffer` or `*trained`.
+  std::span<float> writable_upload() {
+    float* data =
+        upload.data() == upload_buffer.data() ? upload_buffer.data() : trained->flat().data();
+    return {data, upload.size()};
+  }
 };
 
 // Aggregation done by a technique in place of the strategy (the sketch averages tables).
@@ -110,6 +119,15 @@ class Technique {
   // Before the strategy is created: what the technique needs of it (HeteroFL: mask-aware
   // averaging).
   virtual void AdjustStrategy(StrategySpec& spec) const {}
+  // Once the strategy exists: may wrap it (differential privacy clips, noises and averages the
+  // updates before the strategy's server step sees their mean).
+  virtual std::unique_ptr<Strategy> WrapStrategy(std::unique_ptr<Strategy> strategy) {
+    return strategy;
+  }
+  // Why the run must stop before `round` (a privacy budget), or nullopt to go on.
+  virtual std::optional<std::string> StopBefore(int round) const { return std::nullopt; }
+  // The clip norm clients bound their update with this round, or nullopt.
+  virtual std::optional<double> ClipNorm() const { return std::nullopt; }
   virtual void OnRoundStart(std::span<const uint32_t> cohort, RoundMetrics& metrics) {}
   // Scales each connected client's top-k count from the round's uplink bandwidths (bit/s; 0:
   // unknown). False: leaves `scales` alone.
@@ -140,8 +158,9 @@ class Technique {
   virtual absl::Status OnAccepted(const ClientUpload& upload, const ModelState& attachment) {
     return absl::OkStatus();
   }
-  // After the strategy's Finalize (`stepped`) or a round below quorum.
-  virtual void OnRoundEnd(bool stepped) {}
+  // After the strategy's Finalize (`stepped`) or a round below quorum; may add to the round's
+  // metrics.
+  virtual void OnRoundEnd(bool stepped, RoundMetrics& metrics) {}
   // Local training options (FedProx's proximal term).
   virtual void AdjustTrainOptions(TrainOptions& train) const {}
   // Aggregates uploads in place of the strategy, or null.

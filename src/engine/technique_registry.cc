@@ -3,6 +3,7 @@
 #include "common/status_util.h"
 #include "engine/techniques/bandwidth_aware.h"
 #include "engine/techniques/byzantine_attack.h"
+#include "engine/techniques/differential_privacy.h"
 #include "engine/techniques/hetero_fl.h"
 #include "engine/techniques/local_layers_technique.h"
 #include "engine/techniques/proximal_term.h"
@@ -18,11 +19,16 @@ struct Registration {
   absl::StatusOr<std::unique_ptr<Technique>> (*create)(const ExperimentConfig&, const ModelState&);
 };
 
-// Hook order: an attack replaces the whole trained update before local layers split it.
+// Hook order: an attack replaces the whole trained update before local layers split it, and
+// differential privacy clips (and noises) what is left to upload.
 constexpr Registration kTechniques[] = {
-    {"fedprox", CreateProximalTerm},     {"scaffold", CreateScaffoldControl},
-    {"heterofl", CreateHeteroFl},        {"attack", CreateByzantineAttack},
-    {"local_layers", CreateLocalLayers}, {"bandwidth_aware", CreateBandwidthAware},
+    {"fedprox", CreateProximalTerm},
+    {"scaffold", CreateScaffoldControl},
+    {"heterofl", CreateHeteroFl},
+    {"attack", CreateByzantineAttack},
+    {"local_layers", CreateLocalLayers},
+    {"dp", CreateDifferentialPrivacy},
+    {"bandwidth_aware", CreateBandwidthAware},
     {"sketch", CreateSketchAggregation},
 };
 

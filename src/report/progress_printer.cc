@@ -38,12 +38,14 @@ void ProgressPrinter::PrintRound(const RoundMetrics& m) {
   if (m.clients_dropped + m.stragglers > 0) {
     rejected += absl::StrFormat(" (%d dropped, %d late)", m.clients_dropped, m.stragglers);
   }
+  const std::string privacy =
+      m.dp_epsilon.has_value() ? absl::StrFormat("  epsilon %.3g", *m.dp_epsilon) : "";
   absl::FPrintF(out_,
-                "round %*d/%d  clients %d%s  train loss %.4f  %s  up %s (%s)  down %s  %.1fs  "
+                "round %*d/%d  clients %d%s  train loss %.4f  %s%s  up %s (%s)  down %s  %.1fs  "
                 "eta %.0fs\n",
                 static_cast<int>(std::to_string(total_rounds_).size()), m.round, total_rounds_,
-                m.clients, rejected, m.train_loss, accuracy, FormatBytes(m.bytes_up), compression,
-                FormatBytes(m.bytes_down), m.wall_seconds, eta);
+                m.clients, rejected, m.train_loss, accuracy, privacy, FormatBytes(m.bytes_up),
+                compression, FormatBytes(m.bytes_down), m.wall_seconds, eta);
   std::fflush(out_);
 }
 

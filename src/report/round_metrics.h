@@ -32,6 +32,10 @@ struct RoundMetrics {
   // Mean over clients of each client's accuracy on its own held-out examples, with its own
   // local layers (set on evaluation rounds when data.client_holdout > 0).
   std::optional<double> client_accuracy;
+  // Differential privacy: epsilon spent since the start (at privacy.delta) and the clip norm
+  // clients used this round; set only when privacy is on.
+  std::optional<double> dp_epsilon;
+  std::optional<double> dp_clip_norm;
   int64_t bytes_up = 0;             // this round, client -> server: the encoded payloads' sizes
   int64_t bytes_down = 0;           // this round, server -> client
   double uplink_compression = 1.0;  // dense fp32 bytes of this round's uploads / bytes_up

@@ -91,8 +91,10 @@ void Simulation::VirtualClients::TrainClient(int round, uint32_t client, Availab
                                              RoundServer& server, int worker,
                                              ClientRecord& record) {
   ClientWorkspace& workspace = workspaces_[worker];
-  const ClientTaskInputs task{
-      .round = round, .server_state = server.ServerState(), .ratio_scale = ratio_scale};
+  const ClientTaskInputs task{.round = round,
+                              .server_state = server.ServerState(),
+                              .ratio_scale = ratio_scale,
+                              .clip_norm = server.ClipNorm()};
   absl::StatusOr<ClientStepResult> step =
       step_->Run(client, task, engine_->public_model(), *train_data_, population_->examples(client),
                  memories_[client], workspace);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 #include "common/seeded_rng.h"
@@ -30,6 +31,35 @@ absl::StatusOr<std::vector<uint32_t>> SampleClients(size_t population, int count
   ids.resize(count);
   std::sort(ids.begin(), ids.end());
   return ids;
+}
+
+absl::StatusOr<ClientSampling> ParseClientSampling(std::string_view name) {
+  if (name == "auto") return ClientSampling::kAuto;
+  if (name == "fixed") return ClientSampling::kFixed;
+  if (name == "poisson") return ClientSampling::kPoisson;
+  return absl::InvalidArgumentError(
+      absl::StrCat("run.sampling must be auto, fixed or poisson, got '", std::string(name), "'"));
+}
+
+std::string_view ClientSamplingName(ClientSampling sampling) {
+  switch (sampling) {
+    case ClientSampling::kAuto:
+      return "auto";
+    case ClientSampling::kFixed:
+      return "fixed";
+    case ClientSampling::kPoisson:
+      return "poisson";
+  }
+  return "auto";
+}
+
+std::vector<uint32_t> SamplePoisson(size_t population, double q, uint64_t seed, int round) {
+  Rng rng = MakeRng(seed, static_cast<uint64_t>(round), 0, RngPurpose::kClientSampling);
+  std::vector<uint32_t> cohort;
+  for (size_t c = 0; c < population; ++c) {
+    if (UniformUnit(rng) < q) cohort.push_back(static_cast<uint32_t>(c));
+  }
+  return cohort;
 }
 
 }  // namespace tributary

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -33,6 +34,17 @@ class ClientPopulation {
 // The same sample for a federation known only by its size (the deployed server).
 absl::StatusOr<std::vector<uint32_t>> SampleClients(size_t population, int count, uint64_t seed,
                                                     int round);
+
+// How a round's cohort is drawn (run.sampling): a fixed number of clients, or each client
+// independently with probability q = clients_per_round / num_clients (Poisson sampling, what the
+// privacy accountant analyses). kAuto: Poisson when privacy is on, else fixed.
+enum class ClientSampling { kAuto, kFixed, kPoisson };
+absl::StatusOr<ClientSampling> ParseClientSampling(std::string_view name);
+std::string_view ClientSamplingName(ClientSampling sampling);
+
+// Each of `population` clients independently with probability q, fixed by seed and round, in
+// increasing id order; may be empty.
+std::vector<uint32_t> SamplePoisson(size_t population, double q, uint64_t seed, int round);
 
 }  // namespace tributary
 

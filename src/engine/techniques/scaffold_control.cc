@@ -140,7 +140,7 @@ class ScaffoldControl final : public Technique {
     return control_sum_.Add(attachment.flat(), 1.0 / static_cast<double>(population_));
   }
   // c += sum(dc_i) / N over the N clients of the federation, when the model stepped.
-  void OnRoundEnd(bool stepped) override {
+  void OnRoundEnd(bool stepped, RoundMetrics& metrics) override {
     if (!stepped) return;
     std::span<float> c = control_.flat();
     std::span<const double> sum = control_sum_.sum();

@@ -46,7 +46,7 @@ TEST(ScaffoldControlTest, ServerControlMovesBySumOfAcceptedChangesOverPopulation
     ASSERT_TRUE(scaffold->DecodeAttachment(upload, *fp32, buffer).ok());
     ASSERT_TRUE(scaffold->OnAccepted(upload, buffer).ok());
   }
-  scaffold->OnRoundEnd(/*stepped=*/true);
+  scaffold->OnRoundEnd(/*stepped=*/true, metrics);
   // c += (dc_0 + dc_1) / N with N = 4.
   EXPECT_FLOAT_EQ(scaffold->ServerState()->flat()[0], 0.5f);
   EXPECT_FLOAT_EQ(scaffold->ServerState()->flat()[1], 0.5f);
@@ -55,7 +55,7 @@ TEST(ScaffoldControlTest, ServerControlMovesBySumOfAcceptedChangesOverPopulation
   const ClientUpload upload = WithAttachment(0, *fp32, {1.0f, 1.0f});
   ASSERT_TRUE(scaffold->DecodeAttachment(upload, *fp32, buffer).ok());
   ASSERT_TRUE(scaffold->OnAccepted(upload, buffer).ok());
-  scaffold->OnRoundEnd(/*stepped=*/false);
+  scaffold->OnRoundEnd(/*stepped=*/false, metrics);
   EXPECT_FLOAT_EQ(scaffold->ServerState()->flat()[0], 0.5f);
   // c is what a checkpoint carries.
   ASSERT_EQ(scaffold->carried_state().size(), 1u);
