@@ -228,6 +228,9 @@ context = 16
       const std::vector<std::string>& overrides = {},
       const std::function<std::vector<std::string>(int)>& client_args = nullptr);
 
+  void ExpectResumedServerMatchesSimulation(const std::vector<std::string>& overrides,
+                                            const std::vector<const char*>& keys);
+
   fs::path dir_;
   std::string config_ = kConfig;  // the experiment every process runs
 };
@@ -403,8 +406,11 @@ INSTANTIATE_TEST_SUITE_P(
                           "compress.error_feedback=true", "compress.downlink=topk:ratio=0.05"}}),
     [](const ::testing::TestParamInfo<ModeCase>& info) { return info.param.name; });
 
-TEST_F(DeployLoopbackTest, ResumedServerEndsWithTheUninterruptedModel) {
-  ASSERT_NO_FATAL_FAILURE(Simulate());
+// A server killed after its round-2 checkpoint and resumed ends round 3 as `simulate` does:
+// same learning figures, same `keys`, same model.
+void DeployLoopbackTest::ExpectResumedServerMatchesSimulation(
+    const std::vector<std::string>& overrides, const std::vector<const char*>& keys) {
+  ASSERT_NO_FATAL_FAILURE(Simulate(overrides));
   auto server = StartServer("srv", {"--insecure", "--listen", "127.0.0.1:0"});
   const std::string port = ServerPort("srv", *server);
   auto clients = StartClients(4, port, {"--insecure"});
@@ -419,8 +425,24 @@ TEST_F(DeployLoopbackTest, ResumedServerEndsWithTheUninterruptedModel) {
   const auto simulated = ReadMetrics(dir_ / "sim" / "metrics.jsonl");
   const auto deployed = ReadMetrics(dir_ / "srv" / "metrics.jsonl");
   ASSERT_EQ(deployed.size(), 3u);
-  for (size_t r = 0; r < 3; ++r) ExpectSameLearning(simulated[r], deployed[r]);
+  for (size_t r = 0; r < 3; ++r) {
+    ExpectSameLearning(simulated[r], deployed[r]);
+    for (const char* key : keys) EXPECT_EQ(simulated[r][key], deployed[r][key]) << key;
+  }
   ExpectSameModel();
+}
+
+TEST_F(DeployLoopbackTest, ResumedServerEndsWithTheUninterruptedModel) {
+  ExpectResumedServerMatchesSimulation({}, {});
+}
+
+// The accountant's RDP and the adaptive clip norm travel in the checkpoint.
+TEST_F(DeployLoopbackTest, ResumedPrivateServerKeepsTheAccountantAndClipNorm) {
+  ExpectResumedServerMatchesSimulation(
+      {"privacy.mode=central", "privacy.noise_multiplier=0.05", "privacy.clip_norm=0.5",
+       "privacy.adaptive_clipping=true", "privacy.count_noise_multiplier=1",
+       "privacy.reproducible_noise=true", "compress.error_feedback=false"},
+      {"dp_epsilon", "dp_clip_norm"});
 }
 
 TEST_F(DeployLoopbackTest, ClientKilledMidUploadIsDroppedAndTheRoundCompletes) {
