@@ -239,6 +239,7 @@ class DifferentialPrivacy final : public Technique {
   const PrivacySpec& spec() const { return spec_; }
   double update_noise_multiplier() const { return update_z_; }
   double expected_cohort() const { return expected_cohort_; }
+  int noise_shares() const { return shares_; }
   NoiseKey ServerNoiseKey() const { return RoundNoiseKey(spec_, seed_, round_, kServerStream); }
 
  private:
@@ -284,10 +285,24 @@ absl::Status NoisedMean::Accumulate(const ClientUpdate& update) {
   // Every client counts once (example weights would raise the sensitivity); WeightScale keeps
   // the exact sum's total weight in range for cohorts up to 16 m.
   double clip_factor = 1.0;
+  const double norm = L2Norm(values);
   if (dp_.spec().mode == PrivacyMode::kCentral) {
-    const double norm = L2Norm(values);
     // Just below C, so the sum's grid rounding cannot carry the contribution above C.
     if (norm > dp_.clip_norm()) clip_factor = dp_.clip_norm() / norm * (1.0 - 1e-6);
+  } else {
+    // The noise inside keeps the server from clipping, but an honest update (clipped to C plus
+    // a noise share of std s per coordinate) has norm at most C + s (sqrt(d) + 10) but with
+    // probability below e^-50 (Gaussian concentration); a larger one is a client that did not
+    // clip, and is refused.
+    const double share = dp_.update_noise_multiplier() * dp_.clip_norm() /
+                         std::sqrt(static_cast<double>(dp_.noise_shares()));
+    const double bound =
+        dp_.clip_norm() + share * (std::sqrt(static_cast<double>(values.size())) + 10.0);
+    if (!(norm <= bound)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "client ", update.client_id, ": update norm ", norm,
+          " is above what a clipped update with its noise share can reach (", bound, ")"));
+    }
   }
   absl::Status status = sum_->Add(values, clip_factor * WeightScale());
   if (!status.ok()) {

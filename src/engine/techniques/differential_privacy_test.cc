@@ -131,6 +131,33 @@ TEST(DifferentialPrivacyTest, ClientsClipAndInDistributedModeAddTheirShareOfNois
   EXPECT_FALSE(clip_only->AfterTrain(round).ok()) << "a task without a clip norm";
 }
 
+TEST(DifferentialPrivacyTest, DistributedServerRefusesUpdatesNoClippedNoisyUpdateCanBe) {
+  const ExperimentConfig config = PrivateConfig(PrivacyMode::kDistributed, 4, 4);
+  constexpr int64_t kDim = 10000;
+  const ModelState global = *ModelState::Zeros({{"w", {kDim}}});
+  std::unique_ptr<Technique> client_side = *CreateDifferentialPrivacy(config, global);
+  std::unique_ptr<Technique> dp = *CreateDifferentialPrivacy(config, global);
+  std::unique_ptr<Strategy> strategy = dp->WrapStrategy(*CreateStrategy(config.strategy));
+  RoundMetrics metrics;
+  metrics.round = 1;
+  dp->OnRoundStart({}, metrics);
+  ASSERT_TRUE(strategy->Init(global, 100).ok());
+  // An honest client: a large update clipped to C, plus its noise share (norm about 50 C).
+  ModelState trained = global.ZerosLike();
+  for (float& v : trained.flat()) v = 1.0f;
+  const ClientTaskInputs task{.round = 1, .clip_norm = 0.5};
+  ClientRound round{.client = 0, .task = &task, .trained = &trained};
+  round.upload = trained.flat();
+  ASSERT_TRUE(client_side->AfterTrain(round).ok());
+  EXPECT_TRUE(strategy->Accumulate({.client_id = 0, .delta = &trained, .num_examples = 1}).ok());
+  // One that skipped the clipping: its norm (100) is beyond C + the share's reach (about 50.5).
+  for (float& v : trained.flat()) v = 1.0f;
+  const absl::Status refused =
+      strategy->Accumulate({.client_id = 1, .delta = &trained, .num_examples = 1});
+  EXPECT_FALSE(refused.ok());
+  EXPECT_NE(refused.message().find("clipped update"), std::string::npos) << refused;
+}
+
 TEST(DifferentialPrivacyTest, AdaptiveClippingConvergesToTheTargetQuantile) {
   ExperimentConfig config = PrivateConfig(PrivacyMode::kCentral, 1000, 100);
   config.privacy.noise_multiplier = 1.0;
