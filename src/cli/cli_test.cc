@@ -7,7 +7,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 namespace tributary {
 namespace {
@@ -109,6 +111,26 @@ TEST_F(CliTest, RunWritesResultsAndRefusesToOverwriteThem) {
   CommandResult second = RunTributary("simulate " + config + " --out " + out);
   EXPECT_EQ(second.exit_code, 2) << second.output;
   EXPECT_NE(second.output.find("--overwrite"), std::string::npos) << second.output;
+}
+
+TEST_F(CliTest, PrivacyBudgetEndsTheRunEvaluatedAfterItsLastRound) {
+  // q = 2 / 4, z = 2: epsilon 2.06 after 2 rounds, 2.47 after 3.
+  const std::string config = WriteConfig(kValid);
+  const std::string out = (dir_ / "private").string();
+  CommandResult r =
+      RunTributary("simulate " + config + " --out " + out + " " + kPrivate +
+                   " --set privacy.noise_multiplier=2 --set privacy.target_epsilon=2.3"
+                   " --set run.rounds=10 --set run.eval_every=100");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("privacy budget: round 3 would bring epsilon to 2.46"), std::string::npos)
+      << r.output;
+  std::ifstream metrics(std::filesystem::path(out) / "metrics.jsonl");
+  std::vector<nlohmann::json> lines;
+  for (std::string line; std::getline(metrics, line);) lines.push_back(nlohmann::json::parse(line));
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_TRUE(lines[0]["test_accuracy"].is_null());
+  EXPECT_FALSE(lines[1]["test_accuracy"].is_null()) << "the last round is evaluated";
+  EXPECT_NEAR(lines[1]["dp_epsilon"].get<double>(), 2.0574, 1e-4);
 }
 
 TEST_F(CliTest, PrivacyCommandAccountsBothWays) {

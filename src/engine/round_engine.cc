@@ -276,13 +276,16 @@ absl::Status RoundEngine::Run(ClientChannel& channel,
       population,
       static_cast<int>(std::ceil(config_.clients_per_round * (1.0 + options_.over_selection))));
   const bool poisson = config_.ResolvedSampling() == ClientSampling::kPoisson;
-  for (int round = first_round_; round <= config_.rounds; ++round) {
-    const auto start = std::chrono::steady_clock::now();
+  auto stop_before = [&](int round) {
     std::optional<std::string> stop;
     for (const auto& technique : techniques_) {
       if (!stop) stop = technique->StopBefore(round);
     }
-    if (stop) {
+    return stop;
+  };
+  for (int round = first_round_; round <= config_.rounds; ++round) {
+    const auto start = std::chrono::steady_clock::now();
+    if (std::optional<std::string> stop = stop_before(round)) {
       LogWarning("%s", *stop);
       break;
     }
@@ -332,7 +335,9 @@ absl::Status RoundEngine::Run(ClientChannel& channel,
     if (IsTextRun(config_)) {
       metrics.tokens_trained_total = examples_trained_total_ * config_.model.context;
     }
-    if (round % config_.eval_every == 0 || round == config_.rounds) {
+    // The last round is evaluated, also when a technique ends the run early (a privacy budget).
+    const bool last = round == config_.rounds || stop_before(round + 1).has_value();
+    if (round % config_.eval_every == 0 || last) {
       TRIB_RETURN_IF_ERROR(Evaluate(metrics));
       TRIB_ASSIGN_OR_RETURN(metrics.client_accuracy, channel.EvaluateClients(global_));
     }
