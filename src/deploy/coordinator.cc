@@ -104,8 +104,12 @@ absl::StatusOr<Coordinator::Registration> Coordinator::Register(uint32_t client,
   if (client >= static_cast<uint32_t>(config_.partition.num_clients)) {
     return absl::InvalidArgumentError(absl::StrCat("client id ", client, " >= data.num_clients"));
   }
-  if (num_examples < 1) {
-    return absl::InvalidArgumentError("a client must hold at least one training example");
+  // Bounded so that a cohort's total cannot overflow (10^7 clients x 10^9 examples < 2^63).
+  constexpr int64_t kMaxClientExamples = 1000000000;
+  if (num_examples < 1 || num_examples > kMaxClientExamples) {
+    return absl::InvalidArgumentError(absl::StrCat("a client holds between 1 and ",
+                                                   kMaxClientExamples, " training examples, not ",
+                                                   num_examples));
   }
   // Faster than any link there is; NaN fails the comparison too.
   constexpr double kMaxMbps = 1e7;
@@ -174,9 +178,21 @@ absl::Status Coordinator::BeginUpload(uint32_t client, int round) {
 }
 
 absl::Status Coordinator::SubmitUpdate(const ClientUpload& upload) {
+  // The example count weighs the update: it must be the one the client registered (and the
+  // round's expected total was computed from), not whatever the upload asserts.
+  int64_t registered_examples = 0;
+  {
+    std::lock_guard lock(mu_);
+    auto it = registered_.find(upload.report.client);
+    if (it != registered_.end()) registered_examples = it->second.examples;
+  }
   // BeginUpload() admitted this upload and the round waits for it before closing, so the
   // strategy is still collecting this round.
-  absl::Status accepted = engine_->Submit(upload, nullptr);
+  absl::Status accepted = upload.report.num_examples == registered_examples
+                              ? engine_->Submit(upload, nullptr)
+                              : absl::InvalidArgumentError(absl::StrCat(
+                                    "the upload claims ", upload.report.num_examples,
+                                    " examples; the client registered ", registered_examples));
   std::lock_guard lock(mu_);
   Participant& participant = participants_[upload.report.client];
   participant.uploaded_bytes = upload.bytes();
