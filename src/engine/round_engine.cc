@@ -160,6 +160,17 @@ absl::Status RoundEngine::Submit(const ClientUpload& upload, ModelState* scratch
     return absl::InvalidArgumentError(
         absl::StrCat("examples_processed ", report.examples_processed, " out of range"));
   }
+  // The loss and time go into the round's metrics: a cross-entropy is finite and >= 0, and no
+  // round trains for more than ~4 months. NaN fails both comparisons.
+  constexpr double kMaxTrainSeconds = 1e7;
+  if (!(report.mean_loss >= 0.0 && report.mean_loss <= 1e9)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("mean_loss ", report.mean_loss, " out of range"));
+  }
+  if (!(report.train_seconds >= 0.0 && report.train_seconds <= kMaxTrainSeconds)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("train_seconds ", report.train_seconds, " out of range"));
+  }
   bool attachment_expected = false;
   for (const auto& technique : techniques_) attachment_expected |= technique->reads_attachment();
   if (!attachment_expected && !upload.attachment.empty()) {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
 #include <limits>
 
 #include "engine/experiment_data.h"
@@ -31,7 +32,8 @@ ExperimentConfig TinyRun() {
 // uploads a NaN.
 class ScriptedChannel : public ClientChannel {
  public:
-  explicit ScriptedChannel(float delta) : delta_(delta) {}
+  explicit ScriptedChannel(float delta, std::function<void(ClientReport&)> tweak_client0 = nullptr)
+      : delta_(delta), tweak_client0_(std::move(tweak_client0)) {}
   std::optional<int64_t> PrepareRound(int round, std::span<const uint32_t> cohort) override {
     cohort_.assign(cohort.begin(), cohort.end());
     return 400;
@@ -46,6 +48,7 @@ class ScriptedChannel : public ClientChannel {
       ClientRecord record{.client = client};
       ClientUpload upload;
       upload.report = {.client = client, .round = round, .num_examples = 100, .mean_loss = 1.0};
+      if (client == 0 && tweak_client0_) tweak_client0_(upload.report);
       std::vector<float> values(n, client == 3 ? std::numeric_limits<float>::quiet_NaN() : delta_);
       upload.update = fp32->Encode(values, 0);
       if (client == 1) {
@@ -72,6 +75,7 @@ class ScriptedChannel : public ClientChannel {
 
  private:
   float delta_;
+  std::function<void(ClientReport&)> tweak_client0_;
   std::vector<uint32_t> cohort_;
 };
 
@@ -81,7 +85,8 @@ struct ScriptedRun {
   int64_t bytes_down = 0;
 };
 
-ScriptedRun RunScripted(const EngineOptions& options) {
+ScriptedRun RunScripted(const EngineOptions& options,
+                        std::function<void(ClientReport&)> tweak_client0 = nullptr) {
   ExperimentConfig config = TinyRun();
   absl::StatusOr<ExperimentData> data = LoadExperimentData(config);
   EXPECT_TRUE(data.ok()) << data.status();
@@ -91,7 +96,7 @@ ScriptedRun RunScripted(const EngineOptions& options) {
   EXPECT_TRUE(engine.ok()) << engine.status();
   ScriptedRun run;
   run.initial = (*engine)->global_model();
-  ScriptedChannel channel(0.25f);
+  ScriptedChannel channel(0.25f, std::move(tweak_client0));
   channel.model_size_ = run.initial.num_elements();
   absl::Status status = (*engine)->Run(channel, [&](const RoundMetrics& m) {
     run.rounds.push_back(m);
@@ -122,6 +127,28 @@ TEST(RoundEngineTest, TalliesEveryOutcomeAndAppliesOnlyTheAcceptedUpdate) {
   // FedAvg over the one accepted client: the model moved by its delta, nothing else.
   for (size_t i = 0; i < run.initial.num_elements(); ++i) {
     ASSERT_FLOAT_EQ(run.final_model.flat()[i], run.initial.flat()[i] + 0.25f) << i;
+  }
+}
+
+// What a client reports about its training is bounded before it reaches the metrics.
+TEST(RoundEngineTest, ImplausibleReportsAreRejected) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double inf = std::numeric_limits<double>::infinity();
+  const std::vector<std::function<void(ClientReport&)>> lies = {
+      [&](ClientReport& r) { r.mean_loss = nan; },
+      [&](ClientReport& r) { r.mean_loss = -1.0; },
+      [&](ClientReport& r) { r.mean_loss = inf; },
+      [&](ClientReport& r) { r.train_seconds = nan; },
+      [&](ClientReport& r) { r.train_seconds = -3.0; },
+      [&](ClientReport& r) { r.train_seconds = 1e12; },
+      [&](ClientReport& r) { r.examples_processed = -1; },
+  };
+  for (size_t i = 0; i < lies.size(); ++i) {
+    const ScriptedRun run = RunScripted(EngineOptions{}, lies[i]);
+    ASSERT_EQ(run.rounds.size(), 1u);
+    EXPECT_EQ(run.rounds[0].clients, 0) << "lie " << i;
+    EXPECT_EQ(run.rounds[0].clients_rejected, 2) << "lie " << i;
+    EXPECT_EQ(run.rounds[0].train_loss, 0.0) << "lie " << i;
   }
 }
 
