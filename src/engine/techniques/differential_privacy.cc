@@ -109,7 +109,7 @@ class NoisedMean final : public Strategy {
 
 class DifferentialPrivacy final : public Technique {
  public:
-  DifferentialPrivacy(const ExperimentConfig& config)
+  explicit DifferentialPrivacy(const ExperimentConfig& config)
       : spec_(config.privacy),
         seed_(config.seed),
         q_(config.SamplingRate()),
@@ -144,8 +144,9 @@ class DifferentialPrivacy final : public Technique {
       GaussianStream noise(RoundNoiseKey(spec_, seed_, round.task->round, round.client));
       const double share = 1.0 / std::sqrt(static_cast<double>(shares_));
       noise.Add(update, update_z_ * clip * share);
-      if (spec_.adaptive_clipping)
+      if (spec_.adaptive_clipping) {
         count = static_cast<float>(count + count_sigma_ * share * noise.Next());
+      }
     }
     if (spec_.adaptive_clipping) static_cast<CountScratch*>(round.scratch)->value = count;
     return absl::OkStatus();
@@ -182,7 +183,7 @@ class DifferentialPrivacy final : public Technique {
     // Central mode: exactly +-1/2. Distributed: the share of noise makes it any bounded value.
     const bool valid = spec_.mode == PrivacyMode::kCentral
                            ? (count == 0.5f || count == -0.5f)
-                           : (std::isfinite(count) && std::fabs(count) <= 1e6f);
+                           : (std::isfinite(count) && std::fabs(count) <= kMaxCount);
     if (!valid) {
       return absl::InvalidArgumentError(
           absl::StrCat("adaptive clipping: count ", count, " out of range"));
@@ -193,7 +194,7 @@ class DifferentialPrivacy final : public Technique {
     ++accepted_;
     if (spec_.adaptive_clipping) {
       TRIB_ASSIGN_OR_RETURN(const float count, DecodeCount(upload.attachment));
-      count_sum_ += count;
+      count_sum_ += std::llround(static_cast<double>(count) * kCountScale);
     }
     return absl::OkStatus();
   }
@@ -201,7 +202,7 @@ class DifferentialPrivacy final : public Technique {
   void OnRoundStart(std::span<const uint32_t> cohort, RoundMetrics& metrics) override {
     round_ = metrics.round;
     accepted_ = 0;
-    count_sum_ = 0.0;
+    count_sum_ = 0;
   }
 
   void OnRoundEnd(bool stepped, RoundMetrics& metrics) override {
@@ -216,7 +217,7 @@ class DifferentialPrivacy final : public Technique {
                            : spec_.noise_multiplier * std::sqrt(accepted_ / double(shares_));
       accountant.Compose(q_, z);
       if (spec_.adaptive_clipping) {
-        double noised = count_sum_;
+        double noised = static_cast<double>(count_sum_) / kCountScale;
         if (spec_.mode == PrivacyMode::kCentral) {
           GaussianStream noise(RoundNoiseKey(spec_, seed_, round_, kServerStream + 1));
           noised += count_sigma_ * noise.Next();
@@ -261,7 +262,12 @@ class DifferentialPrivacy final : public Technique {
   std::vector<float> carried_;
   int round_ = 0;
   int accepted_ = 0;
-  double count_sum_ = 0.0;
+  // The counts' sum in fixed point (units of 2^-20), so the uploads' arrival order cannot change
+  // it: |count| <= 10^5 keeps 10^7 clients' sum within 64 bits. An honest count's noise share
+  // stays far below (ValidateDifferentialPrivacy).
+  static constexpr float kMaxCount = 1e5f;
+  static constexpr double kCountScale = 1 << 20;
+  int64_t count_sum_ = 0;
 };
 
 double NoisedMean::WeightScale() const { return 0.25 / dp_.expected_cohort(); }
@@ -416,6 +422,14 @@ absl::Status ValidateDifferentialPrivacy(const ExperimentConfig& config) {
                      p.noise_multiplier,
                      ") to leave noise for the update; raise "
                      "privacy.count_noise_multiplier or lower the noise multiplier"));
+  }
+  if (p.adaptive_clipping && p.mode == PrivacyMode::kDistributed) {
+    const int shares = p.distributed_clients > 0 ? p.distributed_clients : config.clients_per_round;
+    if (CountNoiseStddev(p, expected) / std::sqrt(static_cast<double>(shares)) > 1000.0) {
+      return absl::InvalidArgumentError(
+          "privacy.count_noise_multiplier: each client's share of the count noise would exceed "
+          "1000, beyond the counts the server accepts");
+    }
   }
   if (p.target_epsilon > 0.0) {
     const double first = EpsilonFor(config.SamplingRate(), p.noise_multiplier, 1, p.delta).epsilon;
