@@ -362,8 +362,9 @@ const std::vector<Field>& Fields() {
                 [](C& c) -> bool& { return c.uplink_error_feedback; }),
       StringField(
           "privacy.mode",
-          "client-level differential privacy: off, central (the server adds the noise) or "
-          "distributed (each client adds its share)",
+          "client-level DP-FedAvg: off, central (the server adds the noise) or distributed "
+          "(each client adds its share); every client weighs 1, the mean divides by K; rounds "
+          "below quorum are not accounted (docs/privacy.md)",
           false,
           [](const std::string& v, C& c) -> absl::Status {
             TRIB_ASSIGN_OR_RETURN(c.privacy.mode, ParsePrivacyMode(v));
@@ -537,7 +538,14 @@ std::string ConfigReference() {
   for (const Field& f : Fields()) key_width = std::max(key_width, static_cast<int>(f.key.size()));
   for (const Field& f : Fields()) {
     std::ostringstream value;
-    f.write(defaults)->visit([&value](const auto& node) { value << node; });
+    // Floats as %g: 1e-05, not the round-trip 1.0000000000000001e-05 config.toml keeps.
+    f.write(defaults)->visit([&value](const auto& node) {
+      if constexpr (toml::is_floating_point<decltype(node)>) {
+        value << absl::StrFormat("%g", node.get());
+      } else {
+        value << node;
+      }
+    });
     absl::StrAppendFormat(
         &out, "  %-*s %-8s %s%s\n", key_width, f.key, f.type, f.help,
         f.required ? " (required)" : absl::StrCat(" [default ", value.str(), "]"));
