@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/file_util.h"
+#include "common/log.h"
 #include "common/status_util.h"
 
 namespace tributary {
@@ -56,9 +57,14 @@ absl::StatusOr<std::unique_ptr<MetricsWriter>> MetricsWriter::Open(const std::st
                                                                    int keep_rounds) {
   if (keep_rounds > 0) {
     // Keep the lines of rounds 1..keep_rounds (written before an interruption), drop the rest.
+    // A last line without its newline is a write the interruption cut short: dropped too.
     std::ifstream in(path);
     std::string line, kept;
     while (std::getline(in, line)) {
+      if (in.eof()) {
+        LogWarning("%s: dropping an incomplete last line (%zu bytes)", path, line.size());
+        break;
+      }
       nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
       if (j.is_discarded() || !j.contains("round") || !j["round"].is_number_integer()) {
         return absl::DataLossError(absl::StrCat(path, ": a line is not a round's metrics"));
