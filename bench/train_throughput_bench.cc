@@ -18,18 +18,18 @@ struct Scenario {
 
 absl::StatusOr<double> ExamplesPerSecond(const Scenario& scenario) {
   ExperimentConfig config;
-  config.name = "throughput";
-  config.seed = 1;
-  config.rounds = 8;
-  config.eval_every = 1000;  // only the last (untimed) round evaluates
-  config.clients_per_round = scenario.clients_per_round;
-  config.partition = {.scheme = PartitionScheme::kIid, .num_clients = 100};
-  config.max_test_examples = 1000;
+  config.run.name = "throughput";
+  config.run.seed = 1;
+  config.run.rounds = 8;
+  config.run.eval_every = 1000;  // only the last (untimed) round evaluates
+  config.run.clients_per_round = scenario.clients_per_round;
+  config.data.partition = {.scheme = PartitionScheme::kIid, .num_clients = 100};
+  config.data.max_test_examples = 1000;
   config.model.name = "cnn";
   config.train.epochs = 1;
   config.train.batch_size = 32;
-  config.workers = scenario.workers;
-  config.threads_per_worker = scenario.threads_per_worker;
+  config.compute.workers = scenario.workers;
+  config.compute.threads_per_worker = scenario.threads_per_worker;
   auto simulation = Simulation::Create(config);
   if (!simulation.ok()) return simulation.status();
   double seconds = 0.0;

@@ -7,6 +7,19 @@
 
 namespace tributary {
 
+std::vector<ConfigField<StrategySpec>> KrumFields() {
+  return {IntegerField<StrategySpec>(
+      "strategy.krum_select", "updates multi-Krum averages (1: Krum)",
+      [](StrategySpec& s) -> int& { return s.options.Mutable<KrumOptions>().select; }, 1, 100000)};
+}
+
+absl::StatusOr<std::unique_ptr<Krum>> Krum::Create(int byzantine, const KrumOptions& options) {
+  if (byzantine < 0 || options.select < 1) {
+    return absl::InvalidArgumentError("strategy.byzantine must be >= 0, strategy.krum_select >= 1");
+  }
+  return std::unique_ptr<Krum>(new Krum(byzantine, options.select));
+}
+
 absl::Status Krum::Combine(const std::vector<Buffered>& updates, std::span<float> out) {
   const size_t n = updates.size();
   const size_t f = static_cast<size_t>(byzantine_);

@@ -10,15 +10,23 @@
 
 namespace tributary {
 
+// strategy.krum_select, read by krum only.
+struct KrumOptions {
+  int select = 1;  // m updates averaged (1 = Krum, more = multi-Krum)
+};
+std::vector<ConfigField<StrategySpec>> KrumFields();
+
 class Krum : public BufferedStrategy {
  public:
-  Krum(int byzantine, int select) : byzantine_(byzantine), select_(select) {}
+  // Fails unless byzantine >= 0 and select >= 1.
+  static absl::StatusOr<std::unique_ptr<Krum>> Create(int byzantine, const KrumOptions& options);
 
  protected:
   absl::Status Combine(const std::vector<Buffered>& updates, std::span<float> out) override;
   const char* name() const override { return "krum"; }
 
  private:
+  Krum(int byzantine, int select) : byzantine_(byzantine), select_(select) {}
   int byzantine_;
   int select_;
 };

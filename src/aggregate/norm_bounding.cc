@@ -7,6 +7,20 @@
 
 namespace tributary {
 
+std::vector<ConfigField<StrategySpec>> NormBoundingFields() {
+  return {FloatField<StrategySpec>(
+      "strategy.norm_bound", "L2 bound on each update (norm_bounding)",
+      [](StrategySpec& s) -> double& { return s.options.Mutable<NormBoundingOptions>().bound; })};
+}
+
+absl::StatusOr<std::unique_ptr<NormBounding>> NormBounding::Create(
+    const NormBoundingOptions& options, bool mask_aware) {
+  if (!(options.bound > 0.0 && options.bound <= 1e9)) {
+    return absl::InvalidArgumentError("strategy.norm_bound must be in (0, 1e9]");
+  }
+  return std::unique_ptr<NormBounding>(new NormBounding(options.bound, mask_aware));
+}
+
 absl::Status NormBounding::Accumulate(const ClientUpdate& update) {
   TRIB_RETURN_IF_ERROR(CheckFinite(update));
   std::span<const float> delta = update.delta->flat();

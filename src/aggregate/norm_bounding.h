@@ -8,12 +8,21 @@
 
 namespace tributary {
 
+// strategy.norm_bound, read by norm_bounding only.
+struct NormBoundingOptions {
+  double bound = 1.0;  // updates clipped to this L2 norm
+};
+std::vector<ConfigField<StrategySpec>> NormBoundingFields();
+
 class NormBounding : public FedAvg {
  public:
-  NormBounding(double bound, bool mask_aware) : FedAvg(mask_aware), bound_(bound) {}
+  // Fails unless the bound is positive and finite.
+  static absl::StatusOr<std::unique_ptr<NormBounding>> Create(const NormBoundingOptions& options,
+                                                              bool mask_aware);
   absl::Status Accumulate(const ClientUpdate& update) override;
 
  private:
+  NormBounding(double bound, bool mask_aware) : FedAvg(mask_aware), bound_(bound) {}
   double bound_;
   ModelState clipped_;
 };

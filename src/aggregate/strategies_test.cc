@@ -7,8 +7,11 @@
 #include <limits>
 #include <random>
 
+#include "aggregate/krum.h"
+#include "aggregate/norm_bounding.h"
 #include "aggregate/strategy.h"
 #include "aggregate/strategy_registry.h"
+#include "aggregate/trimmed_mean.h"
 
 namespace tributary {
 namespace {
@@ -17,6 +20,13 @@ ModelState Filled(std::vector<float> values) {
   ModelState s = *ModelState::Zeros({{"w", {static_cast<int64_t>(values.size())}}});
   std::copy(values.begin(), values.end(), s.flat().begin());
   return s;
+}
+
+// `spec` with the options struct of one strategy set.
+template <typename Options>
+StrategySpec With(StrategySpec spec, Options options) {
+  spec.options.Mutable<Options>() = options;
+  return spec;
 }
 
 std::unique_ptr<Strategy> Make(StrategySpec spec) {
@@ -78,7 +88,7 @@ TEST(StrategiesTest, DiLoCoTakesNesterovStepsOnThePseudoGradient) {
 
 TEST(StrategiesTest, FedProxAndScaffoldAggregateTheModelLikeFedAvg) {
   for (const char* name : {"fedprox", "scaffold"}) {
-    auto s = Make({.name = name, .proximal_mu = 0.1});
+    auto s = Make({.name = name});
     std::vector<float> x = Round(*s, Filled({1.0f}), {{Filled({1.0f}), 1}, {Filled({3.0f}), 3}});
     EXPECT_FLOAT_EQ(x[0], 1.0f + 2.5f) << name;
   }
@@ -100,7 +110,8 @@ TEST(StrategiesTest, MedianAndTrimmedMeanIgnoreOutliersAndWeights) {
   EXPECT_EQ(x, (std::vector<float>{2.5f, -0.5f}));
 
   deltas.push_back({Filled({1e6f, -1e6f}), 1000});
-  auto trimmed = Make({.name = "trimmed_mean", .trim_ratio = 0.2});  // cuts 1 at each end of 5
+  auto trimmed = Make(With({.name = "trimmed_mean"},
+                           TrimmedMeanOptions{.trim_ratio = 0.2}));  // cuts 1 at each end of 5
   x = Round(*trimmed, Filled({0.0f, 0.0f}), deltas);
   EXPECT_EQ(x, (std::vector<float>{3.0f, -1.0f}));  // mean of {2, 3, 4} and of {-2, -1, 0}
 }
@@ -122,9 +133,11 @@ TEST(StrategiesTest, BucketingAveragesBucketsBeforeTheRobustRule) {
   // The buckets depend on which clients took part, not on the order their updates arrived.
   std::vector<std::pair<ModelState, int64_t>> varied;
   for (int c = 0; c < 9; ++c) varied.push_back({Filled({static_cast<float>(c * c)}), 1});
-  auto forward = Make({.name = "trimmed_mean", .trim_ratio = 0.2, .bucket_size = 2});
+  auto forward =
+      Make(With({.name = "trimmed_mean", .bucket_size = 2}, TrimmedMeanOptions{.trim_ratio = 0.2}));
   const std::vector<float> x = Round(*forward, Filled({0.0f}), varied);
-  auto backward = Make({.name = "trimmed_mean", .trim_ratio = 0.2, .bucket_size = 2});
+  auto backward =
+      Make(With({.name = "trimmed_mean", .bucket_size = 2}, TrimmedMeanOptions{.trim_ratio = 0.2}));
   ASSERT_TRUE(backward->Init(Filled({0.0f}), 9).ok());
   for (int c = 8; c >= 0; --c) {
     ASSERT_TRUE(backward->Accumulate({static_cast<uint32_t>(c), &varied[c].first, 1}).ok());
@@ -147,8 +160,9 @@ TEST(StrategiesTest, NearestNeighborMixingAveragesEachUpdateWithItsClosest) {
   auto median = Make({.name = "median", .byzantine = 1, .nearest_neighbor_mixing = true});
   EXPECT_EQ(Round(*median, Filled({0.0f}), five), (std::vector<float>{1.5f}));
   // Trimmed mean cutting one at each end: mean of {1.5, 1.5, 1.5}.
-  auto trimmed = Make(
-      {.name = "trimmed_mean", .trim_ratio = 0.2, .byzantine = 1, .nearest_neighbor_mixing = true});
+  auto trimmed =
+      Make(With({.name = "trimmed_mean", .byzantine = 1, .nearest_neighbor_mixing = true},
+                TrimmedMeanOptions{.trim_ratio = 0.2}));
   EXPECT_EQ(Round(*trimmed, Filled({0.0f}), five), (std::vector<float>{1.5f}));
   // f = 0 mixes every update with all the others: each becomes the plain mean, 21.2.
   auto all = Make({.name = "median", .byzantine = 0, .nearest_neighbor_mixing = true});
@@ -184,9 +198,9 @@ TEST(StrategiesTest, KrumPicksTheMostCentralUpdates) {
                                                         {Filled({50.0f, 50.0f}), 1}};
   // f = 1: each score sums the 2 nearest squared distances. (0.2, 0.2): 0.08 + 0.68 = 0.76,
   // the lowest; (0, 0): 0.08 + 1 = 1.08 next.
-  auto krum = Make({.name = "krum", .byzantine = 1, .krum_select = 1});
+  auto krum = Make(With({.name = "krum", .byzantine = 1}, KrumOptions{.select = 1}));
   EXPECT_EQ(Round(*krum, Filled({0.0f, 0.0f}), deltas), (std::vector<float>{0.2f, 0.2f}));
-  auto multi = Make({.name = "krum", .byzantine = 1, .krum_select = 2});
+  auto multi = Make(With({.name = "krum", .byzantine = 1}, KrumOptions{.select = 2}));
   std::vector<float> x = Round(*multi, Filled({0.0f, 0.0f}), deltas);
   EXPECT_FLOAT_EQ(x[0], 0.1f);
   EXPECT_FLOAT_EQ(x[1], 0.1f);
@@ -216,7 +230,7 @@ TEST(StrategiesTest, MaskAwareAveragingDividesByTheClientsThatSentACoordinate) {
 }
 
 TEST(StrategiesTest, NormBoundingClipsLargeUpdates) {
-  auto s = Make({.name = "norm_bounding", .norm_bound = 1.0});
+  auto s = Make(With({.name = "norm_bounding"}, NormBoundingOptions{.bound = 1.0}));
   // (3, 4) has norm 5 -> (0.6, 0.8); (0.3, 0) is inside the bound. Weights 1 : 1.
   std::vector<float> x =
       Round(*s, Filled({0.0f, 0.0f}), {{Filled({3.0f, 4.0f}), 1}, {Filled({0.3f, 0.0f}), 1}});
@@ -265,9 +279,12 @@ TEST(StrategiesTest, EveryStrategyRejectsNonFiniteUpdatesAndIsOrderInvariant) {
 
 TEST(StrategiesTest, BadParametersAreErrors) {
   EXPECT_FALSE(CreateStrategy({.name = "fedadam", .beta2 = 1.0}).ok());
-  EXPECT_FALSE(CreateStrategy({.name = "trimmed_mean", .trim_ratio = 0.5}).ok());
+  EXPECT_FALSE(
+      CreateStrategy(With({.name = "trimmed_mean"}, TrimmedMeanOptions{.trim_ratio = 0.5})).ok());
   EXPECT_FALSE(CreateStrategy({.name = "fedavgm", .server_lr = 0.0}).ok());
-  EXPECT_FALSE(CreateStrategy({.name = "norm_bounding", .norm_bound = -1.0}).ok());
+  EXPECT_FALSE(
+      CreateStrategy(With({.name = "norm_bounding"}, NormBoundingOptions{.bound = -1.0})).ok());
+  EXPECT_FALSE(CreateStrategy(With({.name = "krum"}, KrumOptions{.select = 0})).ok());
   EXPECT_FALSE(CreateStrategy({.name = "scaffold2"}).ok());
 }
 

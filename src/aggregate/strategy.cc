@@ -47,10 +47,6 @@ absl::Status StrategySpec::Validate() const {
   }
   if (!in(tau, 1e-12, 1e3))
     return absl::InvalidArgumentError("strategy.tau must be in [1e-12, 1000]");
-  if (!in(proximal_mu, 0.0, 1e6)) return absl::InvalidArgumentError("strategy.mu must be >= 0");
-  if (!in(trim_ratio, 0.0, 0.4999)) {
-    return absl::InvalidArgumentError("strategy.trim_ratio must be in [0, 0.5)");
-  }
   if (bucket_size < 1 || bucket_size > 1000) {
     return absl::InvalidArgumentError("strategy.bucket_size must be in [1, 1000]");
   }
@@ -63,13 +59,47 @@ absl::Status StrategySpec::Validate() const {
     return absl::InvalidArgumentError(
         "strategy.bucket_size and strategy.nearest_neighbor_mixing are alternatives; set one");
   }
-  if (byzantine < 0 || krum_select < 1) {
-    return absl::InvalidArgumentError("strategy.byzantine must be >= 0, strategy.krum_select >= 1");
-  }
-  if (!in(norm_bound, 0.0, 1e9) || norm_bound == 0.0) {
-    return absl::InvalidArgumentError("strategy.norm_bound must be positive");
-  }
+  if (byzantine < 0) return absl::InvalidArgumentError("strategy.byzantine must be >= 0");
   return absl::OkStatus();
+}
+
+std::vector<ConfigField<StrategySpec>> StrategySpecFields() {
+  using S = StrategySpec;
+  return {
+      StringField<S>("strategy.name",
+                     "aggregation: fedavg fedprox fedavgm fedadagrad fedadam fedyogi diloco "
+                     "scaffold median trimmed_mean krum norm_bounding lora_exact",
+                     [](S& s) -> std::string& { return s.name; }),
+      FloatField<S>("strategy.server_lr", "server learning rate (fedavgm, fedad*, fedyogi, diloco)",
+                    [](S& s) -> double& { return s.server_lr; }),
+      FloatField<S>("strategy.momentum", "server momentum (fedavgm; Nesterov for diloco)",
+                    [](S& s) -> double& { return s.momentum; }),
+      FloatField<S>("strategy.beta1", "first-moment decay (fedadagrad, fedadam, fedyogi)",
+                    [](S& s) -> double& { return s.beta1; }),
+      FloatField<S>("strategy.beta2", "second-moment decay (fedadam, fedyogi)",
+                    [](S& s) -> double& { return s.beta2; }),
+      FloatField<S>("strategy.tau", "adaptivity floor (fedadagrad, fedadam, fedyogi)",
+                    [](S& s) -> double& { return s.tau; }),
+      BoolField<S>("strategy.bias_correction",
+                   "fedadam: Adam's bias-corrected moments (with 1-step SGD clients: "
+                   "data-parallel Adam)",
+                   [](S& s) -> bool& { return s.bias_correction; }),
+      IntegerField<S>(
+          "strategy.byzantine", "attackers Krum and nearest-neighbour mixing tolerate (f)",
+          [](S& s) -> int& { return s.byzantine; }, 0, 100000),
+      IntegerField<S>(
+          "strategy.bucket_size",
+          "median, trimmed_mean, krum: average random buckets of this many updates first (1: "
+          "off)",
+          [](S& s) -> int& { return s.bucket_size; }, 1, 1000),
+      BoolField<S>("strategy.nearest_neighbor_mixing",
+                   "median, trimmed_mean, krum: mix each update with its n - f nearest first "
+                   "(NNM)",
+                   [](S& s) -> bool& { return s.nearest_neighbor_mixing; }),
+      BoolField<S>("strategy.mask_aware",
+                   "average each coordinate over the clients that sent it (OPWA; sparse uplinks)",
+                   [](S& s) -> bool& { return s.mask_aware; }),
+  };
 }
 
 }  // namespace tributary

@@ -13,6 +13,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/config_field.h"
+#include "common/settings_bag.h"
 #include "tensor/model_state.h"
 
 namespace tributary {
@@ -26,8 +28,10 @@ struct ClientUpdate {
   const std::vector<uint32_t>* sent = nullptr;
 };
 
-// Every strategy's parameters; each strategy reads the ones it needs (see its header) and
-// Validate() checks ranges.
+// The [strategy] section: the name and the parameters several strategies share (see each
+// strategy's header for the ones it reads); Validate() checks their ranges. A parameter of one
+// strategy only lives in that strategy's own options struct, in `options` (e.g.
+// options.Get<KrumOptions>()), with its key declared in the strategy's file.
 struct StrategySpec {
   std::string name = "fedavg";   // one of RegisteredStrategies()
   double server_lr = 1.0;        // fedavgm, fedadam, fedyogi, fedadagrad, diloco
@@ -36,13 +40,7 @@ struct StrategySpec {
   double beta2 = 0.99;           // fedadam, fedyogi
   double tau = 1e-3;             // adaptivity floor of fedadam, fedyogi, fedadagrad
   bool bias_correction = false;  // fedadam: Adam's bias-corrected moments (fed_opt.h)
-  // fedprox: local loss + mu / 2 * ||w - w_global||^2 (the client side: the proximal_term
-  // technique, engine/techniques/proximal_term.h; the server aggregates as FedAvg)
-  double proximal_mu = 0.01;
-  double trim_ratio = 0.2;  // trimmed_mean: fraction cut at each end, per coordinate
-  int byzantine = 2;        // krum, nearest-neighbour mixing: f, attackers tolerated
-  int krum_select = 1;      // krum: m updates averaged (1 = Krum, more = multi-Krum)
-  double norm_bound = 1.0;  // norm_bounding: updates clipped to this L2 norm
+  int byzantine = 2;             // krum, nearest-neighbour mixing: f, attackers tolerated
   // median, trimmed_mean, krum: first average random buckets of this many updates, then apply
   // the robust rule to the bucket means (Karimireddy et al. 2022); 1: off.
   int bucket_size = 1;
@@ -52,9 +50,13 @@ struct StrategySpec {
   // FedAvg family: average each coordinate over the clients that sent it (OPWA) instead of
   // over all clients; matters for sparse (top-k) updates whose masks rarely overlap.
   bool mask_aware = false;
+  SettingsBag options;  // the options structs of single strategies
 
   absl::Status Validate() const;
 };
+
+// The keys of the shared [strategy] parameters above.
+std::vector<ConfigField<StrategySpec>> StrategySpecFields();
 
 class Strategy {
  public:

@@ -17,50 +17,66 @@
 namespace tributary {
 namespace {
 
-using Factory = std::function<std::unique_ptr<Strategy>(const StrategySpec&)>;
+using Factory = std::function<absl::StatusOr<std::unique_ptr<Strategy>>(const StrategySpec&)>;
+
+struct Registration {
+  Factory create;
+  // The [strategy] keys only this strategy reads (stored in StrategySpec::options); may be null.
+  std::vector<ConfigField<StrategySpec>> (*fields)() = nullptr;
+};
 
 Factory MakeFedOpt(ServerOptimizer kind) {
   return [kind](const StrategySpec& s) { return std::make_unique<FedOpt>(kind, s); };
 }
 
+std::unique_ptr<Strategy> MakeFedAvg(const StrategySpec& s) {
+  return std::make_unique<FedAvg>(s.mask_aware);
+}
+
 // Bucketing or nearest-neighbour mixing before a robust rule.
-std::unique_ptr<Strategy> WithPreAggregation(std::unique_ptr<BufferedStrategy> strategy,
-                                             const StrategySpec& spec) {
-  strategy->set_bucket_size(spec.bucket_size);
-  if (spec.nearest_neighbor_mixing) strategy->set_nearest_neighbor_mixing(spec.byzantine);
-  return strategy;
+template <typename Rule>
+absl::StatusOr<std::unique_ptr<Strategy>> WithPreAggregation(
+    absl::StatusOr<std::unique_ptr<Rule>> strategy, const StrategySpec& spec) {
+  if (!strategy.ok()) return strategy.status();
+  (*strategy)->set_bucket_size(spec.bucket_size);
+  if (spec.nearest_neighbor_mixing) (*strategy)->set_nearest_neighbor_mixing(spec.byzantine);
+  return std::unique_ptr<Strategy>(std::move(*strategy));
 }
 
 // One line per strategy.
-const std::map<std::string, Factory>& Registry() {
-  static const std::map<std::string, Factory> registry = {
-      {"fedavg", [](const StrategySpec& s) { return std::make_unique<FedAvg>(s.mask_aware); }},
+const std::map<std::string, Registration>& Registry() {
+  static const std::map<std::string, Registration> registry = {
+      {"fedavg", {MakeFedAvg}},
       // FedProx and SCAFFOLD aggregate the model as FedAvg; what else they do is a technique's
       // (engine/techniques/proximal_term.h, engine/techniques/scaffold_control.h).
-      {"fedprox", [](const StrategySpec& s) { return std::make_unique<FedAvg>(s.mask_aware); }},
-      {"fedavgm", MakeFedOpt(ServerOptimizer::kMomentum)},
-      {"fedadagrad", MakeFedOpt(ServerOptimizer::kAdagrad)},
-      {"fedadam", MakeFedOpt(ServerOptimizer::kAdam)},
-      {"fedyogi", MakeFedOpt(ServerOptimizer::kYogi)},
-      {"diloco", [](const StrategySpec& s) { return std::make_unique<DiLoCo>(s); }},
-      {"lora_exact", [](const StrategySpec&) { return std::make_unique<LoraExact>(); }},
-      {"scaffold", [](const StrategySpec& s) { return std::make_unique<FedAvg>(s.mask_aware); }},
-      {"median",
-       [](const StrategySpec& s) {
-         return WithPreAggregation(std::make_unique<CoordinateMedian>(), s);
-       }},
+      {"fedprox", {MakeFedAvg}},
+      {"fedavgm", {MakeFedOpt(ServerOptimizer::kMomentum)}},
+      {"fedadagrad", {MakeFedOpt(ServerOptimizer::kAdagrad)}},
+      {"fedadam", {MakeFedOpt(ServerOptimizer::kAdam)}},
+      {"fedyogi", {MakeFedOpt(ServerOptimizer::kYogi)}},
+      {"diloco", {[](const StrategySpec& s) { return std::make_unique<DiLoCo>(s); }}},
+      {"lora_exact", {[](const StrategySpec&) { return std::make_unique<LoraExact>(); }}},
+      {"scaffold", {MakeFedAvg}},
+      {"median", {[](const StrategySpec& s) {
+         return WithPreAggregation(absl::StatusOr<std::unique_ptr<CoordinateMedian>>(
+                                       std::make_unique<CoordinateMedian>()),
+                                   s);
+       }}},
       {"trimmed_mean",
-       [](const StrategySpec& s) {
-         return WithPreAggregation(std::make_unique<TrimmedMean>(s.trim_ratio), s);
-       }},
+       {[](const StrategySpec& s) {
+          return WithPreAggregation(TrimmedMean::Create(s.options.Get<TrimmedMeanOptions>()), s);
+        },
+        TrimmedMeanFields}},
       {"krum",
-       [](const StrategySpec& s) {
-         return WithPreAggregation(std::make_unique<Krum>(s.byzantine, s.krum_select), s);
-       }},
+       {[](const StrategySpec& s) {
+          return WithPreAggregation(Krum::Create(s.byzantine, s.options.Get<KrumOptions>()), s);
+        },
+        KrumFields}},
       {"norm_bounding",
-       [](const StrategySpec& s) {
-         return std::make_unique<NormBounding>(s.norm_bound, s.mask_aware);
-       }},
+       {[](const StrategySpec& s) -> absl::StatusOr<std::unique_ptr<Strategy>> {
+          return NormBounding::Create(s.options.Get<NormBoundingOptions>(), s.mask_aware);
+        },
+        NormBoundingFields}},
   };
   return registry;
 }
@@ -70,10 +86,19 @@ const std::map<std::string, Factory>& Registry() {
 const std::vector<std::string>& RegisteredStrategies() {
   static const std::vector<std::string> names = [] {
     std::vector<std::string> v;
-    for (const auto& [name, factory] : Registry()) v.push_back(name);
+    for (const auto& [name, registration] : Registry()) v.push_back(name);
     return v;
   }();
   return names;
+}
+
+std::vector<ConfigField<StrategySpec>> StrategyConfigFields() {
+  std::vector<ConfigField<StrategySpec>> fields = StrategySpecFields();
+  for (const auto& [name, registration] : Registry()) {
+    if (registration.fields == nullptr) continue;
+    for (ConfigField<StrategySpec>& f : registration.fields()) fields.push_back(std::move(f));
+  }
+  return fields;
 }
 
 absl::StatusOr<std::unique_ptr<Strategy>> CreateStrategy(const StrategySpec& spec) {
@@ -85,7 +110,7 @@ absl::StatusOr<std::unique_ptr<Strategy>> CreateStrategy(const StrategySpec& spe
         absl::StrCat("unknown strategy '", spec.name,
                      "' (registered: ", absl::StrJoin(RegisteredStrategies(), ", "), ")"));
   }
-  return it->second(spec);
+  return it->second.create(spec);
 }
 
 }  // namespace tributary

@@ -1,5 +1,5 @@
 // The strategies by name (strategy.name). Adding a strategy: its file pair in aggregate/ and
-// one line in strategy_registry.cc (docs/architecture.md).
+// one line in strategy_registry.cc (with its own keys, if it has any: docs/architecture.md).
 #ifndef TRIBUTARY_AGGREGATE_STRATEGY_REGISTRY_H_
 #define TRIBUTARY_AGGREGATE_STRATEGY_REGISTRY_H_
 
@@ -13,6 +13,8 @@
 namespace tributary {
 
 const std::vector<std::string>& RegisteredStrategies();
+// Every [strategy] key: the shared parameters' and those single strategies declare.
+std::vector<ConfigField<StrategySpec>> StrategyConfigFields();
 // Validates `spec` and builds the strategy it names.
 absl::StatusOr<std::unique_ptr<Strategy>> CreateStrategy(const StrategySpec& spec);
 

@@ -5,6 +5,22 @@
 
 namespace tributary {
 
+std::vector<ConfigField<StrategySpec>> TrimmedMeanFields() {
+  return {FloatField<StrategySpec>("strategy.trim_ratio",
+                                   "fraction cut at each end per coordinate (trimmed_mean)",
+                                   [](StrategySpec& s) -> double& {
+                                     return s.options.Mutable<TrimmedMeanOptions>().trim_ratio;
+                                   })};
+}
+
+absl::StatusOr<std::unique_ptr<TrimmedMean>> TrimmedMean::Create(
+    const TrimmedMeanOptions& options) {
+  if (!(options.trim_ratio >= 0.0 && options.trim_ratio < 0.5)) {
+    return absl::InvalidArgumentError("strategy.trim_ratio must be in [0, 0.5)");
+  }
+  return std::unique_ptr<TrimmedMean>(new TrimmedMean(options.trim_ratio));
+}
+
 absl::Status TrimmedMean::Combine(const std::vector<Buffered>& updates, std::span<float> out) {
   const size_t n = updates.size();
   const size_t cut = std::min((n - 1) / 2, static_cast<size_t>(std::floor(trim_ratio_ * n)));

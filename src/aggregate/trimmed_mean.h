@@ -9,15 +9,23 @@
 
 namespace tributary {
 
+// strategy.trim_ratio, read by trimmed_mean only.
+struct TrimmedMeanOptions {
+  double trim_ratio = 0.2;  // fraction cut at each end, per coordinate
+};
+std::vector<ConfigField<StrategySpec>> TrimmedMeanFields();
+
 class TrimmedMean : public BufferedStrategy {
  public:
-  explicit TrimmedMean(double trim_ratio) : trim_ratio_(trim_ratio) {}
+  // Fails unless trim_ratio is in [0, 0.5).
+  static absl::StatusOr<std::unique_ptr<TrimmedMean>> Create(const TrimmedMeanOptions& options);
 
  protected:
   absl::Status Combine(const std::vector<Buffered>& updates, std::span<float> out) override;
   const char* name() const override { return "trimmed_mean"; }
 
  private:
+  explicit TrimmedMean(double trim_ratio) : trim_ratio_(trim_ratio) {}
   double trim_ratio_;
 };
 

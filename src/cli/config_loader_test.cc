@@ -2,6 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
+#include "aggregate/trimmed_mean.h"
+#include "engine/experiment_fields.h"
+#include "engine/techniques/hetero_fl.h"
+#include "privacy/privacy_spec.h"
+#include "sim/byzantine.h"
+
 namespace tributary {
 namespace {
 
@@ -26,10 +34,10 @@ TEST(ConfigLoaderTest, ReadsKeysAndFillsDefaults) {
   auto loaded = ParseExperimentConfig(kMinimal, "test.toml", {});
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   const ExperimentConfig& c = loaded->config;
-  EXPECT_EQ(c.rounds, 3);
-  EXPECT_EQ(c.clients_per_round, 2);
-  EXPECT_EQ(c.partition.scheme, PartitionScheme::kDirichlet);
-  EXPECT_DOUBLE_EQ(c.partition.alpha, 0.3);
+  EXPECT_EQ(c.run.rounds, 3);
+  EXPECT_EQ(c.run.clients_per_round, 2);
+  EXPECT_EQ(c.data.partition.scheme, PartitionScheme::kDirichlet);
+  EXPECT_DOUBLE_EQ(c.data.partition.alpha, 0.3);
   EXPECT_EQ(c.model.name, "mlp");
   EXPECT_EQ(c.train.batch_size, TrainOptions{}.batch_size);
   // The resolved config lists defaults too, and parses back to the same values.
@@ -45,8 +53,8 @@ TEST(ConfigLoaderTest, OverridesTakeTomlValuesAndBareWords) {
       {"train.lr=0.2", "data.partition=shards", "run.name=my run", "train.steps=7"});
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   EXPECT_DOUBLE_EQ(loaded->config.train.learning_rate, 0.2);
-  EXPECT_EQ(loaded->config.partition.scheme, PartitionScheme::kShards);
-  EXPECT_EQ(loaded->config.name, "my run");
+  EXPECT_EQ(loaded->config.data.partition.scheme, PartitionScheme::kShards);
+  EXPECT_EQ(loaded->config.run.name, "my run");
   EXPECT_EQ(loaded->config.train.steps, 7);
 }
 
@@ -71,10 +79,51 @@ TEST(ConfigLoaderTest, ClearErrorsForBadInput) {
   EXPECT_NE(ErrorOf(kMinimal, {"run.rounds=0"}).find("run.rounds"), std::string::npos);
 }
 
+// Keys owned by techniques and single strategies land in their own sections, and a copied
+// config does not share them with the original.
+TEST(ConfigLoaderTest, PluginKeysLoadIntoTheirOwnSections) {
+  auto loaded = ParseExperimentConfig(
+      kMinimal, "test.toml",
+      {"attack.fraction=0.2", "attack.kind=nan", "model.small_fraction=0.5",
+       "strategy.name=trimmed_mean", "strategy.trim_ratio=0.3", "privacy.delta=1e-6"});
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  const ExperimentConfig& c = loaded->config;
+  EXPECT_DOUBLE_EQ(c.plugins.Get<AttackSpec>().fraction, 0.2);
+  EXPECT_EQ(c.plugins.Get<AttackSpec>().kind, "nan");  // a bare word, not the float
+  EXPECT_DOUBLE_EQ(c.plugins.Get<HeteroFlOptions>().small_fraction, 0.5);
+  EXPECT_DOUBLE_EQ(c.strategy.options.Get<TrimmedMeanOptions>().trim_ratio, 0.3);
+  EXPECT_DOUBLE_EQ(c.plugins.Get<PrivacySpec>().delta, 1e-6);
+  EXPECT_NE(loaded->resolved_toml.find("trim_ratio = 0.3"), std::string::npos);
+
+  ExperimentConfig copy = c;
+  copy.plugins.Mutable<AttackSpec>().fraction = 0.4;
+  copy.strategy.options.Mutable<TrimmedMeanOptions>().trim_ratio = 0.1;
+  EXPECT_DOUBLE_EQ(c.plugins.Get<AttackSpec>().fraction, 0.2);
+  EXPECT_DOUBLE_EQ(c.strategy.options.Get<TrimmedMeanOptions>().trim_ratio, 0.3);
+  // An unset section reads as its defaults.
+  EXPECT_DOUBLE_EQ(ExperimentConfig().plugins.Get<AttackSpec>().fraction, 0.0);
+}
+
+TEST(ConfigLoaderTest, EveryKeyIsDeclaredOnceAndRoundTrips) {
+  std::set<std::string> keys;
+  for (const ExperimentField& f : ExperimentFields()) {
+    EXPECT_TRUE(keys.insert(f.key).second) << "declared twice: " << f.key;
+    ExperimentConfig defaults;
+    const ConfigValue value = f.get(defaults);
+    EXPECT_EQ(value.index(), static_cast<size_t>(f.type)) << f.key;
+    ExperimentConfig copy;
+    ASSERT_TRUE(f.set(value, copy).ok()) << f.key;
+    EXPECT_EQ(f.get(copy), value) << f.key;
+  }
+  EXPECT_NE(FindExperimentField("privacy.mode"), nullptr);
+  EXPECT_EQ(FindExperimentField("privacy.nosuch"), nullptr);
+}
+
 TEST(ConfigLoaderTest, ReferenceListsEveryKey) {
   const std::string reference = ConfigReference();
   for (const char* key :
-       {"run.rounds", "data.alpha", "model.hidden", "train.lr", "compute.workers"}) {
+       {"run.rounds", "data.alpha", "model.hidden", "train.lr", "compute.workers", "strategy.mu",
+        "strategy.trim_ratio", "attack.fraction", "privacy.mode", "compress.bandwidth_aware"}) {
     EXPECT_NE(reference.find(key), std::string::npos) << key;
   }
 }

@@ -15,7 +15,7 @@ int RunPartitionCommand(const PartitionCommandOptions& options) {
   auto loaded = LoadExperimentConfig(options.config_path, options.overrides);
   if (!loaded.ok()) return Fail(loaded.status());
   const ExperimentConfig& config = loaded->config;
-  absl::StatusOr<const Dataset*> dataset = FindDataset(config.dataset);
+  absl::StatusOr<const Dataset*> dataset = FindDataset(config.data.dataset);
   if (!dataset.ok()) return Fail(dataset.status());
   if ((*dataset)->text()) {
     return Fail(absl::InvalidArgumentError(
@@ -23,19 +23,19 @@ int RunPartitionCommand(const PartitionCommandOptions& options) {
         "clients' presidents and window counts when it starts"));
   }
   auto images = LoadFashionMnist(
-      config.data_dir.empty() ? kDefaultFashionMnistDir : config.data_dir, DatasetSplit::kTrain);
+      config.data.dir.empty() ? kDefaultFashionMnistDir : config.data.dir, DatasetSplit::kTrain);
   if (!images.ok()) return Fail(images.status());
-  if (config.max_train_examples > 0 &&
-      static_cast<size_t>(config.max_train_examples) < images->size()) {
-    images->labels.resize(config.max_train_examples);
+  if (config.data.max_train_examples > 0 &&
+      static_cast<size_t>(config.data.max_train_examples) < images->size()) {
+    images->labels.resize(config.data.max_train_examples);
   }
-  auto partitions =
-      PartitionExamples(images->labels, images->num_classes, config.partition, config.seed);
+  auto partitions = PartitionExamples(images->labels, images->num_classes, config.data.partition,
+                                      config.run.seed);
   if (!partitions.ok()) return Fail(partitions.status());
 
   std::printf("%s partition of %zu examples over %d clients (seed %llu)\n",
-              PartitionSchemeName(config.partition.scheme), images->size(),
-              config.partition.num_clients, static_cast<unsigned long long>(config.seed));
+              PartitionSchemeName(config.data.partition.scheme), images->size(),
+              config.data.partition.num_clients, static_cast<unsigned long long>(config.run.seed));
   std::printf("%8s %8s %8s |", "client", "examples", "classes");
   for (int k = 0; k < images->num_classes; ++k) std::printf(" %6d", k);
   std::printf("\n");

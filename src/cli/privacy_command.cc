@@ -9,6 +9,7 @@
 #include "cli/config_loader.h"
 #include "cli/exit_code.h"
 #include "common/status_util.h"
+#include "privacy/privacy_spec.h"
 #include "privacy/rdp_accountant.h"
 
 namespace tributary {
@@ -19,10 +20,10 @@ absl::Status Account(PrivacyCommandOptions o) {
     TRIB_ASSIGN_OR_RETURN(LoadedConfig loaded, LoadExperimentConfig(o.config_path, o.overrides));
     const ExperimentConfig& c = loaded.config;
     if (!o.sampling_rate) o.sampling_rate = c.SamplingRate();
-    if (!o.rounds) o.rounds = c.rounds;
-    if (!o.delta) o.delta = c.privacy.delta;
-    if (!o.noise_multiplier && !o.target_epsilon && c.privacy.enabled()) {
-      o.noise_multiplier = c.privacy.noise_multiplier;
+    if (!o.rounds) o.rounds = c.run.rounds;
+    if (!o.delta) o.delta = c.plugins.Get<PrivacySpec>().delta;
+    if (!o.noise_multiplier && !o.target_epsilon && c.plugins.Get<PrivacySpec>().enabled()) {
+      o.noise_multiplier = c.plugins.Get<PrivacySpec>().noise_multiplier;
     }
   }
   if (!o.sampling_rate || !(*o.sampling_rate > 0.0 && *o.sampling_rate <= 1.0)) {

@@ -47,7 +47,7 @@ absl::Status Serve(const ServerCommandOptions& options) {
         "a deployed run has real ones (--round-deadline, client --uplink-mbps)");
   }
   const std::string out_dir =
-      options.out_dir.empty() ? absl::StrCat("runs/", config.name) : options.out_dir;
+      options.out_dir.empty() ? absl::StrCat("runs/", config.run.name) : options.out_dir;
   const std::string checkpoint_path = out_dir + "/checkpoint.bin";
   if (options.resume) {
     if (!std::filesystem::exists(checkpoint_path)) {
@@ -62,14 +62,14 @@ absl::Status Serve(const ServerCommandOptions& options) {
     return absl::InvalidArgumentError("--tokens FILE is required (lines \"CLIENT_ID TOKEN\")");
   }
   TRIB_ASSIGN_OR_RETURN(ClientTokens tokens,
-                        ClientTokens::Load(options.tokens_path, config.partition.num_clients));
+                        ClientTokens::Load(options.tokens_path, config.data.partition.num_clients));
   TRIB_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
                         MakeServerCredentials(options.tls));
   TRIB_ASSIGN_OR_RETURN(auto listen, SplitHostPort(options.listen));
 
   LogInfo("tributary server: %s — %d clients, %d per round, %d rounds, model %s",
-          config.name.c_str(), config.partition.num_clients, config.clients_per_round,
-          config.rounds, config.model.name.c_str());
+          config.run.name.c_str(), config.data.partition.num_clients, config.run.clients_per_round,
+          config.run.rounds, config.model.name.c_str());
   TRIB_ASSIGN_OR_RETURN(std::unique_ptr<Coordinator> coordinator,
                         Coordinator::Create(config, loaded.resolved_toml, options.coordinator,
                                             options.resume ? checkpoint_path : ""));
@@ -86,7 +86,7 @@ absl::Status Serve(const ServerCommandOptions& options) {
   ApplyTransportSettings(builder);
   // Long polls hold a thread each; leave room for every client plus its upload.
   grpc::ResourceQuota quota("tributary-server");
-  quota.SetMaxThreads(2 * config.partition.num_clients + 16);
+  quota.SetMaxThreads(2 * config.data.partition.num_clients + 16);
   builder.SetResourceQuota(quota);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
@@ -110,7 +110,7 @@ absl::Status Serve(const ServerCommandOptions& options) {
   TRIB_ASSIGN_OR_RETURN(
       std::unique_ptr<MetricsWriter> metrics,
       MetricsWriter::Open(out_dir + "/metrics.jsonl", coordinator->first_round() - 1));
-  ProgressPrinter progress(LogEnabled(LogLevel::kInfo) ? stdout : nullptr, config.rounds);
+  ProgressPrinter progress(LogEnabled(LogLevel::kInfo) ? stdout : nullptr, config.run.rounds);
   RoundMetrics last;
   absl::Status run = coordinator->Run([&](const RoundMetrics& m, const Checkpoint& checkpoint) {
     progress.PrintRound(m);

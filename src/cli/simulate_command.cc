@@ -22,15 +22,15 @@ absl::Status Simulate(const SimulateOptions& options) {
                         LoadExperimentConfig(options.config_path, options.overrides));
   const ExperimentConfig& config = loaded.config;
   const std::string out_dir =
-      options.out_dir.empty() ? absl::StrCat("runs/", config.name) : options.out_dir;
+      options.out_dir.empty() ? absl::StrCat("runs/", config.run.name) : options.out_dir;
   TRIB_RETURN_IF_ERROR(PrepareOutputDir(out_dir, options.overwrite));
   TRIB_RETURN_IF_ERROR(WriteFileAtomically(out_dir + "/config.toml", loaded.resolved_toml));
 
   const auto start = std::chrono::steady_clock::now();
   LogInfo("tributary simulate: %s — %d clients (%s), %d per round, %d rounds, model %s",
-          config.name.c_str(), config.partition.num_clients,
-          PartitionSchemeName(config.partition.scheme), config.clients_per_round, config.rounds,
-          config.model.name.c_str());
+          config.run.name.c_str(), config.data.partition.num_clients,
+          PartitionSchemeName(config.data.partition.scheme), config.run.clients_per_round,
+          config.run.rounds, config.model.name.c_str());
   TRIB_ASSIGN_OR_RETURN(std::unique_ptr<Simulation> simulation, Simulation::Create(config));
   LogInfo("model: %zu parameters (%s); %d workers x %d threads; output: %s",
           simulation->global_model().num_elements(),
@@ -39,7 +39,7 @@ absl::Status Simulate(const SimulateOptions& options) {
 
   TRIB_ASSIGN_OR_RETURN(std::unique_ptr<MetricsWriter> metrics,
                         MetricsWriter::Open(out_dir + "/metrics.jsonl"));
-  ProgressPrinter progress(LogEnabled(LogLevel::kInfo) ? stdout : nullptr, config.rounds);
+  ProgressPrinter progress(LogEnabled(LogLevel::kInfo) ? stdout : nullptr, config.run.rounds);
   RoundMetrics last;
   TRIB_RETURN_IF_ERROR(simulation->Run([&](const RoundMetrics& m) {
     progress.PrintRound(m);

@@ -23,9 +23,10 @@ using Clock = std::chrono::steady_clock;
 }  // namespace
 
 absl::Status CoordinatorOptions::Validate(const ExperimentConfig& config) const {
-  if (quorum < 1 || quorum > config.clients_per_round) {
-    return absl::InvalidArgumentError(absl::StrCat("--quorum must be in [1, clients_per_round = ",
-                                                   config.clients_per_round, "], got ", quorum));
+  if (quorum < 1 || quorum > config.run.clients_per_round) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--quorum must be in [1, clients_per_round = ", config.run.clients_per_round,
+                     "], got ", quorum));
   }
   if (!(over_selection >= 0.0 && over_selection <= 10.0)) {
     return absl::InvalidArgumentError("--over-selection must be in [0, 10]");
@@ -33,9 +34,9 @@ absl::Status CoordinatorOptions::Validate(const ExperimentConfig& config) const 
   if (!(round_deadline_seconds > 0.0)) {
     return absl::InvalidArgumentError("--round-deadline must be > 0 seconds");
   }
-  if (wait_for_clients < 0 || wait_for_clients > config.partition.num_clients) {
+  if (wait_for_clients < 0 || wait_for_clients > config.data.partition.num_clients) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "--wait-for-clients must be in [0, data.num_clients = ", config.partition.num_clients,
+        "--wait-for-clients must be in [0, data.num_clients = ", config.data.partition.num_clients,
         "]"));
   }
   if (!(wait_timeout_seconds > 0.0)) {
@@ -47,7 +48,7 @@ absl::Status CoordinatorOptions::Validate(const ExperimentConfig& config) const 
 absl::Status CheckDeployable(const ExperimentConfig& config) {
   // Per-client evaluation asks every client of the federation for its held-out accuracy on each
   // evaluation round; the coordinator protocol has no evaluation task yet (docs/architecture.md).
-  if (config.client_holdout > 0.0) {
+  if (config.data.client_holdout > 0.0) {
     return absl::UnimplementedError(
         "tributary server does not run data.client_holdout (per-client evaluation) yet: it needs "
         "an evaluation task for every client (simulation only; docs/architecture.md)");
@@ -101,7 +102,7 @@ absl::StatusOr<std::unique_ptr<Coordinator>> Coordinator::Create(const Experimen
 absl::StatusOr<Coordinator::Registration> Coordinator::Register(uint32_t client,
                                                                 int64_t num_examples,
                                                                 double uplink_mbps) {
-  if (client >= static_cast<uint32_t>(config_.partition.num_clients)) {
+  if (client >= static_cast<uint32_t>(config_.data.partition.num_clients)) {
     return absl::InvalidArgumentError(absl::StrCat("client id ", client, " >= data.num_clients"));
   }
   // Bounded so that a cohort's total cannot overflow (10^7 clients x 10^9 examples < 2^63).
@@ -234,12 +235,12 @@ bool Coordinator::RoundSettled() const {
   // A Poisson cohort is taken whole (its size is part of the sampling); a fixed one closes once
   // K updates are in (over-selection).
   const bool poisson = config_.ResolvedSampling() == ClientSampling::kPoisson;
-  return all_answered || (!poisson && accepted >= config_.clients_per_round);
+  return all_answered || (!poisson && accepted >= config_.run.clients_per_round);
 }
 
 absl::Status Coordinator::WaitForClients() {
   const int wanted =
-      options_.wait_for_clients > 0 ? options_.wait_for_clients : config_.clients_per_round;
+      options_.wait_for_clients > 0 ? options_.wait_for_clients : config_.run.clients_per_round;
   const auto until =
       Clock::now() + std::chrono::duration_cast<Clock::duration>(
                          std::chrono::duration<double>(options_.wait_timeout_seconds));

@@ -82,7 +82,7 @@ grpc::Status CoordinatorService::NextRound(grpc::ServerContext* context,
   if (!task.ok()) return ToGrpc(task.status());
   v1::RoundMessage message;
   if (!task->has_value()) {
-    message.mutable_finished()->set_rounds(coordinator_.config().rounds);
+    message.mutable_finished()->set_rounds(coordinator_.config().run.rounds);
     writer->Write(message);
     return grpc::Status::OK;
   }

@@ -157,10 +157,10 @@ absl::Status FederatedClient::Run() {
   // The client's own partition, from its local data config, before it registers with its size.
   {
     const ExperimentConfig& local = options_.data_config;
-    if (options_.client_id >= static_cast<uint32_t>(local.partition.num_clients)) {
+    if (options_.client_id >= static_cast<uint32_t>(local.data.partition.num_clients)) {
       return absl::InvalidArgumentError(absl::StrCat("--client-id ", options_.client_id,
                                                      " >= data.num_clients ",
-                                                     local.partition.num_clients));
+                                                     local.data.partition.num_clients));
     }
     TRIB_ASSIGN_OR_RETURN(ExperimentData data, LoadExperimentData(local));
     train_data_ = std::move(data.train);

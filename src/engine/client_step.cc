@@ -13,7 +13,7 @@ absl::StatusOr<std::unique_ptr<ClientStep>> ClientStep::Create(const ExperimentC
                                                                const ModelState& global) {
   auto step = std::unique_ptr<ClientStep>(new ClientStep());
   step->config_ = config;
-  TRIB_ASSIGN_OR_RETURN(step->uplink_, Pipeline::Parse(config.uplink_codec));
+  TRIB_ASSIGN_OR_RETURN(step->uplink_, Pipeline::Parse(config.compress.uplink));
   step->layout_ = global.specs();
   TRIB_ASSIGN_OR_RETURN(step->techniques_, CreateTechniques(config, global));
   step->train_ = config.train;
@@ -66,7 +66,7 @@ absl::StatusOr<ClientStepResult> ClientStep::Run(uint32_t client, const ClientTa
     }
   }
   ClientRound round{.client = client,
-                    .run_seed = config_.seed,
+                    .run_seed = config_.run.seed,
                     .task = &task,
                     .public_model = &public_model,
                     .start_model = &public_model,
@@ -83,11 +83,11 @@ absl::StatusOr<ClientStepResult> ClientStep::Run(uint32_t client, const ClientTa
   }
   const auto train_start = std::chrono::steady_clock::now();
   TRIB_ASSIGN_OR_RETURN(
-      round.train,
-      round.trainer->Train(*round.start_model, data, examples,
-                           DeriveSeed(config_.seed, task.round, client, RngPurpose::kLocalShuffle),
-                           round.trained, round.gradient_correction,
-                           config_.train.keep_optimizer_state ? &memory.optimizer : nullptr));
+      round.train, round.trainer->Train(
+                       *round.start_model, data, examples,
+                       DeriveSeed(config_.run.seed, task.round, client, RngPurpose::kLocalShuffle),
+                       round.trained, round.gradient_correction,
+                       config_.train.keep_optimizer_state ? &memory.optimizer : nullptr));
   ClientStepResult out;
   out.train = round.train;
   out.upload.report = ClientReport{
@@ -104,11 +104,11 @@ absl::StatusOr<ClientStepResult> ClientStep::Run(uint32_t client, const ClientTa
     TRIB_RETURN_IF_ERROR(techniques_[t]->AfterTrain(with_technique(t)));
   }
   const CodecContext codec_context{
-      .seed = DeriveSeed(config_.seed, task.round, client, RngPurpose::kCodec),
+      .seed = DeriveSeed(config_.run.seed, task.round, client, RngPurpose::kCodec),
       .layout = round.upload_layout,
       .state = &memory.codec,
       .ratio_scale = task.ratio_scale};
-  if (config_.uplink_error_feedback) {
+  if (config_.compress.error_feedback) {
     TRIB_ASSIGN_OR_RETURN(out.upload.update,
                           EncodeWithErrorFeedback(*uplink_, round.upload, codec_context));
   } else {

@@ -15,22 +15,22 @@ constexpr int kEvalChunks = 8;
 }  // namespace
 
 absl::StatusOr<ExperimentData> LoadExperimentData(const ExperimentConfig& config) {
-  TRIB_ASSIGN_OR_RETURN(const Dataset* dataset, FindDataset(config.dataset));
+  TRIB_ASSIGN_OR_RETURN(const Dataset* dataset, FindDataset(config.data.dataset));
   return dataset->Load(config);
 }
 
 bool IsTextRun(const ExperimentConfig& config) {
-  absl::StatusOr<const Dataset*> dataset = FindDataset(config.dataset);
+  absl::StatusOr<const Dataset*> dataset = FindDataset(config.data.dataset);
   return dataset.ok() && (*dataset)->text();
 }
 
 absl::StatusOr<ModelState> InitialGlobalModel(const ExperimentConfig& config) {
-  TRIB_ASSIGN_OR_RETURN(ModelState fresh, InitialModelState(config.model, config.seed));
-  if (config.model_init.empty()) return fresh;
-  TRIB_ASSIGN_OR_RETURN(ModelState loaded, LoadModelState(config.model_init));
+  TRIB_ASSIGN_OR_RETURN(ModelState fresh, InitialModelState(config.model, config.run.seed));
+  if (config.model.init.empty()) return fresh;
+  TRIB_ASSIGN_OR_RETURN(ModelState loaded, LoadModelState(config.model.init));
   if (loaded.specs() != fresh.specs()) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "model.init ", config.model_init, " does not have the configured model's tensors"));
+        "model.init ", config.model.init, " does not have the configured model's tensors"));
   }
   return loaded;
 }

@@ -52,12 +52,13 @@ absl::StatusOr<std::unique_ptr<RoundEngine>> RoundEngine::Create(
     e.evaluators_.push_back(std::move(trainer));
   }
   e.pool_ = std::make_unique<WorkerPool>(workers, nullptr);
-  TRIB_ASSIGN_OR_RETURN(e.uplink_, Pipeline::Parse(config.uplink_codec));
+  TRIB_ASSIGN_OR_RETURN(e.uplink_, Pipeline::Parse(config.compress.uplink));
   TRIB_ASSIGN_OR_RETURN(e.fp32_, Pipeline::Parse("fp32"));
   e.server_state_bytes_ = static_cast<int64_t>(e.fp32_->Encode(e.global_.flat(), 0).size());
-  TRIB_ASSIGN_OR_RETURN(e.downlink_,
-                        Downlink::Create(e.global_, config.downlink_codec, config.downlink_history,
-                                         static_cast<size_t>(config.partition.num_clients)));
+  TRIB_ASSIGN_OR_RETURN(
+      e.downlink_,
+      Downlink::Create(e.global_, config.compress.downlink, config.compress.downlink_history,
+                       static_cast<size_t>(config.data.partition.num_clients)));
   return engine;
 }
 
@@ -70,9 +71,9 @@ std::vector<std::vector<float>*> RoundEngine::CarriedState() const {
 }
 
 absl::Status RoundEngine::Restore(Checkpoint checkpoint) {
-  if (checkpoint.round >= config_.rounds) {
+  if (checkpoint.round >= config_.run.rounds) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "the checkpoint is after round ", checkpoint.round, "; the run has ", config_.rounds));
+        "the checkpoint is after round ", checkpoint.round, "; the run has ", config_.run.rounds));
   }
   std::vector<std::vector<float>*> carried = CarriedState();
   if (carried.size() != checkpoint.strategy_state.size()) {
@@ -276,16 +277,16 @@ absl::Status RoundEngine::Evaluate(RoundMetrics& metrics) {
 
 absl::Status RoundEngine::Run(ClientChannel& channel,
                               const std::function<absl::Status(const RoundMetrics&)>& on_round) {
-  if (config_.eval_initial && first_round_ == 1) {
+  if (config_.run.eval_initial && first_round_ == 1) {
     RoundMetrics initial;  // round 0: the starting model
     TRIB_RETURN_IF_ERROR(Evaluate(initial));
     if (IsTextRun(config_)) initial.tokens_trained_total = 0;
     TRIB_RETURN_IF_ERROR(on_round(initial));
   }
-  const int population = config_.partition.num_clients;
+  const int population = config_.data.partition.num_clients;
   const int selected_count = std::min(
       population,
-      static_cast<int>(std::ceil(config_.clients_per_round * (1.0 + options_.over_selection))));
+      static_cast<int>(std::ceil(config_.run.clients_per_round * (1.0 + options_.over_selection))));
   const bool poisson = config_.ResolvedSampling() == ClientSampling::kPoisson;
   auto stop_before = [&](int round) {
     std::optional<std::string> stop;
@@ -294,7 +295,7 @@ absl::Status RoundEngine::Run(ClientChannel& channel,
     }
     return stop;
   };
-  for (int round = first_round_; round <= config_.rounds; ++round) {
+  for (int round = first_round_; round <= config_.run.rounds; ++round) {
     const auto start = std::chrono::steady_clock::now();
     if (std::optional<std::string> stop = stop_before(round)) {
       LogWarning("%s", *stop);
@@ -302,9 +303,10 @@ absl::Status RoundEngine::Run(ClientChannel& channel,
     }
     std::vector<uint32_t> cohort;
     if (poisson) {
-      cohort = SamplePoisson(population, config_.SamplingRate(), config_.seed, round);
+      cohort = SamplePoisson(population, config_.SamplingRate(), config_.run.seed, round);
     } else {
-      TRIB_ASSIGN_OR_RETURN(cohort, SampleClients(population, selected_count, config_.seed, round));
+      TRIB_ASSIGN_OR_RETURN(cohort,
+                            SampleClients(population, selected_count, config_.run.seed, round));
     }
     const std::optional<int64_t> expected_examples = channel.PrepareRound(round, cohort);
     if (!expected_examples.has_value()) break;  // asked to stop
@@ -338,7 +340,7 @@ absl::Status RoundEngine::Run(ClientChannel& channel,
       LogWarning("round %d: %d accepted updates, quorum %d: the model is unchanged", round,
                  metrics.clients, options_.quorum);
     }
-    TRIB_RETURN_IF_ERROR(downlink_->Publish(global_, config_.seed, round));
+    TRIB_RETURN_IF_ERROR(downlink_->Publish(global_, config_.run.seed, round));
     bytes_up_total_ += metrics.bytes_up;
     bytes_down_total_ += metrics.bytes_down;
     metrics.bytes_up_total = bytes_up_total_;
@@ -347,8 +349,8 @@ absl::Status RoundEngine::Run(ClientChannel& channel,
       metrics.tokens_trained_total = examples_trained_total_ * config_.model.context;
     }
     // The last round is evaluated, also when a technique ends the run early (a privacy budget).
-    const bool last = round == config_.rounds || stop_before(round + 1).has_value();
-    if (round % config_.eval_every == 0 || last) {
+    const bool last = round == config_.run.rounds || stop_before(round + 1).has_value();
+    if (round % config_.run.eval_every == 0 || last) {
       TRIB_RETURN_IF_ERROR(Evaluate(metrics));
       TRIB_ASSIGN_OR_RETURN(metrics.client_accuracy, channel.EvaluateClients(global_));
     }

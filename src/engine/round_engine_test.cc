@@ -15,16 +15,16 @@ namespace {
 
 ExperimentConfig TinyRun() {
   ExperimentConfig c;
-  c.name = "engine";
-  c.seed = 5;
-  c.rounds = 1;
-  c.clients_per_round = 4;
-  c.max_train_examples = 400;
-  c.max_test_examples = 200;
-  c.partition = {.scheme = PartitionScheme::kIid, .num_clients = 4};
+  c.run.name = "engine";
+  c.run.seed = 5;
+  c.run.rounds = 1;
+  c.run.clients_per_round = 4;
+  c.data.max_train_examples = 400;
+  c.data.max_test_examples = 200;
+  c.data.partition = {.scheme = PartitionScheme::kIid, .num_clients = 4};
   c.model.name = "mlp";
   c.model.hidden = 8;
-  c.workers = 1;
+  c.compute.workers = 1;
   return c;
 }
 

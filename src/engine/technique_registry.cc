@@ -13,22 +13,28 @@
 namespace tributary {
 namespace {
 
-// Each factory returns null when the config does not enable its technique.
 struct Registration {
   const char* name;
+  // Returns null when the config does not enable the technique.
   absl::StatusOr<std::unique_ptr<Technique>> (*create)(const ExperimentConfig&, const ModelState&);
+  // The keys of its own section (stored in ExperimentConfig::plugins); null: none.
+  std::vector<ConfigField<ExperimentConfig>> (*fields)() = nullptr;
+  // Checks them against the rest of the config; null: nothing to check.
+  absl::Status (*validate)(const ExperimentConfig&) = nullptr;
+  // The sampling it needs under run.sampling = auto; null or nullopt: no preference.
+  std::optional<ClientSampling> (*sampling)(const ExperimentConfig&) = nullptr;
 };
 
 // Hook order: an attack replaces the whole trained update before local layers split it, and
 // differential privacy clips (and noises) what is left to upload.
 constexpr Registration kTechniques[] = {
-    {"fedprox", CreateProximalTerm},
+    {"fedprox", CreateProximalTerm, ProximalTermFields, ValidateProximalTerm},
     {"scaffold", CreateScaffoldControl},
-    {"heterofl", CreateHeteroFl},
-    {"attack", CreateByzantineAttack},
-    {"local_layers", CreateLocalLayers},
-    {"dp", CreateDifferentialPrivacy},
-    {"bandwidth_aware", CreateBandwidthAware},
+    {"heterofl", CreateHeteroFl, HeteroFlFields, ValidateHeteroFl},
+    {"attack", CreateByzantineAttack, ByzantineAttackFields, ValidateByzantineAttack},
+    {"local_layers", CreateLocalLayers, LocalLayersFields, ValidateLocalLayers},
+    {"dp", CreateDifferentialPrivacy, PrivacyFields, ValidateDifferentialPrivacy, PrivacySampling},
+    {"bandwidth_aware", CreateBandwidthAware, BandwidthAwareFields},
     {"sketch", CreateSketchAggregation},
 };
 
@@ -48,6 +54,30 @@ std::vector<std::string> RegisteredTechniques() {
   std::vector<std::string> names;
   for (const Registration& r : kTechniques) names.push_back(r.name);
   return names;
+}
+
+std::vector<ConfigField<ExperimentConfig>> TechniqueConfigFields() {
+  std::vector<ConfigField<ExperimentConfig>> fields;
+  for (const Registration& r : kTechniques) {
+    if (r.fields == nullptr) continue;
+    for (ConfigField<ExperimentConfig>& f : r.fields()) fields.push_back(std::move(f));
+  }
+  return fields;
+}
+
+absl::Status ValidateTechniques(const ExperimentConfig& config) {
+  for (const Registration& r : kTechniques) {
+    if (r.validate != nullptr) TRIB_RETURN_IF_ERROR(r.validate(config));
+  }
+  return absl::OkStatus();
+}
+
+std::optional<ClientSampling> TechniqueSampling(const ExperimentConfig& config) {
+  for (const Registration& r : kTechniques) {
+    if (r.sampling == nullptr) continue;
+    if (std::optional<ClientSampling> wanted = r.sampling(config)) return wanted;
+  }
+  return std::nullopt;
 }
 
 }  // namespace tributary

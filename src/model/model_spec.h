@@ -39,6 +39,9 @@ struct ModelSpec {
   double lora_alpha = 16.0;
   bool lora_train_a = true;
   std::string base;  // checkpoint of the full model (SaveModelState / simulate's model.pt)
+  // Checkpoint the global model starts from (e.g. a pre-trained model to fine-tune); every party
+  // loads it locally, as the initial model. Empty: initialized from the seed.
+  std::string init;
 };
 
 // Names accepted by ModelSpec::name: "mlp" (input -> hidden -> hidden -> classes, ReLU),

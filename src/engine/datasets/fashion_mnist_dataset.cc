@@ -10,7 +10,7 @@ absl::StatusOr<LabeledImages> LoadSplit(const ExperimentConfig& config, DatasetS
                                         int64_t limit) {
   TRIB_ASSIGN_OR_RETURN(
       LabeledImages images,
-      LoadFashionMnist(config.data_dir.empty() ? kDefaultFashionMnistDir : config.data_dir, split));
+      LoadFashionMnist(config.data.dir.empty() ? kDefaultFashionMnistDir : config.data.dir, split));
   if (limit > 0 && static_cast<size_t>(limit) < images.size()) {
     images.labels.resize(limit);
     images.pixels.resize(limit * images.rows * images.cols);
@@ -30,13 +30,13 @@ absl::Status FashionMnistDataset::Validate(const ExperimentConfig& config) const
 
 absl::StatusOr<ExperimentData> FashionMnistDataset::Load(const ExperimentConfig& config) const {
   TRIB_ASSIGN_OR_RETURN(LabeledImages train_images,
-                        LoadSplit(config, DatasetSplit::kTrain, config.max_train_examples));
+                        LoadSplit(config, DatasetSplit::kTrain, config.data.max_train_examples));
   TRIB_ASSIGN_OR_RETURN(LabeledImages test_images,
-                        LoadSplit(config, DatasetSplit::kTest, config.max_test_examples));
+                        LoadSplit(config, DatasetSplit::kTest, config.data.max_test_examples));
   ExperimentData data;
   TRIB_ASSIGN_OR_RETURN(data.partitions,
                         PartitionExamples(train_images.labels, train_images.num_classes,
-                                          config.partition, config.seed));
+                                          config.data.partition, config.run.seed));
   data.model = config.model;
   data.model.input_channels = 1;
   data.model.input_height = train_images.rows;

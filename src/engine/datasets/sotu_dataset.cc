@@ -12,7 +12,7 @@ namespace tributary {
 namespace {
 
 std::string CorpusDir(const ExperimentConfig& config) {
-  return config.data_dir.empty() ? kDefaultSotuDir : config.data_dir;
+  return config.data.dir.empty() ? kDefaultSotuDir : config.data.dir;
 }
 
 absl::StatusOr<std::unique_ptr<Tokenizer>> TrainingTokenizer(const ExperimentConfig& config,
@@ -21,7 +21,8 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> TrainingTokenizer(const ExperimentCon
   for (size_t i = 0; i < speeches.size(); ++i) {
     if (!IsValidationSpeech(i)) texts.push_back(speeches[i].text);
   }
-  return Tokenizer::TrainOrLoadCached(texts, config.text.vocab_size, config.text.cache_dir);
+  return Tokenizer::TrainOrLoadCached(texts, config.data.text.vocab_size,
+                                      config.data.text.cache_dir);
 }
 
 // Appends the address's whole windows of `window` tokens (a shorter tail is dropped).
@@ -41,8 +42,8 @@ void PrintSummary(const ExperimentConfig& config, const std::map<std::string, in
       "sotu: %zu training windows of %lld tokens from %zu presidents, %zu validation "
       "windows; tokenizer vocabulary %d",
       owners.size(), static_cast<long long>(config.model.context), names.size(), validation_windows,
-      config.text.vocab_size);
-  if (config.partition.scheme != PartitionScheme::kNatural) return;
+      config.data.text.vocab_size);
+  if (config.data.partition.scheme != PartitionScheme::kNatural) return;
   for (size_t c = 0; c < partitions.size(); ++c) {
     if (partitions[c].empty()) continue;
     const std::string& first = names[owners[partitions[c].front()]];
@@ -68,7 +69,8 @@ absl::StatusOr<ExperimentData> LoadSotuExperimentData(const ExperimentConfig& co
   std::map<std::string, int> president_index;
   for (size_t i = 0; i < speeches.size(); ++i) {
     const Speech& speech = speeches[i];
-    if (speech.year < config.text.min_year || speech.year > config.text.max_year) continue;
+    if (speech.year < config.data.text.min_year || speech.year > config.data.text.max_year)
+      continue;
     TRIB_ASSIGN_OR_RETURN(std::vector<int32_t> tokens, tokenizer->Encode(speech.text));
     if (IsValidationSpeech(i)) {
       AppendWindows(tokens, window, test_tokens);
@@ -84,20 +86,20 @@ absl::StatusOr<ExperimentData> LoadSotuExperimentData(const ExperimentConfig& co
   }
   if (owners.empty() || test_tokens.empty()) {
     return absl::InvalidArgumentError(absl::StrCat("no training or validation addresses in years [",
-                                                   config.text.min_year, ", ", config.text.max_year,
-                                                   "]"));
+                                                   config.data.text.min_year, ", ",
+                                                   config.data.text.max_year, "]"));
   }
-  if (config.max_train_examples > 0 &&
-      static_cast<size_t>(config.max_train_examples) < owners.size()) {
-    owners.resize(config.max_train_examples);
+  if (config.data.max_train_examples > 0 &&
+      static_cast<size_t>(config.data.max_train_examples) < owners.size()) {
+    owners.resize(config.data.max_train_examples);
     train_tokens.resize(owners.size() * window);
   }
   const size_t test_windows = test_tokens.size() / window;
-  if (config.max_test_examples > 0 &&
-      static_cast<size_t>(config.max_test_examples) < test_windows) {
+  if (config.data.max_test_examples > 0 &&
+      static_cast<size_t>(config.data.max_test_examples) < test_windows) {
     std::vector<int32_t> kept;
-    for (int64_t k = 0; k < config.max_test_examples; ++k) {
-      const size_t w = k * test_windows / config.max_test_examples;
+    for (int64_t k = 0; k < config.data.max_test_examples; ++k) {
+      const size_t w = k * test_windows / config.data.max_test_examples;
       kept.insert(kept.end(), test_tokens.begin() + w * window,
                   test_tokens.begin() + (w + 1) * window);
     }
@@ -106,7 +108,7 @@ absl::StatusOr<ExperimentData> LoadSotuExperimentData(const ExperimentConfig& co
   ExperimentData data;
   TRIB_ASSIGN_OR_RETURN(data.partitions,
                         PartitionExamples(owners, static_cast<int>(president_index.size()),
-                                          config.partition, config.seed));
+                                          config.data.partition, config.run.seed));
   PrintSummary(config, president_index, owners, data.partitions, test_tokens.size() / window);
   data.model = config.model;
   data.model.num_classes = tokenizer->vocab_size();
@@ -121,9 +123,8 @@ absl::Status SotuDataset::Validate(const ExperimentConfig& config) const {
   if (config.model.name != "gpt") {
     return absl::InvalidArgumentError("data.dataset = sotu goes with model.name = gpt");
   }
-  if (config.small_fraction > 0.0 || config.client_holdout > 0.0) {
-    return absl::InvalidArgumentError(
-        "sotu runs support neither model.small_fraction nor data.client_holdout");
+  if (config.data.client_holdout > 0.0) {
+    return absl::InvalidArgumentError("sotu runs do not support data.client_holdout");
   }
   return absl::OkStatus();
 }

@@ -17,9 +17,17 @@ class BandwidthAware final : public Technique {
 
 }  // namespace
 
+std::vector<ConfigField<ExperimentConfig>> BandwidthAwareFields() {
+  return {BoolField<ExperimentConfig>("compress.bandwidth_aware",
+                                      "scale each client's top-k ratio by its uplink bandwidth",
+                                      [](ExperimentConfig& c) -> bool& {
+                                        return c.plugins.Mutable<BandwidthAwareOptions>().enabled;
+                                      })};
+}
+
 absl::StatusOr<std::unique_ptr<Technique>> CreateBandwidthAware(const ExperimentConfig& config,
                                                                 const ModelState& global) {
-  if (!config.bandwidth_aware) return nullptr;
+  if (!config.plugins.Get<BandwidthAwareOptions>().enabled) return nullptr;
   return std::make_unique<BandwidthAware>();
 }
 

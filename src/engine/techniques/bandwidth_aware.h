@@ -11,10 +11,17 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/config_field.h"
 #include "engine/experiment.h"
 #include "engine/technique.h"
 
 namespace tributary {
+
+// compress.bandwidth_aware, owned by this technique.
+struct BandwidthAwareOptions {
+  bool enabled = false;
+};
+std::vector<ConfigField<ExperimentConfig>> BandwidthAwareFields();
 
 absl::StatusOr<std::unique_ptr<Technique>> CreateBandwidthAware(const ExperimentConfig& config,
                                                                 const ModelState& global);

@@ -30,12 +30,29 @@ class ByzantineAttack final : public Technique {
 
 }  // namespace
 
+std::vector<ConfigField<ExperimentConfig>> ByzantineAttackFields() {
+  using C = ExperimentConfig;
+  return {
+      FloatField<C>("attack.fraction", "fraction of clients that are Byzantine",
+                    [](C& c) -> double& { return c.plugins.Mutable<AttackSpec>().fraction; }),
+      StringField<C>("attack.kind", "Byzantine update: signflip scale random nan",
+                     [](C& c) -> std::string& { return c.plugins.Mutable<AttackSpec>().kind; }),
+      FloatField<C>("attack.scale", "attack magnitude (signflip: -scale * delta)",
+                    [](C& c) -> double& { return c.plugins.Mutable<AttackSpec>().scale; }),
+  };
+}
+
+absl::Status ValidateByzantineAttack(const ExperimentConfig& config) {
+  return config.plugins.Get<AttackSpec>().Validate();
+}
+
 absl::StatusOr<std::unique_ptr<Technique>> CreateByzantineAttack(const ExperimentConfig& config,
                                                                  const ModelState& global) {
-  if (config.attack.fraction <= 0.0) return nullptr;
+  const AttackSpec& spec = config.plugins.Get<AttackSpec>();
+  if (spec.fraction <= 0.0) return nullptr;
   TRIB_ASSIGN_OR_RETURN(
       ByzantineClients attackers,
-      ByzantineClients::Create(config.attack, config.partition.num_clients, config.seed));
+      ByzantineClients::Create(spec, config.data.partition.num_clients, config.run.seed));
   return std::make_unique<ByzantineAttack>(std::move(attackers));
 }
 

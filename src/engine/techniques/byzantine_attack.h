@@ -7,12 +7,19 @@
 #define TRIBUTARY_ENGINE_TECHNIQUES_BYZANTINE_ATTACK_H_
 
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/config_field.h"
 #include "engine/experiment.h"
 #include "engine/technique.h"
 
 namespace tributary {
+
+// The [attack] keys (stored as an AttackSpec).
+std::vector<ConfigField<ExperimentConfig>> ByzantineAttackFields();
+absl::Status ValidateByzantineAttack(const ExperimentConfig& config);
 
 absl::StatusOr<std::unique_ptr<Technique>> CreateByzantineAttack(const ExperimentConfig& config,
                                                                  const ModelState& global);

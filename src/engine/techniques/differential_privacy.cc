@@ -9,6 +9,8 @@
 #include "absl/strings/str_split.h"
 #include "common/seeded_rng.h"
 #include "common/status_util.h"
+#include "compress/pipeline.h"
+#include "engine/techniques/hetero_fl.h"
 #include "privacy/gaussian_noise.h"
 #include "privacy/rdp_accountant.h"
 #include "tensor/order_invariant_sum.h"
@@ -110,12 +112,12 @@ class NoisedMean final : public Strategy {
 class DifferentialPrivacy final : public Technique {
  public:
   explicit DifferentialPrivacy(const ExperimentConfig& config)
-      : spec_(config.privacy),
-        seed_(config.seed),
+      : spec_(config.plugins.Get<PrivacySpec>()),
+        seed_(config.run.seed),
         q_(config.SamplingRate()),
-        expected_cohort_(config.clients_per_round),
+        expected_cohort_(config.run.clients_per_round),
         shares_(spec_.distributed_clients > 0 ? spec_.distributed_clients
-                                              : config.clients_per_round),
+                                              : config.run.clients_per_round),
         update_z_(UpdateNoiseMultiplier(spec_, expected_cohort_)),
         count_sigma_(CountNoiseStddev(spec_, expected_cohort_)) {
     std::vector<double> state = {spec_.clip_norm};
@@ -369,8 +371,55 @@ double UpdateNoiseMultiplier(const PrivacySpec& spec, double expected_cohort) {
   return std::pow(std::pow(z, -2.0) - std::pow(2.0 * sigma_b, -2.0), -0.5);
 }
 
+std::vector<ConfigField<ExperimentConfig>> PrivacyFields() {
+  using C = ExperimentConfig;
+  const auto spec = [](C& c) -> PrivacySpec& { return c.plugins.Mutable<PrivacySpec>(); };
+  return {
+      EnumField<C>(
+          "privacy.mode",
+          "client-level DP-FedAvg: off, central (the server adds the noise) or distributed "
+          "(each client adds its share); every client weighs 1, the mean divides by K; rounds "
+          "below quorum are not accounted (docs/privacy.md)",
+          [spec](C& c) -> PrivacyMode& { return spec(c).mode; }, ParsePrivacyMode, PrivacyModeName),
+      FloatField<C>("privacy.noise_multiplier",
+                    "z: noise std on the sum of clipped updates is z * clip_norm",
+                    [spec](C& c) -> double& { return spec(c).noise_multiplier; }),
+      FloatField<C>("privacy.clip_norm",
+                    "C: L2 bound of each client's update (adaptive clipping: the first)",
+                    [spec](C& c) -> double& { return spec(c).clip_norm; }),
+      FloatField<C>("privacy.delta", "delta of the reported (epsilon, delta)",
+                    [spec](C& c) -> double& { return spec(c).delta; }),
+      FloatField<C>("privacy.target_epsilon",
+                    "stop before the round that would spend more than this (0: no limit)",
+                    [spec](C& c) -> double& { return spec(c).target_epsilon; }),
+      BoolField<C>("privacy.adaptive_clipping",
+                   "clip norm follows a quantile of the update norms (Andrew et al. 2021)",
+                   [spec](C& c) -> bool& { return spec(c).adaptive_clipping; }),
+      FloatField<C>("privacy.target_quantile",
+                    "adaptive clipping: fraction of updates left unclipped",
+                    [spec](C& c) -> double& { return spec(c).target_quantile; }),
+      FloatField<C>("privacy.clip_learning_rate", "adaptive clipping: geometric step of C",
+                    [spec](C& c) -> double& { return spec(c).clip_learning_rate; }),
+      FloatField<C>("privacy.count_noise_multiplier",
+                    "adaptive clipping: noise std on the count (0: expected cohort / 20)",
+                    [spec](C& c) -> double& { return spec(c).count_noise_multiplier; }),
+      IntegerField<C>(
+          "privacy.distributed_clients",
+          "distributed: clients whose noise shares make the full noise (0: K)",
+          [spec](C& c) -> int& { return spec(c).distributed_clients; }, 0, 10000000),
+      BoolField<C>("privacy.reproducible_noise",
+                   "draw the noise from run.seed (repeatable; not secret to who knows the seed)",
+                   [spec](C& c) -> bool& { return spec(c).reproducible_noise; }),
+  };
+}
+
+std::optional<ClientSampling> PrivacySampling(const ExperimentConfig& config) {
+  if (!config.plugins.Get<PrivacySpec>().enabled()) return std::nullopt;
+  return ClientSampling::kPoisson;
+}
+
 absl::Status ValidateDifferentialPrivacy(const ExperimentConfig& config) {
-  const PrivacySpec& p = config.privacy;
+  const PrivacySpec& p = config.plugins.Get<PrivacySpec>();
   TRIB_RETURN_IF_ERROR(p.Validate());
   if (!p.enabled()) return absl::OkStatus();
   if (config.ResolvedSampling() != ClientSampling::kPoisson) {
@@ -385,18 +434,18 @@ absl::Status ValidateDifferentialPrivacy(const ExperimentConfig& config) {
         " is not a server step over the mean update; DP-FedAvg works with fedavg, fedavgm, "
         "fedadagrad, fedadam, fedyogi or diloco"));
   }
-  if (config.strategy.mask_aware || config.small_fraction > 0.0) {
+  if (config.strategy.mask_aware || config.plugins.Get<HeteroFlOptions>().small_fraction > 0.0) {
     return absl::InvalidArgumentError(
         "privacy: strategy.mask_aware and model.small_fraction (HeteroFL) average per coordinate "
         "over the clients that sent it, which the fixed denominator of DP-FedAvg excludes");
   }
-  if (config.uplink_error_feedback) {
+  if (config.compress.error_feedback) {
     return absl::InvalidArgumentError(
         "privacy: compress.error_feedback keeps what the codec dropped of each client's update "
         "in a residual that is sent in later rounds without being clipped with them; the "
         "accountant would not cover it. Set compress.error_feedback = false");
   }
-  TRIB_ASSIGN_OR_RETURN(std::unique_ptr<Pipeline> uplink, Pipeline::Parse(config.uplink_codec));
+  TRIB_ASSIGN_OR_RETURN(std::unique_ptr<Pipeline> uplink, Pipeline::Parse(config.compress.uplink));
   if (uplink->sketch() != nullptr) {
     return absl::InvalidArgumentError(
         "privacy: a sketch uplink is aggregated as tables, not as clipped updates");
@@ -404,7 +453,7 @@ absl::Status ValidateDifferentialPrivacy(const ExperimentConfig& config) {
   if (p.mode == PrivacyMode::kDistributed) {
     // Each client's noise share is only a fraction of the noise: a lossy codec after it would
     // change the sum's noise away from the Gaussian the accountant assumes.
-    const std::vector<std::string> stages = absl::StrSplit(config.uplink_codec, '|');
+    const std::vector<std::string> stages = absl::StrSplit(config.compress.uplink, '|');
     for (const std::string& stage : stages) {
       const std::string name = stage.substr(0, stage.find(':'));
       if (name != "fp32" && name != "zstd") {
@@ -414,7 +463,7 @@ absl::Status ValidateDifferentialPrivacy(const ExperimentConfig& config) {
       }
     }
   }
-  const double expected = config.clients_per_round;
+  const double expected = config.run.clients_per_round;
   if (p.adaptive_clipping && 2.0 * CountNoiseStddev(p, expected) <= p.noise_multiplier) {
     return absl::InvalidArgumentError(
         absl::StrCat("privacy: with adaptive clipping the count noise (sigma_b = ",
@@ -424,7 +473,8 @@ absl::Status ValidateDifferentialPrivacy(const ExperimentConfig& config) {
                      "privacy.count_noise_multiplier or lower the noise multiplier"));
   }
   if (p.adaptive_clipping && p.mode == PrivacyMode::kDistributed) {
-    const int shares = p.distributed_clients > 0 ? p.distributed_clients : config.clients_per_round;
+    const int shares =
+        p.distributed_clients > 0 ? p.distributed_clients : config.run.clients_per_round;
     if (CountNoiseStddev(p, expected) / std::sqrt(static_cast<double>(shares)) > 1000.0) {
       return absl::InvalidArgumentError(
           "privacy.count_noise_multiplier: each client's share of the count noise would exceed "
@@ -445,7 +495,7 @@ absl::Status ValidateDifferentialPrivacy(const ExperimentConfig& config) {
 
 absl::StatusOr<std::unique_ptr<Technique>> CreateDifferentialPrivacy(const ExperimentConfig& config,
                                                                      const ModelState& global) {
-  if (!config.privacy.enabled()) return nullptr;
+  if (!config.plugins.Get<PrivacySpec>().enabled()) return nullptr;
   TRIB_RETURN_IF_ERROR(ValidateDifferentialPrivacy(config));
   return std::make_unique<DifferentialPrivacy>(config);
 }

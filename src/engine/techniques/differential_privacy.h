@@ -18,14 +18,22 @@
 #define TRIBUTARY_ENGINE_TECHNIQUES_DIFFERENTIAL_PRIVACY_H_
 
 #include <memory>
+#include <optional>
 #include <span>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/config_field.h"
 #include "engine/experiment.h"
 #include "engine/technique.h"
+#include "privacy/privacy_spec.h"
 
 namespace tributary {
 
+// The [privacy] keys (stored as a PrivacySpec).
+std::vector<ConfigField<ExperimentConfig>> PrivacyFields();
+// Poisson sampling (what the accountant covers) when privacy is on.
+std::optional<ClientSampling> PrivacySampling(const ExperimentConfig& config);
 // The [privacy] keys against the rest of the config (sampling, strategy, codecs, target).
 absl::Status ValidateDifferentialPrivacy(const ExperimentConfig& config);
 

@@ -28,13 +28,13 @@ double StddevAround(std::span<const float> v, std::span<const float> center) {
 
 ExperimentConfig PrivateConfig(PrivacyMode mode, int clients, int per_round) {
   ExperimentConfig config;
-  config.rounds = 100;
-  config.partition.num_clients = clients;
-  config.clients_per_round = per_round;
-  config.privacy.mode = mode;
-  config.privacy.noise_multiplier = 2.0;
-  config.privacy.clip_norm = 0.5;
-  config.privacy.reproducible_noise = true;
+  config.run.rounds = 100;
+  config.data.partition.num_clients = clients;
+  config.run.clients_per_round = per_round;
+  config.plugins.Mutable<PrivacySpec>().mode = mode;
+  config.plugins.Mutable<PrivacySpec>().noise_multiplier = 2.0;
+  config.plugins.Mutable<PrivacySpec>().clip_norm = 0.5;
+  config.plugins.Mutable<PrivacySpec>().reproducible_noise = true;
   return config;
 }
 
@@ -160,10 +160,10 @@ TEST(DifferentialPrivacyTest, DistributedServerRefusesUpdatesNoClippedNoisyUpdat
 
 TEST(DifferentialPrivacyTest, AdaptiveClippingConvergesToTheTargetQuantile) {
   ExperimentConfig config = PrivateConfig(PrivacyMode::kCentral, 1000, 100);
-  config.privacy.noise_multiplier = 1.0;
-  config.privacy.clip_norm = 0.05;  // far below the median norm, 3
-  config.privacy.adaptive_clipping = true;
-  config.privacy.target_quantile = 0.5;
+  config.plugins.Mutable<PrivacySpec>().noise_multiplier = 1.0;
+  config.plugins.Mutable<PrivacySpec>().clip_norm = 0.05;  // far below the median norm, 3
+  config.plugins.Mutable<PrivacySpec>().adaptive_clipping = true;
+  config.plugins.Mutable<PrivacySpec>().target_quantile = 0.5;
   ASSERT_TRUE(ValidateDifferentialPrivacy(config).ok());
   const ModelState global = *ModelState::Zeros({{"w", {4}}});
   std::unique_ptr<Technique> dp = *CreateDifferentialPrivacy(config, global);
@@ -202,8 +202,8 @@ TEST(DifferentialPrivacyTest, AdaptiveClippingConvergesToTheTargetQuantile) {
 
 TEST(DifferentialPrivacyTest, StopsBeforeTheRoundThatWouldExceedTheTarget) {
   ExperimentConfig config = PrivateConfig(PrivacyMode::kCentral, 1000, 100);
-  config.privacy.noise_multiplier = 1.0;
-  config.privacy.target_epsilon = 3.0;
+  config.plugins.Mutable<PrivacySpec>().noise_multiplier = 1.0;
+  config.plugins.Mutable<PrivacySpec>().target_epsilon = 3.0;
   const ModelState global = *ModelState::Zeros({{"w", {2}}});
   std::unique_ptr<Technique> dp = *CreateDifferentialPrivacy(config, global);
   RoundMetrics metrics;
@@ -231,39 +231,40 @@ TEST(DifferentialPrivacyTest, ConfigChecks) {
   const ExperimentConfig good = PrivateConfig(PrivacyMode::kCentral, 1000, 100);
   EXPECT_EQ(error(good), "ok");
   ExperimentConfig c = good;
-  c.privacy.noise_multiplier = -1;
+  c.plugins.Mutable<PrivacySpec>().noise_multiplier = -1;
   EXPECT_NE(error(c).find("noise_multiplier must be positive"), std::string::npos);
   c = good;
-  c.privacy.noise_multiplier = 0;
+  c.plugins.Mutable<PrivacySpec>().noise_multiplier = 0;
   EXPECT_NE(error(c).find("noise_multiplier must be positive"), std::string::npos);
   c = good;
-  c.privacy.clip_norm = 0;
+  c.plugins.Mutable<PrivacySpec>().clip_norm = 0;
   EXPECT_NE(error(c).find("clip_norm must be positive"), std::string::npos);
   for (double delta : {0.0, 1.0, -0.1, 2.0}) {
     c = good;
-    c.privacy.delta = delta;
+    c.plugins.Mutable<PrivacySpec>().delta = delta;
     EXPECT_NE(error(c).find("delta must be in (0, 1)"), std::string::npos) << delta;
   }
   c = good;
-  c.privacy.target_epsilon = 0.5;  // one round at q 0.1, z 2 already spends more
+  c.plugins.Mutable<PrivacySpec>().target_epsilon =
+      0.5;  // one round at q 0.1, z 2 already spends more
   EXPECT_NE(error(c).find("already exceeded by round 1"), std::string::npos) << error(c);
   c = good;
-  c.sampling = ClientSampling::kFixed;
+  c.run.sampling = ClientSampling::kFixed;
   EXPECT_NE(error(c).find("Poisson"), std::string::npos);
   c = good;
-  c.uplink_error_feedback = true;
+  c.compress.error_feedback = true;
   EXPECT_NE(error(c).find("error_feedback"), std::string::npos);
   c = good;
   c.strategy.name = "krum";
   EXPECT_NE(error(c).find("krum"), std::string::npos);
   c = PrivateConfig(PrivacyMode::kDistributed, 1000, 100);
-  c.uplink_codec = "topk:ratio=0.1|zstd";
+  c.compress.uplink = "topk:ratio=0.1|zstd";
   EXPECT_NE(error(c).find("lossless"), std::string::npos);
-  c.uplink_codec = "fp32|zstd";
+  c.compress.uplink = "fp32|zstd";
   EXPECT_EQ(error(c), "ok");
   c = good;
-  c.privacy.adaptive_clipping = true;
-  c.privacy.count_noise_multiplier = 0.5;  // 2 sigma_b = 1 <= z = 2
+  c.plugins.Mutable<PrivacySpec>().adaptive_clipping = true;
+  c.plugins.Mutable<PrivacySpec>().count_noise_multiplier = 0.5;  // 2 sigma_b = 1 <= z = 2
   EXPECT_NE(error(c).find("2 sigma_b > noise_multiplier"), std::string::npos);
 }
 

@@ -1,7 +1,13 @@
 #include "engine/techniques/hetero_fl.h"
 
+#include <set>
+
+#include "absl/strings/str_cat.h"
 #include "common/seeded_rng.h"
 #include "common/status_util.h"
+#include "compress/pipeline.h"
+#include "engine/dataset_registry.h"
+#include "engine/techniques/local_layers_technique.h"
 #include "tensor/model_slice.h"
 
 namespace tributary {
@@ -96,19 +102,60 @@ class HeteroFl final : public Technique {
 
 }  // namespace
 
+std::vector<ConfigField<ExperimentConfig>> HeteroFlFields() {
+  using C = ExperimentConfig;
+  return {
+      FloatField<C>(
+          "model.small_fraction",
+          "fraction of clients that train a narrower slice of the model (HeteroFL)",
+          [](C& c) -> double& { return c.plugins.Mutable<HeteroFlOptions>().small_fraction; }),
+      FloatField<C>(
+          "model.small_width", "width of the small clients' slice, in (0, 1]",
+          [](C& c) -> double& { return c.plugins.Mutable<HeteroFlOptions>().small_width; }),
+  };
+}
+
+absl::Status ValidateHeteroFl(const ExperimentConfig& config) {
+  const HeteroFlOptions& o = config.plugins.Get<HeteroFlOptions>();
+  if (!(o.small_fraction >= 0.0 && o.small_fraction <= 1.0) ||
+      !(o.small_width > 0.0 && o.small_width <= 1.0)) {
+    return absl::InvalidArgumentError(
+        "model.small_fraction must be in [0, 1] and model.small_width in (0, 1]");
+  }
+  if (o.small_fraction == 0.0) return absl::OkStatus();
+  static const std::set<std::string> kCoordinateWise = {"fedavg",     "fedprox",      "fedavgm",
+                                                        "fedadagrad", "fedadam",      "fedyogi",
+                                                        "diloco",     "norm_bounding"};
+  TRIB_ASSIGN_OR_RETURN(std::unique_ptr<Pipeline> uplink, Pipeline::Parse(config.compress.uplink));
+  if (!kCoordinateWise.count(config.strategy.name) ||
+      !config.plugins.Get<LocalLayersOptions>().prefixes.empty() || uplink->sketch() != nullptr) {
+    return absl::InvalidArgumentError(
+        "model.small_fraction (HeteroFL) needs a FedAvg-family strategy (fedavg, fedprox, "
+        "fedavgm, fedad*, fedyogi, diloco, norm_bounding), no local layers and no sketch");
+  }
+  TRIB_ASSIGN_OR_RETURN(const Dataset* dataset, FindDataset(config.data.dataset));
+  if (dataset->text()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "model.small_fraction (HeteroFL) slices image models; data.dataset = ", config.data.dataset,
+        " is text"));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::unique_ptr<Technique>> CreateHeteroFl(const ExperimentConfig& config,
                                                           const ModelState& global) {
-  if (config.small_fraction <= 0.0) return nullptr;
+  const HeteroFlOptions& options = config.plugins.Get<HeteroFlOptions>();
+  if (options.small_fraction <= 0.0) return nullptr;
   ModelSpec small_spec = config.model;
-  small_spec.width = config.small_width;
+  small_spec.width = options.small_width;
   // A narrow model's trainer, for its layout.
   TRIB_ASSIGN_OR_RETURN(std::unique_ptr<LocalTrainer> small,
                         LocalTrainer::Create(small_spec, config.train));
   TRIB_ASSIGN_OR_RETURN(ModelSlice slice, ModelSlice::Create(global.specs(), small->layout()));
-  return std::make_unique<HeteroFl>(
-      small_spec, std::move(slice),
-      ChooseSmallClients(config.partition.num_clients, config.small_fraction, config.seed),
-      config.small_width);
+  return std::make_unique<HeteroFl>(small_spec, std::move(slice),
+                                    ChooseSmallClients(config.data.partition.num_clients,
+                                                       options.small_fraction, config.run.seed),
+                                    options.small_width);
 }
 
 }  // namespace tributary

@@ -1,6 +1,7 @@
 #include "engine/techniques/local_layers_technique.h"
 
 #include "common/status_util.h"
+#include "compress/pipeline.h"
 #include "engine/local_layers.h"
 
 namespace tributary {
@@ -99,11 +100,30 @@ class LocalLayersTechnique final : public Technique {
 
 }  // namespace
 
+std::vector<ConfigField<ExperimentConfig>> LocalLayersFields() {
+  return {StringField<ExperimentConfig>(
+      "strategy.local_layers", "tensor name prefixes kept on each client, never sent (e.g. fc2)",
+      [](ExperimentConfig& c) -> std::string& {
+        return c.plugins.Mutable<LocalLayersOptions>().prefixes;
+      })};
+}
+
+absl::Status ValidateLocalLayers(const ExperimentConfig& config) {
+  if (config.plugins.Get<LocalLayersOptions>().prefixes.empty()) return absl::OkStatus();
+  TRIB_ASSIGN_OR_RETURN(std::unique_ptr<Pipeline> uplink, Pipeline::Parse(config.compress.uplink));
+  if (config.strategy.name == "scaffold" || config.strategy.mask_aware ||
+      uplink->sketch() != nullptr) {
+    return absl::InvalidArgumentError(
+        "strategy.local_layers does not combine with scaffold, mask_aware or a sketch uplink");
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::unique_ptr<Technique>> CreateLocalLayers(const ExperimentConfig& config,
                                                              const ModelState& global) {
-  if (config.local_layers.empty()) return nullptr;
-  TRIB_ASSIGN_OR_RETURN(LocalLayers layers,
-                        LocalLayers::Create(global.specs(), config.local_layers));
+  const std::string& prefixes = config.plugins.Get<LocalLayersOptions>().prefixes;
+  if (prefixes.empty()) return nullptr;
+  TRIB_ASSIGN_OR_RETURN(LocalLayers layers, LocalLayers::Create(global.specs(), prefixes));
   return std::make_unique<LocalLayersTechnique>(std::move(layers), global);
 }
 

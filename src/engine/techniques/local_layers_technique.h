@@ -7,12 +7,22 @@
 #define TRIBUTARY_ENGINE_TECHNIQUES_LOCAL_LAYERS_TECHNIQUE_H_
 
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/config_field.h"
 #include "engine/experiment.h"
 #include "engine/technique.h"
 
 namespace tributary {
+
+// strategy.local_layers, owned by this technique.
+struct LocalLayersOptions {
+  std::string prefixes;  // comma-separated tensor name prefixes kept on each client
+};
+std::vector<ConfigField<ExperimentConfig>> LocalLayersFields();
+absl::Status ValidateLocalLayers(const ExperimentConfig& config);
 
 absl::StatusOr<std::unique_ptr<Technique>> CreateLocalLayers(const ExperimentConfig& config,
                                                              const ModelState& global);

@@ -6,12 +6,22 @@
 #define TRIBUTARY_ENGINE_TECHNIQUES_PROXIMAL_TERM_H_
 
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/config_field.h"
 #include "engine/experiment.h"
 #include "engine/technique.h"
 
 namespace tributary {
+
+// strategy.mu, owned by this technique.
+struct ProximalTermOptions {
+  double mu = 0.01;
+};
+std::vector<ConfigField<ExperimentConfig>> ProximalTermFields();
+absl::Status ValidateProximalTerm(const ExperimentConfig& config);
 
 absl::StatusOr<std::unique_ptr<Technique>> CreateProximalTerm(const ExperimentConfig& config,
                                                               const ModelState& global);

@@ -171,7 +171,7 @@ absl::StatusOr<std::unique_ptr<Technique>> CreateScaffoldControl(const Experimen
         "uses train.momentum = 0",
         config.train.momentum);
   }
-  return std::make_unique<ScaffoldControl>(config.train, global, config.partition.num_clients);
+  return std::make_unique<ScaffoldControl>(config.train, global, config.data.partition.num_clients);
 }
 
 }  // namespace tributary

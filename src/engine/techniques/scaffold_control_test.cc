@@ -23,7 +23,7 @@ ClientUpload WithAttachment(uint32_t client, const Pipeline& fp32, std::vector<f
 TEST(ScaffoldControlTest, ServerControlMovesBySumOfAcceptedChangesOverPopulation) {
   ExperimentConfig config;
   config.strategy.name = "scaffold";
-  config.partition.num_clients = 4;
+  config.data.partition.num_clients = 4;
   const ModelState global = Filled({1.0f, 1.0f});
   std::unique_ptr<Technique> scaffold = *CreateScaffoldControl(config, global);
   ASSERT_NE(scaffold, nullptr);

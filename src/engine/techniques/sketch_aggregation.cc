@@ -42,7 +42,7 @@ class SketchAggregation final : public Technique, public UploadAggregator {
 
 absl::StatusOr<std::unique_ptr<Technique>> CreateSketchAggregation(const ExperimentConfig& config,
                                                                    const ModelState& global) {
-  TRIB_ASSIGN_OR_RETURN(std::unique_ptr<Pipeline> uplink, Pipeline::Parse(config.uplink_codec));
+  TRIB_ASSIGN_OR_RETURN(std::unique_ptr<Pipeline> uplink, Pipeline::Parse(config.compress.uplink));
   if (uplink->sketch() == nullptr) return nullptr;
   return std::make_unique<SketchAggregation>(std::move(uplink));
 }
