@@ -34,7 +34,7 @@ struct ServerCommandOptions {
   std::string out_dir;  // empty: runs/<run.name>
   bool overwrite = false;
   bool resume = false;  // continue from out_dir/checkpoint.bin
-  std::string listen = "0.0.0.0:7878";
+  std::string listen;   // empty: ListenAddress()'s default
   std::string tokens_path;
   ServerTlsOptions tls;
   CoordinatorOptions coordinator;

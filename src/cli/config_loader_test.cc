@@ -84,22 +84,22 @@ TEST(ConfigLoaderTest, ClearErrorsForBadInput) {
 TEST(ConfigLoaderTest, PluginKeysLoadIntoTheirOwnSections) {
   auto loaded = ParseExperimentConfig(
       kMinimal, "test.toml",
-      {"attack.fraction=0.2", "attack.kind=nan", "model.small_fraction=0.5",
-       "strategy.name=trimmed_mean", "strategy.trim_ratio=0.3", "privacy.delta=1e-6"});
+      {"attack.fraction=0.2", "attack.kind=nan", "model.small_width=0.25",
+       "strategy.name=trimmed_mean", "strategy.trim_ratio=0.25", "privacy.delta=1e-6"});
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   const ExperimentConfig& c = loaded->config;
   EXPECT_DOUBLE_EQ(c.plugins.Get<AttackSpec>().fraction, 0.2);
   EXPECT_EQ(c.plugins.Get<AttackSpec>().kind, "nan");  // a bare word, not the float
-  EXPECT_DOUBLE_EQ(c.plugins.Get<HeteroFlOptions>().small_fraction, 0.5);
-  EXPECT_DOUBLE_EQ(c.strategy.options.Get<TrimmedMeanOptions>().trim_ratio, 0.3);
+  EXPECT_DOUBLE_EQ(c.plugins.Get<HeteroFlOptions>().small_width, 0.25);
+  EXPECT_DOUBLE_EQ(c.strategy.options.Get<TrimmedMeanOptions>().trim_ratio, 0.25);
   EXPECT_DOUBLE_EQ(c.plugins.Get<PrivacySpec>().delta, 1e-6);
-  EXPECT_NE(loaded->resolved_toml.find("trim_ratio = 0.3"), std::string::npos);
+  EXPECT_NE(loaded->resolved_toml.find("trim_ratio = 0.25"), std::string::npos);
 
   ExperimentConfig copy = c;
   copy.plugins.Mutable<AttackSpec>().fraction = 0.4;
   copy.strategy.options.Mutable<TrimmedMeanOptions>().trim_ratio = 0.1;
   EXPECT_DOUBLE_EQ(c.plugins.Get<AttackSpec>().fraction, 0.2);
-  EXPECT_DOUBLE_EQ(c.strategy.options.Get<TrimmedMeanOptions>().trim_ratio, 0.3);
+  EXPECT_DOUBLE_EQ(c.strategy.options.Get<TrimmedMeanOptions>().trim_ratio, 0.25);
   // An unset section reads as its defaults.
   EXPECT_DOUBLE_EQ(ExperimentConfig().plugins.Get<AttackSpec>().fraction, 0.0);
 }

@@ -57,8 +57,9 @@ int main(int argc, char** argv) {
   srv->add_flag("--overwrite", server.overwrite, "Replace the results already in --out");
   srv->add_flag("--resume", server.resume,
                 "Continue after the last completed round of the checkpoint in --out");
-  srv->add_option("--listen", server.listen, "HOST:PORT to serve on (port 0: any free port)")
-      ->capture_default_str();
+  srv->add_option("--listen", server.listen,
+                  "HOST:PORT to serve on (port 0: any free port); default 0.0.0.0:7878 with TLS, "
+                  "127.0.0.1:7878 with --insecure (tokens in clear text stay on this machine)");
   srv->add_option("--tokens", server.tokens_path,
                   "File of \"CLIENT_ID TOKEN\" lines; every call must carry its client's token")
       ->required()

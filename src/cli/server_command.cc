@@ -50,7 +50,8 @@ absl::Status Serve(const ServerCommandOptions& options) {
       options.out_dir.empty() ? absl::StrCat("runs/", config.run.name) : options.out_dir;
   const std::string checkpoint_path = out_dir + "/checkpoint.bin";
   if (options.resume) {
-    if (!std::filesystem::exists(checkpoint_path)) {
+    if (!std::filesystem::exists(checkpoint_path) &&
+        !std::filesystem::exists(PreviousVersionPath(checkpoint_path))) {
       return absl::NotFoundError(
           absl::StrCat("--resume: no checkpoint at ", checkpoint_path, " (wrong --out?)"));
     }
@@ -65,7 +66,16 @@ absl::Status Serve(const ServerCommandOptions& options) {
                         ClientTokens::Load(options.tokens_path, config.data.partition.num_clients));
   TRIB_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
                         MakeServerCredentials(options.tls));
-  TRIB_ASSIGN_OR_RETURN(auto listen, SplitHostPort(options.listen));
+  // Plain text carries the clients' tokens in the clear: by default it stays on this machine.
+  const std::string listen_address =
+      !options.listen.empty() ? options.listen
+                              : (options.tls.insecure ? "127.0.0.1:7878" : "0.0.0.0:7878");
+  TRIB_ASSIGN_OR_RETURN(auto listen, SplitHostPort(listen_address));
+  if (options.tls.insecure && listen.first != "127.0.0.1" && listen.first != "localhost" &&
+      listen.first != "[::1]") {
+    LogWarning("--insecure on %s: client tokens and updates cross the network unencrypted",
+               listen_address);
+  }
 
   LogInfo("tributary server: %s — %d clients, %d per round, %d rounds, model %s",
           config.run.name.c_str(), config.data.partition.num_clients, config.run.clients_per_round,
@@ -81,7 +91,7 @@ absl::Status Serve(const ServerCommandOptions& options) {
   CoordinatorService service(*coordinator, tokens);
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(options.listen, credentials, &port);
+  builder.AddListeningPort(listen_address, credentials, &port);
   builder.RegisterService(&service);
   ApplyTransportSettings(builder);
   // Long polls hold a thread each; leave room for every client plus its upload.
@@ -90,7 +100,7 @@ absl::Status Serve(const ServerCommandOptions& options) {
   builder.SetResourceQuota(quota);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
-    return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen));
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", listen_address));
   }
   TRIB_RETURN_IF_ERROR(WriteFileAtomically(out_dir + "/server.port", absl::StrCat(port, "\n")));
   LogInfo("listening on %s:%d (%s); output: %s", listen.first.c_str(), port,

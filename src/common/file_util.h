@@ -13,8 +13,14 @@ namespace tributary {
 absl::StatusOr<std::string> ReadFile(const std::string& path);
 
 // Writes `contents` to `path` through a temporary file and a rename, so a reader (or a crash)
-// never sees a half-written file.
+// never sees a half-written file; the file and its folder are fsynced before it returns, so the
+// new contents survive a power cut.
 absl::Status WriteFileAtomically(const std::string& path, std::string_view contents);
+
+// As WriteFileAtomically, but the file it replaces is kept at PreviousVersionPath(path) (until
+// the next replacement): if the newest is ever found corrupt, the one before is still there.
+absl::Status ReplaceFileKeepingPrevious(const std::string& path, std::string_view contents);
+std::string PreviousVersionPath(const std::string& path);
 
 }  // namespace tributary
 

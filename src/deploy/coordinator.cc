@@ -86,8 +86,9 @@ absl::StatusOr<std::unique_ptr<Coordinator>> Coordinator::Create(const Experimen
   c.config_fingerprint_ = XXH64(c.config_toml_.data(), c.config_toml_.size(), 0);
   c.max_upload_bytes_ = MaxPayloadBytes(c.engine_->global_model().num_bytes());
   if (!resume_from.empty()) {
-    TRIB_ASSIGN_OR_RETURN(Checkpoint checkpoint,
-                          ReadCheckpoint(resume_from, c.engine_->global_model().specs()));
+    TRIB_ASSIGN_OR_RETURN(
+        Checkpoint checkpoint,
+        ReadNewestValidCheckpoint(resume_from, c.engine_->global_model().specs()));
     if (checkpoint.config_fingerprint != c.config_fingerprint_) {
       return absl::FailedPreconditionError(
           "the checkpoint belongs to another config; resume with the run's own config.toml");
@@ -160,7 +161,7 @@ absl::StatusOr<std::optional<ClientTask>> Coordinator::WaitForTask(
   }
 }
 
-absl::Status Coordinator::BeginUpload(uint32_t client, int round) {
+absl::Status Coordinator::BeginUpload(uint32_t client, int round, std::function<void()> cancel) {
   std::lock_guard lock(mu_);
   auto it = participants_.find(client);
   if (!round_open_ || round != round_ || it == participants_.end()) {
@@ -174,7 +175,7 @@ absl::Status Coordinator::BeginUpload(uint32_t client, int round) {
         absl::StrCat("client ", client, " already answered round ", round));
   }
   it->second.stage = Stage::kUploading;
-  ++in_flight_uploads_;
+  it->second.cancel_upload = std::move(cancel);
   return absl::OkStatus();
 }
 
@@ -186,9 +187,20 @@ absl::Status Coordinator::SubmitUpdate(const ClientUpload& upload) {
     std::lock_guard lock(mu_);
     auto it = registered_.find(upload.report.client);
     if (it != registered_.end()) registered_examples = it->second.examples;
+    auto p = participants_.find(upload.report.client);
+    if (!round_open_ || upload.report.round != round_ || p == participants_.end() ||
+        p->second.stage != Stage::kUploading) {
+      // The round closed (its deadline passed) while the bytes were on their way.
+      counters_.rejected_uploads++;
+      return absl::DeadlineExceededError(absl::StrCat("the upload for round ", upload.report.round,
+                                                      " arrived after the round closed"));
+    }
+    p->second.stage = Stage::kSubmitting;
+    p->second.cancel_upload = nullptr;
+    ++submitting_;
   }
-  // BeginUpload() admitted this upload and the round waits for it before closing, so the
-  // strategy is still collecting this round.
+  // The round waits for submissions in progress before closing, so the strategy is still
+  // collecting this round.
   absl::Status accepted = upload.report.num_examples == registered_examples
                               ? engine_->Submit(upload, nullptr)
                               : absl::InvalidArgumentError(absl::StrCat(
@@ -203,7 +215,7 @@ absl::Status Coordinator::SubmitUpdate(const ClientUpload& upload) {
     participant.error = std::string(accepted.message());
     counters_.rejected_uploads++;
   }
-  --in_flight_uploads_;
+  --submitting_;
   progress_.notify_all();
   return accepted;
 }
@@ -213,11 +225,13 @@ void Coordinator::ClientFailed(uint32_t client, int round, int64_t bytes,
   std::lock_guard lock(mu_);
   auto it = participants_.find(client);
   if (round != round_ || it == participants_.end()) return;
-  if (it->second.stage == Stage::kUploading) {
-    --in_flight_uploads_;
-    counters_.partial_uploads++;
+  const Stage stage = it->second.stage;
+  if (stage == Stage::kAccepted || stage == Stage::kRejected || stage == Stage::kSubmitting ||
+      stage == Stage::kFailed) {
+    return;
   }
-  if (it->second.stage == Stage::kAccepted || it->second.stage == Stage::kRejected) return;
+  if (stage == Stage::kUploading) counters_.partial_uploads++;
+  it->second.cancel_upload = nullptr;
   it->second.stage = Stage::kFailed;
   it->second.uploaded_bytes += bytes;
   LogInfo("round %d: client %u dropped: %s", round, client, reason.c_str());
@@ -346,8 +360,15 @@ absl::StatusOr<RoundOutcome> Coordinator::RunRound(int round, RoundServer& serve
     }
   }
   round_open_ = false;
-  // Uploads already admitted finish (accepted or rejected) before the strategy closes.
-  progress_.wait(lock, [&] { return in_flight_uploads_ == 0; });
+  // Nothing late is aggregated: transfers still in flight are cut off (their clients are
+  // stragglers); uploads that arrived whole are being aggregated and finish first.
+  for (auto& [client, p] : participants_) {
+    if (p.stage != Stage::kUploading) continue;
+    counters_.late_uploads++;
+    if (p.cancel_upload) p.cancel_upload();
+    p.cancel_upload = nullptr;
+  }
+  progress_.wait(lock, [&] { return submitting_ == 0; });
   RoundOutcome outcome;
   std::vector<uint32_t> joined, dropped;
   for (uint32_t client : cohort_) {
@@ -369,6 +390,7 @@ absl::StatusOr<RoundOutcome> Coordinator::RunRound(int round, RoundServer& serve
       case Stage::kSelected:
       case Stage::kTraining:
       case Stage::kUploading:
+      case Stage::kSubmitting:  // not reached: the round waited for submissions
         // Still working when the round closed (deadline, or enough updates in).
         record.fate = ClientFate::kStraggler;
         dropped.push_back(client);

@@ -64,6 +64,7 @@ struct CoordinatorCounters {
   std::atomic<int64_t> rejected_calls_invalid{0};
   std::atomic<int64_t> rejected_uploads{0};
   std::atomic<int64_t> partial_uploads{0};
+  std::atomic<int64_t> late_uploads{0};  // still in flight at the deadline: cut off
   std::atomic<int64_t> registrations{0};
   std::atomic<int64_t> rounds_completed{0};
   std::atomic<int64_t> bytes_up_total{0};
@@ -102,8 +103,10 @@ class Coordinator final : public ClientChannel {
   // or the run ends (nullopt), or `cancelled()` turns true (Cancelled).
   absl::StatusOr<std::optional<ClientTask>> WaitForTask(uint32_t client, int64_t held_version,
                                                         const std::function<bool()>& cancelled);
-  // Checks that `client` may upload for `round` now, before any byte is received.
-  absl::Status BeginUpload(uint32_t client, int round);
+  // Checks that `client` may upload for `round` now, before any byte is received. `cancel`
+  // cuts the transfer off if the round closes before it ends (called under the coordinator's
+  // lock: it must not call back into the coordinator).
+  absl::Status BeginUpload(uint32_t client, int round, std::function<void()> cancel = {});
   // A complete, checksummed upload: decoded, validated and aggregated, or rejected.
   absl::Status SubmitUpdate(const ClientUpload& upload);
   // The client's download or upload broke off: it is out of this round. `bytes` were received.
@@ -130,13 +133,15 @@ class Coordinator final : public ClientChannel {
   int64_t max_upload_bytes() const { return max_upload_bytes_; }
 
  private:
-  enum class Stage { kSelected, kTraining, kUploading, kAccepted, kRejected, kFailed };
+  // kSubmitting: the whole upload arrived in time and is being decoded and aggregated.
+  enum class Stage { kSelected, kTraining, kUploading, kSubmitting, kAccepted, kRejected, kFailed };
   struct Participant {
     Stage stage = Stage::kSelected;
     int64_t uploaded_bytes = 0;
     ClientReport report;
-    std::string error;         // why it was rejected
-    double ratio_scale = 1.0;  // bandwidth-aware top-k
+    std::string error;                    // why it was rejected
+    double ratio_scale = 1.0;             // bandwidth-aware top-k
+    std::function<void()> cancel_upload;  // while kUploading
   };
   struct Registered {
     int64_t examples = 0;     // declared
@@ -166,7 +171,7 @@ class Coordinator final : public ClientChannel {
   bool round_open_ = false;
   bool finished_ = false;
   bool stop_requested_ = false;
-  int in_flight_uploads_ = 0;
+  int submitting_ = 0;  // uploads being decoded and aggregated; the round waits for these only
   std::vector<uint32_t> cohort_;      // the prepared round's selection
   std::set<uint32_t> told_finished_;  // clients that received RunFinished
   std::map<uint32_t, Participant> participants_;

@@ -38,6 +38,18 @@ grpc::Status CoordinatorService::Invalid(const std::string& message) {
 
 grpc::Status CoordinatorService::Authenticate(const grpc::ServerContext& context,
                                               uint32_t claimed) {
+  uint32_t id = 0;
+  if (grpc::Status auth = AuthenticateCaller(context, &id); !auth.ok()) return auth;
+  if (id != claimed) {
+    coordinator_.counters().rejected_calls_unauthenticated++;
+    return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                        absl::StrCat("authenticated as client ", id, ", not ", claimed));
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status CoordinatorService::AuthenticateCaller(const grpc::ServerContext& context,
+                                                    uint32_t* id_out) {
   const std::string_view id_text = Metadata(context, kClientIdMetadata);
   const std::string_view authorization = Metadata(context, kAuthorizationMetadata);
   uint32_t id = 0;
@@ -49,11 +61,7 @@ grpc::Status CoordinatorService::Authenticate(const grpc::ServerContext& context
     LogWarning("rejected a call from %s: unknown client id or wrong token", context.peer().c_str());
     return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "unknown client id or wrong token");
   }
-  if (id != claimed) {
-    coordinator_.counters().rejected_calls_unauthenticated++;
-    return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
-                        absl::StrCat("authenticated as client ", id, ", not ", claimed));
-  }
+  *id_out = id;
   return grpc::Status::OK;
 }
 
@@ -127,21 +135,36 @@ grpc::Status CoordinatorService::NextRound(grpc::ServerContext* context,
 grpc::Status CoordinatorService::Upload(grpc::ServerContext* context,
                                         grpc::ServerReader<v1::UploadMessage>* reader,
                                         v1::UploadReply* reply) {
+  // The caller is authenticated from the call's metadata before anything is read: a stream
+  // without credentials is closed at once instead of holding a server thread while it waits.
+  uint32_t caller = 0;
+  if (grpc::Status auth = AuthenticateCaller(*context, &caller); !auth.ok()) return auth;
   v1::UploadMessage message;
   if (!reader->Read(&message) || !message.has_header()) {
     return Invalid("an upload starts with its header");
   }
   const v1::UploadHeader header = message.header();
-  if (grpc::Status auth = Authenticate(*context, header.client_id()); !auth.ok()) return auth;
-  absl::StatusOr<PayloadAssembler> assembler = PayloadAssembler::Start(
-      header.payload_bytes(), header.payload_checksum(), coordinator_.max_upload_bytes());
-  if (!assembler.ok()) return Invalid(std::string(assembler.status().message()));
-  if (absl::Status admitted = coordinator_.BeginUpload(header.client_id(), header.round());
+  if (header.client_id() != caller) {
+    coordinator_.counters().rejected_calls_unauthenticated++;
+    return grpc::Status(
+        grpc::StatusCode::PERMISSION_DENIED,
+        absl::StrCat("authenticated as client ", caller, ", not ", header.client_id()));
+  }
+  // Admitted before its buffer is reserved; cut off if the round closes while it is in flight.
+  if (absl::Status admitted = coordinator_.BeginUpload(header.client_id(), header.round(),
+                                                       [context] { context->TryCancel(); });
       !admitted.ok()) {
     coordinator_.counters().rejected_uploads++;
     reply->set_accepted(false);
     reply->set_reason(std::string(admitted.message()));
     return grpc::Status::OK;
+  }
+  absl::StatusOr<PayloadAssembler> assembler = PayloadAssembler::Start(
+      header.payload_bytes(), header.payload_checksum(), coordinator_.max_upload_bytes());
+  if (!assembler.ok()) {
+    coordinator_.ClientFailed(header.client_id(), header.round(), 0,
+                              absl::StrCat("upload refused: ", assembler.status().message()));
+    return Invalid(std::string(assembler.status().message()));
   }
   std::string failure;
   const auto receive_start = std::chrono::steady_clock::now();

@@ -31,8 +31,11 @@ class CoordinatorService final : public v1::Coordinator::Service {
                       v1::UploadReply* reply) override;
 
  private:
-  // The authenticated client id; `claimed` is the id in the request message, which must match.
+  // Checks the caller's client id and token from the call's metadata; `claimed`, the id in the
+  // request message, must be that id.
   grpc::Status Authenticate(const grpc::ServerContext& context, uint32_t claimed);
+  // The authenticated caller's id, from the metadata alone (nothing read from the stream).
+  grpc::Status AuthenticateCaller(const grpc::ServerContext& context, uint32_t* id);
   grpc::Status Invalid(const std::string& message);
 
   Coordinator& coordinator_;

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <limits>
 #include <thread>
@@ -72,6 +74,63 @@ TEST(CoordinatorTest, TheRegisteredExampleCountIsBoundedAndIsTheOnlyWeight) {
   EXPECT_NE(answers[0].message().find("registered 800"), std::string::npos) << answers[0];
   EXPECT_TRUE(answers[1].ok()) << answers[1];
   EXPECT_EQ(coordinator->counters().rejected_uploads.load(), 1);
+}
+
+// A client that stalls mid-upload (a partition, SIGSTOP) cannot hold the round past its
+// deadline: the transfer is cut off, the client counts as a straggler, and what it sends later
+// is not aggregated.
+TEST(CoordinatorTest, TheDeadlineCutsOffUploadsInFlight) {
+  const OneRound setup = LoopbackRound();
+  CoordinatorOptions options;
+  options.round_deadline_seconds = 1.0;
+  std::unique_ptr<Coordinator> coordinator =
+      *Coordinator::Create(setup.config, setup.toml, options, "");
+  ASSERT_TRUE(coordinator->Register(0, 800, 0).ok());
+  ASSERT_TRUE(coordinator->Register(1, 800, 0).ok());
+
+  std::atomic<bool> finished{false};
+  RoundMetrics metrics;
+  std::thread run([&] {
+    absl::Status status = coordinator->Run([&](const RoundMetrics& m, const Checkpoint&) {
+      metrics = m;
+      return absl::OkStatus();
+    });
+    EXPECT_TRUE(status.ok()) << status;
+    finished = true;
+  });
+  std::unique_ptr<Pipeline> fp32 = *Pipeline::Parse("fp32");
+  const std::vector<float> zeros(setup.model_size, 0.0f);
+  auto upload_of = [&](uint32_t client) {
+    ClientUpload upload{.report = {.client = client,
+                                   .round = 1,
+                                   .num_examples = 800,
+                                   .mean_loss = 1.0,
+                                   .examples_processed = 800}};
+    upload.update = fp32->Encode(zeros, 0);
+    return upload;
+  };
+  std::atomic<int> cancelled{0};
+  for (uint32_t client : {0u, 1u}) {
+    ASSERT_TRUE(coordinator->WaitForTask(client, 0, [] { return false; }).ok());
+  }
+  ASSERT_TRUE(coordinator->BeginUpload(0, 1).ok());
+  ASSERT_TRUE(coordinator->SubmitUpdate(upload_of(0)).ok());
+  ASSERT_TRUE(coordinator->BeginUpload(1, 1, [&] { cancelled++; }).ok());  // then stalls
+
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!finished && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(finished) << "the round waited past its deadline for the stalled upload";
+  if (!finished) coordinator->ClientFailed(1, 1, 0, "the test gave up");
+  run.join();
+  EXPECT_EQ(cancelled.load(), 1);
+  EXPECT_EQ(metrics.clients, 1);
+  EXPECT_EQ(metrics.stragglers, 1);
+  EXPECT_EQ(coordinator->counters().late_uploads.load(), 1);
+  // The stalled client's bytes arrive at last: refused, the model is not touched.
+  absl::Status late = coordinator->SubmitUpdate(upload_of(1));
+  EXPECT_EQ(late.code(), absl::StatusCode::kDeadlineExceeded) << late;
 }
 
 }  // namespace

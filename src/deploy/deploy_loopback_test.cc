@@ -1,5 +1,6 @@
 // End-to-end tests of the deployment: a real `tributary server` and real `tributary client`
 // processes on 127.0.0.1 (ephemeral ports), on configs/deploy/loopback.toml.
+#include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <signal.h>
@@ -21,6 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/file_util.h"
 #include "tensor/model_state.h"
+#include "tributary.grpc.pb.h"
 
 namespace tributary {
 namespace {
@@ -486,6 +488,47 @@ TEST_F(DeployLoopbackTest, WrongTokenIsRefusedAndCounted) {
             std::string::npos)
       << response->body;
   EXPECT_NE(response->body.find("tributary_registered_clients 0"), std::string::npos);
+}
+
+// Upload streams opened without credentials that never send a byte are closed at once: they
+// cannot hold the server's threads and lock the real clients out (before, 40 such streams made
+// every Register fail with RESOURCE_EXHAUSTED).
+TEST_F(DeployLoopbackTest, UnauthenticatedStreamsCannotLockClientsOut) {
+  auto server = StartServer("srv", {"--insecure", "--listen", "127.0.0.1:0", "--set",
+                                    "run.rounds=1", "--wait-timeout", "60"});
+  const std::string port = ServerPort("srv", *server);
+  std::unique_ptr<v1::Coordinator::Stub> stub = v1::Coordinator::NewStub(
+      grpc::CreateChannel("127.0.0.1:" + port, grpc::InsecureChannelCredentials()));
+  constexpr int kStreams = 40;
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<v1::UploadReply> replies(kStreams);
+  std::vector<std::unique_ptr<grpc::ClientWriter<v1::UploadMessage>>> streams;
+  for (int i = 0; i < kStreams; ++i) {
+    contexts.push_back(std::make_unique<grpc::ClientContext>());
+    streams.push_back(stub->Upload(contexts.back().get(), &replies[i]));
+  }
+  auto clients = StartClients(4, port, {"--insecure"});
+  EXPECT_EQ(server->Wait(120s), 0) << server->Output();
+  for (auto& client : clients) EXPECT_EQ(client->Wait(60s), 0) << client->Output();
+  for (int i = 0; i < kStreams; ++i) {
+    EXPECT_EQ(streams[i]->Finish().error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  }
+  const std::string log = server->Output();
+  size_t rejections = 0;
+  for (size_t at = log.find("unknown client id or wrong token"); at != std::string::npos;
+       at = log.find("unknown client id or wrong token", at + 1)) {
+    ++rejections;
+  }
+  EXPECT_EQ(rejections, static_cast<size_t>(kStreams)) << log;
+}
+
+// Plain text carries the clients' tokens in the clear: without --listen, an --insecure server
+// serves this machine only (before, it listened on every interface). Needs port 7878 free.
+TEST_F(DeployLoopbackTest, InsecureServerListensOnLoopbackByDefault) {
+  auto server = StartServer("srv", {"--insecure"});
+  ASSERT_TRUE(server->WaitForOutput("listening on", 60s)) << server->Output();
+  EXPECT_NE(server->Output().find("listening on 127.0.0.1:7878 (plain text)"), std::string::npos)
+      << server->Output();
 }
 
 TEST_F(DeployLoopbackTest, MutualTlsRunPassesAndPlainTextClientIsRefused) {

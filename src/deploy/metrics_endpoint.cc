@@ -42,6 +42,9 @@ std::string PrometheusText(const CoordinatorCounters& c) {
          "Complete uploads refused (late, duplicate, invalid payload).", c.rejected_uploads.load());
   Metric(out, "tributary_partial_uploads_total", "counter",
          "Uploads cut off before their last byte; never aggregated.", c.partial_uploads.load());
+  Metric(out, "tributary_late_uploads_total", "counter",
+         "Uploads still in flight at the round's deadline, cut off; never aggregated.",
+         c.late_uploads.load());
   absl::StrAppend(&out,
                   "# HELP tributary_rejected_calls_total Calls refused before any work.\n"
                   "# TYPE tributary_rejected_calls_total counter\n");

@@ -3,9 +3,11 @@
 #include <xxhash.h>
 
 #include <cstring>
+#include <filesystem>
 
 #include "absl/strings/str_cat.h"
 #include "common/file_util.h"
+#include "common/log.h"
 #include "common/status_util.h"
 #include "compress/byte_stream.h"
 
@@ -49,7 +51,8 @@ absl::Status WriteCheckpoint(const std::string& path, const Checkpoint& checkpoi
   out.Put<uint32_t>(static_cast<uint32_t>(checkpoint.strategy_state.size()));
   for (const std::vector<float>& buffer : checkpoint.strategy_state) PutFloats(out, buffer);
   out.Put<uint64_t>(XXH64(bytes.data(), bytes.size(), 0));
-  return WriteFileAtomically(path, {reinterpret_cast<const char*>(bytes.data()), bytes.size()});
+  return ReplaceFileKeepingPrevious(path,
+                                    {reinterpret_cast<const char*>(bytes.data()), bytes.size()});
 }
 
 absl::StatusOr<Checkpoint> ReadCheckpoint(const std::string& path,
@@ -86,7 +89,7 @@ absl::StatusOr<Checkpoint> ReadCheckpoint(const std::string& path,
   TRIB_ASSIGN_OR_RETURN(uint32_t buffers, in.Get<uint32_t>());
   for (uint32_t b = 0; b < buffers; ++b) {
     TRIB_ASSIGN_OR_RETURN(uint64_t count, in.Get<uint64_t>());
-    if (count * sizeof(float) > in.remaining()) {
+    if (count > in.remaining() / sizeof(float)) {
       return absl::DataLossError(absl::StrCat(path, ": strategy buffer past the end"));
     }
     TRIB_ASSIGN_OR_RETURN(std::span<const uint8_t> bytes, in.GetBytes(count * sizeof(float)));
@@ -102,6 +105,22 @@ absl::StatusOr<Checkpoint> ReadCheckpoint(const std::string& path,
         absl::StrCat(path, ": invalid round, version or example count"));
   }
   return checkpoint;
+}
+
+absl::StatusOr<Checkpoint> ReadNewestValidCheckpoint(const std::string& path,
+                                                     const std::vector<TensorSpec>& layout) {
+  absl::StatusOr<Checkpoint> newest = ReadCheckpoint(path, layout);
+  if (newest.ok()) return newest;
+  const std::string previous = PreviousVersionPath(path);
+  if (!std::filesystem::exists(previous)) return newest.status();
+  absl::StatusOr<Checkpoint> before = ReadCheckpoint(previous, layout);
+  if (!before.ok()) {
+    return absl::DataLossError(absl::StrCat(newest.status().message(),
+                                            "; the previous one too: ", before.status().message()));
+  }
+  LogWarning("%s: %s; resuming from the previous checkpoint (round %d)", path,
+             std::string(newest.status().message()), before->round);
+  return before;
 }
 
 }  // namespace tributary

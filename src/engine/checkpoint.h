@@ -27,12 +27,19 @@ struct Checkpoint {
   std::vector<std::vector<float>> strategy_state;
 };
 
+// Durably (fsynced) replaces the checkpoint at `path`, keeping the one it replaces at
+// PreviousVersionPath(path).
 absl::Status WriteCheckpoint(const std::string& path, const Checkpoint& checkpoint);
 
 // Reads a checkpoint whose models have `layout`; fails with a clear message on a truncated or
 // corrupted file, another format version, or another layout.
 absl::StatusOr<Checkpoint> ReadCheckpoint(const std::string& path,
                                           const std::vector<TensorSpec>& layout);
+
+// The checkpoint at `path`, or when it is missing, truncated or corrupt, the one before it (with
+// a warning); fails when neither can be read.
+absl::StatusOr<Checkpoint> ReadNewestValidCheckpoint(const std::string& path,
+                                                     const std::vector<TensorSpec>& layout);
 
 }  // namespace tributary
 
