@@ -23,6 +23,7 @@ bench: build
 	$(BUILD_DIR)/bench/train_throughput_bench
 	$(BUILD_DIR)/bench/lm_throughput_bench
 	$(BUILD_DIR)/bench/deploy_bench
+	$(BUILD_DIR)/bench/secagg_bench
 
 build: setup
 	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_ARGS)
