@@ -85,6 +85,10 @@ int main(int argc, char** argv) {
   srv->add_option("--wait-timeout", server.coordinator.wait_timeout_seconds,
                   "Seconds to wait for them")
       ->capture_default_str();
+  srv->add_option("--liveness-timeout", server.coordinator.liveness_seconds,
+                  "A registered client silent this long (not polling, not uploading) is treated "
+                  "as gone when selected: dropped at once, not waited for")
+      ->capture_default_str();
   srv->add_option("--metrics-listen", server.metrics_listen,
                   "HOST:PORT serving Prometheus metrics at /metrics (off when empty)");
 

@@ -42,6 +42,9 @@ absl::Status CoordinatorOptions::Validate(const ExperimentConfig& config) const 
   if (!(wait_timeout_seconds > 0.0)) {
     return absl::InvalidArgumentError("--wait-timeout must be > 0 seconds");
   }
+  if (!(liveness_seconds > 0.0)) {
+    return absl::InvalidArgumentError("--liveness-timeout must be > 0 seconds");
+  }
   return absl::OkStatus();
 }
 
@@ -120,7 +123,10 @@ absl::StatusOr<Coordinator::Registration> Coordinator::Register(uint32_t client,
         absl::StrCat("declared uplink bandwidth ", uplink_mbps, " Mbit/s out of range"));
   }
   std::lock_guard lock(mu_);
-  registered_[client] = Registered{.examples = num_examples, .uplink_bps = uplink_mbps * 1e6};
+  Registered& registered = registered_[client];
+  registered.examples = num_examples;
+  registered.uplink_bps = uplink_mbps * 1e6;
+  registered.last_seen = Clock::now();
   // A client registers again only after losing its connection, and with it the round's work.
   auto it = participants_.find(client);
   if (round_open_ && it != participants_.end() && it->second.stage == Stage::kTraining) {
@@ -140,6 +146,13 @@ absl::StatusOr<std::optional<ClientTask>> Coordinator::WaitForTask(
   if (!registered_.contains(client)) {
     return absl::FailedPreconditionError("register before asking for a round");
   }
+  // While it waits here the client is alive; when it leaves, it was last seen then.
+  registered_[client].polling++;
+  absl::Cleanup seen = [&] {
+    Registered& r = registered_[client];
+    r.polling--;
+    r.last_seen = Clock::now();
+  };
   while (true) {
     if (finished_) {
       told_finished_.insert(client);
@@ -176,6 +189,7 @@ absl::Status Coordinator::BeginUpload(uint32_t client, int round, std::function<
   }
   it->second.stage = Stage::kUploading;
   it->second.cancel_upload = std::move(cancel);
+  if (auto r = registered_.find(client); r != registered_.end()) r->second.last_seen = Clock::now();
   return absl::OkStatus();
 }
 
@@ -323,7 +337,7 @@ std::optional<int64_t> Coordinator::PrepareRound(int round, std::span<const uint
   for (size_t i = 0; i < cohort_.size(); ++i) {
     auto it = registered_.find(cohort_[i]);
     Participant& p = participants_[cohort_[i]];
-    if (it == registered_.end()) {
+    if (it == registered_.end() || !Alive(it->second)) {
       p.stage = Stage::kFailed;  // not connected: out of this round
     } else {
       expected_examples += it->second.examples;
@@ -336,12 +350,18 @@ std::optional<int64_t> Coordinator::PrepareRound(int round, std::span<const uint
   return expected_examples;
 }
 
+bool Coordinator::Alive(const Registered& client) const {
+  return client.polling > 0 || Clock::now() - client.last_seen <
+                                   std::chrono::duration_cast<Clock::duration>(
+                                       std::chrono::duration<double>(options_.liveness_seconds));
+}
+
 absl::StatusOr<RoundOutcome> Coordinator::RunRound(int round, RoundServer& server) {
   const auto start = Clock::now();
   std::unique_lock lock(mu_);
   std::vector<uint32_t> absent;
   for (uint32_t c : cohort_) {
-    if (!registered_.contains(c)) absent.push_back(c);
+    if (participants_[c].stage == Stage::kFailed) absent.push_back(c);
   }
   round_open_ = true;
   counters_.current_round = round;

@@ -15,6 +15,7 @@
 #define TRIBUTARY_DEPLOY_COORDINATOR_H_
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -42,6 +43,10 @@ struct CoordinatorOptions {
   double round_deadline_seconds = 600.0;
   int wait_for_clients = 0;  // registered clients before round 1; 0: clients_per_round
   double wait_timeout_seconds = 600.0;
+  // A registered client that has not asked for a round nor uploaded for this long, and is not
+  // waiting for one now, counts as gone: selected, it is dropped at once instead of costing the
+  // round its deadline. It is back as soon as it asks again.
+  double liveness_seconds = 60.0;
 
   absl::Status Validate(const ExperimentConfig& config) const;
 };
@@ -146,7 +151,12 @@ class Coordinator final : public ClientChannel {
   struct Registered {
     int64_t examples = 0;     // declared
     double uplink_bps = 0.0;  // declared; 0: unknown
+    int polling = 0;          // its NextRound calls waiting now
+    std::chrono::steady_clock::time_point last_seen;
   };
+  // With mu_ held: whether a registered client counts as connected (CoordinatorOptions::
+  // liveness_seconds).
+  bool Alive(const Registered& client) const;
 
   Coordinator(const ExperimentConfig& config, std::string config_toml,
               const CoordinatorOptions& options);

@@ -133,5 +133,52 @@ TEST(CoordinatorTest, TheDeadlineCutsOffUploadsInFlight) {
   EXPECT_EQ(late.code(), absl::StatusCode::kDeadlineExceeded) << late;
 }
 
+// A client that registered and then died between rounds (no poll, no upload for longer than
+// the liveness timeout) is dropped at once when selected, instead of holding the round until its
+// deadline (before: every round that sampled it lasted the full deadline).
+TEST(CoordinatorTest, SilentClientsAreNotWaitedFor) {
+  const OneRound setup = LoopbackRound();
+  CoordinatorOptions options;
+  options.round_deadline_seconds = 60.0;
+  options.liveness_seconds = 0.5;
+  std::unique_ptr<Coordinator> coordinator =
+      *Coordinator::Create(setup.config, setup.toml, options, "");
+  ASSERT_TRUE(coordinator->Register(0, 800, 0).ok());
+  ASSERT_TRUE(coordinator->Register(1, 800, 0).ok());  // then never heard from again
+  // Client 0 waits for its round (alive); client 1 has been silent past the timeout.
+  absl::StatusOr<std::optional<ClientTask>> task;
+  std::thread poll([&] { task = coordinator->WaitForTask(0, 0, [] { return false; }); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+
+  std::atomic<bool> finished{false};
+  RoundMetrics metrics;
+  const auto start = std::chrono::steady_clock::now();
+  std::thread run([&] {
+    absl::Status status = coordinator->Run([&](const RoundMetrics& m, const Checkpoint&) {
+      metrics = m;
+      return absl::OkStatus();
+    });
+    EXPECT_TRUE(status.ok()) << status;
+    finished = true;
+  });
+  poll.join();
+  ASSERT_TRUE(task.ok() && task->has_value()) << task.status();
+  std::unique_ptr<Pipeline> fp32 = *Pipeline::Parse("fp32");
+  ClientUpload upload{
+      .report = {.client = 0, .round = 1, .num_examples = 800, .examples_processed = 800}};
+  upload.update = fp32->Encode(std::vector<float>(setup.model_size, 0.0f), 0);
+  ASSERT_TRUE(coordinator->BeginUpload(0, 1).ok());
+  EXPECT_TRUE(coordinator->SubmitUpdate(upload).ok());
+  while (!finished && std::chrono::steady_clock::now() - start < std::chrono::seconds(20)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(finished) << "the round waited for a client that was gone";
+  if (!finished) coordinator->ClientFailed(1, 1, 0, "the test gave up");
+  run.join();
+  EXPECT_EQ(metrics.clients, 1);
+  EXPECT_EQ(metrics.clients_dropped, 1);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
+}
+
 }  // namespace
 }  // namespace tributary
