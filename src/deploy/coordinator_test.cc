@@ -35,6 +35,17 @@ OneRound LoopbackRound() {
   return r;
 }
 
+// A zero fp32 update of `client` for round 1, claiming `examples`.
+ClientUpload ZeroUpload(const OneRound& setup, uint32_t client, int64_t examples) {
+  ClientUpload upload{.report = {.client = client,
+                                 .round = 1,
+                                 .num_examples = examples,
+                                 .mean_loss = 1.0,
+                                 .examples_processed = 800}};
+  upload.update = (*Pipeline::Parse("fp32"))->Encode(std::vector<float>(setup.model_size, 0.0f), 0);
+  return upload;
+}
+
 TEST(CoordinatorTest, TheRegisteredExampleCountIsBoundedAndIsTheOnlyWeight) {
   const OneRound setup = LoopbackRound();
   std::unique_ptr<Coordinator> coordinator =
@@ -51,8 +62,6 @@ TEST(CoordinatorTest, TheRegisteredExampleCountIsBoundedAndIsTheOnlyWeight) {
     run_status =
         coordinator->Run([](const RoundMetrics&, const Checkpoint&) { return absl::OkStatus(); });
   });
-  std::unique_ptr<Pipeline> fp32 = *Pipeline::Parse("fp32");
-  const std::vector<float> zeros(setup.model_size, 0.0f);
   std::vector<absl::Status> answers;
   for (uint32_t client : {0u, 1u}) {
     absl::StatusOr<std::optional<ClientTask>> task =
@@ -60,13 +69,8 @@ TEST(CoordinatorTest, TheRegisteredExampleCountIsBoundedAndIsTheOnlyWeight) {
     ASSERT_TRUE(task.ok() && task->has_value()) << task.status();
     ASSERT_TRUE(coordinator->BeginUpload(client, 1).ok());
     // Client 0 registered 800 examples and claims 10^12 in its upload, to outweigh client 1.
-    ClientUpload upload{.report = {.client = client,
-                                   .round = 1,
-                                   .num_examples = client == 0 ? 1000000000000 : 800,
-                                   .mean_loss = 1.0,
-                                   .examples_processed = 800}};
-    upload.update = fp32->Encode(zeros, 0);
-    answers.push_back(coordinator->SubmitUpdate(upload));
+    answers.push_back(
+        coordinator->SubmitUpdate(ZeroUpload(setup, client, client == 0 ? 1000000000000 : 800)));
   }
   run.join();
   ASSERT_TRUE(run_status.ok()) << run_status;
@@ -98,23 +102,12 @@ TEST(CoordinatorTest, TheDeadlineCutsOffUploadsInFlight) {
     EXPECT_TRUE(status.ok()) << status;
     finished = true;
   });
-  std::unique_ptr<Pipeline> fp32 = *Pipeline::Parse("fp32");
-  const std::vector<float> zeros(setup.model_size, 0.0f);
-  auto upload_of = [&](uint32_t client) {
-    ClientUpload upload{.report = {.client = client,
-                                   .round = 1,
-                                   .num_examples = 800,
-                                   .mean_loss = 1.0,
-                                   .examples_processed = 800}};
-    upload.update = fp32->Encode(zeros, 0);
-    return upload;
-  };
   std::atomic<int> cancelled{0};
   for (uint32_t client : {0u, 1u}) {
     ASSERT_TRUE(coordinator->WaitForTask(client, 0, [] { return false; }).ok());
   }
   ASSERT_TRUE(coordinator->BeginUpload(0, 1).ok());
-  ASSERT_TRUE(coordinator->SubmitUpdate(upload_of(0)).ok());
+  ASSERT_TRUE(coordinator->SubmitUpdate(ZeroUpload(setup, 0, 800)).ok());
   ASSERT_TRUE(coordinator->BeginUpload(1, 1, [&] { cancelled++; }).ok());  // then stalls
 
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
@@ -129,7 +122,7 @@ TEST(CoordinatorTest, TheDeadlineCutsOffUploadsInFlight) {
   EXPECT_EQ(metrics.stragglers, 1);
   EXPECT_EQ(coordinator->counters().late_uploads.load(), 1);
   // The stalled client's bytes arrive at last: refused, the model is not touched.
-  absl::Status late = coordinator->SubmitUpdate(upload_of(1));
+  absl::Status late = coordinator->SubmitUpdate(ZeroUpload(setup, 1, 800));
   EXPECT_EQ(late.code(), absl::StatusCode::kDeadlineExceeded) << late;
 }
 
@@ -163,12 +156,8 @@ TEST(CoordinatorTest, SilentClientsAreNotWaitedFor) {
   });
   poll.join();
   ASSERT_TRUE(task.ok() && task->has_value()) << task.status();
-  std::unique_ptr<Pipeline> fp32 = *Pipeline::Parse("fp32");
-  ClientUpload upload{
-      .report = {.client = 0, .round = 1, .num_examples = 800, .examples_processed = 800}};
-  upload.update = fp32->Encode(std::vector<float>(setup.model_size, 0.0f), 0);
   ASSERT_TRUE(coordinator->BeginUpload(0, 1).ok());
-  EXPECT_TRUE(coordinator->SubmitUpdate(upload).ok());
+  EXPECT_TRUE(coordinator->SubmitUpdate(ZeroUpload(setup, 0, 800)).ok());
   while (!finished && std::chrono::steady_clock::now() - start < std::chrono::seconds(20)) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
