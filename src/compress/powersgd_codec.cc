@@ -9,18 +9,28 @@
 namespace tributary {
 namespace {
 
+// A standard-normal draw (Box-Muller) for Q's initialization and for replacement columns.
+float Normal(FastRng& rng) {
+  const float u = 1.0f - rng.UniformFloat();
+  const float v = rng.UniformFloat();
+  return std::sqrt(-2.0f * std::log(u)) * std::cos(6.2831853f * v);
+}
+
 // Orthonormalizes the columns of the row-major rows x rank matrix `p` in place: Gram-Schmidt with
 // the projection done twice ("twice is enough"), so that rounding noise left along earlier
 // columns is removed. A column that is (numerically) in the span of the earlier ones, as when
-// the matrix has rank below `rank`, becomes zero instead of amplified noise.
-void Orthonormalize(std::vector<float>& p, size_t rows, size_t rank) {
+// the matrix has rank below `rank`, is replaced by a random direction orthogonal to them (drawn
+// from `rng`): P stays orthonormal with all its columns, the reconstruction P P^T M is still a
+// projection of M, and the warm-started Q keeps a live column that later rounds can turn
+// towards a real direction. (Zeroing it instead, as this codec did, lost that rank for good:
+// Q's column stayed zero in every later round.)
+void Orthonormalize(std::vector<float>& p, size_t rows, size_t rank, FastRng& rng) {
   auto column_norm = [&](size_t c) {
     double norm = 0.0;
     for (size_t i = 0; i < rows; ++i) norm += double{p[i * rank + c]} * p[i * rank + c];
     return std::sqrt(norm);
   };
-  for (size_t c = 0; c < rank; ++c) {
-    const double original = column_norm(c);
+  auto project_out_earlier = [&](size_t c) {
     for (int pass = 0; pass < 2; ++pass) {
       for (size_t prev = 0; prev < c; ++prev) {
         double dot = 0.0;
@@ -30,18 +40,21 @@ void Orthonormalize(std::vector<float>& p, size_t rows, size_t rank) {
         }
       }
     }
-    const double norm = column_norm(c);
-    const float scale =
-        norm > 1e-4 * original && norm > 1e-30 ? static_cast<float>(1.0 / norm) : 0.0f;
+  };
+  for (size_t c = 0; c < rank; ++c) {
+    const double original = column_norm(c);
+    project_out_earlier(c);
+    double norm = column_norm(c);
+    if (!(norm > 1e-4 * original && norm > 1e-30) && c < rows) {
+      for (size_t i = 0; i < rows; ++i) p[i * rank + c] = Normal(rng);
+      const double drawn = column_norm(c);
+      project_out_earlier(c);
+      norm = column_norm(c);
+      if (!(norm > 1e-4 * drawn)) norm = 0.0;
+    }
+    const float scale = norm > 1e-30 ? static_cast<float>(1.0 / norm) : 0.0f;
     for (size_t i = 0; i < rows; ++i) p[i * rank + c] *= scale;
   }
-}
-
-// A standard-normal draw (Box-Muller) for Q's initialization.
-float Normal(FastRng& rng) {
-  const float u = 1.0f - rng.UniformFloat();
-  const float v = rng.UniformFloat();
-  return std::sqrt(-2.0f * std::log(u)) * std::cos(6.2831853f * v);
 }
 
 }  // namespace
@@ -78,6 +91,7 @@ void PowerSgdCodec::Encode(std::span<const float> values, const CodecContext& co
     FastRng rng(context.seed);
     for (float& v : q_all) v = Normal(rng);
   }
+  FastRng replacements(context.seed ^ 0x9E3779B97F4A7C15ull);
   size_t offset = 0, q_offset = 0;
   for (const Shape& s : shapes) {
     const float* m = values.data() + offset;
@@ -95,7 +109,7 @@ void PowerSgdCodec::Encode(std::span<const float> values, const CodecContext& co
         const float mij = m[i * k + j];
         for (size_t c = 0; c < r; ++c) p[i * r + c] += mij * q[j * r + c];
       }
-    Orthonormalize(p, n, r);
+    Orthonormalize(p, n, r, replacements);
     std::fill(q, q + k * r, 0.0f);
     for (size_t i = 0; i < n; ++i)
       for (size_t j = 0; j < k; ++j) {

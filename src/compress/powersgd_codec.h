@@ -3,7 +3,10 @@
 // decoded as P Q^T. Q is warm-started from the client's previous round (CodecState), one power
 // iteration per round. Tensors of rank 1, or too small for the factors to be smaller, go as
 // fp32. Needs the layout (CodecContext) on both sides; use it with error feedback, as the paper
-// does.
+// does. Deviation from the reference code: a column of P that the matrix leaves (numerically)
+// empty is replaced by a random unit direction orthogonal to the others, where the reference
+// divides by norm + epsilon and so blows rounding noise up into such a column; either way the
+// column stays alive and the rank lost in a rank-deficient round grows back.
 #ifndef TRIBUTARY_COMPRESS_POWERSGD_CODEC_H_
 #define TRIBUTARY_COMPRESS_POWERSGD_CODEC_H_
 

@@ -73,6 +73,25 @@ TEST(PowerSgdTest, WarmStartImprovesTheApproximationRoundByRound) {
   EXPECT_LT(errors.back(), 0.2);
 }
 
+// One rank-deficient round must not cost the codec its rank for good: after a rank-1 update,
+// a rank-3 one is recovered exactly within a few warm-started rounds, as from a fresh state
+// (issue 20: before, the zeroed columns of Q stayed zero and the error stayed near 0.8).
+TEST(PowerSgdTest, RankLostInADeficientRoundGrowsBack) {
+  auto pipeline = *Pipeline::Parse("powersgd:rank=3");
+  CodecState state;
+  const std::vector<float> rank_one = LowRankModel(1, 5);
+  pipeline->Encode(rank_one, CodecContext{.seed = 13, .layout = kLayout, .state = &state});
+  const std::vector<float> rank_three = LowRankModel(3, 6);
+  double error = 1.0;
+  for (int round = 0; round < 3; ++round) {
+    Payload payload =
+        pipeline->Encode(rank_three, CodecContext{.seed = 13, .layout = kLayout, .state = &state});
+    error =
+        RelativeError(pipeline->Decode(payload, rank_three.size(), kLayout)->ToDense(), rank_three);
+  }
+  EXPECT_LT(error, 1e-3);
+}
+
 TEST(PowerSgdTest, RejectsMalformedInputAndWrongLayouts) {
   auto pipeline = *Pipeline::Parse("powersgd:rank=3");
   std::vector<float> x = LowRankModel(2, 5);
