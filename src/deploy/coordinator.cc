@@ -241,7 +241,7 @@ void Coordinator::ClientFailed(uint32_t client, int round, int64_t bytes,
   if (round != round_ || it == participants_.end()) return;
   const Stage stage = it->second.stage;
   if (stage == Stage::kAccepted || stage == Stage::kRejected || stage == Stage::kSubmitting ||
-      stage == Stage::kFailed) {
+      stage == Stage::kCutOff || stage == Stage::kFailed) {
     return;
   }
   if (stage == Stage::kUploading) counters_.partial_uploads++;
@@ -385,6 +385,7 @@ absl::StatusOr<RoundOutcome> Coordinator::RunRound(int round, RoundServer& serve
   for (auto& [client, p] : participants_) {
     if (p.stage != Stage::kUploading) continue;
     counters_.late_uploads++;
+    p.stage = Stage::kCutOff;  // a straggler, whatever its broken transfer reports next
     if (p.cancel_upload) p.cancel_upload();
     p.cancel_upload = nullptr;
   }
@@ -410,6 +411,7 @@ absl::StatusOr<RoundOutcome> Coordinator::RunRound(int round, RoundServer& serve
       case Stage::kSelected:
       case Stage::kTraining:
       case Stage::kUploading:
+      case Stage::kCutOff:
       case Stage::kSubmitting:  // not reached: the round waited for submissions
         // Still working when the round closed (deadline, or enough updates in).
         record.fate = ClientFate::kStraggler;

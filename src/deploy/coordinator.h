@@ -139,7 +139,17 @@ class Coordinator final : public ClientChannel {
 
  private:
   // kSubmitting: the whole upload arrived in time and is being decoded and aggregated.
-  enum class Stage { kSelected, kTraining, kUploading, kSubmitting, kAccepted, kRejected, kFailed };
+  // kCutOff: its upload was still in flight when the round closed (a straggler).
+  enum class Stage {
+    kSelected,
+    kTraining,
+    kUploading,
+    kSubmitting,
+    kCutOff,
+    kAccepted,
+    kRejected,
+    kFailed
+  };
   struct Participant {
     Stage stage = Stage::kSelected;
     int64_t uploaded_bytes = 0;

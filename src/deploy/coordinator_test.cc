@@ -108,7 +108,18 @@ TEST(CoordinatorTest, TheDeadlineCutsOffUploadsInFlight) {
   }
   ASSERT_TRUE(coordinator->BeginUpload(0, 1).ok());
   ASSERT_TRUE(coordinator->SubmitUpdate(ZeroUpload(setup, 0, 800)).ok());
-  ASSERT_TRUE(coordinator->BeginUpload(1, 1, [&] { cancelled++; }).ok());  // then stalls
+  // Then it stalls. Cut off, its transfer breaks and the service reports the broken upload from
+  // its own thread, as it would for a real stream: the client stays a straggler.
+  std::thread broken;
+  ASSERT_TRUE(coordinator
+                  ->BeginUpload(1, 1,
+                                [&] {
+                                  cancelled++;
+                                  broken = std::thread([&] {
+                                    coordinator->ClientFailed(1, 1, 4096, "transfer incomplete");
+                                  });
+                                })
+                  .ok());
 
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (!finished && std::chrono::steady_clock::now() < give_up) {
@@ -117,10 +128,13 @@ TEST(CoordinatorTest, TheDeadlineCutsOffUploadsInFlight) {
   EXPECT_TRUE(finished) << "the round waited past its deadline for the stalled upload";
   if (!finished) coordinator->ClientFailed(1, 1, 0, "the test gave up");
   run.join();
+  if (broken.joinable()) broken.join();
   EXPECT_EQ(cancelled.load(), 1);
   EXPECT_EQ(metrics.clients, 1);
   EXPECT_EQ(metrics.stragglers, 1);
+  EXPECT_EQ(metrics.clients_dropped, 0);
   EXPECT_EQ(coordinator->counters().late_uploads.load(), 1);
+  EXPECT_EQ(coordinator->counters().partial_uploads.load(), 0);
   // The stalled client's bytes arrive at last: refused, the model is not touched.
   absl::Status late = coordinator->SubmitUpdate(ZeroUpload(setup, 1, 800));
   EXPECT_EQ(late.code(), absl::StatusCode::kDeadlineExceeded) << late;
