@@ -46,6 +46,41 @@ ClientUpload ZeroUpload(const OneRound& setup, uint32_t client, int64_t examples
   return upload;
 }
 
+// The coordinator's run on a thread of its own, keeping the last round's metrics.
+class BackgroundRun {
+ public:
+  explicit BackgroundRun(Coordinator& coordinator)
+      : thread_([this, &coordinator] {
+          absl::Status status = coordinator.Run([this](const RoundMetrics& m, const Checkpoint&) {
+            metrics_ = m;
+            return absl::OkStatus();
+          });
+          EXPECT_TRUE(status.ok()) << status;
+          finished_ = true;
+        }) {}
+  ~BackgroundRun() {
+    if (thread_.joinable()) thread_.join();
+  }
+  // Whether the run ended within `timeout`.
+  bool EndsWithin(std::chrono::seconds timeout) {
+    const auto until = std::chrono::steady_clock::now() + timeout;
+    while (!finished_ && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return finished_;
+  }
+  // The last round's metrics, once the run ended.
+  const RoundMetrics& Join() {
+    thread_.join();
+    return metrics_;
+  }
+
+ private:
+  std::atomic<bool> finished_{false};
+  RoundMetrics metrics_;
+  std::thread thread_;  // last: it starts once the members it writes exist
+};
+
 TEST(CoordinatorTest, TheRegisteredExampleCountIsBoundedAndIsTheOnlyWeight) {
   const OneRound setup = LoopbackRound();
   std::unique_ptr<Coordinator> coordinator =
@@ -92,16 +127,7 @@ TEST(CoordinatorTest, TheDeadlineCutsOffUploadsInFlight) {
   ASSERT_TRUE(coordinator->Register(0, 800, 0).ok());
   ASSERT_TRUE(coordinator->Register(1, 800, 0).ok());
 
-  std::atomic<bool> finished{false};
-  RoundMetrics metrics;
-  std::thread run([&] {
-    absl::Status status = coordinator->Run([&](const RoundMetrics& m, const Checkpoint&) {
-      metrics = m;
-      return absl::OkStatus();
-    });
-    EXPECT_TRUE(status.ok()) << status;
-    finished = true;
-  });
+  BackgroundRun run(*coordinator);
   std::atomic<int> cancelled{0};
   for (uint32_t client : {0u, 1u}) {
     ASSERT_TRUE(coordinator->WaitForTask(client, 0, [] { return false; }).ok());
@@ -121,13 +147,10 @@ TEST(CoordinatorTest, TheDeadlineCutsOffUploadsInFlight) {
                                 })
                   .ok());
 
-  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (!finished && std::chrono::steady_clock::now() < give_up) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  EXPECT_TRUE(finished) << "the round waited past its deadline for the stalled upload";
-  if (!finished) coordinator->ClientFailed(1, 1, 0, "the test gave up");
-  run.join();
+  const bool ended = run.EndsWithin(std::chrono::seconds(30));
+  EXPECT_TRUE(ended) << "the round waited past its deadline for the stalled upload";
+  if (!ended) coordinator->ClientFailed(1, 1, 0, "the test gave up");
+  const RoundMetrics metrics = run.Join();
   if (broken.joinable()) broken.join();
   EXPECT_EQ(cancelled.load(), 1);
   EXPECT_EQ(metrics.clients, 1);
@@ -157,27 +180,16 @@ TEST(CoordinatorTest, SilentClientsAreNotWaitedFor) {
   std::thread poll([&] { task = coordinator->WaitForTask(0, 0, [] { return false; }); });
   std::this_thread::sleep_for(std::chrono::milliseconds(800));
 
-  std::atomic<bool> finished{false};
-  RoundMetrics metrics;
   const auto start = std::chrono::steady_clock::now();
-  std::thread run([&] {
-    absl::Status status = coordinator->Run([&](const RoundMetrics& m, const Checkpoint&) {
-      metrics = m;
-      return absl::OkStatus();
-    });
-    EXPECT_TRUE(status.ok()) << status;
-    finished = true;
-  });
+  BackgroundRun run(*coordinator);
   poll.join();
   ASSERT_TRUE(task.ok() && task->has_value()) << task.status();
   ASSERT_TRUE(coordinator->BeginUpload(0, 1).ok());
   EXPECT_TRUE(coordinator->SubmitUpdate(ZeroUpload(setup, 0, 800)).ok());
-  while (!finished && std::chrono::steady_clock::now() - start < std::chrono::seconds(20)) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  EXPECT_TRUE(finished) << "the round waited for a client that was gone";
-  if (!finished) coordinator->ClientFailed(1, 1, 0, "the test gave up");
-  run.join();
+  const bool ended = run.EndsWithin(std::chrono::seconds(20));
+  EXPECT_TRUE(ended) << "the round waited for a client that was gone";
+  if (!ended) coordinator->ClientFailed(1, 1, 0, "the test gave up");
+  const RoundMetrics metrics = run.Join();
   EXPECT_EQ(metrics.clients, 1);
   EXPECT_EQ(metrics.clients_dropped, 1);
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
