@@ -385,6 +385,13 @@ INSTANTIATE_TEST_SUITE_P(
                  .overrides = {"compress.bandwidth_aware=true", "compress.uplink=topk:ratio=0.05"},
                  .declared_bandwidth = true},
         ModeCase{.name = "lora_exact_tiny_gpt", .tiny_gpt_lora = true},
+        // A TorchScript module (testdata/mlp_batchnorm.pt) whose batch-norm statistics stay on
+        // each client process.
+        ModeCase{.name = "torchscript_local_buffers",
+                 .overrides = {"model.name=torchscript",
+                               "model.path=" + std::string(TRIBUTARY_SOURCE_DIR) +
+                                   "/testdata/mlp_batchnorm.pt",
+                               "model.buffers=local"}},
         // Poisson sampling (q = 3 / 5), client and server clipping after a lossy codec, server
         // noise, adaptive clipping's count attached to each upload. The noise is small (z
         // 0.05) so that 3 clients still train: this case is about equal rounds, not privacy.

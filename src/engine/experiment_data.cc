@@ -16,7 +16,12 @@ constexpr int kEvalChunks = 8;
 
 absl::StatusOr<ExperimentData> LoadExperimentData(const ExperimentConfig& config) {
   TRIB_ASSIGN_OR_RETURN(const Dataset* dataset, FindDataset(config.data.dataset));
-  return dataset->Load(config);
+  TRIB_ASSIGN_OR_RETURN(ExperimentData data, dataset->Load(config));
+  // A built-in model is shaped by the data; a loaded one must be checked against it.
+  if (data.model.name == "torchscript") {
+    TRIB_RETURN_IF_ERROR(CheckModelFitsData(data.model, *data.train));
+  }
+  return data;
 }
 
 bool IsTextRun(const ExperimentConfig& config) {

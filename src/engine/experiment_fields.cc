@@ -79,7 +79,8 @@ std::vector<ExperimentField> CoreFields() {
           "data.max_test_examples", "use only the first N test examples (0: all)",
           [](C& c) -> int64_t& { return c.data.max_test_examples; }, 0, kMaxInt64),
       StringField<C>(
-          "model.name", "model: mlp, cnn or gpt", [](C& c) -> std::string& { return c.model.name; },
+          "model.name", "model: mlp, cnn, gpt or torchscript (model.path)",
+          [](C& c) -> std::string& { return c.model.name; },
           /*required=*/true),
       IntegerField<C>(
           "model.layers", "gpt: transformer blocks", [](C& c) -> int& { return c.model.layers; }, 1,
@@ -104,6 +105,13 @@ std::vector<ExperimentField> CoreFields() {
       StringField<C>("model.init",
                      "checkpoint (model.pt) the global model starts from (empty: seeded init)",
                      [](C& c) -> std::string& { return c.model.init; }),
+      StringField<C>("model.path",
+                     "torchscript: module file saved with torch.jit.script(m).save(path)",
+                     [](C& c) -> std::string& { return c.model.path; }),
+      StringField<C>("model.buffers",
+                     "torchscript: float buffers (batch-norm statistics) are averaged with the "
+                     "model (aggregate) or kept on each client (local)",
+                     [](C& c) -> std::string& { return c.model.buffers; }),
       StringField<C>("model.base", "gpt with LoRA: checkpoint (model.pt) of the frozen model",
                      [](C& c) -> std::string& { return c.model.base; }),
       IntegerField<C>(

@@ -42,12 +42,19 @@ struct ModelSpec {
   // Checkpoint the global model starts from (e.g. a pre-trained model to fine-tune); every party
   // loads it locally, as the initial model. Empty: initialized from the seed.
   std::string init;
+
+  // "torchscript": a module saved with torch.jit.save. Its float parameters (those that require
+  // grad) are trained; its float buffers (e.g. batch-norm statistics) are carried in the model
+  // state after them, averaged with the rest (buffers = "aggregate") or kept on each client
+  // (buffers = "local", as strategy.local_layers does). The initial model is the saved one.
+  std::string path;
+  std::string buffers = "aggregate";
 };
 
 // Names accepted by ModelSpec::name: "mlp" (input -> hidden -> hidden -> classes, ReLU),
 // "cnn" (the FedAvg CNN: conv5x5(32), pool, conv5x5(64), pool, fc(hidden), fc(classes)) and
 // "gpt" (token + position embeddings, pre-LayerNorm causal attention and MLP blocks, output
-// head tied to the token embedding).
+// head tied to the token embedding) and "torchscript" (model.path).
 const std::vector<std::string>& RegisteredModels();
 
 // Checks the name and that the shapes make sense for that model.
@@ -59,6 +66,9 @@ inline bool IsLora(const ModelSpec& spec) { return spec.name == "gpt" && spec.lo
 // Freshly initialized parameters (PyTorch's default initialization), fixed by `seed`.
 // Thread-safe.
 absl::StatusOr<ModelState> InitialModelState(const ModelSpec& spec, uint64_t seed);
+
+// Names of the state's tensors that are buffers rather than parameters (torchscript only).
+absl::StatusOr<std::vector<std::string>> ModelBufferNames(const ModelSpec& spec);
 
 }  // namespace tributary
 

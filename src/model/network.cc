@@ -11,6 +11,7 @@
 #include "common/status_util.h"
 #include "model/gpt.h"
 #include "model/shared_base.h"
+#include "model/torchscript_network.h"
 
 namespace tributary {
 namespace {
@@ -92,7 +93,7 @@ absl::Status ValidateGptSpec(const ModelSpec& spec) {
 }  // namespace
 
 const std::vector<std::string>& RegisteredModels() {
-  static const std::vector<std::string> names = {"mlp", "cnn", "gpt"};
+  static const std::vector<std::string> names = {"mlp", "cnn", "gpt", "torchscript"};
   return names;
 }
 
@@ -115,6 +116,7 @@ absl::Status ValidateModelSpec(const ModelSpec& spec) {
     return absl::InvalidArgumentError("model input shape and class count must be positive");
   }
   if (spec.name == "gpt") return ValidateGptSpec(spec);
+  if (spec.name == "torchscript") return ValidateTorchScriptSpec(spec);
   if (spec.lora_rank != 0) return absl::InvalidArgumentError("LoRA needs model.name = gpt");
   if (spec.name == "cnn" && (ConvPoolSize(ConvPoolSize(spec.input_height)) < 1 ||
                              ConvPoolSize(ConvPoolSize(spec.input_width)) < 1)) {
@@ -132,54 +134,80 @@ absl::StatusOr<std::unique_ptr<Network>> Network::Create(const ModelSpec& spec,
   std::lock_guard<std::mutex> lock(generator_mutex);
   if (init_seed.has_value()) torch::manual_seed(*init_seed);
   try {
+    if (spec.name == "torchscript") return LoadTorchScriptNetwork(spec);
+    std::shared_ptr<const ModelState> base;
+    std::shared_ptr<torch::nn::Module> module;
+    std::function<torch::Tensor(const torch::Tensor&)> forward;
     if (spec.name == "gpt") {
-      std::shared_ptr<const ModelState> base;
       if (IsLora(spec)) {
         TRIB_ASSIGN_OR_RETURN(base, LoadSharedBase(spec.base));
       }
-      TRIB_ASSIGN_OR_RETURN(std::shared_ptr<torch::nn::Module> module, CreateGpt(spec, base.get()));
-      return std::unique_ptr<Network>(new Network(
-          module, [raw = module.get()](const torch::Tensor& x) { return GptForward(*raw, x); },
-          std::move(base)));
+      TRIB_ASSIGN_OR_RETURN(module, CreateGpt(spec, base.get()));
+      forward = [raw = module.get()](const torch::Tensor& x) { return GptForward(*raw, x); };
+    } else if (spec.name == "mlp") {
+      auto mlp = std::make_shared<MlpImpl>(spec);
+      forward = [raw = mlp.get()](const torch::Tensor& x) { return raw->forward(x); };
+      module = std::move(mlp);
+    } else {
+      auto cnn = std::make_shared<CnnImpl>(spec);
+      forward = [raw = cnn.get()](const torch::Tensor& x) { return raw->forward(x); };
+      module = std::move(cnn);
     }
-    if (spec.name == "mlp") {
-      auto module = std::make_shared<MlpImpl>(spec);
-      return std::unique_ptr<Network>(
-          new Network(module, [module](const torch::Tensor& x) { return module->forward(x); }));
+    Parts parts;
+    parts.forward = std::move(forward);
+    parts.set_training = [raw = module.get()](bool training) { raw->train(training); };
+    for (const auto& item : module->named_parameters()) {
+      parts.parameters.emplace_back(item.key(), item.value());
     }
-    auto module = std::make_shared<CnnImpl>(spec);
-    return std::unique_ptr<Network>(
-        new Network(module, [module](const torch::Tensor& x) { return module->forward(x); }));
-  } catch (const c10::Error& e) {
+    parts.owner = std::make_shared<
+        std::pair<std::shared_ptr<torch::nn::Module>, std::shared_ptr<const ModelState>>>(
+        std::move(module), std::move(base));
+    return FromParts(std::move(parts));
+  } catch (const std::exception& e) {
     return absl::InternalError(
-        absl::StrCat("building model '", spec.name, "': ", e.what_without_backtrace()));
+        absl::StrCat("building model '", spec.name, "': ", TorchErrorText(e)));
   }
 }
 
-Network::Network(std::shared_ptr<torch::nn::Module> module,
-                 std::function<torch::Tensor(const torch::Tensor&)> forward,
-                 std::shared_ptr<const ModelState> base)
-    : base_(std::move(base)), module_(std::move(module)), forward_(std::move(forward)) {
-  for (const auto& item : module_->named_parameters()) {
-    parameters_.push_back(item.value());
-    layout_.push_back({item.key(), item.value().sizes().vec()});
+std::string TorchErrorText(const std::exception& e) {
+  if (const auto* error = dynamic_cast<const c10::Error*>(&e)) {
+    return error->what_without_backtrace();
   }
+  std::string_view text = e.what();
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
+  const size_t newline = text.rfind('\n');
+  return std::string(newline == std::string_view::npos ? text : text.substr(newline + 1));
 }
 
-torch::Tensor Network::Forward(const torch::Tensor& input) { return forward_(input); }
+std::unique_ptr<Network> Network::FromParts(Parts parts) {
+  return std::unique_ptr<Network>(new Network(std::move(parts)));
+}
+
+Network::Network(Parts parts) : parts_(std::move(parts)) {
+  for (const auto& [name, tensor] : parts_.parameters) {
+    parameters_.push_back(tensor);
+    state_tensors_.push_back(tensor);
+    layout_.push_back({name, tensor.sizes().vec()});
+  }
+  for (const auto& [name, tensor] : parts_.buffers) {
+    state_tensors_.push_back(tensor);
+    layout_.push_back({name, tensor.sizes().vec()});
+  }
+}
 
 void Network::LoadState(const ModelState& state) {
   torch::NoGradGuard no_grad;
-  for (size_t i = 0; i < parameters_.size(); ++i) {
+  for (size_t i = 0; i < state_tensors_.size(); ++i) {
     std::span<const float> src = state.tensor(i);
-    std::memcpy(parameters_[i].data_ptr<float>(), src.data(), src.size_bytes());
+    std::memcpy(state_tensors_[i].data_ptr<float>(), src.data(), src.size_bytes());
   }
+  if (parts_.after_load) parts_.after_load();
 }
 
 void Network::StoreState(ModelState* state) const {
-  for (size_t i = 0; i < parameters_.size(); ++i) {
+  for (size_t i = 0; i < state_tensors_.size(); ++i) {
     std::span<float> dst = state->tensor(i);
-    std::memcpy(dst.data(), parameters_[i].data_ptr<float>(), dst.size_bytes());
+    std::memcpy(dst.data(), state_tensors_[i].data_ptr<float>(), dst.size_bytes());
   }
 }
 
@@ -189,6 +217,15 @@ absl::StatusOr<ModelState> InitialModelState(const ModelSpec& spec, uint64_t see
   TRIB_ASSIGN_OR_RETURN(ModelState state, ModelState::Zeros(network->layout()));
   network->StoreState(&state);
   return state;
+}
+
+absl::StatusOr<std::vector<std::string>> ModelBufferNames(const ModelSpec& spec) {
+  TRIB_ASSIGN_OR_RETURN(std::unique_ptr<Network> network, Network::Create(spec));
+  std::vector<std::string> names;
+  for (size_t i = network->Parameters().size(); i < network->layout().size(); ++i) {
+    names.push_back(network->layout()[i].name);
+  }
+  return names;
 }
 
 }  // namespace tributary

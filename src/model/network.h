@@ -7,8 +7,11 @@
 
 #include <torch/nn.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -25,13 +28,35 @@ class Network {
   static absl::StatusOr<std::unique_ptr<Network>> Create(
       const ModelSpec& spec, std::optional<uint64_t> init_seed = std::nullopt);
 
+  // What a network is made of, whatever built it: a C++ module or a loaded TorchScript one.
+  struct Parts {
+    std::shared_ptr<void> owner;  // keeps the module (and a LoRA base) alive
+    std::function<torch::Tensor(const torch::Tensor&)> forward;
+    std::function<void(bool)> set_training;
+    // The module's own training loss of (inputs, targets), when it defines one; otherwise
+    // cross-entropy over Forward's output.
+    std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&)> loss;
+    // The model state: trained parameters first, then any float buffers it carries (e.g.
+    // batch-norm statistics), each with its name.
+    std::vector<std::pair<std::string, torch::Tensor>> parameters, buffers;
+    // Called after every LoadState (restores state that is not in the ModelState).
+    std::function<void()> after_load;
+  };
+  static std::unique_ptr<Network> FromParts(Parts parts);
+
   // Logits of shape [batch, num_classes] for input [batch, channels, height, width]; for "gpt",
   // logits [batch, T, vocab] for tokens [batch, T].
-  torch::Tensor Forward(const torch::Tensor& input);
-  std::vector<torch::Tensor> Parameters() const { return module_->parameters(); }
-  void SetTraining(bool training) { module_->train(training); }
+  torch::Tensor Forward(const torch::Tensor& input) { return parts_.forward(input); }
+  // The module's own loss when it has one (Parts::loss), else an empty tensor.
+  bool has_own_loss() const { return static_cast<bool>(parts_.loss); }
+  torch::Tensor OwnLoss(const torch::Tensor& input, const torch::Tensor& target) {
+    return parts_.loss(input, target);
+  }
+  // The trained tensors (not buffers), in layout order.
+  const std::vector<torch::Tensor>& Parameters() const { return parameters_; }
+  void SetTraining(bool training) { parts_.set_training(training); }
 
-  // The ModelState layout of this network's parameters, in registration order.
+  // The ModelState layout: parameters in registration order, then carried buffers.
   const std::vector<TensorSpec>& layout() const { return layout_; }
   // Requires: state.specs() == layout().
   void LoadState(const ModelState& state);
@@ -39,16 +64,17 @@ class Network {
   void StoreState(ModelState* state) const;
 
  private:
-  Network(std::shared_ptr<torch::nn::Module> module,
-          std::function<torch::Tensor(const torch::Tensor&)> forward,
-          std::shared_ptr<const ModelState> base = nullptr);
+  explicit Network(Parts parts);
 
-  std::shared_ptr<const ModelState> base_;  // frozen weights the module views (LoRA)
-  std::shared_ptr<torch::nn::Module> module_;
-  std::function<torch::Tensor(const torch::Tensor&)> forward_;
-  std::vector<torch::Tensor> parameters_;  // same order as layout_
+  Parts parts_;
+  std::vector<torch::Tensor> parameters_;
+  std::vector<torch::Tensor> state_tensors_;  // parameters then buffers, same order as layout_
   std::vector<TensorSpec> layout_;
 };
+
+// A torch error's message without its C++ backtrace; for a TorchScript error (which derives
+// from std::runtime_error, not c10::Error), its last line, where the Python-side error is.
+std::string TorchErrorText(const std::exception& e);
 
 }  // namespace tributary
 

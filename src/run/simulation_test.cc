@@ -292,6 +292,35 @@ TEST(SimulationTest, LocalLayersStayOnClientsAndPersonalize) {
       << *personal.back().client_accuracy;
 }
 
+// A TorchScript module (testdata/mlp_batchnorm.pt) trains like a built-in model; its batch-norm
+// statistics are averaged into the global model, or stay on the clients with buffers = local.
+TEST(SimulationTest, TorchScriptModelLearnsAndItsBuffersAreAveragedOrKeptLocal) {
+  ExperimentConfig config = ShortRun();
+  config.run.rounds = 3;
+  config.model.name = "torchscript";
+  config.model.path = std::string(TRIBUTARY_SOURCE_DIR) + "/testdata/mlp_batchnorm.pt";
+  auto running_mean = [](const ModelState& m) { return m.tensor(m.specs().size() - 2); };
+  for (const std::string buffers : {"aggregate", "local"}) {
+    config.model.buffers = buffers;
+    auto simulation = Simulation::Create(config);
+    ASSERT_TRUE(simulation.ok()) << simulation.status();
+    const std::vector<float> initial(running_mean((*simulation)->global_model()).begin(),
+                                     running_mean((*simulation)->global_model()).end());
+    std::vector<RoundMetrics> rounds;
+    ASSERT_TRUE((*simulation)
+                    ->Run([&](const RoundMetrics& m) {
+                      rounds.push_back(m);
+                      return absl::OkStatus();
+                    })
+                    .ok());
+    ASSERT_TRUE(rounds.back().test_accuracy.has_value());
+    EXPECT_GT(*rounds.back().test_accuracy, 0.6) << buffers << ": chance is 0.10";
+    auto final_mean = running_mean((*simulation)->global_model());
+    const bool moved = !std::equal(final_mean.begin(), final_mean.end(), initial.begin());
+    EXPECT_EQ(moved, buffers == "aggregate") << buffers;
+  }
+}
+
 TEST(SimulationTest, SmallClientsTrainASliceAndSendLess) {
   ExperimentConfig config = ShortRun();
   config.run.rounds = 4;

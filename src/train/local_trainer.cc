@@ -54,15 +54,29 @@ torch::Tensor CrossEntropy(const torch::Tensor& logits, const torch::Tensor& y,
   return torch::nn::functional::cross_entropy(logits, y, options);
 }
 
-// Adds one batch's summed loss, correct predictions and count to `result`.
+// The batch's mean training loss: the module's own when it defines one.
+torch::Tensor TrainingLoss(Network& network, const torch::Tensor& x, const torch::Tensor& y) {
+  if (network.has_own_loss()) return network.OwnLoss(x, y);
+  return CrossEntropy(network.Forward(x), y);
+}
+
+// Adds one batch's summed loss, correct predictions and count to `result`. A module's own loss
+// is taken to be a mean over the batch's targets. Outputs that are not class scores for the
+// targets (one more dimension than they have) count no correct predictions.
 void EvaluateBatch(Network& network, const torch::Tensor& x, const torch::Tensor& y,
                    EvalResult* result) {
   torch::Tensor logits = network.Forward(x);
-  result->loss_sum +=
-      CrossEntropy(logits, y,
-                   torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
-          .item<double>();
-  result->correct += logits.argmax(-1).eq(y).sum().item<int64_t>();
+  if (network.has_own_loss()) {
+    result->loss_sum += network.OwnLoss(x, y).item<double>() * y.numel();
+  } else {
+    result->loss_sum +=
+        CrossEntropy(logits, y,
+                     torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+            .item<double>();
+  }
+  if (logits.dim() == y.dim() + 1) {
+    result->correct += logits.argmax(-1).eq(y).sum().item<int64_t>();
+  }
   result->count += y.numel();
 }
 
@@ -222,7 +236,7 @@ absl::StatusOr<LocalTrainResult> LocalTrainer::Train(const ModelState& global,
         }
       }
       optimizer->zero_grad();
-      torch::Tensor loss = CrossEntropy(network.Forward(x), y);
+      torch::Tensor loss = TrainingLoss(network, x, y);
       loss.backward();
       if (options.clip_norm > 0.0) {
         torch::nn::utils::clip_grad_norm_(parameters, options.clip_norm);
@@ -256,8 +270,8 @@ absl::StatusOr<LocalTrainResult> LocalTrainer::Train(const ModelState& global,
                             .steps = total_steps,
                             .examples_processed = seen,
                             .mean_loss = loss_sum / seen};
-  } catch (const c10::Error& e) {
-    return absl::InternalError(absl::StrCat("local training: ", e.what_without_backtrace()));
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat("local training: ", TorchErrorText(e)));
   }
 }
 
@@ -283,8 +297,8 @@ absl::StatusOr<EvalResult> LocalTrainer::Evaluate(const ModelState& model,
                     data.tensors().targets.slice(0, start, stop), &result);
     }
     return result;
-  } catch (const c10::Error& e) {
-    return absl::InternalError(absl::StrCat("evaluation: ", e.what_without_backtrace()));
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat("evaluation: ", TorchErrorText(e)));
   }
 }
 
@@ -309,9 +323,53 @@ absl::StatusOr<EvalResult> LocalTrainer::EvaluateExamples(const ModelState& mode
                     data.tensors().targets.index_select(0, index), &result);
     }
     return result;
-  } catch (const c10::Error& e) {
-    return absl::InternalError(absl::StrCat("evaluation: ", e.what_without_backtrace()));
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat("evaluation: ", TorchErrorText(e)));
   }
+}
+
+}  // namespace tributary
+
+namespace tributary {
+
+absl::Status CheckModelFitsData(const ModelSpec& spec, const TensorDataset& data) {
+  if (data.size() == 0) return absl::InvalidArgumentError("the training set is empty");
+  TRIB_ASSIGN_OR_RETURN(std::unique_ptr<Network> network, Network::Create(spec));
+  const torch::Tensor& inputs = data.tensors().inputs;
+  const torch::Tensor& targets = data.tensors().targets;
+  const int64_t batch = std::min<int64_t>(2, data.size());
+  const torch::Tensor x = inputs.slice(0, 0, batch), y = targets.slice(0, 0, batch);
+  auto shape = [](const torch::Tensor& t) { return c10::str(t.sizes()); };
+  const std::string where = absl::StrCat("model ", spec.name, spec.path.empty() ? "" : " (",
+                                         spec.path, spec.path.empty() ? "" : ")");
+  try {
+    torch::NoGradGuard no_grad;
+    network->SetTraining(false);
+    const torch::Tensor out = network->Forward(x);
+    if (network->has_own_loss()) {
+      const torch::Tensor loss = network->OwnLoss(x, y);
+      if (loss.numel() != 1 || !loss.is_floating_point()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            where, ": loss(inputs, targets) must return one float, got shape ", shape(loss)));
+      }
+      return absl::OkStatus();
+    }
+    // Without its own loss the output is scored with cross-entropy: class scores with one more
+    // dimension than the targets, and as many classes as the data has.
+    if (!out.is_floating_point() || out.dim() != y.dim() + 1 || out.size(0) != batch ||
+        out.size(-1) != spec.num_classes) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, " does not fit the data: for inputs of shape ", shape(x), " forward returned ",
+          shape(out), " (", c10::toString(out.scalar_type()),
+          "); cross-entropy needs float scores ", y.dim() == 1 ? "[batch, " : "[batch, T, ",
+          spec.num_classes, "] (or define loss(inputs, targets) in the module)"));
+    }
+  } catch (const std::exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat(where, " does not fit inputs of shape ",
+                                                   shape(x), " (", c10::toString(x.scalar_type()),
+                                                   "): ", TorchErrorText(e)));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace tributary

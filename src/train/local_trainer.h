@@ -73,6 +73,11 @@ class LocalTrainer {
   std::unique_ptr<Impl> impl_;
 };
 
+// Runs the model on the first examples of `data` and checks that it accepts them and that its
+// output can be scored (class scores for cross-entropy, or the module's own scalar loss): a
+// model that does not fit its data is refused before round 1 with a message naming the shapes.
+absl::Status CheckModelFitsData(const ModelSpec& spec, const TensorDataset& data);
+
 }  // namespace tributary
 
 #endif  // TRIBUTARY_TRAIN_LOCAL_TRAINER_H_

@@ -3,6 +3,7 @@
 #include "common/status_util.h"
 #include "compress/pipeline.h"
 #include "engine/local_layers.h"
+#include "model/model_spec.h"
 
 namespace tributary {
 namespace {
@@ -98,6 +99,11 @@ class LocalLayersTechnique final : public Technique {
   std::vector<float> initial_local_;  // every client's local layers before it first trains
 };
 
+// A torchscript model's buffers kept on each client (model.buffers = local) are local layers.
+bool KeepsBuffersLocal(const ExperimentConfig& config) {
+  return config.model.name == "torchscript" && config.model.buffers == "local";
+}
+
 }  // namespace
 
 std::vector<ConfigField<ExperimentConfig>> LocalLayersFields() {
@@ -109,19 +115,29 @@ std::vector<ConfigField<ExperimentConfig>> LocalLayersFields() {
 }
 
 absl::Status ValidateLocalLayers(const ExperimentConfig& config) {
-  if (config.plugins.Get<LocalLayersOptions>().prefixes.empty()) return absl::OkStatus();
+  if (config.plugins.Get<LocalLayersOptions>().prefixes.empty() && !KeepsBuffersLocal(config)) {
+    return absl::OkStatus();
+  }
   TRIB_ASSIGN_OR_RETURN(std::unique_ptr<Pipeline> uplink, Pipeline::Parse(config.compress.uplink));
   if (config.strategy.name == "scaffold" || config.strategy.mask_aware ||
       uplink->sketch() != nullptr) {
     return absl::InvalidArgumentError(
-        "strategy.local_layers does not combine with scaffold, mask_aware or a sketch uplink");
+        "strategy.local_layers (and model.buffers = local) do not combine with scaffold, "
+        "mask_aware or a sketch uplink");
   }
   return absl::OkStatus();
 }
 
 absl::StatusOr<std::unique_ptr<Technique>> CreateLocalLayers(const ExperimentConfig& config,
                                                              const ModelState& global) {
-  const std::string& prefixes = config.plugins.Get<LocalLayersOptions>().prefixes;
+  std::string prefixes = config.plugins.Get<LocalLayersOptions>().prefixes;
+  if (KeepsBuffersLocal(config)) {
+    TRIB_ASSIGN_OR_RETURN(std::vector<std::string> buffers, ModelBufferNames(config.model));
+    for (const std::string& name : buffers) {
+      if (!prefixes.empty()) prefixes += ",";
+      prefixes += name;
+    }
+  }
   if (prefixes.empty()) return nullptr;
   TRIB_ASSIGN_OR_RETURN(LocalLayers layers, LocalLayers::Create(global.specs(), prefixes));
   return std::make_unique<LocalLayersTechnique>(std::move(layers), global);

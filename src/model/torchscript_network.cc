@@ -1,0 +1,107 @@
+#include "model/torchscript_network.h"
+
+#include <torch/script.h>
+
+#include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_util.h"
+
+namespace tributary {
+namespace {
+
+absl::Status CheckStateTensor(const ModelSpec& spec, const std::string& kind,
+                              const std::string& name, const torch::Tensor& tensor) {
+  if (!tensor.is_contiguous() || tensor.device() != torch::kCPU) {
+    return absl::InvalidArgumentError(absl::StrCat("model.path ", spec.path, ": ", kind, " '", name,
+                                                   "' is not a contiguous CPU tensor"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ValidateTorchScriptSpec(const ModelSpec& spec) {
+  if (spec.path.empty()) {
+    return absl::InvalidArgumentError(
+        "model.name = torchscript needs model.path: a module saved with "
+        "torch.jit.script(module).save(path)");
+  }
+  if (spec.width != 1.0) {
+    return absl::InvalidArgumentError("torchscript models have no narrower widths (HeteroFL)");
+  }
+  if (spec.lora_rank != 0) {
+    return absl::InvalidArgumentError("LoRA is built into model.name = gpt only, not torchscript");
+  }
+  if (spec.buffers != "aggregate" && spec.buffers != "local") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("model.buffers must be aggregate or local, got '", spec.buffers, "'"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<Network>> LoadTorchScriptNetwork(const ModelSpec& spec) {
+  std::error_code error;
+  if (!std::filesystem::is_regular_file(spec.path, error)) {
+    return absl::InvalidArgumentError(absl::StrCat("model.path ", spec.path, " is not a file"));
+  }
+  auto module = std::make_shared<torch::jit::Module>();
+  try {
+    *module = torch::jit::load(spec.path, torch::kCPU);
+  } catch (const std::exception& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("model.path ", spec.path,
+                     " is not a TorchScript module (save one with torch.jit.script(m).save): ",
+                     TorchErrorText(e)));
+  }
+  if (!module->find_method("forward").has_value()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("model.path ", spec.path, ": the module has no forward method"));
+  }
+  Network::Parts parts;
+  for (const auto& item : module->named_parameters(/*recurse=*/true)) {
+    if (!item.value.requires_grad()) continue;  // frozen: stays as saved
+    if (item.value.scalar_type() != torch::kFloat32) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("model.path ", spec.path, ": parameter '", item.name, "' is ",
+                       c10::toString(item.value.scalar_type()),
+                       "; save the module in float32 (module.float())"));
+    }
+    TRIB_RETURN_IF_ERROR(CheckStateTensor(spec, "parameter", item.name, item.value));
+    parts.parameters.emplace_back(item.name, item.value);
+  }
+  if (parts.parameters.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("model.path ", spec.path, ": the module has no trainable parameters"));
+  }
+  // Other buffers go back to their saved values after every load.
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> restored;
+  for (const auto& item : module->named_buffers(/*recurse=*/true)) {
+    if (item.value.scalar_type() == torch::kFloat32) {
+      TRIB_RETURN_IF_ERROR(CheckStateTensor(spec, "buffer", item.name, item.value));
+      parts.buffers.emplace_back(item.name, item.value);
+    } else {
+      restored.emplace_back(item.value, item.value.clone());
+    }
+  }
+  if (!restored.empty()) {
+    parts.after_load = [restored = std::move(restored)] {
+      for (const auto& [live, saved] : restored) live.copy_(saved);
+    };
+  }
+  torch::jit::Module* raw = module.get();
+  parts.forward = [raw](const torch::Tensor& x) { return raw->forward({x}).toTensor(); };
+  parts.set_training = [raw](bool training) { raw->train(training); };
+  if (auto loss = module->find_method("loss"); loss.has_value()) {
+    parts.loss = [method = *loss](const torch::Tensor& x, const torch::Tensor& y) mutable {
+      return method({x, y}).toTensor();
+    };
+  }
+  parts.owner = std::move(module);
+  return Network::FromParts(std::move(parts));
+}
+
+}  // namespace tributary
