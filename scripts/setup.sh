@@ -10,7 +10,7 @@ packages=(
   libtomlplusplus-dev libcli11-dev libspdlog-dev nlohmann-json3-dev
   libzstd-dev zlib1g-dev libxxhash-dev libsodium-dev
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libssl-dev openssl
-  libcpp-httplib-dev libsentencepiece-dev nodejs
+  libcpp-httplib-dev libsentencepiece-dev libzip-dev libstb-dev nodejs
   dataset-fashion-mnist
 )
 # python3-torch lets the test suite check that saved models load in PyTorch; optional.

@@ -28,6 +28,7 @@ enum class RngPurpose : uint64_t {
   kLoraInit = 13,      // LoRA A matrices (fixed per layer, so FFA-LoRA parties agree)
   kTextSampling = 14,  // tributary generate
   kPrivacyNoise = 15,  // differential privacy noise with privacy.reproducible_noise
+  kTestSplit = 16,     // the test examples held out of a user's data without a test split
 };
 
 using Rng = std::mt19937_64;

@@ -136,7 +136,9 @@ absl::StatusOr<std::vector<ClientIndices>> PartitionShards(std::span<const uint8
   return clients;
 }
 
-absl::StatusOr<std::vector<ClientIndices>> PartitionNatural(std::span<const uint8_t> labels,
+// Owner indices of any width, grouped as PartitionByOwner describes.
+template <typename Owner>
+absl::StatusOr<std::vector<ClientIndices>> PartitionNatural(std::span<const Owner> labels,
                                                             int num_owners, int num_clients) {
   std::vector<ClientIndices> by_owner(num_owners);
   for (uint32_t i = 0; i < labels.size(); ++i) by_owner[labels[i]].push_back(i);
@@ -223,7 +225,7 @@ absl::StatusOr<std::vector<ClientIndices>> PartitionExamples(std::span<const uin
       return PartitionShards(labels, num_classes, options.num_clients, options.shards_per_client,
                              rng);
     case PartitionScheme::kNatural:
-      return PartitionNatural(labels, num_classes, options.num_clients);
+      return PartitionNatural<uint8_t>(labels, num_classes, options.num_clients);
   }
   return absl::InvalidArgumentError("unknown partition scheme");
 }
@@ -250,6 +252,21 @@ std::vector<ClientIndices> SplitHoldout(std::vector<ClientIndices>& partitions, 
     std::sort(examples.begin(), examples.end());
   }
   return holdout;
+}
+
+absl::StatusOr<std::vector<ClientIndices>> PartitionByOwner(std::span<const uint32_t> owners,
+                                                            int num_owners, int num_clients) {
+  if (num_clients < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("number of clients must be at least 1, got ", num_clients));
+  }
+  for (uint32_t owner : owners) {
+    if (owner >= static_cast<uint32_t>(num_owners)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("owner ", owner, " outside [0, ", num_owners, ")"));
+    }
+  }
+  return PartitionNatural<uint32_t>(owners, num_owners, num_clients);
 }
 
 }  // namespace tributary

@@ -41,6 +41,12 @@ absl::StatusOr<std::vector<ClientIndices>> PartitionExamples(std::span<const uin
                                                              const PartitionOptions& options,
                                                              uint64_t seed);
 
+// The natural partition by an owner column of any size (a CSV's client column, a JSONL field):
+// owners[i] in [0, num_owners) is example i's owner; owners are grouped in index order as
+// PartitionScheme::kNatural describes.
+absl::StatusOr<std::vector<ClientIndices>> PartitionByOwner(std::span<const uint32_t> owners,
+                                                            int num_owners, int num_clients);
+
 // Count of each label among `indices`.
 std::vector<int64_t> LabelHistogram(std::span<const uint8_t> labels, int num_classes,
                                     std::span<const uint32_t> indices);

@@ -111,4 +111,11 @@ absl::StatusOr<std::string> Tokenizer::Decode(std::span<const int32_t> ids) cons
 
 int Tokenizer::vocab_size() const { return processor_->vocab_size(); }
 
+void AppendTokenWindows(const std::vector<int32_t>& tokens, size_t window,
+                        std::vector<int32_t>& out) {
+  for (size_t start = 0; start + window <= tokens.size(); start += window) {
+    out.insert(out.end(), tokens.begin() + start, tokens.begin() + start + window);
+  }
+}
+
 }  // namespace tributary

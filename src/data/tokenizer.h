@@ -43,6 +43,10 @@ class Tokenizer {
   std::string path_;
 };
 
+// Appends a document's whole windows of `window` tokens to `out` (a shorter tail is dropped).
+void AppendTokenWindows(const std::vector<int32_t>& tokens, size_t window,
+                        std::vector<int32_t>& out);
+
 }  // namespace tributary
 
 #endif  // TRIBUTARY_DATA_TOKENIZER_H_

@@ -5,7 +5,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "engine/datasets/fashion_mnist_dataset.h"
+#include "engine/datasets/labeled_file_dataset.h"
 #include "engine/datasets/sotu_dataset.h"
+#include "engine/datasets/text_file_dataset.h"
 
 namespace tributary {
 namespace {
@@ -15,6 +17,11 @@ const std::vector<std::unique_ptr<Dataset>>& Registry() {
     auto* datasets = new std::vector<std::unique_ptr<Dataset>>();
     datasets->push_back(std::make_unique<FashionMnistDataset>());
     datasets->push_back(std::make_unique<SotuDataset>());
+    datasets->push_back(std::make_unique<LabeledFileDataset>("npz", ReadNpzSplits));
+    datasets->push_back(std::make_unique<LabeledFileDataset>("csv", ReadCsvSplits));
+    datasets->push_back(
+        std::make_unique<LabeledFileDataset>("image_folder", ReadImageFolderSplits));
+    datasets->push_back(std::make_unique<TextFileDataset>());
     return datasets;
   }();
   return *registry;

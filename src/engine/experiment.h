@@ -38,11 +38,23 @@ struct TextDataOptions {
   std::string cache_dir = ".cache/tributary";  // where trained tokenizers are kept
 };
 
+// A user's own files (data.dataset = npz, csv, image_folder or text).
+struct FileDataOptions {
+  std::string path;       // the training split: a file, or a folder (image_folder, text)
+  std::string test_path;  // the test split; empty: a seeded test_fraction of `path` held out
+  double test_fraction = 0.1;
+  std::string label_column = "label";    // csv: the label column
+  std::string client_column = "client";  // csv column, npz array or JSONL field: the owner
+  std::string text_field = "text";       // text (JSONL): the document's field
+  bool standardize = true;  // features scaled to mean 0, std 1, per feature (training split)
+};
+
 // [data]
 struct DataOptions {
   std::string dataset = "fashion_mnist";  // one of RegisteredDatasets()
   std::string dir;                        // empty: the dataset's default folder
   TextDataOptions text;
+  FileDataOptions files;
   int64_t max_train_examples = 0;  // 0: all; else the first N (for quick runs and tests)
   int64_t max_test_examples = 0;   // 0: all
   PartitionOptions partition;

@@ -49,6 +49,34 @@ absl::StatusOr<std::shared_ptr<const TensorDataset>> TensorDataset::FromImages(
   }
 }
 
+absl::StatusOr<std::shared_ptr<const TensorDataset>> TensorDataset::FromArrays(
+    std::vector<float> features, std::span<const int64_t> example_shape,
+    std::span<const int64_t> labels) {
+  const int64_t n = static_cast<int64_t>(labels.size());
+  if (n == 0) return absl::InvalidArgumentError("empty dataset");
+  std::vector<int64_t> sizes = {n};
+  int64_t per_example = 1;
+  for (int64_t d : example_shape) {
+    sizes.push_back(d);
+    per_example *= d;
+  }
+  if (features.size() != static_cast<size_t>(n * per_example)) {
+    return absl::InvalidArgumentError("feature buffer does not match the example count and shape");
+  }
+  try {
+    auto tensors = std::make_unique<Tensors>();
+    auto* owned = new std::vector<float>(std::move(features));
+    tensors->inputs = torch::from_blob(
+        owned->data(), sizes, [owned](void*) { delete owned; }, torch::kFloat32);
+    tensors->targets =
+        torch::tensor(std::vector<int64_t>(labels.begin(), labels.end()), torch::kInt64);
+    return std::shared_ptr<const TensorDataset>(
+        new TensorDataset(std::move(tensors), static_cast<size_t>(n)));
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat("building tensors: ", e.what_without_backtrace()));
+  }
+}
+
 absl::StatusOr<std::shared_ptr<const TensorDataset>> TensorDataset::FromTokenWindows(
     std::span<const int32_t> tokens, int64_t context) {
   if (context < 1) return absl::InvalidArgumentError("context length must be positive");

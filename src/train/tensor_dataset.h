@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "data/fashion_mnist.h"
@@ -31,6 +32,10 @@ class TensorDataset {
   // Images scaled to [0, 1], then standardized: (x - mean) / stddev.
   static absl::StatusOr<std::shared_ptr<const TensorDataset>> FromImages(
       const LabeledImages& images, Normalization normalization);
+  // Features [N, example_shape...] as given (taken over, not copied) and int64 labels [N].
+  static absl::StatusOr<std::shared_ptr<const TensorDataset>> FromArrays(
+      std::vector<float> features, std::span<const int64_t> example_shape,
+      std::span<const int64_t> labels);
   // Windows of context + 1 tokens laid end to end in `tokens`: each example's input is a
   // window's first `context` tokens and its targets are the last `context`.
   static absl::StatusOr<std::shared_ptr<const TensorDataset>> FromTokenWindows(

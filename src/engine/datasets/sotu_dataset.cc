@@ -25,13 +25,6 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> TrainingTokenizer(const ExperimentCon
                                       config.data.text.cache_dir);
 }
 
-// Appends the address's whole windows of `window` tokens (a shorter tail is dropped).
-void AppendWindows(const std::vector<int32_t>& tokens, size_t window, std::vector<int32_t>& out) {
-  for (size_t start = 0; start + window <= tokens.size(); start += window) {
-    out.insert(out.end(), tokens.begin() + start, tokens.begin() + start + window);
-  }
-}
-
 // Who holds what: the split's size and, per client, its presidents and window count.
 void PrintSummary(const ExperimentConfig& config, const std::map<std::string, int>& presidents,
                   const std::vector<uint8_t>& owners, const std::vector<ClientIndices>& partitions,
@@ -73,11 +66,11 @@ absl::StatusOr<ExperimentData> LoadSotuExperimentData(const ExperimentConfig& co
       continue;
     TRIB_ASSIGN_OR_RETURN(std::vector<int32_t> tokens, tokenizer->Encode(speech.text));
     if (IsValidationSpeech(i)) {
-      AppendWindows(tokens, window, test_tokens);
+      AppendTokenWindows(tokens, window, test_tokens);
       continue;
     }
     const size_t before = train_tokens.size();
-    AppendWindows(tokens, window, train_tokens);
+    AppendTokenWindows(tokens, window, train_tokens);
     auto [it, added] =
         president_index.emplace(speech.president, static_cast<int>(president_index.size()));
     if (it->second > 255) return absl::InvalidArgumentError("more than 256 presidents");
