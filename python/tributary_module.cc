@@ -73,7 +73,8 @@ class PythonClient {
  public:
   PythonClient(std::string server, uint32_t client_id, std::string token, std::string token_file,
                std::string data_config, int64_t num_examples, bool insecure, std::string tls_ca,
-               std::string server_name, double give_up_seconds) {
+               std::string tls_cert, std::string tls_key, std::string server_name,
+               double give_up_seconds) {
     FederatedClientOptions& o = options_;
     o.server_address = std::move(server);
     o.client_id = client_id;
@@ -88,12 +89,14 @@ class PythonClient {
     o.token = std::move(token);
     o.tls.insecure = insecure;
     o.tls.ca_path = std::move(tls_ca);
+    o.tls.cert_path = std::move(tls_cert);
+    o.tls.key_path = std::move(tls_key);
     o.tls.server_name = std::move(server_name);
     o.give_up_seconds = give_up_seconds;
     if (data_config.empty() == (num_examples <= 0)) {
       throw std::invalid_argument(
-          "give a data_config (the client's data, like `tributary client --data-config`) or "
-          "num_examples (the count it trains on), not both");
+          "give either data_config (the client's data, as `tributary client --data-config` takes) "
+          "or num_examples (the count it trains on)");
     }
     if (!data_config.empty()) {
       absl::StatusOr<LoadedConfig> local = LoadExperimentConfig(data_config, {});
@@ -194,10 +197,11 @@ PYBIND11_MODULE(_tributary, m) {
   m.doc() = "Tributary's federated client with a Python train function (see tributary.Client)";
   py::class_<tributary::PythonClient>(m, "Client")
       .def(py::init<std::string, uint32_t, std::string, std::string, std::string, int64_t, bool,
-                    std::string, std::string, double>(),
+                    std::string, std::string, std::string, std::string, double>(),
            py::arg("server"), py::arg("client_id"), py::arg("token"), py::arg("token_file"),
            py::arg("data_config"), py::arg("num_examples"), py::arg("insecure"), py::arg("tls_ca"),
-           py::arg("server_name"), py::arg("give_up_seconds"))
+           py::arg("tls_cert"), py::arg("tls_key"), py::arg("server_name"),
+           py::arg("give_up_seconds"))
       .def("run", &tributary::PythonClient::Run, py::arg("train"))
       .def("train_with_engine", &tributary::PythonClient::TrainWithEngine, py::arg("state"));
 }

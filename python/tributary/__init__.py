@@ -56,16 +56,19 @@ class Client:
     example count registered; train_with_engine trains on it); or, instead, num_examples: the
     count registered when the data lives only in Python (then the run's model must be
     torchscript, whose shape does not depend on the data). insecure: plain text (loopback
-    tests only); otherwise TLS, verified against tls_ca (system roots when None).
+    tests only); otherwise TLS, verified against tls_ca (system roots when None), with
+    tls_cert and tls_key for mutual TLS and server_name when the certificate names another
+    host, as `tributary client`'s --tls-* options. give_up_seconds: how long the client keeps
+    reconnecting to an unreachable server.
     """
 
     def __init__(self, server, client_id, token=None, token_file=None, data_config=None,
-                 num_examples=0, insecure=False, tls_ca=None, server_name=None,
-                 give_up_seconds=300.0):
+                 num_examples=0, insecure=False, tls_ca=None, tls_cert=None, tls_key=None,
+                 server_name=None, give_up_seconds=300.0):
         self._client = _tributary.Client(
             server, int(client_id), token or "", token_file or "", data_config or "",
-            int(num_examples), bool(insecure), tls_ca or "", server_name or "",
-            float(give_up_seconds))
+            int(num_examples), bool(insecure), tls_ca or "", tls_cert or "", tls_key or "",
+            server_name or "", float(give_up_seconds))
 
     def run(self, train):
         """Takes part in the run until the server ends it.

@@ -3,9 +3,8 @@
 #include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/script.h>
 
-#include <mutex>
-
 #include <filesystem>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>

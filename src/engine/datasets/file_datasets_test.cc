@@ -227,13 +227,16 @@ TEST(FileDatasetsTest, CommandLineExitsWithCode2OnMalformedData) {
   const fs::path dir =
       fs::temp_directory_path() / ("tributary_data_cli_" + std::to_string(getpid()));
   fs::create_directories(dir / "empty");
+  fs::create_directories(dir / "images" / "a");
+  fs::create_directories(dir / "images" / "b");
+  std::ofstream(dir / "images" / "a" / "0.png") << "not a png";
+  std::ofstream(dir / "images" / "b" / "0.png") << "not a png either";
   const std::string config = (dir / "config.toml").string();
   std::ofstream(config) << "[run]\nrounds = 1\nclients_per_round = 2\n[data]\npartition = "
                            "\"iid\"\nnum_clients = 4\n[model]\nname = \"mlp\"\n";
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {"npz", Fixture("truncated.npz")},
-      {"csv", Fixture("ragged.csv")},
-      {"image_folder", (dir / "empty").string()},
+      {"npz", Fixture("truncated.npz")},          {"csv", Fixture("ragged.csv")},
+      {"image_folder", (dir / "empty").string()}, {"image_folder", (dir / "images").string()},
       {"text", (dir / "empty").string()},
   };
   for (const auto& [dataset, path] : cases) {
