@@ -214,17 +214,22 @@ absl::StatusOr<LabeledSplits> ReadImageFolderSplits(const FileDataOptions& files
   return splits;
 }
 
-absl::Status LabeledFileDataset::Validate(const ExperimentConfig& config) const {
-  const FileDataOptions& files = config.data.files;
+absl::Status ValidateDataFiles(const FileDataOptions& files, std::string_view dataset,
+                               std::string_view what) {
   if (files.path.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("data.dataset = ", name_, " needs data.path (the training data)"));
+    return absl::InvalidArgumentError(absl::StrCat("data.dataset = ", std::string(dataset),
+                                                   " needs data.path (", std::string(what), ")"));
   }
   if (files.test_path.empty() && !(files.test_fraction > 0.0 && files.test_fraction < 1.0)) {
     return absl::InvalidArgumentError(
         absl::StrCat("data.test_fraction must be in (0, 1) when there is no data.test_path, got ",
                      files.test_fraction));
   }
+  return absl::OkStatus();
+}
+
+absl::Status LabeledFileDataset::Validate(const ExperimentConfig& config) const {
+  TRIB_RETURN_IF_ERROR(ValidateDataFiles(config.data.files, name_, "the training data"));
   if (config.model.name == "gpt") {
     return absl::InvalidArgumentError(
         absl::StrCat("model.name = gpt needs text (data.dataset = text or sotu), not ", name_));

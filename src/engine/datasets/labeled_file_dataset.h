@@ -21,6 +21,11 @@ struct LabeledSplits {
   std::optional<LabeledArrays> test;
 };
 
+// The checks every file dataset makes: data.path is set (`what` says what it should be), and a
+// test split exists or data.test_fraction can hold one out.
+absl::Status ValidateDataFiles(const FileDataOptions& files, std::string_view dataset,
+                               std::string_view what);
+
 // npz: arrays x and y (and x_test, y_test when present; else data.test_path's x and y); the
 // owner array is data.client_column ("client") or "group" when present.
 absl::StatusOr<LabeledSplits> ReadNpzSplits(const FileDataOptions& files);

@@ -9,6 +9,7 @@
 #include "common/status_util.h"
 #include "data/text_documents.h"
 #include "data/tokenizer.h"
+#include "engine/datasets/labeled_file_dataset.h"
 
 namespace tributary {
 namespace {
@@ -39,16 +40,8 @@ absl::Status HoldOutDocuments(std::vector<TextDocument>& train, std::vector<Text
 }  // namespace
 
 absl::Status TextFileDataset::Validate(const ExperimentConfig& config) const {
-  const FileDataOptions& files = config.data.files;
-  if (files.path.empty()) {
-    return absl::InvalidArgumentError(
-        "data.dataset = text needs data.path (a folder of .txt files or a JSONL file)");
-  }
-  if (files.test_path.empty() && !(files.test_fraction > 0.0 && files.test_fraction < 1.0)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("data.test_fraction must be in (0, 1) when there is no data.test_path, got ",
-                     files.test_fraction));
-  }
+  TRIB_RETURN_IF_ERROR(
+      ValidateDataFiles(config.data.files, "text", "a folder of .txt files or a JSONL file"));
   if (config.model.name != "gpt" && config.model.name != "torchscript") {
     return absl::InvalidArgumentError(
         "data.dataset = text goes with model.name = gpt (or a torchscript language model)");
