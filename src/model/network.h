@@ -47,7 +47,7 @@ class Network {
   // Logits of shape [batch, num_classes] for input [batch, channels, height, width]; for "gpt",
   // logits [batch, T, vocab] for tokens [batch, T].
   torch::Tensor Forward(const torch::Tensor& input) { return parts_.forward(input); }
-  // The module's own loss when it has one (Parts::loss), else an empty tensor.
+  // Whether the module defines its own training loss (Parts::loss); OwnLoss requires it.
   bool has_own_loss() const { return static_cast<bool>(parts_.loss); }
   torch::Tensor OwnLoss(const torch::Tensor& input, const torch::Tensor& target) {
     return parts_.loss(input, target);

@@ -328,10 +328,6 @@ absl::StatusOr<EvalResult> LocalTrainer::EvaluateExamples(const ModelState& mode
   }
 }
 
-}  // namespace tributary
-
-namespace tributary {
-
 absl::Status CheckModelFitsData(const ModelSpec& spec, const TensorDataset& data) {
   if (data.size() == 0) return absl::InvalidArgumentError("the training set is empty");
   TRIB_ASSIGN_OR_RETURN(std::unique_ptr<Network> network, Network::Create(spec));
