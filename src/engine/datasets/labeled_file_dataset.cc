@@ -56,18 +56,30 @@ absl::StatusOr<LabeledSplits> HoldOutTest(LabeledArrays all, double fraction, ui
   Shuffle(order.data(), n, rng);
   std::vector<bool> is_test(n, false);
   for (size_t i = 0; i < test; ++i) is_test[order[i]] = true;
-  const int64_t width = all.example_size();
+  // The training examples are compacted in place (the buffer keeps its capacity rather than
+  // reallocating), so the split costs one copy of the test examples, not of everything.
+  const size_t width = static_cast<size_t>(all.example_size());
   LabeledSplits splits;
   splits.test.emplace();
-  for (LabeledArrays* part : {&splits.train, &*splits.test})
-    part->example_shape = all.example_shape;
+  LabeledArrays& held = *splits.test;
+  held.example_shape = all.example_shape;
+  size_t kept = 0;
   for (size_t i = 0; i < n; ++i) {
-    LabeledArrays& part = is_test[i] ? *splits.test : splits.train;
-    part.features.insert(part.features.end(), all.features.begin() + i * width,
-                         all.features.begin() + (i + 1) * width);
-    part.labels.push_back(all.labels[i]);
-    if (!all.clients.empty() && !is_test[i]) part.clients.push_back(all.clients[i]);
+    auto example = all.features.begin() + i * width;
+    if (is_test[i]) {
+      held.features.insert(held.features.end(), example, example + width);
+      held.labels.push_back(all.labels[i]);
+      continue;
+    }
+    std::copy(example, example + width, all.features.begin() + kept * width);
+    all.labels[kept] = all.labels[i];
+    if (!all.clients.empty()) all.clients[kept] = all.clients[i];
+    ++kept;
   }
+  all.features.resize(kept * width);
+  all.labels.resize(kept);
+  if (!all.clients.empty()) all.clients.resize(kept);
+  splits.train = std::move(all);
   return splits;
 }
 
