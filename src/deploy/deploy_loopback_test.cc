@@ -14,6 +14,7 @@
 #include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -63,14 +64,19 @@ class Process {
   int Wait(std::chrono::seconds timeout) {
     const auto until = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < until) {
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        exited_ = true;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
+      if (std::optional<int> code = Poll()) return *code;
       std::this_thread::sleep_for(50ms);
     }
     return -1;
+  }
+  // The exit code once the process has ended.
+  std::optional<int> Poll() {
+    int status = 0;
+    if (!exited_ && waitpid(pid_, &status, WNOHANG) == pid_) {
+      exited_ = true;
+      exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    return exited_ ? std::optional<int>(exit_code_) : std::nullopt;
   }
   void Kill() {
     kill(pid_, SIGKILL);
@@ -96,6 +102,7 @@ class Process {
   fs::path log_;
   pid_t pid_ = -1;
   bool exited_ = false;
+  int exit_code_ = -1;
 };
 
 std::vector<nlohmann::json> ReadMetrics(const fs::path& path) {
@@ -276,7 +283,19 @@ std::vector<nlohmann::json> DeployLoopbackTest::ExpectDeploymentMatchesSimulatio
     clients.push_back(c == python_client ? StartPythonClient(c, port)
                                          : StartClient(c, port, extra));
   }
-  EXPECT_EQ(server->Wait(300s), 0) << server->Output();
+  // Until the server ends the run; a client that fails ends the test at once, not at the
+  // server's timeout.
+  const auto until = std::chrono::steady_clock::now() + 300s;
+  while (!server->Poll() && std::chrono::steady_clock::now() < until) {
+    for (auto& client : clients) {
+      if (std::optional<int> code = client->Poll(); code.has_value() && *code != 0) {
+        ADD_FAILURE() << "a client failed (exit " << *code << "):\n" << client->Output();
+        return {};
+      }
+    }
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(server->Wait(1s), 0) << server->Output();
   for (auto& client : clients) EXPECT_EQ(client->Wait(30s), 0) << client->Output();
 
   const auto simulated = ReadMetrics(dir_ / "sim" / "metrics.jsonl");
