@@ -3,9 +3,11 @@
 #ifndef TRIBUTARY_ENGINE_DATASET_H_
 #define TRIBUTARY_ENGINE_DATASET_H_
 
+#include <string>
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "engine/experiment.h"
 #include "engine/experiment_data.h"
 
@@ -24,6 +26,21 @@ class Dataset {
   // with the data's input shape and class count.
   virtual absl::StatusOr<ExperimentData> Load(const ExperimentConfig& config) const = 0;
 };
+
+// What a text dataset (`name`) asks of the config: a language model (gpt, or a torchscript one)
+// and no per-client holdout.
+inline absl::Status ValidateTextRun(const ExperimentConfig& config, std::string_view name) {
+  if (config.model.name != "gpt" && config.model.name != "torchscript") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("data.dataset = ", std::string(name),
+                     " goes with model.name = gpt (or a torchscript language model)"));
+  }
+  if (config.data.client_holdout > 0.0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(std::string(name), " runs do not support data.client_holdout"));
+  }
+  return absl::OkStatus();
+}
 
 }  // namespace tributary
 

@@ -113,14 +113,7 @@ absl::StatusOr<ExperimentData> LoadSotuExperimentData(const ExperimentConfig& co
 }
 
 absl::Status SotuDataset::Validate(const ExperimentConfig& config) const {
-  if (config.model.name != "gpt" && config.model.name != "torchscript") {
-    return absl::InvalidArgumentError(
-        "data.dataset = sotu goes with model.name = gpt (or a torchscript language model)");
-  }
-  if (config.data.client_holdout > 0.0) {
-    return absl::InvalidArgumentError("sotu runs do not support data.client_holdout");
-  }
-  return absl::OkStatus();
+  return ValidateTextRun(config, name());
 }
 
 }  // namespace tributary

@@ -42,14 +42,7 @@ absl::Status HoldOutDocuments(std::vector<TextDocument>& train, std::vector<Text
 absl::Status TextFileDataset::Validate(const ExperimentConfig& config) const {
   TRIB_RETURN_IF_ERROR(
       ValidateDataFiles(config.data.files, "text", "a folder of .txt files or a JSONL file"));
-  if (config.model.name != "gpt" && config.model.name != "torchscript") {
-    return absl::InvalidArgumentError(
-        "data.dataset = text goes with model.name = gpt (or a torchscript language model)");
-  }
-  if (config.data.client_holdout > 0.0) {
-    return absl::InvalidArgumentError("text runs do not support data.client_holdout");
-  }
-  return absl::OkStatus();
+  return ValidateTextRun(config, name());
 }
 
 absl::StatusOr<ExperimentData> TextFileDataset::Load(const ExperimentConfig& config) const {
