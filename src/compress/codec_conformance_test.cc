@@ -192,30 +192,22 @@ TEST_P(CodecConformanceTest, OtherPipelinesPayloadIsRejected) {
 
 // Every codec of the conformance suite, with the error its round trip may show.
 const std::vector<CodecCase>& AllCases() {
-  static const auto* cases =
-      new std::vector<CodecCase>{CodecCase{"fp32", 0.0},
-                                 CodecCase{"fp16", 1.0 / 1024},
-                                 CodecCase{"bf16", 1.0 / 128},
-                                 CodecCase{"qsgd:bits=4", 1.0 / 7},
-                                 CodecCase{"qsgd:bits=8,norm=l2", 1.0},
-                                 CodecCase{"qsgd:bits=2", 1.0},
-                                 CodecCase{"topk:ratio=0.01", 0.0},
-                                 CodecCase{"topk:k=7|fp16", 1.0 / 1024},
-                                 CodecCase{"randk:ratio=0.1", 0.0},
-                                 CodecCase{"zstd", 0.0},
-                                 CodecCase{"fp16|zstd:level=9", 1.0 / 1024},
-                                 CodecCase{"topk:ratio=0.05|qsgd:bits=4|zstd", 1.0 / 7},
-                                 CodecCase{"randk:ratio=0.2|qsgd:bits=6", 1.0},
-                                 CodecCase{"terngrad", 1.0},
-                                 CodecCase{"sign", 10.0},
-                                 CodecCase{"threshold:tau=0.5", 0.0},
-                                 CodecCase{"sparse|zstd", 0.0},
-                                 CodecCase{"threshold:tau=0.5|terngrad", 1.0},
-                                 CodecCase{"kmeans:centroids=16", 2.0},
-                                 CodecCase{"powersgd:rank=2", 0.0},
-                                 CodecCase{"pertensor|randk:ratio=0.1|qsgd:bits=4", 1.0},
-                                 CodecCase{"topk:ratio=0.1|kmeans:centroids=4|zstd", 1.0},
-                                 CodecCase{"sketch:rows=5,cols=4000,k=50", 1.0}};
+  static const auto* cases = new std::vector<CodecCase>{
+      CodecCase{"fp32", 0.0}, CodecCase{"fp16", 1.0 / 1024}, CodecCase{"bf16", 1.0 / 128},
+      // l2 buckets of 512: an error up to sqrt(512) max|x| / s.
+      CodecCase{"qsgd:bits=4", 3.3}, CodecCase{"qsgd:bits=4,norm=max,bucket=0", 1.0 / 7},
+      CodecCase{"qsgd:bits=8,norm=l2", 1.0}, CodecCase{"qsgd:bits=2", 23.0},
+      CodecCase{"qsgd:bits=3,bucket=8", 1.0}, CodecCase{"topk:ratio=0.01", 0.0},
+      CodecCase{"topk:k=7|fp16", 1.0 / 1024}, CodecCase{"randk:ratio=0.1", 0.0},
+      CodecCase{"zstd", 0.0}, CodecCase{"fp16|zstd:level=9", 1.0 / 1024},
+      CodecCase{"topk:ratio=0.05|qsgd:bits=4|zstd", 3.3},
+      CodecCase{"randk:ratio=0.2|qsgd:bits=6", 1.0}, CodecCase{"terngrad", 1.0},
+      CodecCase{"terngrad:clip=0,scale=vector", 1.0}, CodecCase{"sign", 10.0},
+      CodecCase{"threshold:tau=0.5", 0.0}, CodecCase{"sparse|zstd", 0.0},
+      CodecCase{"threshold:tau=0.5|terngrad", 1.0}, CodecCase{"kmeans:centroids=16", 2.0},
+      CodecCase{"powersgd:rank=2", 0.0}, CodecCase{"pertensor|randk:ratio=0.1|qsgd:bits=4", 1.0},
+      CodecCase{"topk:ratio=0.1|kmeans:centroids=4|zstd", 1.0},
+      CodecCase{"sketch:rows=5,cols=4000,k=50", 1.0}};
   return *cases;
 }
 
@@ -328,11 +320,12 @@ TEST(HalfTest, ArrayConversionsMatchScalar) {
 
 TEST(PipelineTest, ParsesAndRejectsSpecs) {
   EXPECT_EQ((*Pipeline::Parse("topk:ratio=0.01|qsgd:bits=4|zstd"))->spec(),
-            "topk:ratio=0.01|qsgd:bits=4,norm=max|zstd:level=3");
+            "topk:ratio=0.01|qsgd:bits=4,norm=l2,bucket=512|zstd:level=3");
   EXPECT_EQ((*Pipeline::Parse("topk:k=5"))->spec(), "topk:k=5|fp32");
-  for (const char* bad : {"", "nosuch", "qsgd:bits=1", "qsgd:bits=4,bits=5", "qsgd:levels=4",
-                          "topk", "topk:ratio=0.1,k=3", "zstd|fp16", "fp16|qsgd", "fp16|topk:k=1",
-                          "zstd|zstd", "topk:ratio=2", "qsgd:bits=x"}) {
+  for (const char* bad :
+       {"", "nosuch", "qsgd:bits=1", "qsgd:bits=4,bits=5", "qsgd:levels=4", "topk",
+        "topk:ratio=0.1,k=3", "qsgd:bucket=7", "terngrad:scale=layer", "zstd|fp16", "fp16|qsgd",
+        "fp16|topk:k=1", "zstd|zstd", "topk:ratio=2", "qsgd:bits=x"}) {
     EXPECT_FALSE(Pipeline::Parse(bad).ok()) << bad;
   }
 }
@@ -352,7 +345,7 @@ TEST(PipelineTest, PerTensorSelectsWithinEachTensor) {
   EXPECT_EQ(local.indices, (std::vector<uint32_t>{95, 96, 97, 98, 99, 195, 196, 197, 198, 199}));
   for (size_t j = 0; j < local.indices.size(); ++j) EXPECT_EQ(local.values[j], x[local.indices[j]]);
   // Per-tensor quantization: each tensor gets its own norm, so the small one is not flattened.
-  auto q = *Pipeline::Parse("pertensor|qsgd:bits=8");
+  auto q = *Pipeline::Parse("pertensor|qsgd:bits=8,norm=max,bucket=0");
   std::vector<float> decoded = q->Decode(q->Encode(x, context), 200, layout)->ToDense();
   for (size_t i = 100; i < 200; ++i) EXPECT_NEAR(decoded[i], x[i], 0.99 / 127 + 1e-6) << i;
   // A payload decoded with another layout is rejected or at least well formed, never a crash.
@@ -418,7 +411,8 @@ TEST(PipelineTest, CompressedSizesAreWhatTheyClaim) {
   auto q4 = *Pipeline::Parse("qsgd:bits=4");
   EXPECT_EQ(fp32->Encode(x, 1).size(), header + fp32->spec().size() + 400000);
   EXPECT_EQ(fp16->Encode(x, 1).size(), header + fp16->spec().size() + 200000);
-  EXPECT_EQ(q4->Encode(x, 1).size(), header + q4->spec().size() + 4 + 50000);
+  // One fp32 norm per bucket of 512.
+  EXPECT_EQ(q4->Encode(x, 1).size(), header + q4->spec().size() + 4 * 196 + 50000);
   // top-1%: 1000 fp32 values plus about 1-2 varint bytes per index gap.
   const size_t topk = (*Pipeline::Parse("topk:ratio=0.01"))->Encode(x, 1).size();
   EXPECT_GT(topk, 5000u);

@@ -57,11 +57,25 @@ absl::StatusOr<CodecStage> MakeRandK(CodecParams& p) {
 
 absl::StatusOr<CodecStage> MakeQsgd(CodecParams& p) {
   TRIB_ASSIGN_OR_RETURN(int bits, p.Integer("bits", 4, 2, 8));
-  TRIB_ASSIGN_OR_RETURN(std::string norm, p.Word("norm", "max"));
+  TRIB_ASSIGN_OR_RETURN(std::string norm, p.Word("norm", "l2"));
+  TRIB_ASSIGN_OR_RETURN(int bucket, p.Integer("bucket", 512, 0, 1 << 24));
   if (norm != "max" && norm != "l2") {
     return absl::InvalidArgumentError("codec 'qsgd': norm must be max or l2");
   }
-  return ValueStage(std::make_unique<QsgdCodec>(bits, norm == "l2"));
+  if (bucket % 8 != 0) {
+    return absl::InvalidArgumentError(
+        "codec 'qsgd': bucket must be 0 (one bucket) or a multiple of 8");
+  }
+  return ValueStage(std::make_unique<QsgdCodec>(bits, norm == "l2", static_cast<size_t>(bucket)));
+}
+
+absl::StatusOr<CodecStage> MakeTernGrad(CodecParams& p) {
+  TRIB_ASSIGN_OR_RETURN(double clip, p.Number("clip", 2.5, 0.0, 1e6));
+  TRIB_ASSIGN_OR_RETURN(std::string scale, p.Word("scale", "tensor"));
+  if (scale != "tensor" && scale != "vector") {
+    return absl::InvalidArgumentError("codec 'terngrad': scale must be tensor or vector");
+  }
+  return ValueStage(std::make_unique<TernGradCodec>(clip, scale == "tensor"));
 }
 
 absl::StatusOr<CodecStage> MakeThreshold(CodecParams& p) {
@@ -115,10 +129,7 @@ const std::map<std::string, Factory>& Registry() {
          return ValueStage(std::make_unique<Bf16Codec>());
        }},
       {"qsgd", MakeQsgd},
-      {"terngrad",
-       [](CodecParams&) -> absl::StatusOr<CodecStage> {
-         return ValueStage(std::make_unique<TernGradCodec>());
-       }},
+      {"terngrad", MakeTernGrad},
       {"sign",
        [](CodecParams&) -> absl::StatusOr<CodecStage> {
          return ValueStage(std::make_unique<SignCodec>());

@@ -37,6 +37,12 @@ struct CodecContext {
   std::span<const TensorSpec> layout;
   CodecState* state = nullptr;
   double ratio_scale = 1.0;  // see Selector::Select
+  // Set by error feedback: a stochastic unbiased stage whose relative variance on this input is
+  // w (E|C(x) - x|^2 = w |x|^2) sends C(x) / (1 + w) instead. That compressor is contractive,
+  // E|C(x) / (1 + w) - x|^2 = w / (1 + w) |x|^2, so the residual stays bounded; unscaled, a
+  // codec with w >= 1 makes it grow without limit. Per stage the factors multiply, and so do
+  // the contractions. Random-k's w is d/k - 1: it sends its values unscaled.
+  bool contract = false;
 };
 
 class Selector {

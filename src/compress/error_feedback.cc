@@ -14,7 +14,9 @@ absl::StatusOr<Payload> EncodeWithErrorFeedback(const Pipeline& pipeline, std::s
         "error-feedback residual has ", residual.size(), " values, update has ", x.size()));
   }
   for (size_t i = 0; i < x.size(); ++i) residual[i] += x[i];  // residual now holds p
-  Payload payload = pipeline.Encode(residual, context);
+  CodecContext contracted = context;
+  contracted.contract = true;
+  Payload payload = pipeline.Encode(residual, contracted);
   TRIB_ASSIGN_OR_RETURN(Update sent, pipeline.Decode(payload, x.size(), context.layout));
   if (sent.sparse) {
     for (size_t j = 0; j < sent.indices.size(); ++j) residual[sent.indices[j]] -= sent.values[j];

@@ -2,7 +2,8 @@
 // kept in a per-client residual and added to the next update, so nothing is lost for good.
 //   p = x + residual;  sent = Decode(Encode(p));  residual = p - sent
 // so sent + residual equals p up to one float rounding of the subtraction (exactly for the
-// coordinates a sparsifier keeps or drops).
+// coordinates a sparsifier keeps or drops). Stochastic unbiased stages encode contracted
+// (CodecContext::contract): scaled by 1 / (1 + their variance), so the residual stays bounded.
 #ifndef TRIBUTARY_COMPRESS_ERROR_FEEDBACK_H_
 #define TRIBUTARY_COMPRESS_ERROR_FEEDBACK_H_
 

@@ -135,7 +135,12 @@ void Pipeline::EncodeInto(std::span<const float> x, const CodecContext& context,
   const size_t body_start = StartPayload(x.size(), context.seed, writer);
   for (const Section& section : Sections(x.size(), context)) {
     std::span<const float> part = x.subspan(section.offset, section.size);
-    const CodecContext part_context{section.seed, section.layout, context.state, 1.0};
+    // A value stage after a selector sees the selected values only: no layout.
+    const CodecContext part_context{
+        .seed = section.seed,
+        .layout = selector_ ? std::span<const TensorSpec>() : section.layout,
+        .state = context.state,
+        .contract = context.contract};
     if (!selector_) {
       values_->Encode(part, part_context, writer);
       continue;
@@ -143,7 +148,9 @@ void Pipeline::EncodeInto(std::span<const float> x, const CodecContext& context,
     std::vector<uint32_t> indices;
     selector_->Select(part, section.seed, context.ratio_scale, &indices);
     WriteIndices(indices, !selector_->indices_from_seed(), writer);
-    const double scale = selector_->value_scale(part.size(), indices.size());
+    // Contracted, an unbiased selector's scale 1 + w becomes (1 + w) / (1 + w) = 1.
+    const double scale =
+        context.contract ? 1.0 : selector_->value_scale(part.size(), indices.size());
     std::vector<float> selected(indices.size());
     for (size_t j = 0; j < indices.size(); ++j) {
       selected[j] = static_cast<float>(part[indices[j]] * scale);
@@ -257,7 +264,8 @@ absl::StatusOr<Update> Pipeline::Decode(std::span<const uint8_t> payload, size_t
   update.dimension = dimension;
   update.sparse = selector_ != nullptr;
   for (const Section& section : Sections(dimension, CodecContext{.seed = seed, .layout = layout})) {
-    const CodecContext part_context{.seed = section.seed, .layout = section.layout};
+    const CodecContext part_context{
+        .seed = section.seed, .layout = selector_ ? std::span<const TensorSpec>() : section.layout};
     if (!selector_) {
       const size_t start = update.values.size();
       update.values.resize(start + section.size);

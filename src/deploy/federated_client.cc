@@ -284,8 +284,8 @@ absl::Status FederatedClient::Run() {
       log.apply_seconds = std::chrono::duration<double>(Clock::now() - apply_start).count();
 
       const int round = task.round();
-      // Until the server acknowledges the upload, the error-feedback residual and the local
-      // layers may be rolled back, so a retried round starts from the same state.
+      // Until the server accepts the upload, the round's changes to the client's memory may be
+      // rolled back (ClientStep::Settle), so a retried round starts from the same state.
       ClientMemory memory_before = s.step->CopyForRollback(s.memory);
       const ClientTaskInputs inputs{.round = round,
                                     .server_state = state_bytes > 0 ? &s.server_state : nullptr,
@@ -344,11 +344,9 @@ absl::Status FederatedClient::Run() {
       if (sent) writer->WriteLast(upload, grpc::WriteOptions());
       log.upload_send_seconds = std::chrono::duration<double>(Clock::now() - upload_start).count();
       grpc::Status upload_status = writer->Finish();
-      if (!upload_status.ok()) {
-        s.memory.codec = std::move(memory_before.codec);
-        s.memory.techniques = std::move(memory_before.techniques);
-        return FromGrpc(upload_status, "upload");
-      }
+      s.step->Settle(upload_status.ok() && upload_reply.accepted(), std::move(memory_before),
+                     s.memory);
+      if (!upload_status.ok()) return FromGrpc(upload_status, "upload");
       last_contact = Clock::now();
       log.upload_bytes = static_cast<int64_t>(payload.size());
       log.upload_seconds = std::chrono::duration<double>(Clock::now() - upload_start).count();

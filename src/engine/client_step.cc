@@ -54,6 +54,12 @@ ClientMemory ClientStep::CopyForRollback(const ClientMemory& memory) const {
   return copy;
 }
 
+void ClientStep::Settle(bool accepted, ClientMemory&& before, ClientMemory& memory) const {
+  if (accepted) return;
+  memory.codec = std::move(before.codec);
+  memory.techniques = std::move(before.techniques);
+}
+
 absl::StatusOr<ClientStepResult> ClientStep::Run(uint32_t client, const ClientTaskInputs& task,
                                                  const ModelState& public_model,
                                                  const TensorDataset* data,

@@ -76,6 +76,13 @@ class ClientStep {
   // A copy of what `memory` holds but the optimizer state, to roll back an unacknowledged round.
   ClientMemory CopyForRollback(const ClientMemory& memory) const;
 
+  // What a round leaves in a client's memory (the error-feedback residual, SCAFFOLD's c_i, its
+  // local layers) stands only if the server aggregated its upload: for a refused, late or lost
+  // upload, `memory` goes back to `before` (CopyForRollback() before Run()), so the client's
+  // state never includes a round the server's does not. The one rule for virtual and deployed
+  // clients. The optimizer state is not rolled back (train.keep_optimizer_state).
+  void Settle(bool accepted, ClientMemory&& before, ClientMemory& memory) const;
+
  private:
   ClientStep() = default;
 

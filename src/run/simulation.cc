@@ -29,11 +29,16 @@ class Simulation::VirtualClients final : public ClientChannel {
 
   RoundEngine& engine() { return *engine_; }
   const ClientPopulation& population() const { return *population_; }
+  const ClientMemory& memory(uint32_t client) const { return memories_.at(client); }
 
  private:
-  // One client's round on worker `worker`, written into `record`.
+  // One client's round on worker `worker`, written into `record`; its memory keeps the round
+  // only if the upload was accepted (ClientStep::Settle).
   void TrainClient(int round, uint32_t client, Availability availability, int64_t downloaded_bytes,
                    double ratio_scale, RoundServer& server, int worker, ClientRecord& record);
+  void RunClient(int round, uint32_t client, Availability availability, int64_t downloaded_bytes,
+                 double ratio_scale, RoundServer& server, ClientWorkspace& workspace,
+                 ClientMemory& memory, ClientRecord& record);
 
   ExperimentConfig config_;
   std::shared_ptr<const TensorDataset> train_data_;
@@ -91,13 +96,24 @@ void Simulation::VirtualClients::TrainClient(int round, uint32_t client, Availab
                                              RoundServer& server, int worker,
                                              ClientRecord& record) {
   ClientWorkspace& workspace = workspaces_[worker];
+  ClientMemory& memory = memories_[client];
+  ClientMemory before = step_->CopyForRollback(memory);
+  RunClient(round, client, availability, downloaded_bytes, ratio_scale, server, workspace, memory,
+            record);
+  step_->Settle(record.fate == ClientFate::kAccepted, std::move(before), memory);
+}
+
+void Simulation::VirtualClients::RunClient(int round, uint32_t client, Availability availability,
+                                           int64_t downloaded_bytes, double ratio_scale,
+                                           RoundServer& server, ClientWorkspace& workspace,
+                                           ClientMemory& memory, ClientRecord& record) {
   const ClientTaskInputs task{.round = round,
                               .server_state = server.ServerState(),
                               .ratio_scale = ratio_scale,
                               .clip_norm = server.ClipNorm()};
   absl::StatusOr<ClientStepResult> step =
       step_->Run(client, task, engine_->public_model(), train_data_.get(),
-                 population_->examples(client), memories_[client], workspace);
+                 population_->examples(client), memory, workspace);
   if (!step.ok()) {
     record.fate = ClientFate::kRejected;
     record.error = std::string(step.status().message());
@@ -205,6 +221,10 @@ absl::Status Simulation::Run(const std::function<absl::Status(const RoundMetrics
 
 const ModelState& Simulation::global_model() const { return clients_->engine().global_model(); }
 const ClientPopulation& Simulation::population() const { return clients_->population(); }
+const ClientMemory& Simulation::client_memory(uint32_t client) const {
+  return clients_->memory(client);
+}
+const ModelState* Simulation::server_state() const { return clients_->engine().ServerState(); }
 int Simulation::num_workers() const { return clients_->engine().pool().size(); }
 
 }  // namespace tributary

@@ -19,6 +19,8 @@
 
 namespace tributary {
 
+struct ClientMemory;  // engine/client_step.h
+
 class Simulation {
  public:
   // Loads the data, partitions it, initializes the global model and the workers.
@@ -31,6 +33,10 @@ class Simulation {
 
   const ModelState& global_model() const;
   const ClientPopulation& population() const;
+  // What client `client` keeps between rounds, and the techniques' server state (SCAFFOLD's c),
+  // for inspection after Run().
+  const ClientMemory& client_memory(uint32_t client) const;
+  const ModelState* server_state() const;
   int num_workers() const;
 
  private:

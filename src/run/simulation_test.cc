@@ -6,10 +6,12 @@
 #include <cmath>
 
 #include "aggregate/strategy_registry.h"
+#include "engine/client_step.h"
 #include "engine/techniques/bandwidth_aware.h"
 #include "engine/techniques/hetero_fl.h"
 #include "engine/techniques/local_layers_technique.h"
 #include "engine/techniques/proximal_term.h"
+#include "engine/techniques/scaffold_control.h"
 #include "report/metrics_writer.h"
 #include "sim/byzantine.h"
 
@@ -268,6 +270,48 @@ TEST(SimulationTest, ScaffoldSendsControlVariatesBothWaysAndLearns) {
   EXPECT_EQ(scaffold.back().bytes_down, 2 * fedavg.back().bytes_down);
   EXPECT_EQ(scaffold.back().clients, 4);
   EXPECT_GT(*scaffold.back().test_accuracy, *fedavg.back().test_accuracy - 0.05);
+}
+
+// On the mobile profile, a deadline some of ShortRun()'s clients meet and some miss.
+constexpr double kMixedDeadline = 2.0;
+
+// SCAFFOLD's server control variate is the mean of the clients' (c = sum_i c_i / N): a client
+// whose upload the server does not aggregate (here: a straggler) must not move its c_i either.
+TEST(SimulationTest, ScaffoldStragglersKeepTheirControlVariate) {
+  ExperimentConfig config = ShortRun();
+  config.run.rounds = 4;
+  config.run.eval_every = 4;
+  config.strategy.name = "scaffold";
+  config.system = {.profile = "mobile", .deadline_seconds = kMixedDeadline};
+  auto simulation = *Simulation::Create(config);
+  int accepted = 0, stragglers = 0;
+  ASSERT_TRUE(simulation
+                  ->Run([&](const RoundMetrics& m) {
+                    accepted += m.clients;
+                    stragglers += m.stragglers;
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  ASSERT_GT(accepted, 0);
+  ASSERT_GT(stragglers, 0);
+  const ModelState* c = simulation->server_state();
+  ASSERT_NE(c, nullptr);
+  std::vector<double> mean(c->num_elements(), 0.0);
+  const int population = config.data.partition.num_clients;
+  for (int client = 0; client < population; ++client) {
+    for (const auto& state : simulation->client_memory(client).techniques) {
+      const ModelState* ci = state ? ScaffoldClientControl(*state) : nullptr;
+      if (ci == nullptr) continue;
+      for (size_t i = 0; i < mean.size(); ++i) mean[i] += ci->flat()[i] / population;
+    }
+  }
+  double worst = 0.0, largest = 0.0;
+  for (size_t i = 0; i < mean.size(); ++i) {
+    worst = std::max(worst, std::fabs(c->flat()[i] - mean[i]));
+    largest = std::max(largest, std::fabs(mean[i]));
+  }
+  EXPECT_GT(largest, 1e-3) << "c_i too small to compare";
+  EXPECT_LE(worst, 1e-4 * largest) << "c drifted from the clients' mean c_i";
 }
 
 TEST(SimulationTest, LocalLayersStayOnClientsAndPersonalize) {

@@ -162,6 +162,11 @@ class ScaffoldControl final : public Technique {
 
 }  // namespace
 
+const ModelState* ScaffoldClientControl(const TechniqueState& state) {
+  const auto* client = dynamic_cast<const ClientControl*>(&state);
+  return client != nullptr && client->control.num_elements() > 0 ? &client->control : nullptr;
+}
+
 absl::StatusOr<std::unique_ptr<Technique>> CreateScaffoldControl(const ExperimentConfig& config,
                                                                  const ModelState& global) {
   if (config.strategy.name != "scaffold") return nullptr;
