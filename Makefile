@@ -20,6 +20,7 @@ test-slow: build
 bench: build
 	$(BUILD_DIR)/bench/aggregate_bench
 	$(BUILD_DIR)/bench/codec_bench
+	$(BUILD_DIR)/bench/codec_variance
 	$(BUILD_DIR)/bench/train_throughput_bench
 	$(BUILD_DIR)/bench/lm_throughput_bench
 	$(BUILD_DIR)/bench/deploy_bench

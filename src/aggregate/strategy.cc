@@ -11,7 +11,38 @@ bool IsRobustRule(const std::string& name) {
   return name == "median" || name == "trimmed_mean" || name == "krum";
 }
 
+absl::StatusOr<Weighting> ParseWeighting(const std::string& text) {
+  if (text == "default") return Weighting::kDefault;
+  if (text == "examples") return Weighting::kExamples;
+  if (text == "uniform") return Weighting::kUniform;
+  if (text == "tokens") return Weighting::kTokens;
+  return absl::InvalidArgumentError(
+      absl::StrCat("strategy.weighting '", text, "': one of default, examples, uniform, tokens"));
+}
+
+std::string WeightingName(Weighting weighting) {
+  switch (weighting) {
+    case Weighting::kDefault:
+      return "default";
+    case Weighting::kExamples:
+      return "examples";
+    case Weighting::kUniform:
+      return "uniform";
+    case Weighting::kTokens:
+      return "tokens";
+  }
+  return "default";
+}
+
 }  // namespace
+
+Weighting StrategySpec::ResolvedWeighting() const {
+  if (weighting != Weighting::kDefault) return weighting;
+  for (const char* uniform : {"scaffold", "diloco", "fedadagrad", "fedadam", "fedyogi"}) {
+    if (name == uniform) return Weighting::kUniform;
+  }
+  return Weighting::kExamples;
+}
 
 absl::Status CheckClientUpdate(const ClientUpdate& update, const ModelState& global,
                                int64_t expected_examples) {
@@ -99,6 +130,13 @@ std::vector<ConfigField<StrategySpec>> StrategySpecFields() {
       BoolField<S>("strategy.mask_aware",
                    "average each coordinate over the clients that sent it (OPWA; sparse uplinks)",
                    [](S& s) -> bool& { return s.mask_aware; }),
+      EnumField<S>(
+          "strategy.weighting",
+          "each accepted update's weight in the mean: examples (its dataset size), uniform, "
+          "tokens (examples or text windows trained this round: a global-batch mean); default: "
+          "the strategy's paper (uniform for scaffold, diloco, fedadagrad, fedadam, fedyogi; "
+          "examples otherwise)",
+          [](S& s) -> Weighting& { return s.weighting; }, ParseWeighting, WeightingName),
   };
 }
 

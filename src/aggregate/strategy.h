@@ -22,10 +22,20 @@ namespace tributary {
 struct ClientUpdate {
   uint32_t client_id = 0;
   const ModelState* delta = nullptr;  // client's trained model minus the round's global model
-  int64_t num_examples = 0;           // weight for example-weighted strategies
+  int64_t num_examples = 0;           // its weight in the round's mean (strategy.weighting)
   // Coordinates the client actually sent (strictly increasing) for a sparse update; null for a
   // dense one. Used by mask-aware averaging.
   const std::vector<uint32_t>* sent = nullptr;
+};
+
+// How each accepted update weighs in a round's mean (strategy.weighting). kDefault resolves to
+// the strategy's paper: uniform for SCAFFOLD, DiLoCo and FedAdagrad/FedAdam/FedYogi (Reddi et
+// al.), the client's example count for the others (FedAvg, FedProx, FedAvgM).
+enum class Weighting {
+  kDefault,
+  kExamples,  // the client's registered dataset size
+  kUniform,   // every accepted client alike
+  kTokens,    // the examples (text: windows of equal length) it trained on this round
 };
 
 // The [strategy] section: the name and the parameters several strategies share (see each
@@ -50,9 +60,12 @@ struct StrategySpec {
   // FedAvg family: average each coordinate over the clients that sent it (OPWA) instead of
   // over all clients; matters for sparse (top-k) updates whose masks rarely overlap.
   bool mask_aware = false;
+  Weighting weighting = Weighting::kDefault;
   SettingsBag options;  // the options structs of single strategies
 
   absl::Status Validate() const;
+  // `weighting`, with kDefault resolved for `name`.
+  Weighting ResolvedWeighting() const;
 };
 
 // The keys of the shared [strategy] parameters above.

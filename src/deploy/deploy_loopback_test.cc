@@ -212,10 +212,15 @@ context = 16
       std::ofstream base(dir_ / "base.toml");
       base << "[run]\nname = \"base\"\nseed = 3\nrounds = 1\nclients_per_round = 2\n"
            << text_model << model << "[strategy]\nname = \"fedavg\"\n";
+      // lora_exact refuses kept optimizer moments (each SVD moves the adapters' coordinates).
+      std::string lora_text_model = text_model;
+      const std::string kept = "keep_optimizer_state = true";
+      lora_text_model.replace(lora_text_model.find(kept), kept.size(),
+                              "keep_optimizer_state = false");
       std::ofstream lora(dir_ / "lora.toml");
       lora << "[run]\nname = \"lora\"\nseed = 4\nrounds = 2\nclients_per_round = 2\n"
            << "eval_initial = true\n"
-           << text_model << model << "lora_rank = 4\nbase = \""
+           << lora_text_model << model << "lora_rank = 4\nbase = \""
            << (dir_ / "base" / "model.pt").string() << "\"\n[strategy]\nname = \"lora_exact\"\n";
     }
     WriteTokens(2);

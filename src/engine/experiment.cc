@@ -27,6 +27,13 @@ absl::Status ExperimentConfig::Validate() const {
         "strategy.name = lora_exact needs LoRA adapters with A trained (model.lora_rank > 0, "
         "model.lora_train_a = true)");
   }
+  if (strategy.name == "lora_exact" && train.keep_optimizer_state) {
+    return absl::InvalidArgumentError(
+        "strategy.name = lora_exact re-factorizes every adapter by an SVD each round, which "
+        "rotates, flips and rescales the coordinates of A and B; kept AdamW moments (per "
+        "coordinate, so they cannot be rotated with them) would act on the wrong coordinates. "
+        "Set train.keep_optimizer_state = false: the moments restart each round");
+  }
   if (data.text.min_year > data.text.max_year) {
     return absl::InvalidArgumentError("data.min_year must not be after data.max_year");
   }

@@ -33,6 +33,7 @@ absl::StatusOr<std::unique_ptr<RoundEngine>> RoundEngine::Create(
   StrategySpec strategy_spec = config.strategy;
   for (const auto& technique : e.techniques_) technique->AdjustStrategy(strategy_spec);
   TRIB_ASSIGN_OR_RETURN(e.strategy_, CreateStrategy(strategy_spec));
+  e.weighting_ = strategy_spec.ResolvedWeighting();
   for (const auto& technique : e.techniques_) {
     e.strategy_ = technique->WrapStrategy(std::move(e.strategy_));
   }
@@ -153,6 +154,41 @@ std::shared_ptr<const Payload> RoundEngine::ServerStatePayload() {
   return server_state_payload_;
 }
 
+int64_t RoundEngine::ExpectedWeight(size_t cohort_size, int64_t examples) const {
+  const int64_t clients = std::max<int64_t>(static_cast<int64_t>(cohort_size), 1);
+  switch (weighting_) {
+    case Weighting::kUniform:
+      return clients;
+    case Weighting::kTokens:
+      return config_.train.steps > 0 ? clients * config_.train.steps * config_.train.batch_size
+                                     : examples * config_.train.epochs;
+    default:
+      return examples;
+  }
+}
+
+absl::StatusOr<int64_t> RoundEngine::WeightOf(const ClientReport& report) const {
+  switch (weighting_) {
+    case Weighting::kUniform:
+      return 1;
+    case Weighting::kTokens: {
+      // At most what the configured local work allows: steps full batches, or every example
+      // once per epoch.
+      const int64_t most = config_.train.steps > 0
+                               ? int64_t{config_.train.steps} * config_.train.batch_size
+                               : report.num_examples * config_.train.epochs;
+      if (report.examples_processed < 1 || report.examples_processed > most) {
+        return absl::InvalidArgumentError(absl::StrCat("examples_processed ",
+                                                       report.examples_processed, " outside [1, ",
+                                                       most, "] (strategy.weighting = tokens)"));
+      }
+      return report.examples_processed;
+    }
+    default:
+      return report.num_examples;
+  }
+}
+
 absl::Status RoundEngine::Submit(const ClientUpload& upload, ModelState* scratch) {
   const ClientReport& report = upload.report;
   // Far above any honest round, and keeps the run's total from overflowing.
@@ -177,14 +213,16 @@ absl::Status RoundEngine::Submit(const ClientUpload& upload, ModelState* scratch
   if (!attachment_expected && !upload.attachment.empty()) {
     return absl::InvalidArgumentError("an upload attachment no technique of this run expects");
   }
-  if (aggregator_ != nullptr) return aggregator_->Accumulate(upload, global_.num_elements());
+  TRIB_ASSIGN_OR_RETURN(const int64_t weight, WeightOf(report));
+  if (aggregator_ != nullptr) {
+    return aggregator_->Accumulate(upload, weight, global_.num_elements());
+  }
   ModelState owned;
   if (scratch == nullptr) {
     owned = global_.ZerosLike();
     scratch = &owned;
   }
-  ClientUpdate update{
-      .client_id = report.client, .delta = scratch, .num_examples = report.num_examples};
+  ClientUpdate update{.client_id = report.client, .delta = scratch, .num_examples = weight};
   // A technique that shapes this client's uploads decodes them; else they cover the whole model.
   std::vector<uint32_t> sent;
   std::optional<absl::Status> decoded;
@@ -310,7 +348,8 @@ absl::Status RoundEngine::Run(ClientChannel& channel,
     }
     const std::optional<int64_t> expected_examples = channel.PrepareRound(round, cohort);
     if (!expected_examples.has_value()) break;  // asked to stop
-    const int64_t expected = std::max<int64_t>(*expected_examples, 1);
+    const int64_t expected =
+        ExpectedWeight(cohort.size(), std::max<int64_t>(*expected_examples, 1));
     TRIB_RETURN_IF_ERROR(aggregator_ != nullptr ? aggregator_->Init(expected)
                                                 : strategy_->Init(global_, expected));
     {

@@ -85,12 +85,19 @@ class RoundEngine final : public RoundServer {
   // Fills the round's client counts, losses and byte figures from what the channel reported.
   void Tally(const RoundOutcome& outcome, RoundMetrics& metrics);
   absl::Status Evaluate(RoundMetrics& metrics);
+  // A client's weight in the round's mean (strategy.weighting), bounded by what the server
+  // knows: its example count (checked against its registration) and the configured local work.
+  absl::StatusOr<int64_t> WeightOf(const ClientReport& report) const;
+  // The round's total weight were every one of `cohort_size` clients, with `examples` examples
+  // in all, accepted: the strategy's normalizer.
+  int64_t ExpectedWeight(size_t cohort_size, int64_t examples) const;
 
   ExperimentConfig config_;
   EngineOptions options_;
   ModelState global_;
   uint64_t initial_checksum_ = 0;
   std::unique_ptr<Strategy> strategy_;
+  Weighting weighting_ = Weighting::kExamples;
   TechniqueSet techniques_;
   UploadAggregator* aggregator_ = nullptr;  // a technique's, in place of the strategy's
   std::unique_ptr<Pipeline> uplink_;

@@ -159,5 +159,86 @@ TEST(RoundEngineTest, BelowQuorumTheModelStaysAsItWas) {
   EXPECT_EQ(run.final_model.Checksum(), run.initial.Checksum());
 }
 
+// Two clients, both accepted: client 0 with 300 examples that trained on 10 sends `a`
+// everywhere, client 1 with 100 examples that trained on 30 sends `b`.
+class TwoClientChannel : public ClientChannel {
+ public:
+  std::optional<int64_t> PrepareRound(int round, std::span<const uint32_t> cohort) override {
+    return 400;
+  }
+  absl::StatusOr<RoundOutcome> RunRound(int round, RoundServer& server) override {
+    RoundOutcome outcome;
+    std::unique_ptr<Pipeline> fp32 = *Pipeline::Parse("fp32");
+    const int64_t examples[2] = {300, 100}, processed[2] = {10, processed_by_1};
+    const float delta[2] = {1.0f, 3.0f};
+    for (uint32_t client : {0u, 1u}) {
+      ClientUpload upload;
+      upload.report = {.client = client,
+                       .round = round,
+                       .num_examples = examples[client],
+                       .mean_loss = 1.0,
+                       .examples_processed = processed[client]};
+      upload.update = fp32->Encode(std::vector<float>(model_size, delta[client]), 0);
+      absl::Status accepted = server.Submit(upload, nullptr);
+      outcome.records.push_back(
+          {.client = client,
+           .fate = accepted.ok() ? ClientFate::kAccepted : ClientFate::kRejected,
+           .uploaded = true,
+           .report = upload.report});
+    }
+    return outcome;
+  }
+  size_t model_size = 0;
+  int64_t processed_by_1 = 30;
+};
+
+// The mean's weights follow strategy.weighting; each strategy's default is its paper's.
+TEST(RoundEngineTest, WeightingChoosesEachUpdatesShareOfTheMean) {
+  ExperimentConfig config = TinyRun();
+  config.run.clients_per_round = 2;
+  ExperimentData data = *LoadExperimentData(config);
+  config.model = data.model;
+  // Weights: examples 300 : 100, uniform 1 : 1, tokens 10 : 30.
+  for (auto [weighting, expected] :
+       {std::pair{Weighting::kDefault, 1.5f}, std::pair{Weighting::kExamples, 1.5f},
+        std::pair{Weighting::kUniform, 2.0f}, std::pair{Weighting::kTokens, 2.5f}}) {
+    config.strategy.weighting = weighting;
+    auto engine = *RoundEngine::Create(config, EngineOptions{}, data.test);
+    const ModelState initial = engine->global_model();
+    TwoClientChannel channel;
+    channel.model_size = initial.num_elements();
+    ASSERT_TRUE(engine->Run(channel, [](const RoundMetrics&) { return absl::OkStatus(); }).ok());
+    for (size_t i = 0; i < initial.num_elements(); ++i) {
+      ASSERT_NEAR(engine->global_model().flat()[i], initial.flat()[i] + expected, 1e-5)
+          << static_cast<int>(weighting) << " " << i;
+    }
+  }
+  // A client claiming more training than one epoch of its examples is refused under tokens.
+  config.strategy.weighting = Weighting::kTokens;
+  auto engine = *RoundEngine::Create(config, EngineOptions{}, data.test);
+  TwoClientChannel channel;
+  channel.model_size = engine->global_model().num_elements();
+  channel.processed_by_1 = 101;
+  int rejected = 0;
+  ASSERT_TRUE(engine
+                  ->Run(channel,
+                        [&](const RoundMetrics& m) {
+                          rejected = m.clients_rejected;
+                          return absl::OkStatus();
+                        })
+                  .ok());
+  EXPECT_EQ(rejected, 1);
+
+  StrategySpec spec;
+  for (const char* name : {"fedavg", "fedprox", "fedavgm", "median", "lora_exact"}) {
+    spec.name = name;
+    EXPECT_EQ(spec.ResolvedWeighting(), Weighting::kExamples) << name;
+  }
+  for (const char* name : {"scaffold", "diloco", "fedadagrad", "fedadam", "fedyogi"}) {
+    spec.name = name;
+    EXPECT_EQ(spec.ResolvedWeighting(), Weighting::kUniform) << name;
+  }
+}
+
 }  // namespace
 }  // namespace tributary

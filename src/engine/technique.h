@@ -79,8 +79,8 @@ class UploadAggregator {
  public:
   virtual ~UploadAggregator() = default;
   virtual absl::Status Init(int64_t expected_examples) = 0;
-  // Thread-safe.
-  virtual absl::Status Accumulate(const ClientUpload& upload, size_t dimension) = 0;
+  // Thread-safe. `weight`: the upload's in the round's mean (strategy.weighting).
+  virtual absl::Status Accumulate(const ClientUpload& upload, int64_t weight, size_t dimension) = 0;
   virtual absl::StatusOr<ModelState> Finalize(ModelState global) = 0;
 };
 

@@ -86,6 +86,7 @@ TEST_F(LlmSimulationTest, ShortRunLowersPerplexity) {
   lora.model.lora_rank = 4;
   lora.model.base = base;
   lora.strategy.name = "lora_exact";
+  lora.train.keep_optimizer_state = false;  // lora_exact refuses kept moments
   std::vector<RoundMetrics> lora_rounds = Run(lora, nullptr);
   ASSERT_EQ(lora_rounds.size(), 2u);
   // Per client: A [4, in] and B [out, 4] for qkv (32->96), proj (32->32), fc (32->128) and
@@ -107,6 +108,15 @@ TEST_F(LlmSimulationTest, TextConfigErrorsAreClear) {
   config = TinyRun();
   config.strategy.name = "lora_exact";  // without LoRA
   EXPECT_FALSE(config.Validate().ok());
+  config.model.lora_rank = 4;
+  config.model.base = "base.pt";
+  config.train.keep_optimizer_state = false;
+  EXPECT_TRUE(config.Validate().ok()) << config.Validate().message();
+  // Each SVD re-factorization moves the adapters' coordinates under kept AdamW moments.
+  config.train.keep_optimizer_state = true;
+  absl::Status kept = config.Validate();
+  EXPECT_FALSE(kept.ok());
+  EXPECT_NE(kept.message().find("keep_optimizer_state = false"), std::string::npos) << kept;
   config = TinyRun();
   config.data.partition.scheme = PartitionScheme::kNatural;
   config.data.partition.num_clients = 300;

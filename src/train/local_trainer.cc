@@ -238,16 +238,22 @@ absl::StatusOr<LocalTrainResult> LocalTrainer::Train(const ModelState& global,
       optimizer->zero_grad();
       torch::Tensor loss = TrainingLoss(network, x, y);
       loss.backward();
+      // FedProx's term is part of the objective, so it is clipped with the loss's gradient;
+      // SCAFFOLD's correction c - c_i changes the step's direction after clipping (clipping it
+      // would distort the control variates).
+      if (!anchors.empty()) {
+        torch::NoGradGuard no_grad;
+        for (size_t p = 0; p < parameters.size(); ++p) {
+          parameters[p].mutable_grad().add_(parameters[p] - anchors[p], options.proximal_mu);
+        }
+      }
       if (options.clip_norm > 0.0) {
         torch::nn::utils::clip_grad_norm_(parameters, options.clip_norm);
       }
-      if (!anchors.empty() || !corrections.empty()) {
+      if (!corrections.empty()) {
         torch::NoGradGuard no_grad;
         for (size_t p = 0; p < parameters.size(); ++p) {
-          if (!anchors.empty()) {
-            parameters[p].mutable_grad().add_(parameters[p] - anchors[p], options.proximal_mu);
-          }
-          if (!corrections.empty()) parameters[p].mutable_grad().add_(corrections[p]);
+          parameters[p].mutable_grad().add_(corrections[p]);
         }
       }
       optimizer->step();

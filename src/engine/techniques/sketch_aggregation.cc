@@ -22,11 +22,11 @@ class SketchAggregation final : public Technique, public UploadAggregator {
   absl::Status Init(int64_t expected_examples) override {
     return sketched_.Init(expected_examples);
   }
-  absl::Status Accumulate(const ClientUpload& upload, size_t dimension) override {
+  absl::Status Accumulate(const ClientUpload& upload, int64_t weight, size_t dimension) override {
     TRIB_ASSIGN_OR_RETURN(std::vector<float> table,
                           uplink_->DecodeSketchTable(upload.update, dimension));
     std::lock_guard lock(mutex_);
-    return sketched_.Accumulate(upload.report.client, table, upload.report.num_examples);
+    return sketched_.Accumulate(upload.report.client, table, weight);
   }
   absl::StatusOr<ModelState> Finalize(ModelState global) override {
     return sketched_.Finalize(std::move(global));

@@ -1,0 +1,49 @@
+// Local training's order of operations: FedProx's proximal term is part of the objective, so
+// gradient clipping bounds the gradient of loss + mu/2 |w - w0|^2, not the loss's alone.
+#include "train/local_trainer.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+namespace tributary {
+namespace {
+
+constexpr int64_t kContext = 8;
+
+TEST(LocalTrainerTest, ClippingBoundsTheGradientWithTheProximalTerm) {
+  std::mt19937 rng(1);
+  std::uniform_int_distribution<int32_t> token(0, 29);
+  std::vector<int32_t> tokens(6 * (kContext + 1));
+  for (int32_t& t : tokens) t = token(rng);
+  std::shared_ptr<const TensorDataset> windows = *TensorDataset::FromTokenWindows(tokens, kContext);
+  ModelSpec spec{.name = "gpt"};
+  spec.layers = 1;
+  spec.heads = 2;
+  spec.embed = 8;
+  spec.context = kContext;
+  spec.num_classes = 30;
+  // Plain SGD, so a step moves the model by exactly lr times the clipped gradient; with
+  // lr * mu = 10, a proximal term added after clipping would move step 2 ten times further.
+  TrainOptions options{.optimizer = OptimizerKind::kSgd, .learning_rate = 0.1};
+  options.momentum = 0.0;
+  options.batch_size = 6;  // every step sees the whole dataset
+  options.steps = 2;
+  options.clip_norm = 0.01;
+  options.proximal_mu = 100.0;
+  auto trainer = *LocalTrainer::Create(spec, options);
+  const ModelState start = *InitialModelState(spec, 2);
+  ModelState delta = start.ZerosLike();
+  const std::vector<uint32_t> all = {0, 1, 2, 3, 4, 5};
+  auto result = trainer->Train(start, *windows, all, 3, &delta, nullptr, nullptr);
+  ASSERT_TRUE(result.ok()) << result.status();
+  double squares = 0.0;
+  for (float v : delta.flat()) squares += double(v) * v;
+  // Two steps of at most lr * clip_norm each.
+  EXPECT_LE(std::sqrt(squares), 2 * 0.1 * 0.01 * (1 + 1e-4));
+  EXPECT_GT(std::sqrt(squares), 0.1 * 0.01 * 0.5) << "the model should have moved";
+}
+
+}  // namespace
+}  // namespace tributary
