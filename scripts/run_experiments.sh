@@ -22,7 +22,8 @@ if [ -z "$base" ] || [ -z "$out" ] || [ -z "$rounds" ] ||
        "'# baseline:' unless '# summary: privacy'" >&2
   exit 2
 fi
-binary=build/release/tributary
+# TRIBUTARY: another binary (e.g. a copy, so that rebuilding does not change a long series).
+binary=${TRIBUTARY:-build/release/tributary}
 [ -x "$binary" ] || make build
 while read -r name overrides; do
   [[ -z "$name" || "$name" == \#* ]] && continue

@@ -130,6 +130,15 @@ TEST(CodecFidelityTest, DeterministicCodecsMatchByHand) {
   Update top = *Parse("topk:k=3")->Decode(Parse("topk:k=3")->Encode(kX, 1), 16);
   EXPECT_EQ(top.indices, (std::vector<uint32_t>{1, 7, 12}));
   EXPECT_EQ(top.values, (std::vector<float>{-1.2f, 2.4f, 1.7f}));
+  // Threshold: every |x| >= tau, exact.
+  Update over = *Parse("threshold:tau=0.5")->Decode(Parse("threshold:tau=0.5")->Encode(kX, 1), 16);
+  EXPECT_EQ(over.indices, (std::vector<uint32_t>{1, 3, 5, 6, 7, 12, 13}));
+  // k-means (FedZip's value clustering) on two clear clusters: each value becomes its cluster's
+  // mean, +-1.
+  const std::vector<float> two = {1.0f, 1.1f, 0.9f, -1.0f, -1.1f, -0.9f};
+  auto kmeans = Parse("kmeans:centroids=2");
+  std::vector<float> centred = kmeans->Decode(kmeans->Encode(two, 1), 6)->ToDense();
+  for (size_t i = 0; i < 6; ++i) EXPECT_NEAR(centred[i], i < 3 ? 1.0 : -1.0, 1e-6) << i;
   // Rand-k: d/k = 4 times the selected values (unbiased); under error feedback, unscaled
   // (the contraction of an unbiased compressor with w = d/k - 1).
   auto randk = Parse("randk:ratio=0.25");

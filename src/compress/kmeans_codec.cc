@@ -81,10 +81,12 @@ std::vector<float> KMeans1D(std::span<const float> values, int count, const Valu
   const size_t stride = std::max<size_t>(1, values.size() / kMaxSample);
   std::vector<float> sample;
   for (size_t i = 0; i < values.size(); i += stride) sample.push_back(values[i]);
-  // The extremes always take part: outliers are the values a sample misses and a poor centre
-  // hurts most.
-  sample.push_back(range.min);
-  sample.push_back(range.max);
+  // In a sample the extremes always take part: outliers are the values a sample misses and a
+  // poor centre hurts most. Without sampling every value is there once (Lloyd on the data).
+  if (stride > 1) {
+    sample.push_back(range.min);
+    sample.push_back(range.max);
+  }
   std::sort(sample.begin(), sample.end());
   // With the sample sorted every cluster is a contiguous run, so a Lloyd step needs only a
   // binary search per midpoint and prefix sums, not a pass over the sample.

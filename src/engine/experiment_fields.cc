@@ -182,7 +182,10 @@ std::vector<ExperimentField> CoreFields() {
       FloatField<C>("system.crash_upload", "probability a sampled client crashes mid-upload",
                     [](C& c) -> double& { return c.system.crash_upload; }),
       StringField<C>("compress.uplink",
-                     "codec pipeline for client updates, e.g. topk:ratio=0.01|fp16|zstd",
+                     "codec pipeline for client updates, e.g. topk:ratio=0.01|fp16|zstd; qsgd "
+                     "defaults to the paper's l2 buckets of 512 (norm=max,bucket=0: one max-norm "
+                     "scale), terngrad to 2.5-sigma clipping and per-tensor scales; under error "
+                     "feedback stochastic stages send C(x)/(1+w) (docs/compression.md)",
                      [](C& c) -> std::string& { return c.compress.uplink; }),
       StringField<C>("compress.downlink",
                      "codec for the server's model change; clients catch up exactly",
