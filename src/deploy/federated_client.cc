@@ -292,9 +292,13 @@ absl::Status FederatedClient::Run() {
                                     .ratio_scale = task.ratio_scale(),
                                     .clip_norm = task.clip_norm()};
       current_round_ = round;
-      TRIB_ASSIGN_OR_RETURN(
-          ClientStepResult step,
-          s.step->Run(id, inputs, s.held, train_data_.get(), examples_, s.memory, s.workspace));
+      absl::StatusOr<ClientStepResult> stepped =
+          s.step->Run(id, inputs, s.held, train_data_.get(), examples_, s.memory, s.workspace);
+      if (!stepped.ok()) {
+        s.step->Settle(false, std::move(memory_before), s.memory);
+        return stepped.status();
+      }
+      ClientStepResult& step = *stepped;
       const LocalTrainResult& result = step.train;
       const double train_seconds = step.upload.report.train_seconds;
       // A technique's attachment (SCAFFOLD's control variate change) follows the update.

@@ -159,8 +159,8 @@ TEST(RoundEngineTest, BelowQuorumTheModelStaysAsItWas) {
   EXPECT_EQ(run.final_model.Checksum(), run.initial.Checksum());
 }
 
-// Two clients, both accepted: client 0 with 300 examples that trained on 10 sends `a`
-// everywhere, client 1 with 100 examples that trained on 30 sends `b`.
+// Two clients, both accepted: client 0 with 300 examples that trained on 10 sends a delta of 1
+// everywhere, client 1 with 100 examples that trained on 30 a delta of 3.
 class TwoClientChannel : public ClientChannel {
  public:
   std::optional<int64_t> PrepareRound(int round, std::span<const uint32_t> cohort) override {
