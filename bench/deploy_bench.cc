@@ -26,6 +26,7 @@
 #include "deploy/coordinator.h"
 #include "deploy/coordinator_service.h"
 #include "deploy/federated_client.h"
+#include "deploy/server_limits.h"
 #include "deploy/transport_settings.h"
 
 namespace tributary {
@@ -99,12 +100,14 @@ Run RunFederation(const std::string& config_toml, int num_clients) {
   absl::StatusOr<std::unique_ptr<Coordinator>> coordinator =
       Coordinator::Create(loaded->config, loaded->resolved_toml, options, "");
   if (!coordinator.ok()) Die(coordinator.status());
-  CoordinatorService service(**coordinator, *tokens);
+  const ServerLimits limits;
+  CoordinatorService service(**coordinator, *tokens, limits);
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
   builder.RegisterService(&service);
   ApplyTransportSettings(builder);
+  ApplyServerLimits(limits, num_clients, builder);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr) Die(absl::UnavailableError("cannot listen"));
 

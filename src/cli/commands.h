@@ -10,6 +10,7 @@
 
 #include "deploy/coordinator.h"
 #include "deploy/credentials.h"
+#include "deploy/server_limits.h"
 
 namespace tributary {
 
@@ -38,6 +39,7 @@ struct ServerCommandOptions {
   std::string tokens_path;
   ServerTlsOptions tls;
   CoordinatorOptions coordinator;
+  ServerLimits limits;
   std::string metrics_listen;  // HOST:PORT for /metrics; empty: off
 };
 int RunServerCommand(const ServerCommandOptions& options);

@@ -91,6 +91,35 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   srv->add_option("--metrics-listen", server.metrics_listen,
                   "HOST:PORT serving Prometheus metrics at /metrics (off when empty)");
+  srv->add_option("--max-calls-per-client", server.limits.max_calls_per_client,
+                  "Calls one client may hold at once (more: RESOURCE_EXHAUSTED, counted)")
+      ->capture_default_str();
+  srv->add_option("--max-calls", server.limits.max_calls_total,
+                  "Calls the server may hold at once (0: 2 per client + 16)")
+      ->capture_default_str();
+  srv->add_option("--max-streams-per-connection", server.limits.max_streams_per_connection,
+                  "HTTP/2 streams one connection may open at once")
+      ->capture_default_str();
+  srv->add_option("--first-message-timeout", server.limits.first_message_seconds,
+                  "Seconds an upload has to send its header before it is cancelled")
+      ->capture_default_str();
+  srv->add_option("--stream-idle-timeout", server.limits.stream_idle_seconds,
+                  "Seconds a download or upload may go without moving a chunk before it is "
+                  "cancelled")
+      ->capture_default_str();
+  srv->add_option("--keepalive", server.limits.keepalive_seconds,
+                  "Seconds of silence after which the server pings a connection")
+      ->capture_default_str();
+  srv->add_option("--keepalive-timeout", server.limits.keepalive_timeout_seconds,
+                  "Seconds a ping may go unanswered before the connection is closed (its calls "
+                  "fail; a polling client leaves the pool)")
+      ->capture_default_str();
+  srv->add_option("--connection-idle-timeout", server.limits.connection_idle_seconds,
+                  "Seconds a connection without any call stays open")
+      ->capture_default_str();
+  srv->add_option("--handshake-timeout", server.limits.handshake_seconds,
+                  "Seconds a new connection has for its TLS and HTTP/2 set-up")
+      ->capture_default_str();
 
   tributary::ClientCommandOptions client;
   CLI::App* cli = app.add_subcommand("client", "Join a federated run as one client");

@@ -16,6 +16,7 @@
 #include "deploy/coordinator.h"
 #include "deploy/coordinator_service.h"
 #include "deploy/metrics_endpoint.h"
+#include "deploy/server_limits.h"
 #include "deploy/transport_settings.h"
 #include "report/metrics_writer.h"
 #include "report/progress_printer.h"
@@ -39,6 +40,7 @@ absl::Status Serve(const ServerCommandOptions& options) {
                         LoadExperimentConfig(options.config_path, options.overrides));
   const ExperimentConfig& config = loaded.config;
   TRIB_RETURN_IF_ERROR(CheckDeployable(config));
+  TRIB_RETURN_IF_ERROR(options.limits.Validate());
   const SystemSpec simulated_links;
   if (config.system.profile != simulated_links.profile || config.system.dropout > 0.0 ||
       config.system.crash_upload > 0.0 || config.system.deadline_seconds > 0.0) {
@@ -88,16 +90,13 @@ absl::Status Serve(const ServerCommandOptions& options) {
             checkpoint_path.c_str());
   }
 
-  CoordinatorService service(*coordinator, tokens);
+  CoordinatorService service(*coordinator, tokens, options.limits);
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(listen_address, credentials, &port);
   builder.RegisterService(&service);
   ApplyTransportSettings(builder);
-  // Long polls hold a thread each; leave room for every client plus its upload.
-  grpc::ResourceQuota quota("tributary-server");
-  quota.SetMaxThreads(2 * config.data.partition.num_clients + 16);
-  builder.SetResourceQuota(quota);
+  ApplyServerLimits(options.limits, config.data.partition.num_clients, builder);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", listen_address));

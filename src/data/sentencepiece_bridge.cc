@@ -16,7 +16,8 @@ struct Shim {
   int (*vocab_size)(const void*) = nullptr;
   char* (*encode)(const void*, const char*, size_t, int**, size_t*) = nullptr;
   char* (*decode)(const void*, const int*, size_t, char**, size_t*) = nullptr;
-  std::string error;  // why the shim could not be loaded
+  void (*free_buffer)(void*) = nullptr;  // the shim's heap is not ours
+  std::string error;                     // why the shim could not be loaded
 };
 
 const Shim& GetShim() {
@@ -25,7 +26,8 @@ const Shim& GetShim() {
   std::call_once(once, [] {
     const char* override_path = std::getenv("TRIBUTARY_SPM_SHIM");
     const char* path = override_path != nullptr ? override_path : TRIBUTARY_SPM_SHIM;
-    void* handle = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+    // A namespace of its own keeps SentencePiece's protobuf-lite apart from gRPC's protobuf.
+    void* handle = dlmopen(LM_ID_NEWLM, path, RTLD_NOW | RTLD_LOCAL);
     if (handle == nullptr) {
       shim.error = std::string("cannot load the SentencePiece shim: ") + dlerror();
       return;
@@ -42,6 +44,7 @@ const Shim& GetShim() {
     bind(shim.vocab_size, "trib_spm_vocab_size");
     bind(shim.encode, "trib_spm_encode");
     bind(shim.decode, "trib_spm_decode");
+    bind(shim.free_buffer, "trib_spm_free");
   });
   return shim;
 }
@@ -50,7 +53,7 @@ const Shim& GetShim() {
 std::string Message(char* error) {
   if (error == nullptr) return {};
   std::string message = std::string("sentencepiece: ") + error;
-  std::free(error);
+  GetShim().free_buffer(error);
   return message;
 }
 
@@ -68,7 +71,7 @@ std::string TrainBpe(const std::vector<std::string>& sentences, int vocab_size, 
       Message(shim.train_bpe(pointers.data(), pointers.size(), vocab_size, threads, &data, &size));
   if (error.empty()) {
     model->assign(data, size);
-    std::free(data);
+    shim.free_buffer(data);
   }
   return error;
 }
@@ -99,7 +102,7 @@ std::string Processor::Encode(const std::string& text, std::vector<int>* ids) co
       Message(GetShim().encode(impl_->handle, text.data(), text.size(), &data, &count));
   if (error.empty()) {
     ids->assign(data, data + count);
-    std::free(data);
+    GetShim().free_buffer(data);
   }
   return error;
 }
@@ -111,7 +114,7 @@ std::string Processor::Decode(const std::vector<int>& ids, std::string* text) co
       Message(GetShim().decode(impl_->handle, ids.data(), ids.size(), &data, &size));
   if (error.empty()) {
     text->assign(data, size);
-    std::free(data);
+    GetShim().free_buffer(data);
   }
   return error;
 }

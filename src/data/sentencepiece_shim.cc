@@ -1,9 +1,12 @@
 // A C-ABI shim over SentencePiece, built as its own shared module and loaded by
-// sentencepiece_bridge.cc with dlopen(RTLD_LOCAL | RTLD_DEEPBIND). Debian's libsentencepiece
-// carries a private copy of protobuf-lite whose exported symbols would otherwise replace the
-// system libprotobuf's (used by gRPC) and crash the process at start-up; loaded this way, each
-// keeps its own. Includes no Abseil header either (SentencePiece's headers redefine
-// absl::string_view). Every function returns null on success or a malloc'd error message.
+// sentencepiece_bridge.cc into a link-map namespace of its own (dlmopen). Debian's
+// libsentencepiece carries a private copy of protobuf-lite whose exported symbols would otherwise
+// replace the system libprotobuf's (used by gRPC) and crash the process at start-up; in its own
+// namespace each keeps its own. (RTLD_DEEPBIND did the same but AddressSanitizer refuses it.)
+// The namespace has its own C library, hence its own heap: every buffer this shim returns is
+// released with trib_spm_free, never the caller's free(). Includes no Abseil header either
+// (SentencePiece's headers redefine absl::string_view). Every function returns null on success
+// or an error message.
 #include <sentencepiece_processor.h>
 #include <sentencepiece_trainer.h>
 
@@ -116,5 +119,7 @@ char* trib_spm_decode(const void* processor, const int* ids, size_t count, char*
   *size = out.size();
   return nullptr;
 }
+
+void trib_spm_free(void* buffer) { std::free(buffer); }
 
 }  // extern "C"

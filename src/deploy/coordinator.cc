@@ -22,6 +22,42 @@ using Clock = std::chrono::steady_clock;
 
 }  // namespace
 
+const char* CallRejectionName(CallRejection rejection) {
+  switch (rejection) {
+    case CallRejection::kUnauthenticated:
+      return "unauthenticated";
+    case CallRejection::kWrongClient:
+      return "wrong_client";
+    case CallRejection::kInvalid:
+      return "invalid";
+    case CallRejection::kClientBusy:
+      return "client_busy";
+    case CallRejection::kServerBusy:
+      return "server_busy";
+    case CallRejection::kFirstMessageTimeout:
+      return "first_message_timeout";
+    case CallRejection::kStreamIdle:
+      return "stream_idle";
+    case CallRejection::kCount:
+      break;
+  }
+  return "unknown";
+}
+
+const char* UploadRejectionName(UploadRejection rejection) {
+  switch (rejection) {
+    case UploadRejection::kNotExpected:
+      return "not_expected";
+    case UploadRejection::kExamplesMismatch:
+      return "examples_mismatch";
+    case UploadRejection::kInvalid:
+      return "invalid";
+    case UploadRejection::kCount:
+      break;
+  }
+  return "unknown";
+}
+
 absl::Status CoordinatorOptions::Validate(const ExperimentConfig& config) const {
   if (quorum < 1 || quorum > config.run.clients_per_round) {
     return absl::InvalidArgumentError(
@@ -137,7 +173,16 @@ absl::StatusOr<Coordinator::Registration> Coordinator::Register(uint32_t client,
   counters_.registered_clients = static_cast<int>(registered_.size());
   progress_.notify_all();
   return Registration{.initial_model_checksum = engine_->initial_checksum(),
-                      .rounds_completed = static_cast<int>(counters_.rounds_completed)};
+                      .rounds_completed = static_cast<int>(counters_.rounds_completed),
+                      .heartbeat_seconds = options_.heartbeat_seconds()};
+}
+
+absl::Status Coordinator::Heartbeat(uint32_t client) {
+  std::lock_guard lock(mu_);
+  auto it = registered_.find(client);
+  if (it == registered_.end()) return absl::NotFoundError("register first");
+  it->second.last_seen = Clock::now();
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::optional<ClientTask>> Coordinator::WaitForTask(
@@ -205,7 +250,7 @@ absl::Status Coordinator::SubmitUpdate(const ClientUpload& upload) {
     if (!round_open_ || upload.report.round != round_ || p == participants_.end() ||
         p->second.stage != Stage::kUploading) {
       // The round closed (its deadline passed) while the bytes were on their way.
-      counters_.rejected_uploads++;
+      counters_.Reject(UploadRejection::kNotExpected);
       return absl::DeadlineExceededError(absl::StrCat("the upload for round ", upload.report.round,
                                                       " arrived after the round closed"));
     }
@@ -215,7 +260,8 @@ absl::Status Coordinator::SubmitUpdate(const ClientUpload& upload) {
   }
   // The round waits for submissions in progress before closing, so the strategy is still
   // collecting this round.
-  absl::Status accepted = upload.report.num_examples == registered_examples
+  const bool examples_match = upload.report.num_examples == registered_examples;
+  absl::Status accepted = examples_match
                               ? engine_->Submit(upload, nullptr)
                               : absl::InvalidArgumentError(absl::StrCat(
                                     "the upload claims ", upload.report.num_examples,
@@ -227,7 +273,8 @@ absl::Status Coordinator::SubmitUpdate(const ClientUpload& upload) {
   participant.stage = accepted.ok() ? Stage::kAccepted : Stage::kRejected;
   if (!accepted.ok()) {
     participant.error = std::string(accepted.message());
-    counters_.rejected_uploads++;
+    counters_.Reject(examples_match ? UploadRejection::kInvalid
+                                    : UploadRejection::kExamplesMismatch);
   }
   --submitting_;
   progress_.notify_all();
@@ -350,6 +397,17 @@ std::optional<int64_t> Coordinator::PrepareRound(int round, std::span<const uint
   return expected_examples;
 }
 
+void Coordinator::DropSilentParticipants() {
+  for (auto& [client, p] : participants_) {
+    if (p.stage != Stage::kSelected && p.stage != Stage::kTraining) continue;
+    auto it = registered_.find(client);
+    if (it != registered_.end() && Alive(it->second)) continue;
+    p.stage = Stage::kFailed;
+    LogInfo("round %d: client %u dropped: not heard from for %.3g s", round_, client,
+            options_.liveness_seconds);
+  }
+}
+
 bool Coordinator::Alive(const Registered& client) const {
   return client.polling > 0 || Clock::now() - client.last_seen <
                                    std::chrono::duration_cast<Clock::duration>(
@@ -372,12 +430,17 @@ absl::StatusOr<RoundOutcome> Coordinator::RunRound(int round, RoundServer& serve
               : absl::StrCat(" (not connected: ", absl::StrJoin(absent, " "), ")").c_str());
   const auto deadline = start + std::chrono::duration_cast<Clock::duration>(
                                     std::chrono::duration<double>(options_.round_deadline_seconds));
+  // Wakes at least a few times per liveness period to drop clients that went silent.
+  const auto check_every = std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double>(std::min(1.0, options_.liveness_seconds / 4.0)));
   bool timed_out = false;
   while (!RoundSettled() && !stop_requested_) {
-    if (progress_.wait_until(lock, deadline) == std::cv_status::timeout) {
+    if (Clock::now() >= deadline) {
       timed_out = true;
       break;
     }
+    progress_.wait_until(lock, std::min(deadline, Clock::now() + check_every));
+    DropSilentParticipants();
   }
   round_open_ = false;
   // Nothing late is aggregated: transfers still in flight are cut off (their clients are

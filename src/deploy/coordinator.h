@@ -14,6 +14,7 @@
 #ifndef TRIBUTARY_DEPLOY_COORDINATOR_H_
 #define TRIBUTARY_DEPLOY_COORDINATOR_H_
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -43,10 +44,12 @@ struct CoordinatorOptions {
   double round_deadline_seconds = 600.0;
   int wait_for_clients = 0;  // registered clients before round 1; 0: clients_per_round
   double wait_timeout_seconds = 600.0;
-  // A registered client that has not asked for a round nor uploaded for this long, and is not
-  // waiting for one now, counts as gone: selected, it is dropped at once instead of costing the
-  // round its deadline. It is back as soon as it asks again.
+  // A registered client not heard from (heartbeat, poll, upload) for this long counts as gone:
+  // not selected it is left out of the round, selected it is dropped at once instead of costing
+  // the round its deadline. It is back as soon as it is heard again. Clients heartbeat 4 times
+  // per period.
   double liveness_seconds = 60.0;
+  double heartbeat_seconds() const { return liveness_seconds / 4.0; }
 
   absl::Status Validate(const ExperimentConfig& config) const;
 };
@@ -63,11 +66,36 @@ struct ClientTask {
   double clip_norm = 0.0;                       // differential privacy; 0: none
 };
 
+// Why a call was refused or cut off; each reason is a label of tributary_rejected_calls_total.
+enum class CallRejection {
+  kUnauthenticated,      // no credentials, unknown client id or wrong token
+  kWrongClient,          // authenticated, but the message names another client
+  kInvalid,              // a malformed or out-of-range request
+  kClientBusy,           // the client holds ServerLimits::max_calls_per_client calls already
+  kServerBusy,           // the server holds ServerLimits::MaxCallsTotal calls already
+  kFirstMessageTimeout,  // an upload whose header did not come in time
+  kStreamIdle,           // a transfer that stopped moving
+  kCount
+};
+const char* CallRejectionName(CallRejection rejection);
+
+// Why a complete upload was not aggregated; labels of tributary_rejected_uploads_total.
+enum class UploadRejection {
+  kNotExpected,       // no round open for it, not selected, already answered, or too late
+  kExamplesMismatch,  // its example count differs from the registered one
+  kInvalid,           // the engine refused it (undecodable, implausible report, ...)
+  kCount
+};
+const char* UploadRejectionName(UploadRejection rejection);
+
 // Counters for the metrics endpoint; monotonic, read without the coordinator's lock.
 struct CoordinatorCounters {
-  std::atomic<int64_t> rejected_calls_unauthenticated{0};
-  std::atomic<int64_t> rejected_calls_invalid{0};
-  std::atomic<int64_t> rejected_uploads{0};
+  std::array<std::atomic<int64_t>, static_cast<size_t>(CallRejection::kCount)> rejected_calls{};
+  std::array<std::atomic<int64_t>, static_cast<size_t>(UploadRejection::kCount)> rejected_uploads{};
+  void Reject(CallRejection why) { rejected_calls[static_cast<size_t>(why)]++; }
+  void Reject(UploadRejection why) { rejected_uploads[static_cast<size_t>(why)]++; }
+  int64_t rejected(CallRejection why) const { return rejected_calls[static_cast<size_t>(why)]; }
+  int64_t rejected(UploadRejection why) const { return rejected_uploads[static_cast<size_t>(why)]; }
   std::atomic<int64_t> partial_uploads{0};
   std::atomic<int64_t> late_uploads{0};  // still in flight at the deadline: cut off
   std::atomic<int64_t> registrations{0};
@@ -100,6 +128,7 @@ class Coordinator final : public ClientChannel {
   struct Registration {
     uint64_t initial_model_checksum = 0;
     int rounds_completed = 0;
+    double heartbeat_seconds = 0.0;
   };
   // `uplink_mbps`: the client's declared uplink bandwidth (0: unknown), for bandwidth-aware
   // compression.
@@ -108,6 +137,8 @@ class Coordinator final : public ClientChannel {
   // or the run ends (nullopt), or `cancelled()` turns true (Cancelled).
   absl::StatusOr<std::optional<ClientTask>> WaitForTask(uint32_t client, int64_t held_version,
                                                         const std::function<bool()>& cancelled);
+  // The client is alive; NotFound when it is not registered (it should register again).
+  absl::Status Heartbeat(uint32_t client);
   // Checks that `client` may upload for `round` now, before any byte is received. `cancel`
   // cuts the transfer off if the round closes before it ends (called under the coordinator's
   // lock: it must not call back into the coordinator).
@@ -167,6 +198,8 @@ class Coordinator final : public ClientChannel {
   // With mu_ held: whether a registered client counts as connected (CoordinatorOptions::
   // liveness_seconds).
   bool Alive(const Registered& client) const;
+  // With mu_ held: drops the open round's selected clients that went silent.
+  void DropSilentParticipants();
 
   Coordinator(const ExperimentConfig& config, std::string config_toml,
               const CoordinatorOptions& options);

@@ -1,6 +1,7 @@
 #include "deploy/coordinator_service.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 
@@ -31,25 +32,31 @@ v1::DownloadKind KindOf(const Downlink::Transfer& transfer) {
 
 }  // namespace
 
+CoordinatorService::CoordinatorService(Coordinator& coordinator, const ClientTokens& tokens,
+                                       const ServerLimits& limits)
+    : coordinator_(coordinator),
+      tokens_(tokens),
+      limits_(limits),
+      admission_(limits.max_calls_per_client,
+                 limits.MaxCallsTotal(coordinator.config().data.partition.num_clients)) {}
+
+grpc::Status CoordinatorService::Reject(CallRejection why, grpc::StatusCode code,
+                                        const std::string& message) {
+  coordinator_.counters().Reject(why);
+  return grpc::Status(code, message);
+}
+
 grpc::Status CoordinatorService::Invalid(const std::string& message) {
-  coordinator_.counters().rejected_calls_invalid++;
-  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message);
+  return Reject(CallRejection::kInvalid, grpc::StatusCode::INVALID_ARGUMENT, message);
 }
 
-grpc::Status CoordinatorService::Authenticate(const grpc::ServerContext& context,
-                                              uint32_t claimed) {
-  uint32_t id = 0;
-  if (grpc::Status auth = AuthenticateCaller(context, &id); !auth.ok()) return auth;
-  if (id != claimed) {
-    coordinator_.counters().rejected_calls_unauthenticated++;
-    return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
-                        absl::StrCat("authenticated as client ", id, ", not ", claimed));
-  }
-  return grpc::Status::OK;
+grpc::Status CoordinatorService::WrongClient(uint32_t caller, uint32_t claimed) {
+  return Reject(CallRejection::kWrongClient, grpc::StatusCode::PERMISSION_DENIED,
+                absl::StrCat("authenticated as client ", caller, ", not ", claimed));
 }
 
-grpc::Status CoordinatorService::AuthenticateCaller(const grpc::ServerContext& context,
-                                                    uint32_t* id_out) {
+grpc::Status CoordinatorService::Admit(const grpc::ServerContext& context, uint32_t* caller,
+                                       std::optional<CallAdmission::Slot>* slot) {
   const std::string_view id_text = Metadata(context, kClientIdMetadata);
   const std::string_view authorization = Metadata(context, kAuthorizationMetadata);
   uint32_t id = 0;
@@ -57,34 +64,68 @@ grpc::Status CoordinatorService::AuthenticateCaller(const grpc::ServerContext& c
   if (!absl::SimpleAtoi(absl::string_view(id_text.data(), id_text.size()), &id) ||
       !authorization.starts_with(kBearer) ||
       !tokens_.Check(id, authorization.substr(kBearer.size()))) {
-    coordinator_.counters().rejected_calls_unauthenticated++;
     LogWarning("rejected a call from %s: unknown client id or wrong token", context.peer().c_str());
-    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "unknown client id or wrong token");
+    return Reject(CallRejection::kUnauthenticated, grpc::StatusCode::UNAUTHENTICATED,
+                  "unknown client id or wrong token");
   }
-  *id_out = id;
+  slot->emplace(admission_.Admit(id));
+  switch ((*slot)->refusal()) {
+    case CallAdmission::Refusal::kNone:
+      break;
+    case CallAdmission::Refusal::kClientBusy:
+      LogWarning("refused a call from client %u: it holds %d calls already", id,
+                 limits_.max_calls_per_client);
+      return Reject(
+          CallRejection::kClientBusy, grpc::StatusCode::RESOURCE_EXHAUSTED,
+          absl::StrCat("client ", id, " holds ", limits_.max_calls_per_client, " calls already"));
+    case CallAdmission::Refusal::kServerBusy:
+      LogWarning("refused a call from client %u: the server is at its call limit", id);
+      return Reject(CallRejection::kServerBusy, grpc::StatusCode::RESOURCE_EXHAUSTED,
+                    "the server is at its call limit; retry later");
+  }
+  *caller = id;
   return grpc::Status::OK;
 }
 
 grpc::Status CoordinatorService::Register(grpc::ServerContext* context,
                                           const v1::RegisterRequest* request,
                                           v1::RegisterReply* reply) {
-  if (grpc::Status auth = Authenticate(*context, request->client_id()); !auth.ok()) return auth;
+  uint32_t caller = 0;
+  std::optional<CallAdmission::Slot> slot;
+  if (grpc::Status admitted = Admit(*context, &caller, &slot); !admitted.ok()) return admitted;
+  if (caller != request->client_id()) return WrongClient(caller, request->client_id());
   absl::StatusOr<Coordinator::Registration> registration = coordinator_.Register(
       request->client_id(), request->num_examples(), request->capabilities().uplink_mbps());
   if (!registration.ok()) return Invalid(std::string(registration.status().message()));
   reply->set_config_toml(coordinator_.config_toml());
   reply->set_initial_model_checksum(registration->initial_model_checksum);
   reply->set_rounds_completed(registration->rounds_completed);
+  reply->set_heartbeat_seconds(registration->heartbeat_seconds);
   LogInfo("client %u registered from %s (%lld examples)", request->client_id(),
           context->peer().c_str(), static_cast<long long>(request->num_examples()));
   return grpc::Status::OK;
 }
 
+grpc::Status CoordinatorService::Heartbeat(grpc::ServerContext* context,
+                                           const v1::HeartbeatRequest* request,
+                                           v1::HeartbeatReply* reply) {
+  uint32_t caller = 0;
+  std::optional<CallAdmission::Slot> slot;
+  if (grpc::Status admitted = Admit(*context, &caller, &slot); !admitted.ok()) return admitted;
+  if (caller != request->client_id()) return WrongClient(caller, request->client_id());
+  return ToGrpc(coordinator_.Heartbeat(caller));
+}
+
 grpc::Status CoordinatorService::NextRound(grpc::ServerContext* context,
                                            const v1::NextRoundRequest* request,
                                            grpc::ServerWriter<v1::RoundMessage>* writer) {
-  if (grpc::Status auth = Authenticate(*context, request->client_id()); !auth.ok()) return auth;
+  uint32_t caller = 0;
+  std::optional<CallAdmission::Slot> slot;
+  if (grpc::Status admitted = Admit(*context, &caller, &slot); !admitted.ok()) return admitted;
+  if (caller != request->client_id()) return WrongClient(caller, request->client_id());
   const uint32_t client = request->client_id();
+  // Tells the client its poll was admitted (it may wait long for a task).
+  writer->SendInitialMetadata();
   absl::StatusOr<std::optional<ClientTask>> task = coordinator_.WaitForTask(
       client, request->held_version(), [context] { return context->IsCancelled(); });
   if (!task.ok()) return ToGrpc(task.status());
@@ -117,16 +158,29 @@ grpc::Status CoordinatorService::NextRound(grpc::ServerContext* context,
   // last one can close the stream with it.
   const size_t first = std::min(kChunkBytes, payload.size());
   header->set_first_chunk(payload.data(), first);
+  // A client that stops reading blocks Write: the watchdog cancels the call, which wakes it.
+  std::atomic<bool> silent{false};
+  Watchdog::Timer silence = watchdog_.Arm(limits_.stream_idle_seconds, [context, &silent] {
+    silent = true;
+    context->TryCancel();
+  });
   bool sent = true;
   for (size_t offset = first; sent && offset < payload.size(); offset += kChunkBytes) {
+    silence.Rearm(limits_.stream_idle_seconds);
     sent = writer->Write(message);
     message.set_chunk(payload.data() + offset, std::min(kChunkBytes, payload.size() - offset));
   }
   // Sent with the call's status as the handler returns; a client lost at that point is dropped
   // at the round's deadline.
-  if (sent) writer->WriteLast(message, grpc::WriteOptions());
+  if (sent) {
+    silence.Rearm(limits_.stream_idle_seconds);
+    writer->WriteLast(message, grpc::WriteOptions());
+  }
+  silence = Watchdog::Timer();
   if (!sent) {
-    coordinator_.ClientFailed(client, t.round, 0, "download interrupted");
+    coordinator_.ClientFailed(client, t.round, 0,
+                              silent ? "download stalled" : "download interrupted");
+    if (silent) coordinator_.counters().Reject(CallRejection::kStreamIdle);
     return grpc::Status(grpc::StatusCode::UNAVAILABLE, "download interrupted");
   }
   return grpc::Status::OK;
@@ -138,23 +192,30 @@ grpc::Status CoordinatorService::Upload(grpc::ServerContext* context,
   // The caller is authenticated from the call's metadata before anything is read: a stream
   // without credentials is closed at once instead of holding a server thread while it waits.
   uint32_t caller = 0;
-  if (grpc::Status auth = AuthenticateCaller(*context, &caller); !auth.ok()) return auth;
+  std::optional<CallAdmission::Slot> slot;
+  if (grpc::Status admitted = Admit(*context, &caller, &slot); !admitted.ok()) return admitted;
+  // A stream that stays silent is cancelled, which wakes the Read below.
+  std::atomic<bool> silent{false};
+  Watchdog::Timer silence = watchdog_.Arm(limits_.first_message_seconds, [context, &silent] {
+    silent = true;
+    context->TryCancel();
+  });
   v1::UploadMessage message;
   if (!reader->Read(&message) || !message.has_header()) {
+    if (silent) {
+      return Reject(CallRejection::kFirstMessageTimeout, grpc::StatusCode::DEADLINE_EXCEEDED,
+                    "no upload header in time");
+    }
     return Invalid("an upload starts with its header");
   }
   const v1::UploadHeader header = message.header();
-  if (header.client_id() != caller) {
-    coordinator_.counters().rejected_calls_unauthenticated++;
-    return grpc::Status(
-        grpc::StatusCode::PERMISSION_DENIED,
-        absl::StrCat("authenticated as client ", caller, ", not ", header.client_id()));
-  }
+  if (header.client_id() != caller) return WrongClient(caller, header.client_id());
+  silence.Rearm(limits_.stream_idle_seconds);
   // Admitted before its buffer is reserved; cut off if the round closes while it is in flight.
   if (absl::Status admitted = coordinator_.BeginUpload(header.client_id(), header.round(),
                                                        [context] { context->TryCancel(); });
       !admitted.ok()) {
-    coordinator_.counters().rejected_uploads++;
+    coordinator_.counters().Reject(UploadRejection::kNotExpected);
     reply->set_accepted(false);
     reply->set_reason(std::string(admitted.message()));
     return grpc::Status::OK;
@@ -172,6 +233,7 @@ grpc::Status CoordinatorService::Upload(grpc::ServerContext* context,
     failure = std::string(first.message());
   }
   while (failure.empty() && reader->Read(&message)) {
+    silence.Rearm(limits_.stream_idle_seconds);
     if (!message.has_chunk()) {
       failure = "upload message after the header is not a chunk";
       break;
@@ -180,6 +242,13 @@ grpc::Status CoordinatorService::Upload(grpc::ServerContext* context,
       failure = std::string(added.message());
       break;
     }
+  }
+  silence = Watchdog::Timer();  // decoding and aggregating are the server's own time
+  if (silent) {
+    coordinator_.ClientFailed(header.client_id(), header.round(), assembler->received(),
+                              "upload stalled");
+    return Reject(CallRejection::kStreamIdle, grpc::StatusCode::DEADLINE_EXCEEDED,
+                  absl::StrCat("no upload chunk for ", limits_.stream_idle_seconds, " s"));
   }
   absl::StatusOr<Payload> payload =
       failure.empty() ? std::move(*assembler).Finish() : absl::DataLossError(failure);

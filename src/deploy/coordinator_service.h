@@ -1,6 +1,8 @@
 // The gRPC face of the Coordinator: authenticates every call (bearer token for the client id in
-// the metadata), streams downloads in chunks, assembles uploads and hands complete ones to the
-// Coordinator. Rejected calls are counted in the coordinator's counters.
+// the metadata) before reading anything, admits it within the call limits (ServerLimits),
+// streams downloads in chunks, assembles uploads and hands complete ones to the Coordinator.
+// A stream that stays silent past its limit is cancelled by a watchdog. Every refusal is
+// counted by reason in the coordinator's counters.
 //
 // Thread-safety: gRPC calls the handlers concurrently; all shared state is in the Coordinator.
 #ifndef TRIBUTARY_DEPLOY_COORDINATOR_SERVICE_H_
@@ -8,8 +10,13 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <optional>
+
+#include "deploy/call_admission.h"
 #include "deploy/client_tokens.h"
 #include "deploy/coordinator.h"
+#include "deploy/server_limits.h"
+#include "deploy/watchdog.h"
 #include "tributary.grpc.pb.h"
 
 namespace tributary {
@@ -20,8 +27,8 @@ inline constexpr char kAuthorizationMetadata[] = "authorization";
 
 class CoordinatorService final : public v1::Coordinator::Service {
  public:
-  CoordinatorService(Coordinator& coordinator, const ClientTokens& tokens)
-      : coordinator_(coordinator), tokens_(tokens) {}
+  CoordinatorService(Coordinator& coordinator, const ClientTokens& tokens,
+                     const ServerLimits& limits);
 
   grpc::Status Register(grpc::ServerContext* context, const v1::RegisterRequest* request,
                         v1::RegisterReply* reply) override;
@@ -29,17 +36,24 @@ class CoordinatorService final : public v1::Coordinator::Service {
                          grpc::ServerWriter<v1::RoundMessage>* writer) override;
   grpc::Status Upload(grpc::ServerContext* context, grpc::ServerReader<v1::UploadMessage>* reader,
                       v1::UploadReply* reply) override;
+  grpc::Status Heartbeat(grpc::ServerContext* context, const v1::HeartbeatRequest* request,
+                         v1::HeartbeatReply* reply) override;
 
  private:
-  // Checks the caller's client id and token from the call's metadata; `claimed`, the id in the
-  // request message, must be that id.
-  grpc::Status Authenticate(const grpc::ServerContext& context, uint32_t claimed);
-  // The authenticated caller's id, from the metadata alone (nothing read from the stream).
-  grpc::Status AuthenticateCaller(const grpc::ServerContext& context, uint32_t* id);
+  // Authenticates the caller from the call's metadata alone (nothing is read from the stream)
+  // and admits the call within the call limits; `slot` holds its place until the call ends.
+  grpc::Status Admit(const grpc::ServerContext& context, uint32_t* caller,
+                     std::optional<CallAdmission::Slot>* slot);
+  // The caller named another client in its message.
+  grpc::Status WrongClient(uint32_t caller, uint32_t claimed);
+  grpc::Status Reject(CallRejection why, grpc::StatusCode code, const std::string& message);
   grpc::Status Invalid(const std::string& message);
 
   Coordinator& coordinator_;
   const ClientTokens& tokens_;
+  const ServerLimits limits_;
+  CallAdmission admission_;
+  Watchdog watchdog_;
 };
 
 }  // namespace tributary

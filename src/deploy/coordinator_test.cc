@@ -112,7 +112,7 @@ TEST(CoordinatorTest, TheRegisteredExampleCountIsBoundedAndIsTheOnlyWeight) {
   EXPECT_FALSE(answers[0].ok());
   EXPECT_NE(answers[0].message().find("registered 800"), std::string::npos) << answers[0];
   EXPECT_TRUE(answers[1].ok()) << answers[1];
-  EXPECT_EQ(coordinator->counters().rejected_uploads.load(), 1);
+  EXPECT_EQ(coordinator->counters().rejected(UploadRejection::kExamplesMismatch), 1);
 }
 
 // A client that stalls mid-upload (a partition, SIGSTOP) cannot hold the round past its

@@ -78,6 +78,7 @@ class Process {
     }
     return exited_ ? std::optional<int>(exit_code_) : std::nullopt;
   }
+  void Signal(int signal) { kill(pid_, signal); }
   void Kill() {
     kill(pid_, SIGKILL);
     waitpid(pid_, nullptr, 0);
@@ -527,6 +528,30 @@ TEST_F(DeployLoopbackTest, ClientKilledMidUploadIsDroppedAndTheRoundCompletes) {
   EXPECT_EQ(metrics[0]["full_clients_trained"], 3);
 }
 
+// A client that hangs (SIGSTOP: its connection stays open, the kernel still acknowledges its
+// packets) stops heartbeating; the rounds that selected it drop it after the liveness timeout
+// instead of waiting for their deadline (before heartbeats, each such round took the full 60 s).
+TEST_F(DeployLoopbackTest, HungClientIsDroppedWithoutCostingTheDeadline) {
+  auto server =
+      StartServer("srv", {"--insecure", "--listen", "127.0.0.1:0", "--set", "run.rounds=2",
+                          "--round-deadline", "60", "--liveness-timeout", "2"});
+  const std::string port = ServerPort("srv", *server);
+  auto clients = StartClients(4, port, {"--insecure"});
+  ASSERT_TRUE(clients[3]->WaitForOutput("registered", 120s)) << clients[3]->Output();
+  clients[3]->Signal(SIGSTOP);
+  const auto stopped = std::chrono::steady_clock::now();
+  ASSERT_EQ(server->Wait(120s), 0) << server->Output();
+  EXPECT_LT(std::chrono::steady_clock::now() - stopped, 40s) << server->Output();
+  for (int c = 0; c < 3; ++c) EXPECT_EQ(clients[c]->Wait(60s), 0) << clients[c]->Output();
+  const auto metrics = ReadMetrics(dir_ / "srv" / "metrics.jsonl");
+  ASSERT_EQ(metrics.size(), 2u);
+  for (const auto& round : metrics) {
+    EXPECT_EQ(round["clients"], 3) << round;
+    EXPECT_EQ(round["clients_dropped"], 1) << round;
+  }
+  clients[3]->Signal(SIGCONT);
+}
+
 TEST_F(DeployLoopbackTest, WrongTokenIsRefusedAndCounted) {
   auto server = StartServer("srv", {"--insecure", "--listen", "127.0.0.1:0", "--metrics-listen",
                                     "127.0.0.1:0", "--wait-timeout", "60"});
@@ -579,6 +604,72 @@ TEST_F(DeployLoopbackTest, UnauthenticatedStreamsCannotLockClientsOut) {
     ++rejections;
   }
   EXPECT_EQ(rejections, static_cast<size_t>(kStreams)) << log;
+}
+
+// An authenticated client cannot take the server's threads: past its call limit its calls are
+// refused at once, and an upload stream that never sends its header is cancelled after the
+// first-message timeout. Both are counted by reason; the run then completes.
+TEST_F(DeployLoopbackTest, OneClientCannotHoldEveryThread) {
+  auto server = StartServer(
+      "srv", {"--insecure", "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--set",
+              "run.rounds=1", "--wait-timeout", "60", "--first-message-timeout", "1"});
+  const std::string port = ServerPort("srv", *server);
+  std::unique_ptr<v1::Coordinator::Stub> stub = v1::Coordinator::NewStub(
+      grpc::CreateChannel("127.0.0.1:" + port, grpc::InsecureChannelCredentials()));
+  auto context_for = [](int client) {
+    auto context = std::make_unique<grpc::ClientContext>();
+    context->AddMetadata("tributary-client-id", std::to_string(client));
+    context->AddMetadata("authorization", "Bearer " + Token(client));
+    return context;
+  };
+  {
+    auto context = context_for(3);
+    v1::RegisterRequest request;
+    request.set_client_id(3);
+    request.set_num_examples(1000);
+    v1::RegisterReply reply;
+    ASSERT_TRUE(stub->Register(context.get(), request, &reply).ok());
+  }
+  // Client 3 polls 6 times (the default limit), then a seventh time.
+  std::vector<std::unique_ptr<grpc::ClientContext>> polls;
+  std::vector<std::unique_ptr<grpc::ClientReader<v1::RoundMessage>>> readers;
+  v1::NextRoundRequest poll;
+  poll.set_client_id(3);
+  for (int i = 0; i < 7; ++i) {
+    polls.push_back(context_for(3));
+    readers.push_back(stub->NextRound(polls.back().get(), poll));
+    readers.back()->WaitForInitialMetadata();  // admitted (or refused) by now
+  }
+  v1::RoundMessage message;
+  EXPECT_FALSE(readers[6]->Read(&message));
+  EXPECT_EQ(readers[6]->Finish().error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  // Client 2 opens an upload and says nothing.
+  auto silent_context = context_for(2);
+  v1::UploadReply silent_reply;
+  auto silent = stub->Upload(silent_context.get(), &silent_reply);
+  const auto opened = std::chrono::steady_clock::now();
+  EXPECT_FALSE(silent->Finish().ok());
+  const double waited =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - opened).count();
+  EXPECT_GE(waited, 0.9);
+  EXPECT_LT(waited, 30.0);
+
+  absl::StatusOr<std::string> metrics_port = ReadFile((dir_ / "srv" / "metrics.port").string());
+  ASSERT_TRUE(metrics_port.ok());
+  httplib::Client http("127.0.0.1", std::stoi(*metrics_port));
+  auto response = http.Get("/metrics");
+  ASSERT_TRUE(response);
+  for (const char* line : {"tributary_rejected_calls_total{reason=\"client_busy\"} 1",
+                           "tributary_rejected_calls_total{reason=\"first_message_timeout\"} 1",
+                           "tributary_rejected_calls_total{reason=\"unauthenticated\"} 0"}) {
+    EXPECT_NE(response->body.find(line), std::string::npos) << line << "\n" << response->body;
+  }
+  // Its polls given up, client 3 is a client like the others again.
+  for (int i = 0; i < 6; ++i) polls[i]->TryCancel();
+  for (int i = 0; i < 6; ++i) readers[i]->Finish();
+  auto clients = StartClients(4, port, {"--insecure"});
+  EXPECT_EQ(server->Wait(120s), 0) << server->Output();
+  for (auto& client : clients) EXPECT_EQ(client->Wait(60s), 0) << client->Output();
 }
 
 // Plain text carries the clients' tokens in the clear: without --listen, an --insecure server

@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
+#include <mutex>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -94,6 +96,47 @@ class Connection {
  private:
   const FederatedClientOptions& options_;
   std::unique_ptr<v1::Coordinator::Stub> stub_;
+};
+
+// Tells the server, every `seconds`, that this client is alive, from its own thread so that
+// long training or a slow upload does not look like a dead client. Failures are left to the
+// calls that matter: a lost connection shows there first.
+class HeartbeatSender {
+ public:
+  HeartbeatSender(Connection& connection, uint32_t client, double seconds) {
+    // A server that names no period (or an absurd one) gets none.
+    if (!(seconds >= 0.01 && seconds <= 3600.0)) return;
+    thread_ = std::thread([this, &connection, client, seconds] {
+      const auto period = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+          std::chrono::duration<double>(seconds));
+      std::unique_lock lock(mu_);
+      while (!stop_.wait_for(lock, period, [this] { return stopping_; })) {
+        lock.unlock();
+        grpc::ClientContext context;
+        connection.Prepare(context);
+        context.set_deadline(std::chrono::system_clock::now() + period);
+        v1::HeartbeatRequest request;
+        request.set_client_id(client);
+        v1::HeartbeatReply reply;
+        connection.stub().Heartbeat(&context, request, &reply);
+        lock.lock();
+      }
+    });
+  }
+  ~HeartbeatSender() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    stop_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable stop_;
+  bool stopping_ = false;
+  std::thread thread_;
 };
 
 absl::StatusOr<std::unique_ptr<FederatedClient::Session>> StartSession(
@@ -231,6 +274,7 @@ absl::Status FederatedClient::Run() {
       return absl::FailedPreconditionError("the server now runs another config");
     }
     Session& s = *session_;
+    HeartbeatSender heartbeat(connection, id, reply.heartbeat_seconds());
     while (true) {
       grpc::ClientContext context;
       connection.Prepare(context);

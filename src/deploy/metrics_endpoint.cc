@@ -38,20 +38,28 @@ std::string PrometheusText(const CoordinatorCounters& c) {
   Metric(out, "tributary_last_upload_receive_seconds", "gauge",
          "Time from the last complete upload's header to its last byte.",
          c.last_upload_receive_seconds.load());
-  Metric(out, "tributary_rejected_uploads_total", "counter",
-         "Complete uploads refused (late, duplicate, invalid payload).", c.rejected_uploads.load());
   Metric(out, "tributary_partial_uploads_total", "counter",
          "Uploads cut off before their last byte; never aggregated.", c.partial_uploads.load());
   Metric(out, "tributary_late_uploads_total", "counter",
          "Uploads still in flight at the round's deadline, cut off; never aggregated.",
          c.late_uploads.load());
   absl::StrAppend(&out,
-                  "# HELP tributary_rejected_calls_total Calls refused before any work.\n"
+                  "# HELP tributary_rejected_calls_total Calls refused or cut off, by reason.\n"
                   "# TYPE tributary_rejected_calls_total counter\n");
-  absl::StrAppendFormat(&out, "tributary_rejected_calls_total{reason=\"unauthenticated\"} %d\n",
-                        c.rejected_calls_unauthenticated.load());
-  absl::StrAppendFormat(&out, "tributary_rejected_calls_total{reason=\"invalid\"} %d\n",
-                        c.rejected_calls_invalid.load());
+  for (size_t i = 0; i < static_cast<size_t>(CallRejection::kCount); ++i) {
+    absl::StrAppendFormat(&out, "tributary_rejected_calls_total{reason=\"%s\"} %d\n",
+                          CallRejectionName(static_cast<CallRejection>(i)),
+                          c.rejected_calls[i].load());
+  }
+  absl::StrAppend(&out,
+                  "# HELP tributary_rejected_uploads_total Complete uploads not aggregated, by "
+                  "reason.\n"
+                  "# TYPE tributary_rejected_uploads_total counter\n");
+  for (size_t i = 0; i < static_cast<size_t>(UploadRejection::kCount); ++i) {
+    absl::StrAppendFormat(&out, "tributary_rejected_uploads_total{reason=\"%s\"} %d\n",
+                          UploadRejectionName(static_cast<UploadRejection>(i)),
+                          c.rejected_uploads[i].load());
+  }
   return out;
 }
 
