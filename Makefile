@@ -6,7 +6,7 @@ JOBS ?= $(shell nproc)
 # ccache and precompiled headers only agree when ccache is told which differences to ignore.
 export CCACHE_SLOPPINESS = pch_defines,time_macros,include_file_mtime,include_file_ctime
 
-.PHONY: demo test test-slow bench build setup sanitize format format-check clean
+.PHONY: demo test test-slow bench build setup sanitize fuzz format format-check clean
 
 demo: build
 	$(BUILD_DIR)/tributary simulate configs/fmnist_fedavg_iid.toml --out runs/demo --overwrite
@@ -40,7 +40,15 @@ SAN ?= address
 sanitize:
 	$(MAKE) test BUILD_DIR=build/$(SAN) BUILD_TYPE=RelWithDebInfo CMAKE_ARGS=-DTRIBUTARY_SANITIZE=$(SAN)
 
-SOURCES = $(shell find src bench cmake python -name '*.h' -o -name '*.cc')
+# make fuzz [FUZZ_SECONDS=60]: every fuzz target (fuzz/) under libFuzzer with AddressSanitizer
+# and UndefinedBehaviorSanitizer, FUZZ_SECONDS each, two at a time (docs/reliability.md).
+FUZZ_SECONDS ?= 60
+fuzz: setup
+	CXX=clang++ cmake -S . -B build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTRIBUTARY_SANITIZE=fuzz
+	cmake --build build/fuzz -j $(JOBS) --target fuzz_targets
+	./scripts/run_fuzzers.sh build/fuzz $(FUZZ_SECONDS)
+
+SOURCES = $(shell find src bench cmake python fuzz -name '*.h' -o -name '*.cc')
 format:
 	clang-format -i $(SOURCES)
 

@@ -139,10 +139,9 @@ absl::StatusOr<std::unique_ptr<Coordinator>> Coordinator::Create(const Experimen
   return coordinator;
 }
 
-absl::StatusOr<Coordinator::Registration> Coordinator::Register(uint32_t client,
-                                                                int64_t num_examples,
-                                                                double uplink_mbps) {
-  if (client >= static_cast<uint32_t>(config_.data.partition.num_clients)) {
+absl::Status CheckRegistration(uint32_t client, int64_t num_examples, double uplink_mbps,
+                               int num_clients) {
+  if (client >= static_cast<uint32_t>(num_clients)) {
     return absl::InvalidArgumentError(absl::StrCat("client id ", client, " >= data.num_clients"));
   }
   // Bounded so that a cohort's total cannot overflow (10^7 clients x 10^9 examples < 2^63).
@@ -158,6 +157,14 @@ absl::StatusOr<Coordinator::Registration> Coordinator::Register(uint32_t client,
     return absl::InvalidArgumentError(
         absl::StrCat("declared uplink bandwidth ", uplink_mbps, " Mbit/s out of range"));
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Coordinator::Registration> Coordinator::Register(uint32_t client,
+                                                                int64_t num_examples,
+                                                                double uplink_mbps) {
+  TRIB_RETURN_IF_ERROR(
+      CheckRegistration(client, num_examples, uplink_mbps, config_.data.partition.num_clients));
   std::lock_guard lock(mu_);
   Registered& registered = registered_[client];
   registered.examples = num_examples;

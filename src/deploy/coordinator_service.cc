@@ -32,6 +32,24 @@ v1::DownloadKind KindOf(const Downlink::Transfer& transfer) {
 
 }  // namespace
 
+absl::StatusOr<ClientUpload> UploadFromMessages(const v1::UploadHeader& header, Payload payload) {
+  const int64_t attachment_bytes = header.attachment_bytes();
+  if (attachment_bytes < 0 || attachment_bytes > static_cast<int64_t>(payload.size())) {
+    return absl::InvalidArgumentError("attachment_bytes out of range");
+  }
+  ClientUpload upload{.report = {.client = header.client_id(),
+                                 .round = header.round(),
+                                 .num_examples = header.num_examples(),
+                                 .mean_loss = header.mean_loss(),
+                                 .train_seconds = header.train_seconds(),
+                                 .examples_processed = header.examples_processed()}};
+  const size_t update_bytes = payload.size() - static_cast<size_t>(attachment_bytes);
+  upload.attachment.assign(payload.begin() + update_bytes, payload.end());
+  payload.resize(update_bytes);
+  upload.update = std::move(payload);
+  return upload;
+}
+
 CoordinatorService::CoordinatorService(Coordinator& coordinator, const ClientTokens& tokens,
                                        const ServerLimits& limits)
     : coordinator_(coordinator),
@@ -261,23 +279,13 @@ grpc::Status CoordinatorService::Upload(grpc::ServerContext* context,
   counters.last_upload_bytes = static_cast<int64_t>(payload->size());
   counters.last_upload_receive_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - receive_start).count();
-  const int64_t attachment_bytes = header.attachment_bytes();
-  if (attachment_bytes < 0 || attachment_bytes > static_cast<int64_t>(payload->size())) {
+  absl::StatusOr<ClientUpload> upload = UploadFromMessages(header, std::move(*payload));
+  if (!upload.ok()) {
     coordinator_.ClientFailed(header.client_id(), header.round(), assembler->received(),
-                              "upload not used: attachment_bytes out of range");
-    return Invalid("attachment_bytes out of range");
+                              absl::StrCat("upload not used: ", upload.status().message()));
+    return Invalid(std::string(upload.status().message()));
   }
-  ClientUpload upload{.report = {.client = header.client_id(),
-                                 .round = header.round(),
-                                 .num_examples = header.num_examples(),
-                                 .mean_loss = header.mean_loss(),
-                                 .train_seconds = header.train_seconds(),
-                                 .examples_processed = header.examples_processed()}};
-  const size_t update_bytes = payload->size() - static_cast<size_t>(attachment_bytes);
-  upload.attachment.assign(payload->begin() + update_bytes, payload->end());
-  payload->resize(update_bytes);
-  upload.update = std::move(*payload);
-  absl::Status accepted = coordinator_.SubmitUpdate(upload);
+  absl::Status accepted = coordinator_.SubmitUpdate(*upload);
   reply->set_accepted(accepted.ok());
   if (!accepted.ok()) reply->set_reason(std::string(accepted.message()));
   return grpc::Status::OK;

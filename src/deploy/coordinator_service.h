@@ -25,6 +25,10 @@ namespace tributary {
 inline constexpr char kClientIdMetadata[] = "tributary-client-id";
 inline constexpr char kAuthorizationMetadata[] = "authorization";
 
+// A whole upload (its header and reassembled, checksummed payload) as the engine takes it: the
+// update, the attachment that ends the payload, and the client's report.
+absl::StatusOr<ClientUpload> UploadFromMessages(const v1::UploadHeader& header, Payload payload);
+
 class CoordinatorService final : public v1::Coordinator::Service {
  public:
   CoordinatorService(Coordinator& coordinator, const ClientTokens& tokens,

@@ -14,7 +14,7 @@
 namespace tributary {
 namespace {
 
-constexpr char kMagic[8] = {'T', 'R', 'I', 'B', 'C', 'K', 'P', 'T'};
+constexpr const char (&kMagic)[8] = kCheckpointMagic;
 constexpr uint32_t kFormatVersion = 2;  // 2: examples_trained_total
 
 void PutFloats(ByteWriter& out, std::span<const float> values) {
@@ -35,7 +35,7 @@ absl::Status GetFloats(ByteReader& in, std::span<float> values) {
 
 }  // namespace
 
-absl::Status WriteCheckpoint(const std::string& path, const Checkpoint& checkpoint) {
+std::vector<uint8_t> SerializeCheckpoint(const Checkpoint& checkpoint) {
   std::vector<uint8_t> bytes;
   ByteWriter out(&bytes);
   out.PutBytes({reinterpret_cast<const uint8_t*>(kMagic), sizeof(kMagic)});
@@ -51,6 +51,11 @@ absl::Status WriteCheckpoint(const std::string& path, const Checkpoint& checkpoi
   out.Put<uint32_t>(static_cast<uint32_t>(checkpoint.strategy_state.size()));
   for (const std::vector<float>& buffer : checkpoint.strategy_state) PutFloats(out, buffer);
   out.Put<uint64_t>(XXH64(bytes.data(), bytes.size(), 0));
+  return bytes;
+}
+
+absl::Status WriteCheckpoint(const std::string& path, const Checkpoint& checkpoint) {
+  const std::vector<uint8_t> bytes = SerializeCheckpoint(checkpoint);
   return ReplaceFileKeepingPrevious(path,
                                     {reinterpret_cast<const char*>(bytes.data()), bytes.size()});
 }
@@ -58,7 +63,13 @@ absl::Status WriteCheckpoint(const std::string& path, const Checkpoint& checkpoi
 absl::StatusOr<Checkpoint> ReadCheckpoint(const std::string& path,
                                           const std::vector<TensorSpec>& layout) {
   TRIB_ASSIGN_OR_RETURN(std::string file, ReadFile(path));
-  const auto* data = reinterpret_cast<const uint8_t*>(file.data());
+  return ParseCheckpoint({reinterpret_cast<const uint8_t*>(file.data()), file.size()}, path,
+                         layout);
+}
+
+absl::StatusOr<Checkpoint> ParseCheckpoint(std::span<const uint8_t> file, const std::string& path,
+                                           const std::vector<TensorSpec>& layout) {
+  const uint8_t* data = file.data();
   if (file.size() < sizeof(kMagic) + sizeof(uint64_t) ||
       std::memcmp(data, kMagic, sizeof(kMagic)) != 0) {
     return absl::InvalidArgumentError(absl::StrCat(path, " is not a tributary checkpoint"));

@@ -7,7 +7,9 @@
 #define TRIBUTARY_ENGINE_CHECKPOINT_H_
 
 #include <cstdint>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -27,6 +29,12 @@ struct Checkpoint {
   std::vector<std::vector<float>> strategy_state;
 };
 
+// Checkpoint files start with these bytes (and end with the XXH64 of everything before).
+inline constexpr char kCheckpointMagic[8] = {'T', 'R', 'I', 'B', 'C', 'K', 'P', 'T'};
+
+// The file's bytes.
+std::vector<uint8_t> SerializeCheckpoint(const Checkpoint& checkpoint);
+
 // Durably (fsynced) replaces the checkpoint at `path`, keeping the one it replaces at
 // PreviousVersionPath(path).
 absl::Status WriteCheckpoint(const std::string& path, const Checkpoint& checkpoint);
@@ -35,6 +43,10 @@ absl::Status WriteCheckpoint(const std::string& path, const Checkpoint& checkpoi
 // corrupted file, another format version, or another layout.
 absl::StatusOr<Checkpoint> ReadCheckpoint(const std::string& path,
                                           const std::vector<TensorSpec>& layout);
+
+// ReadCheckpoint on bytes already read; `path` names them in errors.
+absl::StatusOr<Checkpoint> ParseCheckpoint(std::span<const uint8_t> file, const std::string& path,
+                                           const std::vector<TensorSpec>& layout);
 
 // The checkpoint at `path`, or when it is missing, truncated or corrupt, the one before it (with
 // a warning); fails when neither can be read.

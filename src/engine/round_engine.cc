@@ -189,8 +189,7 @@ absl::StatusOr<int64_t> RoundEngine::WeightOf(const ClientReport& report) const 
   }
 }
 
-absl::Status RoundEngine::Submit(const ClientUpload& upload, ModelState* scratch) {
-  const ClientReport& report = upload.report;
+absl::Status CheckClientReport(const ClientReport& report) {
   // Far above any honest round, and keeps the run's total from overflowing.
   constexpr int64_t kMaxExamplesProcessed = int64_t{1} << 32;
   if (report.examples_processed < 0 || report.examples_processed > kMaxExamplesProcessed) {
@@ -208,6 +207,12 @@ absl::Status RoundEngine::Submit(const ClientUpload& upload, ModelState* scratch
     return absl::InvalidArgumentError(
         absl::StrCat("train_seconds ", report.train_seconds, " out of range"));
   }
+  return absl::OkStatus();
+}
+
+absl::Status RoundEngine::Submit(const ClientUpload& upload, ModelState* scratch) {
+  const ClientReport& report = upload.report;
+  TRIB_RETURN_IF_ERROR(CheckClientReport(report));
   bool attachment_expected = false;
   for (const auto& technique : techniques_) attachment_expected |= technique->reads_attachment();
   if (!attachment_expected && !upload.attachment.empty()) {

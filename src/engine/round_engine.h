@@ -32,6 +32,10 @@
 
 namespace tributary {
 
+// What a client reports about its training (loss, time, examples processed) is bounded before
+// it weighs on anything; Submit refuses an upload whose report fails this.
+absl::Status CheckClientReport(const ClientReport& report);
+
 struct EngineOptions {
   int quorum = 1;               // accepted updates a round needs to change the model
   double over_selection = 0.0;  // select this much more than clients_per_round
