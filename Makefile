@@ -35,18 +35,26 @@ build: setup
 setup:
 	./scripts/setup.sh
 
-# make sanitize SAN=address|undefined|thread
+# make sanitize SAN=address|undefined|thread (docs/reliability.md). ThreadSanitizer cannot run a
+# process that loads libtorch: the thread build runs the libtorch-free tests only.
 SAN ?= address
 sanitize:
+ifeq ($(SAN),thread)
+	cmake -S . -B build/thread -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTRIBUTARY_SANITIZE=thread
+	cmake --build build/thread -j $(JOBS) --target tributary_torch_free_tests
+	cd build/thread && ctest --output-on-failure -j $(JOBS) -L torch_free
+else
 	$(MAKE) test BUILD_DIR=build/$(SAN) BUILD_TYPE=RelWithDebInfo CMAKE_ARGS=-DTRIBUTARY_SANITIZE=$(SAN)
+endif
 
-# make fuzz [FUZZ_SECONDS=60]: every fuzz target (fuzz/) under libFuzzer with AddressSanitizer
-# and UndefinedBehaviorSanitizer, FUZZ_SECONDS each, two at a time (docs/reliability.md).
+# make fuzz [FUZZ_SECONDS=60] [FUZZ_RUNS=N]: every fuzz target (fuzz/) under libFuzzer with
+# AddressSanitizer and UndefinedBehaviorSanitizer, FUZZ_SECONDS each (or N executions, whichever
+# comes first), two at a time (docs/reliability.md).
 FUZZ_SECONDS ?= 60
 fuzz: setup
 	CXX=clang++ cmake -S . -B build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTRIBUTARY_SANITIZE=fuzz
 	cmake --build build/fuzz -j $(JOBS) --target fuzz_targets
-	./scripts/run_fuzzers.sh build/fuzz $(FUZZ_SECONDS)
+	FUZZ_RUNS=$(FUZZ_RUNS) ./scripts/run_fuzzers.sh build/fuzz $(FUZZ_SECONDS)
 
 SOURCES = $(shell find src bench cmake python fuzz -name '*.h' -o -name '*.cc')
 format:

@@ -10,10 +10,8 @@
 #include <vector>
 
 #include "compress/pipeline.h"
-#include "deploy/coordinator.h"
-#include "deploy/coordinator_service.h"
+#include "deploy/protocol_checks.h"
 #include "deploy/transfer.h"
-#include "engine/round_engine.h"
 #include "fuzz_seeds.h"
 #include "google/protobuf/stubs/logging.h"
 #include "tributary.pb.h"

@@ -19,6 +19,7 @@ struct SimulateOptions {
   std::vector<std::string> overrides;  // "key=value"
   std::string out_dir;                 // empty: runs/<run.name>
   bool overwrite = false;
+  std::string replay;  // a recorded run's metrics.jsonl; empty: sample as usual
 };
 int RunSimulateCommand(const SimulateOptions& options);
 

@@ -31,6 +31,12 @@ int main(int argc, char** argv) {
                   "Output folder (default runs/<run.name>): config.toml, metrics.jsonl, model.pt");
   sim->add_flag("--overwrite", simulate.overwrite,
                 "Replace the results already in the output folder");
+  sim->add_option("--replay", simulate.replay,
+                  "A recorded run's metrics.jsonl: each round trains exactly the clients whose "
+                  "updates that run aggregated (no sampling, no failures), so that with the "
+                  "run's config and seed the model is recomputed bit for bit (a deployed run "
+                  "checked against simulation; docs/reliability.md)")
+      ->check(CLI::ExistingFile);
   sim->footer(tributary::ConfigReference());
 
   tributary::PartitionCommandOptions partition;

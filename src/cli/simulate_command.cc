@@ -10,6 +10,7 @@
 #include "common/file_util.h"
 #include "common/log.h"
 #include "common/status_util.h"
+#include "engine/recorded_rounds.h"
 #include "report/metrics_writer.h"
 #include "report/progress_printer.h"
 #include "run/simulation.h"
@@ -31,7 +32,16 @@ absl::Status Simulate(const SimulateOptions& options) {
           config.run.name.c_str(), config.data.partition.num_clients,
           PartitionSchemeName(config.data.partition.scheme), config.run.clients_per_round,
           config.run.rounds, config.model.name.c_str());
-  TRIB_ASSIGN_OR_RETURN(std::unique_ptr<Simulation> simulation, Simulation::Create(config));
+  SimulationOptions simulation_options;
+  if (!options.replay.empty()) {
+    TRIB_ASSIGN_OR_RETURN(auto recorded, ReadRecordedRounds(options.replay));
+    LogInfo("replaying the participation of %zu recorded rounds from %s", recorded.size(),
+            options.replay.c_str());
+    simulation_options.replay =
+        std::make_shared<const std::map<int, RecordedRound>>(std::move(recorded));
+  }
+  TRIB_ASSIGN_OR_RETURN(std::unique_ptr<Simulation> simulation,
+                        Simulation::Create(config, simulation_options));
   LogInfo("model: %zu parameters (%s); %d workers x %d threads; output: %s",
           simulation->global_model().num_elements(),
           FormatBytes(simulation->global_model().num_bytes()).c_str(), simulation->num_workers(),

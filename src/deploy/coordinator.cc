@@ -139,27 +139,6 @@ absl::StatusOr<std::unique_ptr<Coordinator>> Coordinator::Create(const Experimen
   return coordinator;
 }
 
-absl::Status CheckRegistration(uint32_t client, int64_t num_examples, double uplink_mbps,
-                               int num_clients) {
-  if (client >= static_cast<uint32_t>(num_clients)) {
-    return absl::InvalidArgumentError(absl::StrCat("client id ", client, " >= data.num_clients"));
-  }
-  // Bounded so that a cohort's total cannot overflow (10^7 clients x 10^9 examples < 2^63).
-  constexpr int64_t kMaxClientExamples = 1000000000;
-  if (num_examples < 1 || num_examples > kMaxClientExamples) {
-    return absl::InvalidArgumentError(absl::StrCat("a client holds between 1 and ",
-                                                   kMaxClientExamples, " training examples, not ",
-                                                   num_examples));
-  }
-  // Faster than any link there is; NaN fails the comparison too.
-  constexpr double kMaxMbps = 1e7;
-  if (!(uplink_mbps >= 0.0 && uplink_mbps <= kMaxMbps)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("declared uplink bandwidth ", uplink_mbps, " Mbit/s out of range"));
-  }
-  return absl::OkStatus();
-}
-
 absl::StatusOr<Coordinator::Registration> Coordinator::Register(uint32_t client,
                                                                 int64_t num_examples,
                                                                 double uplink_mbps) {

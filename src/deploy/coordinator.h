@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "deploy/protocol_checks.h"
 #include "engine/checkpoint.h"
 #include "engine/client_channel.h"
 #include "engine/downlink.h"
@@ -53,11 +54,6 @@ struct CoordinatorOptions {
 
   absl::Status Validate(const ExperimentConfig& config) const;
 };
-
-// What a registering client declares: an id of the federation, an example count that a
-// cohort's total cannot overflow, a plausible bandwidth.
-absl::Status CheckRegistration(uint32_t client, int64_t num_examples, double uplink_mbps,
-                               int num_clients);
 
 // Refuses what the deployment does not run yet (per-client evaluation), naming it, rather than
 // running something else than the config says.

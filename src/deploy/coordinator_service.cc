@@ -32,24 +32,6 @@ v1::DownloadKind KindOf(const Downlink::Transfer& transfer) {
 
 }  // namespace
 
-absl::StatusOr<ClientUpload> UploadFromMessages(const v1::UploadHeader& header, Payload payload) {
-  const int64_t attachment_bytes = header.attachment_bytes();
-  if (attachment_bytes < 0 || attachment_bytes > static_cast<int64_t>(payload.size())) {
-    return absl::InvalidArgumentError("attachment_bytes out of range");
-  }
-  ClientUpload upload{.report = {.client = header.client_id(),
-                                 .round = header.round(),
-                                 .num_examples = header.num_examples(),
-                                 .mean_loss = header.mean_loss(),
-                                 .train_seconds = header.train_seconds(),
-                                 .examples_processed = header.examples_processed()}};
-  const size_t update_bytes = payload.size() - static_cast<size_t>(attachment_bytes);
-  upload.attachment.assign(payload.begin() + update_bytes, payload.end());
-  payload.resize(update_bytes);
-  upload.update = std::move(payload);
-  return upload;
-}
-
 CoordinatorService::CoordinatorService(Coordinator& coordinator, const ClientTokens& tokens,
                                        const ServerLimits& limits)
     : coordinator_(coordinator),

@@ -15,6 +15,7 @@
 #include "deploy/call_admission.h"
 #include "deploy/client_tokens.h"
 #include "deploy/coordinator.h"
+#include "deploy/protocol_checks.h"
 #include "deploy/server_limits.h"
 #include "deploy/watchdog.h"
 #include "tributary.grpc.pb.h"
@@ -24,10 +25,6 @@ namespace tributary {
 // Metadata keys every call carries.
 inline constexpr char kClientIdMetadata[] = "tributary-client-id";
 inline constexpr char kAuthorizationMetadata[] = "authorization";
-
-// A whole upload (its header and reassembled, checksummed payload) as the engine takes it: the
-// update, the attachment that ends the payload, and the client's report.
-absl::StatusOr<ClientUpload> UploadFromMessages(const v1::UploadHeader& header, Payload payload);
 
 class CoordinatorService final : public v1::Coordinator::Service {
  public:

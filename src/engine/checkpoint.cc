@@ -29,7 +29,7 @@ absl::Status GetFloats(ByteReader& in, std::span<float> values) {
         absl::StrCat("checkpoint holds ", count, " values where ", values.size(), " are expected"));
   }
   TRIB_ASSIGN_OR_RETURN(std::span<const uint8_t> bytes, in.GetBytes(values.size_bytes()));
-  std::memcpy(values.data(), bytes.data(), bytes.size());
+  if (!values.empty()) std::memcpy(values.data(), bytes.data(), bytes.size());
   return absl::OkStatus();
 }
 
@@ -105,7 +105,8 @@ absl::StatusOr<Checkpoint> ParseCheckpoint(std::span<const uint8_t> file, const 
     }
     TRIB_ASSIGN_OR_RETURN(std::span<const uint8_t> bytes, in.GetBytes(count * sizeof(float)));
     std::vector<float>& buffer = checkpoint.strategy_state.emplace_back(count);
-    std::memcpy(buffer.data(), bytes.data(), bytes.size());
+    // An empty buffer's data() may be null, which memcpy must not get (found by fuzzing).
+    if (count > 0) std::memcpy(buffer.data(), bytes.data(), bytes.size());
   }
   if (in.remaining() != 0) {
     return absl::DataLossError(absl::StrCat(path, ": ", in.remaining(), " unexpected bytes"));

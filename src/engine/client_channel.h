@@ -30,6 +30,10 @@ struct ClientReport {
   int64_t examples_processed = 0;  // examples in all the batches trained on (windows, for text)
 };
 
+// What a client reports about its training (loss, time, examples processed) is bounded before
+// it weighs on anything; RoundServer::Submit refuses an upload whose report fails this.
+absl::Status CheckClientReport(const ClientReport& report);
+
 // One client's encoded upload: the model update and what a technique attaches (SCAFFOLD: the
 // change of the client's control variate, through the same uplink codec). Both are uplink bytes.
 struct ClientUpload {

@@ -189,27 +189,6 @@ absl::StatusOr<int64_t> RoundEngine::WeightOf(const ClientReport& report) const 
   }
 }
 
-absl::Status CheckClientReport(const ClientReport& report) {
-  // Far above any honest round, and keeps the run's total from overflowing.
-  constexpr int64_t kMaxExamplesProcessed = int64_t{1} << 32;
-  if (report.examples_processed < 0 || report.examples_processed > kMaxExamplesProcessed) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("examples_processed ", report.examples_processed, " out of range"));
-  }
-  // The loss and time go into the round's metrics: a cross-entropy is finite and >= 0, and no
-  // round trains for more than ~4 months. NaN fails both comparisons.
-  constexpr double kMaxTrainSeconds = 1e7;
-  if (!(report.mean_loss >= 0.0 && report.mean_loss <= 1e9)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("mean_loss ", report.mean_loss, " out of range"));
-  }
-  if (!(report.train_seconds >= 0.0 && report.train_seconds <= kMaxTrainSeconds)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("train_seconds ", report.train_seconds, " out of range"));
-  }
-  return absl::OkStatus();
-}
-
 absl::Status RoundEngine::Submit(const ClientUpload& upload, ModelState* scratch) {
   const ClientReport& report = upload.report;
   TRIB_RETURN_IF_ERROR(CheckClientReport(report));
@@ -287,12 +266,14 @@ void RoundEngine::Tally(const RoundOutcome& outcome, RoundMetrics& metrics) {
         break;
       case ClientFate::kAccepted:
         ++metrics.clients;
+        metrics.accepted_clients.push_back(record.client);
         loss_sum += record.report.mean_loss * record.report.num_examples;
         examples += record.report.num_examples;
         examples_trained_total_ += record.report.examples_processed;
         break;
     }
   }
+  std::sort(metrics.accepted_clients.begin(), metrics.accepted_clients.end());
   if (metrics.full_clients_trained > 0) {
     metrics.train_seconds_full /= metrics.full_clients_trained;
     metrics.bytes_up_per_full_client /= metrics.full_clients_trained;
@@ -345,7 +326,21 @@ absl::Status RoundEngine::Run(ClientChannel& channel,
       break;
     }
     std::vector<uint32_t> cohort;
-    if (poisson) {
+    const RecordedRound* recorded = nullptr;
+    if (options_.replay != nullptr) {
+      auto it = options_.replay->find(round);
+      if (it == options_.replay->end()) {
+        return absl::NotFoundError(absl::StrCat("the replayed run has no round ", round));
+      }
+      recorded = &it->second;
+      for (uint32_t client : recorded->accepted_clients) {
+        if (client >= static_cast<uint32_t>(population)) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "the replayed round ", round, " names client ", client, " of ", population));
+        }
+      }
+      cohort = recorded->accepted_clients;
+    } else if (poisson) {
       cohort = SamplePoisson(population, config_.SamplingRate(), config_.run.seed, round);
     } else {
       TRIB_ASSIGN_OR_RETURN(cohort,
@@ -354,7 +349,9 @@ absl::Status RoundEngine::Run(ClientChannel& channel,
     const std::optional<int64_t> expected_examples = channel.PrepareRound(round, cohort);
     if (!expected_examples.has_value()) break;  // asked to stop
     const int64_t expected =
-        ExpectedWeight(cohort.size(), std::max<int64_t>(*expected_examples, 1));
+        recorded != nullptr && recorded->expected_weight > 0
+            ? recorded->expected_weight
+            : ExpectedWeight(cohort.size(), std::max<int64_t>(*expected_examples, 1));
     TRIB_RETURN_IF_ERROR(aggregator_ != nullptr ? aggregator_->Init(expected)
                                                 : strategy_->Init(global_, expected));
     {
@@ -365,6 +362,7 @@ absl::Status RoundEngine::Run(ClientChannel& channel,
     }
     RoundMetrics metrics;
     metrics.round = round;
+    metrics.expected_weight = expected;
     for (const auto& technique : techniques_) technique->OnRoundStart(cohort, metrics);
     TRIB_ASSIGN_OR_RETURN(RoundOutcome outcome, channel.RunRound(round, *this));
     {

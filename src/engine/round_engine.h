@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -24,6 +25,7 @@
 #include "engine/client_channel.h"
 #include "engine/downlink.h"
 #include "engine/experiment.h"
+#include "engine/recorded_rounds.h"
 #include "engine/technique.h"
 #include "engine/worker_pool.h"
 #include "report/round_metrics.h"
@@ -32,13 +34,12 @@
 
 namespace tributary {
 
-// What a client reports about its training (loss, time, examples processed) is bounded before
-// it weighs on anything; Submit refuses an upload whose report fails this.
-absl::Status CheckClientReport(const ClientReport& report);
-
 struct EngineOptions {
   int quorum = 1;               // accepted updates a round needs to change the model
   double over_selection = 0.0;  // select this much more than clients_per_round
+  // Replay: each round's cohort is the recorded round's accepted clients (not a sample), and
+  // its aggregation expects the recorded weight. Rounds missing from the record are an error.
+  std::shared_ptr<const std::map<int, RecordedRound>> replay;
 };
 
 class RoundEngine final : public RoundServer {

@@ -57,8 +57,14 @@ struct ModelSpec {
 // head tied to the token embedding) and "torchscript" (model.path).
 const std::vector<std::string>& RegisteredModels();
 
+// The CNN's spatial size after a valid 5x5 convolution and a 2x2 max-pool.
+int64_t ConvPoolSize(int64_t size);
+
 // Checks the name and that the shapes make sense for that model.
 absl::Status ValidateModelSpec(const ModelSpec& spec);
+
+// The settings a torchscript model reads (path, buffers) and refuses (width, LoRA).
+absl::Status ValidateTorchScriptSpec(const ModelSpec& spec);
 
 // True when the spec's tensors are LoRA adapters over a frozen base.
 inline bool IsLora(const ModelSpec& spec) { return spec.name == "gpt" && spec.lora_rank > 0; }

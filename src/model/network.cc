@@ -37,9 +37,6 @@ struct MlpImpl : torch::nn::Module {
   torch::nn::Linear fc1{nullptr}, fc2{nullptr}, fc3{nullptr};
 };
 
-// Spatial size after a valid 5x5 convolution and a 2x2 max-pool.
-int64_t ConvPoolSize(int64_t size) { return (size - 4) / 2; }
-
 struct CnnImpl : torch::nn::Module {
   CnnImpl(const ModelSpec& spec) {
     const int64_t channels1 = Scaled(32, spec.width), channels2 = Scaled(64, spec.width);
@@ -64,66 +61,7 @@ struct CnnImpl : torch::nn::Module {
   torch::nn::Linear fc1{nullptr}, fc2{nullptr};
 };
 
-absl::Status ValidateGptSpec(const ModelSpec& spec) {
-  if (spec.layers < 1 || spec.layers > 256 || spec.heads < 1 || spec.embed < 1 ||
-      spec.embed > 65536 || spec.embed % spec.heads != 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "gpt needs 1..256 layers and an embedding width divisible by the head count; got layers ",
-        spec.layers, ", heads ", spec.heads, ", embed ", spec.embed));
-  }
-  if (spec.context < 1 || spec.context > 65536) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("model.context must be in [1, 65536], got ", spec.context));
-  }
-  if (spec.width != 1.0) return absl::InvalidArgumentError("gpt has no narrower widths");
-  if (spec.lora_rank < 0 || spec.lora_rank > spec.embed) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("model.lora_rank must be in [0, embed], got ", spec.lora_rank));
-  }
-  if (spec.lora_rank > 0 && spec.base.empty()) {
-    return absl::InvalidArgumentError(
-        "model.lora_rank needs model.base: the checkpoint whose weights stay frozen");
-  }
-  if (!(spec.lora_alpha > 0.0 && std::isfinite(spec.lora_alpha))) {
-    return absl::InvalidArgumentError("model.lora_alpha must be positive");
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
-
-const std::vector<std::string>& RegisteredModels() {
-  static const std::vector<std::string> names = {"mlp", "cnn", "gpt", "torchscript"};
-  return names;
-}
-
-absl::Status ValidateModelSpec(const ModelSpec& spec) {
-  const auto& names = RegisteredModels();
-  if (std::find(names.begin(), names.end(), spec.name) == names.end()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "unknown model '", spec.name, "' (registered: ", absl::StrJoin(names, ", "), ")"));
-  }
-  if (spec.hidden < 1 || spec.hidden > (1 << 16)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("model.hidden must be in [1, 65536], got ", spec.hidden));
-  }
-  if (!(spec.width > 0.0 && spec.width <= 1.0)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("model width must be in (0, 1], got ", spec.width));
-  }
-  if (spec.input_channels < 1 || spec.input_height < 1 || spec.input_width < 1 ||
-      spec.num_classes < 2) {
-    return absl::InvalidArgumentError("model input shape and class count must be positive");
-  }
-  if (spec.name == "gpt") return ValidateGptSpec(spec);
-  if (spec.name == "torchscript") return ValidateTorchScriptSpec(spec);
-  if (spec.lora_rank != 0) return absl::InvalidArgumentError("LoRA needs model.name = gpt");
-  if (spec.name == "cnn" && (ConvPoolSize(ConvPoolSize(spec.input_height)) < 1 ||
-                             ConvPoolSize(ConvPoolSize(spec.input_width)) < 1)) {
-    return absl::InvalidArgumentError("cnn needs inputs of at least 16x16 pixels");
-  }
-  return absl::OkStatus();
-}
 
 absl::StatusOr<std::unique_ptr<Network>> Network::Create(const ModelSpec& spec,
                                                          std::optional<uint64_t> init_seed) {

@@ -26,25 +26,6 @@ absl::Status CheckStateTensor(const ModelSpec& spec, const std::string& kind,
 
 }  // namespace
 
-absl::Status ValidateTorchScriptSpec(const ModelSpec& spec) {
-  if (spec.path.empty()) {
-    return absl::InvalidArgumentError(
-        "model.name = torchscript needs model.path: a module saved with "
-        "torch.jit.script(module).save(path)");
-  }
-  if (spec.width != 1.0) {
-    return absl::InvalidArgumentError("torchscript models have no narrower widths (HeteroFL)");
-  }
-  if (spec.lora_rank != 0) {
-    return absl::InvalidArgumentError("LoRA is built into model.name = gpt only, not torchscript");
-  }
-  if (spec.buffers != "aggregate" && spec.buffers != "local") {
-    return absl::InvalidArgumentError(
-        absl::StrCat("model.buffers must be aggregate or local, got '", spec.buffers, "'"));
-  }
-  return absl::OkStatus();
-}
-
 absl::StatusOr<std::unique_ptr<Network>> LoadTorchScriptNetwork(const ModelSpec& spec) {
   std::error_code error;
   if (!std::filesystem::is_regular_file(spec.path, error)) {

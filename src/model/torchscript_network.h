@@ -12,9 +12,6 @@
 
 namespace tributary {
 
-// The settings a torchscript model reads (path, buffers) and refuses (width, LoRA).
-absl::Status ValidateTorchScriptSpec(const ModelSpec& spec);
-
 // Loads model.path. The state is the module's float parameters that require grad, in
 // named_parameters() order, then (unless none) its float buffers in named_buffers() order.
 // Buffers of other types (batch norm's num_batches_tracked) are not in the state: they are put

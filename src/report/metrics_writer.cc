@@ -49,6 +49,8 @@ std::string RoundMetricsToJson(const RoundMetrics& m) {
   j["sim_time_seconds"] = m.sim_time_seconds;
   j["bytes_up_total"] = m.bytes_up_total;
   j["bytes_down_total"] = m.bytes_down_total;
+  j["accepted_clients"] = m.accepted_clients;
+  j["expected_weight"] = m.expected_weight;
   j["wall_seconds"] = m.wall_seconds;
   return j.dump();
 }

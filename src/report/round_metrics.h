@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 namespace tributary {
 
@@ -42,6 +43,11 @@ struct RoundMetrics {
   int downlink_resyncs = 0;         // clients sent the full model (others got a catch-up)
   int64_t bytes_up_total = 0;
   int64_t bytes_down_total = 0;
+  // The clients whose updates were aggregated, ascending, and the total weight the round's
+  // aggregation expected (its normalizer): with the run's config and seed, what `tributary
+  // simulate --replay` needs to recompute the run's model exactly.
+  std::vector<uint32_t> accepted_clients;
+  int64_t expected_weight = 0;
   double wall_seconds = 0.0;      // this round's wall-clock time
   double sim_seconds = 0.0;       // this round's virtual time (simulation's system model)
   double sim_time_seconds = 0.0;  // virtual time since the start

@@ -21,7 +21,8 @@ constexpr int kEvalChunks = 8;
 // and its ClientMemory; a round's clients train on the engine's workers, one workspace each.
 class Simulation::VirtualClients final : public ClientChannel {
  public:
-  static absl::StatusOr<std::unique_ptr<VirtualClients>> Create(const ExperimentConfig& config);
+  static absl::StatusOr<std::unique_ptr<VirtualClients>> Create(const ExperimentConfig& config,
+                                                                const SimulationOptions& options);
 
   std::optional<int64_t> PrepareRound(int round, std::span<const uint32_t> cohort) override;
   absl::StatusOr<RoundOutcome> RunRound(int round, RoundServer& server) override;
@@ -55,7 +56,7 @@ class Simulation::VirtualClients final : public ClientChannel {
 };
 
 absl::StatusOr<std::unique_ptr<Simulation::VirtualClients>> Simulation::VirtualClients::Create(
-    const ExperimentConfig& config) {
+    const ExperimentConfig& config, const SimulationOptions& options) {
   TRIB_RETURN_IF_ERROR(config.Validate());
   auto clients = std::make_unique<VirtualClients>();
   VirtualClients& v = *clients;
@@ -69,7 +70,9 @@ absl::StatusOr<std::unique_ptr<Simulation::VirtualClients>> Simulation::VirtualC
   TRIB_ASSIGN_OR_RETURN(v.system_,
                         SystemModel::Create(config.system, v.population_->size(), config.run.seed));
   v.train_data_ = std::move(data.train);
-  TRIB_ASSIGN_OR_RETURN(v.engine_, RoundEngine::Create(v.config_, EngineOptions{}, data.test));
+  TRIB_ASSIGN_OR_RETURN(
+      v.engine_,
+      RoundEngine::Create(v.config_, EngineOptions{.replay = options.replay}, data.test));
   TRIB_ASSIGN_OR_RETURN(v.step_, ClientStep::Create(v.config_, v.engine_->global_model()));
   for (int w = 0; w < v.engine_->pool().size(); ++w) {
     TRIB_ASSIGN_OR_RETURN(ClientWorkspace workspace, v.step_->NewWorkspace());
@@ -210,8 +213,17 @@ absl::StatusOr<std::optional<double>> Simulation::VirtualClients::EvaluateClient
 Simulation::Simulation(std::unique_ptr<VirtualClients> clients) : clients_(std::move(clients)) {}
 Simulation::~Simulation() = default;
 
-absl::StatusOr<std::unique_ptr<Simulation>> Simulation::Create(const ExperimentConfig& config) {
-  TRIB_ASSIGN_OR_RETURN(std::unique_ptr<VirtualClients> clients, VirtualClients::Create(config));
+absl::StatusOr<std::unique_ptr<Simulation>> Simulation::Create(const ExperimentConfig& config,
+                                                               const SimulationOptions& options) {
+  if (options.replay != nullptr &&
+      (config.system.dropout > 0.0 || config.system.crash_upload > 0.0 ||
+       config.system.deadline_seconds > 0.0)) {
+    return absl::InvalidArgumentError(
+        "--replay trains exactly the recorded clients: [system] dropout, crash_upload and "
+        "deadline_seconds must be 0");
+  }
+  TRIB_ASSIGN_OR_RETURN(std::unique_ptr<VirtualClients> clients,
+                        VirtualClients::Create(config, options));
   return std::unique_ptr<Simulation>(new Simulation(std::move(clients)));
 }
 

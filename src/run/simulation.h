@@ -9,10 +9,12 @@
 #define TRIBUTARY_RUN_SIMULATION_H_
 
 #include <functional>
+#include <map>
 #include <memory>
 
 #include "absl/status/statusor.h"
 #include "engine/experiment.h"
+#include "engine/recorded_rounds.h"
 #include "report/round_metrics.h"
 #include "sim/client_population.h"
 #include "tensor/model_state.h"
@@ -21,10 +23,17 @@ namespace tributary {
 
 struct ClientMemory;  // engine/client_step.h
 
+struct SimulationOptions {
+  // `tributary simulate --replay`: every round trains the recorded round's accepted clients
+  // (engine/recorded_rounds.h) instead of a sample, and none of them fails.
+  std::shared_ptr<const std::map<int, RecordedRound>> replay;
+};
+
 class Simulation {
  public:
   // Loads the data, partitions it, initializes the global model and the workers.
-  static absl::StatusOr<std::unique_ptr<Simulation>> Create(const ExperimentConfig& config);
+  static absl::StatusOr<std::unique_ptr<Simulation>> Create(const ExperimentConfig& config,
+                                                            const SimulationOptions& options = {});
   ~Simulation();
 
   // Runs every round; `on_round` sees each round's metrics as soon as it ends and may stop the

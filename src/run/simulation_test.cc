@@ -407,3 +407,55 @@ TEST(SimulationTest, BadConfigIsAnErrorNotACrash) {
 
 }  // namespace
 }  // namespace tributary
+
+namespace tributary {
+namespace {
+
+std::vector<RoundMetrics> RunWith(const ExperimentConfig& config, const SimulationOptions& options,
+                                  uint64_t* final_checksum) {
+  auto simulation = Simulation::Create(config, options);
+  EXPECT_TRUE(simulation.ok()) << simulation.status();
+  std::vector<RoundMetrics> rounds;
+  EXPECT_TRUE((*simulation)
+                  ->Run([&](const RoundMetrics& m) {
+                    rounds.push_back(m);
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  *final_checksum = (*simulation)->global_model().Checksum();
+  return rounds;
+}
+
+// --replay: a run's recorded participation (accepted clients, expected weight) recomputes its
+// model exactly, here of a run whose clients drop out; leaving one update out does not.
+TEST(SimulationTest, ReplayOfTheRecordedParticipationGivesTheSameModel) {
+  ExperimentConfig config = ShortRun();
+  config.system.dropout = 0.3;
+  uint64_t original = 0;
+  const std::vector<RoundMetrics> rounds = RunWith(config, {}, &original);
+  auto recorded = std::make_shared<std::map<int, RecordedRound>>();
+  int dropped = 0;
+  for (const RoundMetrics& m : rounds) {
+    (*recorded)[m.round] = {.accepted_clients = m.accepted_clients,
+                            .expected_weight = m.expected_weight};
+    EXPECT_EQ(m.accepted_clients.size(), static_cast<size_t>(m.clients));
+    dropped += m.clients_dropped;
+  }
+  ASSERT_GT(dropped, 0);
+  config.system.dropout = 0.0;  // the replay trains exactly the recorded clients
+  uint64_t replayed = 0;
+  RunWith(config, {.replay = recorded}, &replayed);
+  EXPECT_EQ(replayed, original);
+
+  auto one_less = std::make_shared<std::map<int, RecordedRound>>(*recorded);
+  (*one_less)[2].accepted_clients.pop_back();
+  uint64_t different = 0;
+  RunWith(config, {.replay = one_less}, &different);
+  EXPECT_NE(different, original);
+  // A replay with failures of its own would not be one.
+  config.system.dropout = 0.3;
+  EXPECT_FALSE(Simulation::Create(config, {.replay = recorded}).ok());
+}
+
+}  // namespace
+}  // namespace tributary

@@ -15,6 +15,4 @@ void ConfigureComputeThreads(int intra_op_threads) {
   openblas_set_num_threads(intra_op_threads);
 }
 
-int HardwareThreads() { return std::max(1u, std::thread::hardware_concurrency()); }
-
 }  // namespace tributary
