@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "common/cpu_dispatch.h"
 
 namespace tributary {
 namespace {
@@ -17,9 +18,8 @@ static_assert(OrderInvariantSum::kFractionBits == 40, "kRoundingShift assumes 40
 // Adds sign * weight * x[i] (grid-rounded) into sum; values that are out of range or not
 // finite add zero. Returns false when any value was such. Branch-free so it vectorizes (with
 // -fno-trapping-math, set for this file); compiled for AVX2 as well where the CPU has it.
-__attribute__((target_clones("avx2", "default"))) bool AccumulateTerms(const float* x,
-                                                                       double weight, double sign,
-                                                                       double* sum, size_t n) {
+TRIB_CLONE_AVX2 bool AccumulateTerms(const float* x, double weight, double sign, double* sum,
+                                     size_t n) {
   const float limit = static_cast<float>(OrderInvariantSum::kMaxValue);
   const double signed_weight = sign * weight;
   size_t invalid = 0;
