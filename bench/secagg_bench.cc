@@ -1,11 +1,12 @@
-// The cost of one secure-aggregation round against the cohort size: bytes each client sends
-// and receives per stage (next to a plain fp32 upload of the same vector), each client's and
-// the server's compute time per stage, with 10% of the clients dropping after they shared
-// their keys (so the server also removes dropped clients' pairwise masks).
+// The cost of one secure-aggregation round against the cohort size, as a run's round driver
+// (secagg/secagg_round.h) incurs it: the bytes of each stage's messages in their wire format
+// (next to a plain fp32 upload of the same vector), each client's and the server's compute time
+// per stage, with 10% of the clients dropping after they shared their keys (so the server also
+// removes dropped clients' pairwise masks). Neighbours and threshold are a run's defaults.
 //   secagg_bench [VECTOR_LENGTH=184586] [COHORTS=10,100,1000]
 // One run per cohort; times are this machine's (ChaCha20 throughput dominates).
 #include <algorithm>
-#include <chrono>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -13,31 +14,18 @@
 #include <string>
 #include <vector>
 
-#include "secagg/secagg_protocol.h"
+#include "secagg/secagg_round.h"
 
 namespace tributary {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-double Since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
+// SecAgg+'s neighbourhood as a run resolves it (secagg.neighbors = 0, secagg.threshold = 0).
+SecAggSpec Spec() { return {.enabled = true, .bits = 16, .clip_range = 1.0}; }
 
 struct Costs {
-  double up_bytes[4] = {};    // per client, mean over the clients that sent the stage
-  double down_bytes[4] = {};  // per client: keys, shares, survivor list
-  double client_seconds[4] = {};
-  double server_seconds = 0.0;
+  std::array<double, kSecAggStages> client_seconds{};  // summed over the clients of the stage
+  std::array<int, kSecAggStages> clients{};
 };
-
-// SecAgg+'s neighbourhood: O(log n) neighbours, threshold a little above half.
-SecAggParams ParamsFor(int n, size_t length) {
-  SecAggParams p{.num_clients = n, .graph_seed = 1, .vector_length = length, .input_bits = 16};
-  p.neighbors = n <= 20 ? 0 : std::min(n - 1, 4 * static_cast<int>(std::ceil(std::log2(n))));
-  const int k = p.Degree();
-  p.threshold = k / 2 + 1 + k / 10;
-  return p;
-}
 
 int Run(size_t length, const std::vector<int>& cohorts) {
   std::printf("vector of %zu values (plain fp32 upload: %zu bytes)\n", length, 4 * length);
@@ -45,91 +33,77 @@ int Run(size_t length, const std::vector<int>& cohorts) {
               "t", "up keys B", "up shares B", "up masked B", "up unmask B", "down B", "c:share s",
               "c:mask s", "c:unmask s", "c:total s", "server s");
   for (int n : cohorts) {
-    const SecAggParams params = ParamsFor(n, length);
-    if (absl::Status valid = ValidateSecAggParams(params); !valid.ok()) {
-      std::fprintf(stderr, "n = %d: %s\n", n, std::string(valid.message()).c_str());
+    std::vector<uint32_t> cohort(n);
+    for (int c = 0; c < n; ++c) cohort[c] = static_cast<uint32_t>(c);
+    auto server = SecAggRoundServer::Create(Spec(), cohort, length, /*graph_seed=*/1);
+    if (!server.ok()) {
+      std::fprintf(stderr, "n = %d: %s\n", n, std::string(server.status().message()).c_str());
       return 1;
     }
     std::mt19937 rng(n);
-    std::vector<uint32_t> input(length);
-    for (uint32_t& v : input) v = rng() % (1u << params.input_bits);
+    std::vector<float> input(length);
+    for (float& v : input) v = std::uniform_real_distribution<float>(-1.0f, 1.0f)(rng);
+    std::vector<SecAggRoundClient> clients;
+    for (int c = 0; c < n; ++c) {
+      clients.push_back(*SecAggRoundClient::Create(Spec(), n, c, length, 1));
+    }
     Costs costs;
-    double server = 0.0;
-    auto start = Clock::now();
-    SecAggServer srv = *SecAggServer::Create(params);
-    std::vector<SecAggClient> clients;
-    for (int c = 0; c < n; ++c) clients.push_back(*SecAggClient::Create(params, c));
-    server += Since(start);
+    SecAggRoundServer& srv = **server;
+    auto stage_failed = [&](const absl::Status& status) {
+      std::fprintf(stderr, "n = %d: %s\n", n, std::string(status.message()).c_str());
+      return 1;
+    };
     for (int c = 0; c < n; ++c) {
-      const AdvertisedKeys keys = clients[c].AdvertiseKeys();
-      costs.up_bytes[0] += keys.WireBytes();
-      start = Clock::now();
-      if (!srv.ReceiveKeys(keys).ok()) return 1;
-      server += Since(start);
+      if (absl::Status s = srv.Receive(SecAggStage::kAdvertise, c, clients[c].Advertise());
+          !s.ok()) {
+        return stage_failed(s);
+      }
     }
-    start = Clock::now();
-    if (!srv.CloseAdvertising().ok()) return 1;
-    server += Since(start);
+    if (absl::Status s = srv.Close(SecAggStage::kAdvertise); !s.ok()) return stage_failed(s);
     for (int c = 0; c < n; ++c) {
-      const std::vector<AdvertisedKeys> keys = srv.KeysFor(c);
-      for (const auto& k : keys) costs.down_bytes[0] += k.WireBytes();
-      start = Clock::now();
-      auto shares = clients[c].ShareKeys(keys);
-      costs.client_seconds[1] += Since(start);
-      if (!shares.ok()) return 1;
-      for (const auto& s : *shares) costs.up_bytes[1] += s.WireBytes();
-      start = Clock::now();
-      if (!srv.ReceiveShares(c, *shares).ok()) return 1;
-      server += Since(start);
+      auto shares = clients[c].Share(*srv.Reply(SecAggStage::kAdvertise, c));
+      if (!shares.ok()) return stage_failed(shares.status());
+      if (absl::Status s = srv.Receive(SecAggStage::kShare, c, *shares); !s.ok()) {
+        return stage_failed(s);
+      }
     }
-    start = Clock::now();
-    if (!srv.CloseSharing().ok()) return 1;
-    server += Since(start);
+    if (absl::Status s = srv.Close(SecAggStage::kShare); !s.ok()) return stage_failed(s);
     const int dropping = n / 10;  // the last 10% drop before sending their masked input
     for (int c = 0; c < n - dropping; ++c) {
-      const std::vector<EncryptedShare> shares = srv.SharesFor(c);
-      for (const auto& s : shares) costs.down_bytes[1] += s.WireBytes();
-      start = Clock::now();
-      auto masked = clients[c].MaskInput(shares, input);
-      costs.client_seconds[2] += Since(start);
-      if (!masked.ok()) return 1;
-      costs.up_bytes[2] += masked->WireBytes();
-      start = Clock::now();
-      if (!srv.ReceiveMaskedInput(*masked).ok()) return 1;
-      server += Since(start);
+      auto masked = clients[c].Mask(*srv.Reply(SecAggStage::kShare, c), input, SymmetricKey{});
+      if (!masked.ok()) return stage_failed(masked.status());
+      if (absl::Status s = srv.Receive(SecAggStage::kMask, c, *masked); !s.ok()) {
+        return stage_failed(s);
+      }
     }
-    start = Clock::now();
-    auto survivors = srv.CloseMasking();
-    server += Since(start);
-    if (!survivors.ok()) return 1;
-    for (uint32_t c : *survivors) {
-      costs.down_bytes[2] += 4.0 * survivors->size();
-      start = Clock::now();
-      auto shares = clients[c].Unmask(*survivors);
-      costs.client_seconds[3] += Since(start);
-      if (!shares.ok()) return 1;
-      costs.up_bytes[3] += shares->WireBytes();
-      start = Clock::now();
-      if (!srv.ReceiveUnmaskingShares(*shares).ok()) return 1;
-      server += Since(start);
+    if (absl::Status s = srv.Close(SecAggStage::kMask); !s.ok()) return stage_failed(s);
+    for (int c = 0; c < n - dropping; ++c) {
+      auto shares = clients[c].Unmask(*srv.Reply(SecAggStage::kMask, c));
+      if (!shares.ok()) return stage_failed(shares.status());
+      if (absl::Status s = srv.Receive(SecAggStage::kUnmask, c, *shares); !s.ok()) {
+        return stage_failed(s);
+      }
     }
-    start = Clock::now();
-    auto sum = srv.Finish();
-    server += Since(start);
-    if (!sum.ok()) {
-      std::fprintf(stderr, "n = %d: %s\n", n, std::string(sum.status().message()).c_str());
-      return 1;
+    if (auto sum = srv.Finish(); !sum.ok()) return stage_failed(sum.status());
+    for (int c = 0; c < n; ++c) {
+      for (int st = 0; st < kSecAggStages; ++st)
+        costs.client_seconds[st] += clients[c].seconds()[st];
     }
+    const SecAggCosts bytes = srv.costs();
     const double senders = n - dropping;
-    const double down = (costs.down_bytes[0] + costs.down_bytes[1] + costs.down_bytes[2]) / n;
-    const double client_total = (costs.client_seconds[1] / n) +
-                                (costs.client_seconds[2] + costs.client_seconds[3]) / senders;
+    double server_seconds = 0.0;
+    for (double s : bytes.server_seconds) server_seconds += s;
+    const double down =
+        static_cast<double>(bytes.bytes_down[0] + bytes.bytes_down[1] + bytes.bytes_down[2]) / n;
+    const double share_s = costs.client_seconds[1] / n;
+    const double mask_s = costs.client_seconds[2] / senders;
+    const double unmask_s = costs.client_seconds[3] / senders;
     std::printf(
         "%6d %4d %4d | %12.0f %12.0f %12.0f %12.0f %12.0f | %10.4f %10.4f %10.4f %10.4f | "
         "%10.3f\n",
-        n, params.Degree(), params.threshold, costs.up_bytes[0] / n, costs.up_bytes[1] / n,
-        costs.up_bytes[2] / senders, costs.up_bytes[3] / senders, down, costs.client_seconds[1] / n,
-        costs.client_seconds[2] / senders, costs.client_seconds[3] / senders, client_total, server);
+        n, srv.params().Degree(), srv.params().threshold, 1.0 * bytes.bytes_up[0] / n,
+        1.0 * bytes.bytes_up[1] / n, bytes.bytes_up[2] / senders, bytes.bytes_up[3] / senders, down,
+        share_s, mask_s, unmask_s, share_s + mask_s + unmask_s, server_seconds);
     std::fflush(stdout);
   }
   return 0;

@@ -26,6 +26,9 @@ struct ClientUpdate {
   // Coordinates the client actually sent (strictly increasing) for a sparse update; null for a
   // dense one. Used by mask-aware averaging.
   const std::vector<uint32_t>* sent = nullptr;
+  // Client updates this one stands for: secure aggregation hands the round's unmasked sum as
+  // one update, `delta` their mean and `num_examples` their total weight.
+  int64_t summed = 1;
 };
 
 // How each accepted update weighs in a round's mean (strategy.weighting). kDefault resolves to

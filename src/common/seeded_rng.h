@@ -18,17 +18,20 @@ enum class RngPurpose : uint64_t {
   kLocalShuffle = 3,
   kModelInit = 4,
   kCodec = 5,
-  kAttackers = 6,      // which clients are Byzantine
-  kAttack = 7,         // an attacker's random update
-  kSystem = 8,         // clients' bandwidths, latencies and speeds
-  kAvailability = 9,   // per-round dropouts and crashes
-  kControlCodec = 10,  // encoding SCAFFOLD's control variate changes
-  kHoldout = 11,       // each client's held-out examples
-  kCapacity = 12,      // which clients train a narrower model
-  kLoraInit = 13,      // LoRA A matrices (fixed per layer, so FFA-LoRA parties agree)
-  kTextSampling = 14,  // tributary generate
-  kPrivacyNoise = 15,  // differential privacy noise with privacy.reproducible_noise
-  kTestSplit = 16,     // the test examples held out of a user's data without a test split
+  kAttackers = 6,        // which clients are Byzantine
+  kAttack = 7,           // an attacker's random update
+  kSystem = 8,           // clients' bandwidths, latencies and speeds
+  kAvailability = 9,     // per-round dropouts and crashes
+  kControlCodec = 10,    // encoding SCAFFOLD's control variate changes
+  kHoldout = 11,         // each client's held-out examples
+  kCapacity = 12,        // which clients train a narrower model
+  kLoraInit = 13,        // LoRA A matrices (fixed per layer, so FFA-LoRA parties agree)
+  kTextSampling = 14,    // tributary generate
+  kPrivacyNoise = 15,    // differential privacy noise with privacy.reproducible_noise
+  kTestSplit = 16,       // the test examples held out of a user's data without a test split
+  kSecAggGraph = 17,     // the neighbourhood graph of a secure aggregation round (public)
+  kSecAggRounding = 18,  // a client's stochastic rounding into the secure aggregation ring
+  kSecAggDropout = 19,   // simulated dropouts between secure aggregation stages
 };
 
 using Rng = std::mt19937_64;

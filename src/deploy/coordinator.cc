@@ -92,6 +92,14 @@ absl::Status CheckDeployable(const ExperimentConfig& config) {
         "tributary server does not run data.client_holdout (per-client evaluation) yet: it needs "
         "an evaluation task for every client (simulation only; docs/architecture.md)");
   }
+  // Refused rather than run in the clear: the coordinator protocol does not carry the secure
+  // aggregation stages yet.
+  if (config.plugins.Get<SecAggSpec>().enabled) {
+    return absl::UnimplementedError(
+        "tributary server does not run secagg.enabled (secure aggregation) yet: the coordinator "
+        "protocol has no messages for its stages (simulation only; "
+        "docs/secure_aggregation.md)");
+  }
   return absl::OkStatus();
 }
 

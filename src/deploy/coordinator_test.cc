@@ -195,5 +195,17 @@ TEST(CoordinatorTest, SilentClientsAreNotWaitedFor) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
 }
 
+TEST(CoordinatorTest, SecureAggregationIsRefusedRatherThanRunInTheClear) {
+  OneRound setup = LoopbackRound();
+  setup.config.strategy.weighting = Weighting::kUniform;
+  setup.config.plugins.Mutable<SecAggSpec>().enabled = true;
+  ASSERT_TRUE(setup.config.Validate().ok()) << setup.config.Validate();
+  absl::StatusOr<std::unique_ptr<Coordinator>> coordinator =
+      Coordinator::Create(setup.config, setup.toml, CoordinatorOptions{}, "");
+  ASSERT_FALSE(coordinator.ok());
+  EXPECT_NE(coordinator.status().message().find("secagg.enabled"), std::string::npos)
+      << coordinator.status();
+}
+
 }  // namespace
 }  // namespace tributary

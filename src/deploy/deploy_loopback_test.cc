@@ -26,6 +26,11 @@
 #include "tensor/model_state.h"
 #include "tributary.grpc.pb.h"
 
+// The sanitizer runtime a Python client must preload (src/CMakeLists.txt); none by default.
+#ifndef TRIBUTARY_PYTHON_PRELOAD
+#define TRIBUTARY_PYTHON_PRELOAD ""
+#endif
+
 namespace tributary {
 namespace {
 
@@ -90,13 +95,21 @@ class DeployLoopbackTest : public ::testing::Test {
   }
   // A Python client (python/tests/engine_client.py): `import tributary`, training with the
   // engine's own local training through the Python train function.
+  // Under AddressSanitizer the interpreter preloads its runtime, and leak checking is off for
+  // it (what CPython holds at exit is not ours; our binaries keep theirs).
   std::unique_ptr<Process> StartPythonClient(int id, const std::string& port) {
-    return std::make_unique<Process>(
-        std::vector<std::string>{
-            std::string("PYTHONPATH=") + TRIBUTARY_PYTHON_DIR, "/usr/bin/python3",
-            std::string(TRIBUTARY_SOURCE_DIR) + "/python/tests/engine_client.py",
-            "127.0.0.1:" + port, std::to_string(id), Token(id), config_},
-        dir_ / ("client" + std::to_string(id) + ".log"), "/usr/bin/env");
+    std::vector<std::string> args = {std::string("PYTHONPATH=") + TRIBUTARY_PYTHON_DIR};
+    if (std::string(TRIBUTARY_PYTHON_PRELOAD).size() > 0) {
+      args.push_back(std::string("LD_PRELOAD=") + TRIBUTARY_PYTHON_PRELOAD);
+      args.push_back("ASAN_OPTIONS=detect_leaks=0");
+    }
+    for (std::string arg : {std::string("/usr/bin/python3"),
+                            std::string(TRIBUTARY_SOURCE_DIR) + "/python/tests/engine_client.py",
+                            "127.0.0.1:" + port, std::to_string(id), Token(id), config_}) {
+      args.push_back(std::move(arg));
+    }
+    return std::make_unique<Process>(args, dir_ / ("client" + std::to_string(id) + ".log"),
+                                     "/usr/bin/env");
   }
   std::vector<std::unique_ptr<Process>> StartClients(int count, const std::string& port,
                                                      const std::vector<std::string>& extra) {
@@ -469,15 +482,18 @@ TEST_F(DeployLoopbackTest, HungClientIsDroppedWithoutCostingTheDeadline) {
   auto clients = StartClients(4, port, {"--insecure"});
   ASSERT_TRUE(clients[3]->WaitForOutput("registered", 120s)) << clients[3]->Output();
   clients[3]->Signal(SIGSTOP);
-  const auto stopped = std::chrono::steady_clock::now();
-  ASSERT_EQ(server->Wait(120s), 0) << server->Output();
-  EXPECT_LT(std::chrono::steady_clock::now() - stopped, 40s) << server->Output();
+  ASSERT_EQ(server->Wait(240s), 0) << server->Output();
+  EXPECT_NE(server->Output().find("client 3 dropped: not heard from"), std::string::npos)
+      << server->Output();
   for (int c = 0; c < 3; ++c) EXPECT_EQ(clients[c]->Wait(60s), 0) << clients[c]->Output();
   const auto metrics = ReadMetrics(dir_ / "srv" / "metrics.jsonl");
   ASSERT_EQ(metrics.size(), 2u);
   for (const auto& round : metrics) {
     EXPECT_EQ(round["clients"], 3) << round;
     EXPECT_EQ(round["clients_dropped"], 1) << round;
+    // Closed when the three live clients were in, not at the 60 s deadline (a round's length,
+    // not the run's, so a loaded or sanitized build does not fail it).
+    EXPECT_LT(round["wall_seconds"].get<double>(), 60.0) << round;
   }
   clients[3]->Signal(SIGCONT);
 }

@@ -49,8 +49,11 @@ void Watchdog::Loop() {
       changed_.wait(lock);
       continue;
     }
-    if (Clock::now() < next->second.deadline) {
-      changed_.wait_until(lock, next->second.deadline);
+    // A copy: the wait reads the deadline again after waking, when Disarm() may have erased
+    // the entry (AddressSanitizer caught the read of the freed node).
+    const Clock::time_point deadline = next->second.deadline;
+    if (Clock::now() < deadline) {
+      changed_.wait_until(lock, deadline);
       continue;
     }
     next->second.fired = true;

@@ -44,6 +44,20 @@ TEST(WatchdogTest, ADestroyedTimerNeverFires) {
   EXPECT_EQ(fired.load(), 0);
 }
 
+// The watchdog's thread waits for the earliest deadline; destroying that timer wakes it. The
+// wait once read the deadline from the erased entry (a use-after-free AddressSanitizer reports;
+// `make sanitize SAN=address`).
+TEST(WatchdogTest, DisarmingTheTimerTheThreadWaitsOnIsSafe) {
+  Watchdog watchdog;
+  std::atomic<int> fired{0};
+  for (int i = 0; i < 20; ++i) {
+    Watchdog::Timer waited_on = watchdog.Arm(30.0, [&] { fired++; });
+    std::this_thread::sleep_for(2ms);  // the thread now waits until its deadline
+  }
+  Watchdog::Timer next = watchdog.Arm(0.01, [&] { fired++; });
+  ASSERT_TRUE(WaitFor(fired, 1, 5000ms));
+}
+
 TEST(WatchdogTest, RearmingPostponesTheDeadline) {
   Watchdog watchdog;
   std::atomic<int> fired{0};

@@ -20,6 +20,8 @@
 
 namespace tributary {
 
+class SecAggRoundServer;
+
 // What a client says about its round's training. Bounded by the engine before any of it is used.
 struct ClientReport {
   uint32_t client = 0;
@@ -55,11 +57,12 @@ enum class ClientFate {
 struct ClientRecord {
   uint32_t client = 0;
   ClientFate fate = ClientFate::kDropped;
-  bool uploaded = false;        // it sent a complete upload (in time or not, accepted or not)
-  int64_t bytes_up = 0;         // every byte it sent, complete or not
-  ClientReport report;          // when uploaded
-  double finish_seconds = 0.0;  // virtual time its upload arrived (simulation)
-  std::string error;            // why, when rejected
+  bool uploaded = false;          // it sent a complete upload (in time or not, accepted or not)
+  int64_t bytes_up = 0;           // every byte it sent, complete or not
+  ClientReport report;            // when uploaded
+  double finish_seconds = 0.0;    // virtual time its upload arrived (simulation)
+  std::string error;              // why, when rejected
+  double protocol_seconds = 0.0;  // secure aggregation: its own computation in the protocol
 };
 
 struct RoundOutcome {
@@ -87,6 +90,11 @@ class RoundServer {
   // Validates, decodes and aggregates an upload of the open round. `scratch` is a buffer in the
   // global model's layout the engine may use (a per-worker one saves allocations), or null.
   virtual absl::Status Submit(const ClientUpload& upload, ModelState* scratch) = 0;
+  // Secure aggregation (secagg.enabled): the open round's protocol, whose messages the channel
+  // carries in place of uploads (Submit is then not used). A client whose masked input it
+  // accepted is kAccepted; the engine takes the sum when the round's stages are over. Null
+  // otherwise, and for a round too small to run the protocol (every client is then refused).
+  virtual SecAggRoundServer* secure_round() { return nullptr; }
 };
 
 class ClientChannel {

@@ -139,4 +139,11 @@ absl::StatusOr<ClientStepResult> ClientStep::Run(uint32_t client, const ClientTa
   return out;
 }
 
+absl::StatusOr<std::vector<float>> ClientStep::SecureInput(const ClientUpload& upload) const {
+  size_t dimension = 0;
+  for (const TensorSpec& spec : layout_) dimension += static_cast<size_t>(spec.NumElements());
+  TRIB_ASSIGN_OR_RETURN(Update update, uplink_->Decode(upload.update, dimension, layout_));
+  return update.ToDense();
+}
+
 }  // namespace tributary

@@ -69,6 +69,10 @@ class ClientStep {
                                        std::span<const uint32_t> examples, ClientMemory& memory,
                                        ClientWorkspace& workspace) const;
 
+  // Secure aggregation: the values a client puts under the masks, its encoded update as the
+  // server would decode it (dense: the whole model's coordinates).
+  absl::StatusOr<std::vector<float>> SecureInput(const ClientUpload& upload) const;
+
   // The model `client` evaluates with: the global model with its own local layers.
   const ModelState& PersonalModel(const ModelState& global, const ClientMemory& memory,
                                   ClientWorkspace& workspace) const;

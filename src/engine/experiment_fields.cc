@@ -208,8 +208,9 @@ std::vector<ExperimentField> CoreFields() {
 }
 
 // Help order of the sections; a section none of these names goes after them.
-constexpr std::string_view kSectionOrder[] = {"run",    "data",   "model",   "train",    "strategy",
-                                              "attack", "system", "privacy", "compress", "compute"};
+constexpr std::string_view kSectionOrder[] = {"run",      "data",     "model",  "train",
+                                              "strategy", "attack",   "system", "privacy",
+                                              "secagg",   "compress", "compute"};
 
 size_t SectionRank(const std::string& key) {
   const std::string_view section = std::string_view(key).substr(0, key.find('.'));

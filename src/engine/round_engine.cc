@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "common/status_util.h"
 #include "engine/experiment_data.h"
+#include "engine/secure_aggregation.h"
 #include "engine/technique_registry.h"
 #include "sim/client_population.h"
 #include "train/compute_threads.h"
@@ -44,6 +45,18 @@ absl::StatusOr<std::unique_ptr<RoundEngine>> RoundEngine::Create(
   }
   for (const auto& technique : e.techniques_) {
     if (e.aggregator_ == nullptr) e.aggregator_ = technique->aggregator();
+  }
+  if (const SecAggSpec& secagg = config.plugins.Get<SecAggSpec>(); secagg.enabled) {
+    TRIB_RETURN_IF_ERROR(CheckSecureAggregationTechniques(e.techniques_));
+    // Over-selection enlarges the cohort past what the config was checked for.
+    const int largest = config.ResolvedSampling() == ClientSampling::kPoisson
+                            ? config.data.partition.num_clients
+                            : std::min(config.data.partition.num_clients,
+                                       static_cast<int>(std::ceil(config.run.clients_per_round *
+                                                                  (1.0 + options.over_selection))));
+    TRIB_RETURN_IF_ERROR(
+        ResolveSecAggParams(secagg, largest, e.global_.num_elements(), 0).status());
+    e.secagg_ = secagg;
   }
   const int workers = config.ResolvedWorkers();
   ConfigureComputeThreads(config.ResolvedThreadsPerWorker());
@@ -237,6 +250,56 @@ absl::Status RoundEngine::Submit(const ClientUpload& upload, ModelState* scratch
   return absl::OkStatus();
 }
 
+absl::Status RoundEngine::FinishSecureRound(RoundOutcome& outcome, RoundMetrics& metrics) {
+  std::unique_ptr<SecAggRoundServer> protocol = std::move(secure_round_);
+  absl::StatusOr<SecureSum> sum = protocol->Finish();
+  const SecAggCosts costs = protocol->costs();
+  SecureAggregationMetrics& m = metrics.secagg.emplace();
+  m.messages_refused = costs.refused;
+  m.bytes_up = costs.bytes_up;
+  for (int s = 0; s < 3; ++s) m.bytes_down[s] = costs.bytes_down[s];
+  for (double seconds : costs.server_seconds) m.server_seconds += seconds;
+  int taking_part = 0;
+  for (const ClientRecord& record : outcome.records) {
+    if (record.protocol_seconds <= 0.0) continue;
+    m.client_seconds += record.protocol_seconds;
+    ++taking_part;
+  }
+  if (taking_part > 0) m.client_seconds /= taking_part;
+  for (int64_t bytes : m.bytes_down) metrics.bytes_down += bytes;
+  if (!sum.ok()) {
+    m.abandoned = true;
+    LogWarning("round %d: %s", metrics.round, std::string(sum.status().message()).c_str());
+    for (ClientRecord& record : outcome.records) {
+      if (record.fate != ClientFate::kAccepted) continue;
+      record.fate = ClientFate::kRejected;
+      record.error = std::string(sum.status().message());
+    }
+    return absl::OkStatus();
+  }
+  // The channel accepted exactly the clients whose masked input the protocol took (U3).
+  std::vector<uint32_t> accepted;
+  for (const ClientRecord& record : outcome.records) {
+    if (record.fate == ClientFate::kAccepted) accepted.push_back(record.client);
+  }
+  std::sort(accepted.begin(), accepted.end());
+  std::vector<uint32_t> summed = sum->clients;
+  std::sort(summed.begin(), summed.end());
+  if (accepted != summed) {
+    return absl::InternalError(absl::StrCat("round ", metrics.round, ": the channel accepted ",
+                                            accepted.size(), " clients, the secure sum holds ",
+                                            summed.size()));
+  }
+  const int64_t count = static_cast<int64_t>(summed.size());
+  m.clients_summed = static_cast<int>(count);
+  ModelState mean = global_.ZerosLike();
+  std::span<float> flat = mean.flat();
+  for (size_t i = 0; i < flat.size(); ++i) flat[i] = sum->sum[i] / static_cast<float>(count);
+  std::lock_guard lock(strategy_mutex_);
+  return strategy_->Accumulate(
+      ClientUpdate{.client_id = 0, .delta = &mean, .num_examples = count, .summed = count});
+}
+
 void RoundEngine::Tally(const RoundOutcome& outcome, RoundMetrics& metrics) {
   double loss_sum = 0.0;
   int64_t examples = 0;
@@ -364,10 +427,30 @@ absl::Status RoundEngine::Run(ClientChannel& channel,
     metrics.round = round;
     metrics.expected_weight = expected;
     for (const auto& technique : techniques_) technique->OnRoundStart(cohort, metrics);
-    TRIB_ASSIGN_OR_RETURN(RoundOutcome outcome, channel.RunRound(round, *this));
+    RoundOutcome outcome;
+    if (secagg_.has_value()) {
+      absl::StatusOr<std::unique_ptr<SecAggRoundServer>> protocol = SecAggRoundServer::Create(
+          *secagg_, cohort, global_.num_elements(), SecAggGraphSeed(config_.run.seed, round));
+      if (protocol.ok()) {
+        secure_round_ = *std::move(protocol);
+      } else {
+        // A sampled cohort too small for the protocol (Poisson sampling): no client can take
+        // part securely, so none trains.
+        for (uint32_t client : cohort) {
+          outcome.records.push_back({.client = client,
+                                     .fate = ClientFate::kRejected,
+                                     .error = std::string(protocol.status().message())});
+        }
+        metrics.secagg = SecureAggregationMetrics{.abandoned = true};
+      }
+    }
+    if (!secagg_.has_value() || secure_round_ != nullptr) {
+      TRIB_ASSIGN_OR_RETURN(outcome, channel.RunRound(round, *this));
+    }
+    if (secure_round_ != nullptr) TRIB_RETURN_IF_ERROR(FinishSecureRound(outcome, metrics));
     {
       std::lock_guard lock(mu_);
-      metrics.bytes_down = round_bytes_down_;
+      metrics.bytes_down += round_bytes_down_;  // after the secure protocol's replies
       metrics.downlink_resyncs = round_resyncs_;
     }
     Tally(outcome, metrics);

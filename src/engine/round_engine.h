@@ -29,6 +29,7 @@
 #include "engine/technique.h"
 #include "engine/worker_pool.h"
 #include "report/round_metrics.h"
+#include "secagg/secagg_round.h"
 #include "train/local_trainer.h"
 #include "train/tensor_dataset.h"
 
@@ -81,6 +82,7 @@ class RoundEngine final : public RoundServer {
   std::vector<double> RatioScales(std::span<const double> uplink_bps) const override;
   double ClipNorm() const override;
   absl::Status Submit(const ClientUpload& upload, ModelState* scratch) override;
+  SecAggRoundServer* secure_round() override { return secure_round_.get(); }
 
  private:
   RoundEngine() = default;
@@ -96,6 +98,9 @@ class RoundEngine final : public RoundServer {
   // The round's total weight were every one of `cohort_size` clients, with `examples` examples
   // in all, accepted: the strategy's normalizer.
   int64_t ExpectedWeight(size_t cohort_size, int64_t examples) const;
+  // Secure aggregation: unmasks the round's sum and folds it into the strategy as one update
+  // of the clients it holds; an abandoned round refuses every client it had accepted.
+  absl::Status FinishSecureRound(RoundOutcome& outcome, RoundMetrics& metrics);
 
   ExperimentConfig config_;
   EngineOptions options_;
@@ -108,6 +113,8 @@ class RoundEngine final : public RoundServer {
   std::unique_ptr<Pipeline> uplink_;
   std::unique_ptr<Downlink> downlink_;
   std::unique_ptr<Pipeline> fp32_;
+  std::optional<SecAggSpec> secagg_;                 // when secagg.enabled
+  std::unique_ptr<SecAggRoundServer> secure_round_;  // the open round's
   int64_t server_state_bytes_ = 0;  // the fp32 payload of a model-sized server state
   std::shared_ptr<const TensorDataset> test_data_;
   std::unique_ptr<WorkerPool> pool_;

@@ -1,6 +1,7 @@
 #include "engine/technique_registry.h"
 
 #include "common/status_util.h"
+#include "engine/secure_aggregation.h"
 #include "engine/techniques/bandwidth_aware.h"
 #include "engine/techniques/byzantine_attack.h"
 #include "engine/techniques/differential_privacy.h"
@@ -15,7 +16,8 @@ namespace {
 
 struct Registration {
   const char* name;
-  // Returns null when the config does not enable the technique.
+  // Returns null when the config does not enable the technique. Null for a section that is no
+  // technique object (secure aggregation runs in the round engine and its channels).
   absl::StatusOr<std::unique_ptr<Technique>> (*create)(const ExperimentConfig&, const ModelState&);
   // The keys of its own section (stored in ExperimentConfig::plugins); null: none.
   std::vector<ConfigField<ExperimentConfig>> (*fields)() = nullptr;
@@ -36,6 +38,7 @@ constexpr Registration kTechniques[] = {
     {"dp", CreateDifferentialPrivacy, PrivacyFields, ValidateDifferentialPrivacy, PrivacySampling},
     {"bandwidth_aware", CreateBandwidthAware, BandwidthAwareFields},
     {"sketch", CreateSketchAggregation},
+    {"secagg", nullptr, SecAggFields, ValidateSecureAggregation},
 };
 
 }  // namespace
@@ -44,6 +47,7 @@ absl::StatusOr<TechniqueSet> CreateTechniques(const ExperimentConfig& config,
                                               const ModelState& global) {
   TechniqueSet techniques;
   for (const Registration& r : kTechniques) {
+    if (r.create == nullptr) continue;
     TRIB_ASSIGN_OR_RETURN(std::unique_ptr<Technique> technique, r.create(config, global));
     if (technique) techniques.push_back(std::move(technique));
   }

@@ -31,6 +31,16 @@ std::string RoundMetricsToJson(const RoundMetrics& m) {
   if (m.tokens_trained_total.has_value()) j["tokens_trained_total"] = *m.tokens_trained_total;
   if (m.dp_epsilon.has_value()) j["dp_epsilon"] = *m.dp_epsilon;
   if (m.dp_clip_norm.has_value()) j["dp_clip_norm"] = *m.dp_clip_norm;
+  if (m.secagg.has_value()) {
+    const SecureAggregationMetrics& s = *m.secagg;
+    j["secagg"] = {{"abandoned", s.abandoned},
+                   {"clients_summed", s.clients_summed},
+                   {"messages_refused", s.messages_refused},
+                   {"bytes_up", s.bytes_up},
+                   {"bytes_down", s.bytes_down},
+                   {"server_seconds", s.server_seconds},
+                   {"client_seconds", s.client_seconds}};
+  }
   j["bytes_up"] = m.bytes_up;
   j["bytes_down"] = m.bytes_down;
   j["uplink_compression"] = m.uplink_compression;

@@ -38,8 +38,13 @@ void ProgressPrinter::PrintRound(const RoundMetrics& m) {
   if (m.clients_dropped + m.stragglers > 0) {
     rejected += absl::StrFormat(" (%d dropped, %d late)", m.clients_dropped, m.stragglers);
   }
-  const std::string privacy =
+  std::string privacy =
       m.dp_epsilon.has_value() ? absl::StrFormat("  epsilon %.3g", *m.dp_epsilon) : "";
+  if (m.secagg.has_value()) {
+    privacy += m.secagg->abandoned
+                   ? "  secure sum abandoned"
+                   : absl::StrFormat("  secure sum of %d", m.secagg->clients_summed);
+  }
   absl::FPrintF(out_,
                 "round %*d/%d  clients %d%s  train loss %.4f  %s%s  up %s (%s)  down %s  %.1fs  "
                 "eta %.0fs\n",

@@ -2,11 +2,26 @@
 #ifndef TRIBUTARY_REPORT_ROUND_METRICS_H_
 #define TRIBUTARY_REPORT_ROUND_METRICS_H_
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <vector>
 
 namespace tributary {
+
+// Secure aggregation's side of a round (docs/secure_aggregation.md). Its bytes are also in the
+// round's bytes_up and bytes_down.
+struct SecureAggregationMetrics {
+  bool abandoned = false;    // too few clients at a stage: nothing revealed, the model unchanged
+  int clients_summed = 0;    // clients whose update is in the unmasked sum
+  int messages_refused = 0;  // malformed or unexpected protocol messages (their senders dropped)
+  // By stage: advertise keys, share keys, masked input, unmasking.
+  std::array<int64_t, 4> bytes_up{};
+  // The server's replies after the first three stages: keys, shares, survivor list.
+  std::array<int64_t, 3> bytes_down{};
+  double server_seconds = 0.0;  // the server's protocol computation, all stages
+  double client_seconds = 0.0;  // a client's protocol computation, mean over clients
+};
 
 struct RoundMetrics {
   int round = 0;              // 1-based
@@ -37,6 +52,7 @@ struct RoundMetrics {
   // clients used this round; set only when privacy is on.
   std::optional<double> dp_epsilon;
   std::optional<double> dp_clip_norm;
+  std::optional<SecureAggregationMetrics> secagg;  // set only when secure aggregation is on
   int64_t bytes_up = 0;             // this round, client -> server: the encoded payloads' sizes
   int64_t bytes_down = 0;           // this round, server -> client
   double uplink_compression = 1.0;  // dense fp32 bytes of this round's uploads / bytes_up

@@ -3,10 +3,13 @@
 #include <algorithm>
 #include <optional>
 
+#include "absl/strings/str_cat.h"
 #include "common/status_util.h"
 #include "engine/client_step.h"
 #include "engine/experiment_data.h"
 #include "engine/round_engine.h"
+#include "engine/secure_aggregation.h"
+#include "secagg/secagg_round.h"
 #include "sim/system_model.h"
 
 namespace tributary {
@@ -14,6 +17,12 @@ namespace {
 
 // Per-client evaluation spreads the clients over this many tasks.
 constexpr int kEvalChunks = 8;
+
+double ProtocolSeconds(const SecAggRoundClient& secure) {
+  double total = 0.0;
+  for (double seconds : secure.seconds()) total += seconds;
+  return total;
+}
 
 }  // namespace
 
@@ -33,13 +42,25 @@ class Simulation::VirtualClients final : public ClientChannel {
   const ClientMemory& memory(uint32_t client) const { return memories_.at(client); }
 
  private:
-  // One client's round on worker `worker`, written into `record`; its memory keeps the round
-  // only if the upload was accepted (ClientStep::Settle).
-  void TrainClient(int round, uint32_t client, Availability availability, int64_t downloaded_bytes,
-                   double ratio_scale, RoundServer& server, int worker, ClientRecord& record);
-  void RunClient(int round, uint32_t client, Availability availability, int64_t downloaded_bytes,
-                 double ratio_scale, RoundServer& server, ClientWorkspace& workspace,
-                 ClientMemory& memory, ClientRecord& record);
+  // The client at `position` of the cohort: its round on worker `worker`, written into
+  // `record`; its memory keeps the round only if the upload was accepted (ClientStep::Settle).
+  void TrainClient(int round, size_t position, int64_t downloaded_bytes, double ratio_scale,
+                   RoundServer& server, int worker, ClientRecord& record);
+  void RunClient(int round, size_t position, int64_t downloaded_bytes, double ratio_scale,
+                 RoundServer& server, ClientWorkspace& workspace, ClientMemory& memory,
+                 ClientRecord& record);
+  // Hands an upload to the server: as it is, or under secure aggregation as the client's masked
+  // input. Sets the record's fate, and bytes_up to what was sent.
+  void SendUpload(int round, size_t position, const ClientStepResult& step,
+                  int64_t downloaded_bytes, RoundServer& server, ClientWorkspace& workspace,
+                  ClientRecord& record);
+
+  // Secure aggregation: the stages before training (advertise and share keys) and after the
+  // masked inputs (unmasking), each client's messages going through its own protocol client.
+  void RunStagesBeforeTraining(int round, SecAggRoundServer& protocol, RoundOutcome& outcome);
+  void RunUnmasking(int round, SecAggRoundServer& protocol, RoundOutcome& outcome);
+  // Whether the client at `position` is still in the protocol; if not, records it as dropped.
+  bool StillInProtocol(int round, size_t position, SecAggStage stage, ClientRecord& record);
 
   ExperimentConfig config_;
   std::shared_ptr<const TensorDataset> train_data_;
@@ -53,6 +74,8 @@ class Simulation::VirtualClients final : public ClientChannel {
   // The prepared round.
   std::vector<uint32_t> cohort_;
   std::vector<Availability> availability_;
+  // Secure aggregation: each cohort member's protocol client, while it takes part.
+  std::vector<std::optional<SecAggRoundClient>> secure_clients_;
 };
 
 absl::StatusOr<std::unique_ptr<Simulation::VirtualClients>> Simulation::VirtualClients::Create(
@@ -94,22 +117,21 @@ std::optional<int64_t> Simulation::VirtualClients::PrepareRound(int round,
   return expected_examples;
 }
 
-void Simulation::VirtualClients::TrainClient(int round, uint32_t client, Availability availability,
-                                             int64_t downloaded_bytes, double ratio_scale,
-                                             RoundServer& server, int worker,
+void Simulation::VirtualClients::TrainClient(int round, size_t position, int64_t downloaded_bytes,
+                                             double ratio_scale, RoundServer& server, int worker,
                                              ClientRecord& record) {
   ClientWorkspace& workspace = workspaces_[worker];
-  ClientMemory& memory = memories_[client];
+  ClientMemory& memory = memories_[cohort_[position]];
   ClientMemory before = step_->CopyForRollback(memory);
-  RunClient(round, client, availability, downloaded_bytes, ratio_scale, server, workspace, memory,
-            record);
+  RunClient(round, position, downloaded_bytes, ratio_scale, server, workspace, memory, record);
   step_->Settle(record.fate == ClientFate::kAccepted, std::move(before), memory);
 }
 
-void Simulation::VirtualClients::RunClient(int round, uint32_t client, Availability availability,
-                                           int64_t downloaded_bytes, double ratio_scale,
-                                           RoundServer& server, ClientWorkspace& workspace,
-                                           ClientMemory& memory, ClientRecord& record) {
+void Simulation::VirtualClients::RunClient(int round, size_t position, int64_t downloaded_bytes,
+                                           double ratio_scale, RoundServer& server,
+                                           ClientWorkspace& workspace, ClientMemory& memory,
+                                           ClientRecord& record) {
+  const uint32_t client = cohort_[position];
   const ClientTaskInputs task{.round = round,
                               .server_state = server.ServerState(),
                               .ratio_scale = ratio_scale,
@@ -122,25 +144,147 @@ void Simulation::VirtualClients::RunClient(int round, uint32_t client, Availabil
     record.error = std::string(step.status().message());
     return;
   }
-  const ClientUpload& upload = step->upload;
-  if (availability == Availability::kCrashesMidUpload) {
-    record.bytes_up = static_cast<int64_t>(upload.update.size()) / 2;  // then the link is gone
+  SendUpload(round, position, *step, downloaded_bytes, server, workspace, record);
+}
+
+void Simulation::VirtualClients::SendUpload(int round, size_t position,
+                                            const ClientStepResult& step, int64_t downloaded_bytes,
+                                            RoundServer& server, ClientWorkspace& workspace,
+                                            ClientRecord& record) {
+  const uint32_t client = cohort_[position];
+  const ClientUpload& upload = step.upload;
+  SecAggRoundServer* protocol = server.secure_round();
+  // Under secure aggregation what travels is the masked input, built from the shares the server
+  // forwarded; the plain upload never leaves the client.
+  Bytes masked;
+  if (protocol != nullptr) {
+    if (!StillInProtocol(round, position, SecAggStage::kMask, record)) return;
+    SecAggRoundClient& secure = *secure_clients_[position];
+    absl::StatusOr<Bytes> shares = protocol->Reply(SecAggStage::kShare, client);
+    absl::StatusOr<std::vector<float>> input =
+        shares.ok() ? step_->SecureInput(upload)
+                    : absl::StatusOr<std::vector<float>>(shares.status());
+    absl::StatusOr<Bytes> message =
+        input.ok()
+            ? secure.Mask(*shares, *input, SecAggRoundingKey(config_.run.seed, round, client))
+            : absl::StatusOr<Bytes>(input.status());
+    record.protocol_seconds = ProtocolSeconds(secure);
+    if (!message.ok()) {
+      secure_clients_[position].reset();
+      record.fate = ClientFate::kDropped;  // it cannot go on with the protocol
+      record.error = std::string(message.status().message());
+      return;
+    }
+    masked = *std::move(message);
+  }
+  const int64_t upload_bytes =
+      protocol != nullptr ? static_cast<int64_t>(masked.size()) : upload.bytes();
+  if (availability_[position] == Availability::kCrashesMidUpload) {
+    // Half of it is sent, then the link is gone.
+    record.bytes_up +=
+        protocol != nullptr ? upload_bytes / 2 : static_cast<int64_t>(upload.update.size()) / 2;
+    if (protocol != nullptr) secure_clients_[position].reset();
     return;
   }
   record.report = upload.report;
-  record.bytes_up = upload.bytes();
-  record.finish_seconds =
-      system_->RoundTrip(client, downloaded_bytes,
-                         step->train.examples_processed * step->compute_scale, upload.bytes());
+  record.bytes_up += upload_bytes;
+  record.finish_seconds = system_->RoundTrip(
+      client, downloaded_bytes, step.train.examples_processed * step.compute_scale, upload_bytes);
+  record.uploaded = true;
   if (system_->deadline_seconds() > 0.0 && record.finish_seconds > system_->deadline_seconds()) {
-    record.uploaded = true;
     record.fate = ClientFate::kStraggler;  // the server closed the round without it
+    if (protocol != nullptr) secure_clients_[position].reset();
     return;
   }
-  record.uploaded = true;
-  absl::Status accepted = server.Submit(upload, &workspace.delta);
+  absl::Status accepted = absl::OkStatus();
+  if (protocol != nullptr) {
+    // The report is checked like any upload's: it goes into the round's loss in the clear.
+    accepted = CheckClientReport(upload.report);
+    if (accepted.ok()) accepted = protocol->Receive(SecAggStage::kMask, client, masked);
+    if (!accepted.ok()) secure_clients_[position].reset();
+  } else {
+    accepted = server.Submit(upload, &workspace.delta);
+  }
   record.fate = accepted.ok() ? ClientFate::kAccepted : ClientFate::kRejected;
   if (!accepted.ok()) record.error = std::string(accepted.message());
+}
+
+bool Simulation::VirtualClients::StillInProtocol(int round, size_t position, SecAggStage stage,
+                                                 ClientRecord& record) {
+  if (!secure_clients_[position].has_value()) {
+    record.fate = ClientFate::kDropped;
+    return false;
+  }
+  if (DropsBeforeStage(config_.plugins.Get<SecAggSpec>(), config_.run.seed, round,
+                       cohort_[position], stage)) {
+    secure_clients_[position].reset();
+    record.fate = ClientFate::kDropped;
+    record.error = absl::StrCat("dropped out before the secure aggregation stage '",
+                                SecAggStageName(stage), "'");
+    return false;
+  }
+  return true;
+}
+
+void Simulation::VirtualClients::RunStagesBeforeTraining(int round, SecAggRoundServer& protocol,
+                                                         RoundOutcome& outcome) {
+  const SecAggSpec& spec = config_.plugins.Get<SecAggSpec>();
+  const int n = static_cast<int>(cohort_.size());
+  secure_clients_.assign(cohort_.size(), std::nullopt);
+  const size_t length = engine_->global_model().num_elements();
+  const uint64_t graph_seed = SecAggGraphSeed(config_.run.seed, round);
+  for (size_t i = 0; i < cohort_.size(); ++i) {
+    if (availability_[i] == Availability::kDropsOut) continue;  // never connects
+    absl::StatusOr<SecAggRoundClient> secure =
+        SecAggRoundClient::Create(spec, n, static_cast<uint32_t>(i), length, graph_seed);
+    if (!secure.ok()) continue;
+    const Bytes keys = secure->Advertise();
+    outcome.records[i].bytes_up += static_cast<int64_t>(keys.size());
+    if (protocol.Receive(SecAggStage::kAdvertise, cohort_[i], keys).ok()) {
+      secure_clients_[i] = *std::move(secure);
+    }
+  }
+  const bool advertised = protocol.Close(SecAggStage::kAdvertise).ok();
+  for (size_t i = 0; i < cohort_.size(); ++i) {
+    if (!advertised) secure_clients_[i].reset();
+    if (!StillInProtocol(round, i, SecAggStage::kShare, outcome.records[i])) continue;
+    absl::StatusOr<Bytes> keys = protocol.Reply(SecAggStage::kAdvertise, cohort_[i]);
+    absl::StatusOr<Bytes> shares =
+        keys.ok() ? secure_clients_[i]->Share(*keys) : absl::StatusOr<Bytes>(keys.status());
+    if (!shares.ok()) {
+      secure_clients_[i].reset();
+      continue;
+    }
+    outcome.records[i].bytes_up += static_cast<int64_t>(shares->size());
+    if (!protocol.Receive(SecAggStage::kShare, cohort_[i], *shares).ok()) {
+      secure_clients_[i].reset();
+    }
+  }
+  if (!protocol.Close(SecAggStage::kShare).ok()) {
+    for (auto& secure : secure_clients_) secure.reset();
+  }
+}
+
+void Simulation::VirtualClients::RunUnmasking(int round, SecAggRoundServer& protocol,
+                                              RoundOutcome& outcome) {
+  if (!protocol.Close(SecAggStage::kMask).ok()) return;  // abandoned: Finish() says why
+  for (size_t i = 0; i < cohort_.size(); ++i) {
+    ClientRecord& record = outcome.records[i];
+    // Its input is in the sum whether or not it stays for the unmasking.
+    if (record.fate != ClientFate::kAccepted || !secure_clients_[i].has_value()) continue;
+    if (DropsBeforeStage(config_.plugins.Get<SecAggSpec>(), config_.run.seed, round, cohort_[i],
+                         SecAggStage::kUnmask)) {
+      continue;
+    }
+    SecAggRoundClient& secure = *secure_clients_[i];
+    absl::StatusOr<Bytes> survivors = protocol.Reply(SecAggStage::kMask, cohort_[i]);
+    absl::StatusOr<Bytes> shares =
+        survivors.ok() ? secure.Unmask(*survivors) : absl::StatusOr<Bytes>(survivors.status());
+    record.protocol_seconds = ProtocolSeconds(secure);
+    if (!shares.ok()) continue;
+    record.bytes_up += static_cast<int64_t>(shares->size());
+    protocol.Receive(SecAggStage::kUnmask, cohort_[i], *shares).IgnoreError();
+  }
 }
 
 absl::StatusOr<RoundOutcome> Simulation::VirtualClients::RunRound(int round, RoundServer& server) {
@@ -155,14 +299,19 @@ absl::StatusOr<RoundOutcome> Simulation::VirtualClients::RunRound(int round, Rou
     uplink_bps[i] = system_->client(cohort_[i]).uplink_bps;
   }
   const std::vector<double> ratio_scales = server.RatioScales(uplink_bps);
+  SecAggRoundServer* protocol = server.secure_round();
+  secure_clients_.clear();
+  if (protocol != nullptr) RunStagesBeforeTraining(round, *protocol, outcome);
   for (size_t i = 0; i < cohort_.size(); ++i) {
     if (availability_[i] == Availability::kDropsOut) continue;
+    // A client that left the protocol before training has nothing to send.
+    if (protocol != nullptr && !secure_clients_[i].has_value()) continue;
     engine_->pool().Submit([&, i](int worker) {
-      TrainClient(round, cohort_[i], availability_[i], downloaded[i], ratio_scales[i], server,
-                  worker, outcome.records[i]);
+      TrainClient(round, i, downloaded[i], ratio_scales[i], server, worker, outcome.records[i]);
     });
   }
   engine_->pool().Wait();
+  if (protocol != nullptr) RunUnmasking(round, *protocol, outcome);
   double slowest = 0.0;
   bool cut_off = false;
   for (size_t i = 0; i < cohort_.size(); ++i) {
@@ -217,10 +366,11 @@ absl::StatusOr<std::unique_ptr<Simulation>> Simulation::Create(const ExperimentC
                                                                const SimulationOptions& options) {
   if (options.replay != nullptr &&
       (config.system.dropout > 0.0 || config.system.crash_upload > 0.0 ||
-       config.system.deadline_seconds > 0.0)) {
+       config.system.deadline_seconds > 0.0 ||
+       config.plugins.Get<SecAggSpec>().stage_dropout > 0.0)) {
     return absl::InvalidArgumentError(
-        "--replay trains exactly the recorded clients: [system] dropout, crash_upload and "
-        "deadline_seconds must be 0");
+        "--replay trains exactly the recorded clients: [system] dropout, crash_upload, "
+        "deadline_seconds and secagg.stage_dropout must be 0");
   }
   TRIB_ASSIGN_OR_RETURN(std::unique_ptr<VirtualClients> clients,
                         VirtualClients::Create(config, options));

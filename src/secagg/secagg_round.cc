@@ -1,7 +1,5 @@
 #include "secagg/secagg_round.h"
 
-#include <sodium.h>
-
 #include <chrono>
 #include <cmath>
 
@@ -149,6 +147,7 @@ absl::Status SecAggRoundServer::Close(SecAggStage stage) {
       break;
   }
   costs_.server_seconds[static_cast<int>(stage)] += Since(start);
+  if (!closed.ok() && abandoned_.ok()) abandoned_ = closed;
   return closed;
 }
 
@@ -184,6 +183,7 @@ absl::StatusOr<Bytes> SecAggRoundServer::Reply(SecAggStage stage, uint32_t clien
 absl::StatusOr<SecureSum> SecAggRoundServer::Finish() {
   const auto start = Clock::now();
   std::lock_guard lock(mu_);
+  if (!abandoned_.ok()) return abandoned_;
   absl::StatusOr<std::vector<uint32_t>> ring_sum = server_.Finish();
   SecureSum result;
   if (ring_sum.ok()) {
@@ -231,15 +231,12 @@ absl::StatusOr<Bytes> SecAggRoundClient::Share(std::span<const uint8_t> key_list
 }
 
 absl::StatusOr<Bytes> SecAggRoundClient::Mask(std::span<const uint8_t> shares,
-                                              std::span<const float> update) {
+                                              std::span<const float> update,
+                                              const SymmetricKey& rounding_key) {
   const auto start = Clock::now();
   TRIB_ASSIGN_OR_RETURN(const std::vector<EncryptedShare> received,
                         ParseSharesFor(shares, client_.AdvertiseKeys().from));
-  // The rounding draws come from a fresh key of the operating system's generator.
-  SymmetricKey rounding_key;
-  randombytes_buf(rounding_key.data(), rounding_key.size());
   const std::vector<uint32_t> levels = quantizer_.Quantize(update, rounding_key);
-  sodium_memzero(rounding_key.data(), rounding_key.size());
   TRIB_ASSIGN_OR_RETURN(const MaskedInput masked, client_.MaskInput(received, levels));
   Bytes message = SerializeMaskedInput(masked);
   seconds_[static_cast<int>(SecAggStage::kMask)] += Since(start);

@@ -37,7 +37,10 @@ struct SecAggSpec {
   // the most dropouts).
   int threshold = 0;
   int bits = 16;             // levels per value: 2^bits
-  double clip_range = 0.01;  // values are clipped to [-clip_range, clip_range]
+  double clip_range = 0.05;  // values are clipped to [-clip_range, clip_range]
+  // Simulation only: the probability that a client still in the protocol drops out before
+  // each of the stages after the first (share keys, masked input, unmasking).
+  double stage_dropout = 0.0;
 };
 
 inline constexpr int kCompleteGraphUpTo = 64;
@@ -84,7 +87,8 @@ class SecAggRoundServer {
   // After Close(stage): what `client` receives for the next stage (counted as sent). Clients
   // that are out of the protocol get an error.
   absl::StatusOr<Bytes> Reply(SecAggStage stage, uint32_t client);
-  // After the unmasking messages: the survivors' sum, or an error when the round is abandoned.
+  // After the unmasking messages: the survivors' sum, or why the round was abandoned (at this
+  // stage or an earlier one).
   absl::StatusOr<SecureSum> Finish();
 
   const SecAggParams& params() const { return params_; }
@@ -104,6 +108,7 @@ class SecAggRoundServer {
   mutable std::mutex mu_;
   SecAggServer server_;
   std::vector<uint32_t> survivors_;  // U3 (indices), once the mask stage closed
+  absl::Status abandoned_;           // why the round was abandoned at a stage's close
   SecAggCosts costs_;
 };
 
@@ -119,8 +124,11 @@ class SecAggRoundClient {
   // From its neighbours' keys: its shares for them.
   absl::StatusOr<Bytes> Share(std::span<const uint8_t> key_list);
   // From the shares addressed to it and its update (clipped to the range, quantized with
-  // unbiased stochastic rounding): its masked input.
-  absl::StatusOr<Bytes> Mask(std::span<const uint8_t> shares, std::span<const float> update);
+  // unbiased stochastic rounding drawn from `rounding_key`'s stream): its masked input. The
+  // rounding needs no secrecy (the masks hide the input), so a run may derive the key from its
+  // seed and be reproducible.
+  absl::StatusOr<Bytes> Mask(std::span<const uint8_t> shares, std::span<const float> update,
+                             const SymmetricKey& rounding_key);
   // From the survivor list: its unmasking shares.
   absl::StatusOr<Bytes> Unmask(std::span<const uint8_t> survivors);
 

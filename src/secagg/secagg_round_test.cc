@@ -85,7 +85,7 @@ Outcome RunRound(const SecAggSpec& spec, const Scenario& s) {
           message = clients[i]->Share(inbox[i]);
           break;
         case SecAggStage::kMask:
-          message = clients[i]->Mask(inbox[i], InputOf(i, s.length));
+          message = clients[i]->Mask(inbox[i], InputOf(i, s.length), SymmetricKey{});
           break;
         case SecAggStage::kUnmask:
           message = clients[i]->Unmask(inbox[i]);

@@ -171,7 +171,9 @@ RoundResult RunRound(const SecAggParams& params, const std::vector<std::set<uint
   for (int c = 0; c < n; ++c) {
     if (dropped(1, c)) continue;
     auto shares = clients[c].ShareKeys(server->KeysFor(c));
-    if (shares.ok()) EXPECT_TRUE(server->ReceiveShares(c, *shares).ok());
+    if (shares.ok()) {
+      EXPECT_TRUE(server->ReceiveShares(c, *shares).ok());
+    }
   }
   if (absl::Status s = server->CloseSharing(); !s.ok()) {
     result.sum = s;
@@ -180,7 +182,9 @@ RoundResult RunRound(const SecAggParams& params, const std::vector<std::set<uint
   for (int c = 0; c < n; ++c) {
     if (dropped(2, c)) continue;
     auto masked = clients[c].MaskInput(server->SharesFor(c), inputs[c]);
-    if (masked.ok()) EXPECT_TRUE(server->ReceiveMaskedInput(*masked).ok());
+    if (masked.ok()) {
+      EXPECT_TRUE(server->ReceiveMaskedInput(*masked).ok());
+    }
   }
   absl::StatusOr<std::vector<uint32_t>> survivors = server->CloseMasking();
   if (!survivors.ok()) {
@@ -194,7 +198,9 @@ RoundResult RunRound(const SecAggParams& params, const std::vector<std::set<uint
   for (int c = 0; c < n; ++c) {
     if (dropped(3, c) || !std::binary_search(survivors->begin(), survivors->end(), c)) continue;
     auto shares = clients[c].Unmask(*survivors);
-    if (shares.ok()) EXPECT_TRUE(server->ReceiveUnmaskingShares(*shares).ok());
+    if (shares.ok()) {
+      EXPECT_TRUE(server->ReceiveUnmaskingShares(*shares).ok());
+    }
   }
   result.sum = server->Finish();
   result.held_both = server->HeldBothSecretsOfAClient();

@@ -312,7 +312,11 @@ absl::Status NoisedMean::Accumulate(const ClientUpdate& update) {
           " is above what a clipped update with its noise share can reach (", bound, ")"));
     }
   }
-  absl::Status status = sum_->Add(values, clip_factor * WeightScale());
+  // A secure aggregation sum arrives as the mean of `summed` clients: the clip and the bound
+  // above apply to that mean (each client clipped its own update), and it weighs `summed`.
+  if (update.summed < 1) return absl::InvalidArgumentError("an update standing for no client");
+  absl::Status status =
+      sum_->Add(values, clip_factor * WeightScale() * static_cast<double>(update.summed));
   if (!status.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("client ", update.client_id, ": ", status.message()));

@@ -1,0 +1,153 @@
+#include "engine/secure_aggregation.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <set>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/seeded_rng.h"
+#include "common/status_util.h"
+#include "privacy/privacy_spec.h"
+
+namespace tributary {
+namespace {
+
+// Strategies whose server step reads only the mean update, which is all a masked sum gives.
+const std::set<std::string>& SumStrategies() {
+  static const std::set<std::string> names = {"fedavg",  "fedavgm", "fedadagrad",
+                                              "fedadam", "fedyogi", "diloco"};
+  return names;
+}
+
+const std::set<std::string>& CompatibleTechniques() {
+  static const std::set<std::string> names = {"fedprox", "attack"};
+  return names;
+}
+
+// The most clients one round can sample: every client under Poisson sampling, else K.
+int LargestCohort(const ExperimentConfig& config) {
+  const int population = config.data.partition.num_clients;
+  if (config.ResolvedSampling() == ClientSampling::kPoisson) return population;
+  return std::min(population, config.run.clients_per_round);
+}
+
+}  // namespace
+
+std::vector<ConfigField<ExperimentConfig>> SecAggFields() {
+  using C = ExperimentConfig;
+  const auto spec = [](C& c) -> SecAggSpec& { return c.plugins.Mutable<SecAggSpec>(); };
+  return {
+      BoolField<C>("secagg.enabled",
+                   "secure aggregation (SecAgg+, Bell et al. 2020): the server learns only the "
+                   "sum of the round's updates (docs/secure_aggregation.md)",
+                   [spec](C& c) -> bool& { return spec(c).enabled; }),
+      IntegerField<C>(
+          "secagg.neighbors",
+          "k, each client's neighbours (mask partners, share holders); 0: everyone for cohorts "
+          "up to 64, else 4 ceil(log2 n)",
+          [spec](C& c) -> int& { return spec(c).neighbors; }, 0, 1 << 20),
+      IntegerField<C>(
+          "secagg.threshold",
+          "t, shares that recover a secret and survivors every stage needs; must exceed k / 2 "
+          "(0: floor(k / 2) + 1)",
+          [spec](C& c) -> int& { return spec(c).threshold; }, 0, 1 << 20),
+      IntegerField<C>(
+          "secagg.bits", "levels of each value in the ring: 2^bits; bits + log2(cohort) <= 32",
+          [spec](C& c) -> int& { return spec(c).bits; }, 1, 31),
+      FloatField<C>("secagg.clip_range",
+                    "each update value is clipped to [-clip_range, clip_range] before quantizing",
+                    [spec](C& c) -> double& { return spec(c).clip_range; }),
+      FloatField<C>("secagg.stage_dropout",
+                    "simulation: probability a client drops before each later stage (share "
+                    "keys, masked input, unmasking)",
+                    [spec](C& c) -> double& { return spec(c).stage_dropout; }),
+  };
+}
+
+absl::Status ValidateSecureAggregation(const ExperimentConfig& config) {
+  const SecAggSpec& spec = config.plugins.Get<SecAggSpec>();
+  if (!spec.enabled) return absl::OkStatus();
+  if (!(spec.clip_range > 0.0 && std::isfinite(spec.clip_range))) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("secagg.clip_range must be > 0, got ", spec.clip_range));
+  }
+  if (!(spec.stage_dropout >= 0.0 && spec.stage_dropout < 1.0)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("secagg.stage_dropout must be in [0, 1), got ", spec.stage_dropout));
+  }
+  if (config.compress.uplink != "fp32") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "secagg: compress.uplink = '", config.compress.uplink,
+        "' cannot go under the masks: the server adds the masked vectors coordinate by "
+        "coordinate, so every client must send the same coordinates as plain values. Codecs "
+        "whose structure differs per client (top-k indices, per-client scales, quantizer "
+        "levels) would add unrelated numbers; use compress.uplink = \"fp32\""));
+  }
+  if (config.compress.error_feedback) {
+    return absl::InvalidArgumentError(
+        "secagg: compress.error_feedback has nothing to keep with the fp32 uplink; set it to "
+        "false");
+  }
+  if (!SumStrategies().count(config.strategy.name)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "secagg: strategy.name = ", config.strategy.name,
+        " needs the clients' individual updates, and the server sees only their sum; use "
+        "fedavg, fedavgm, fedadagrad, fedadam, fedyogi or diloco"));
+  }
+  if (config.strategy.mask_aware) {
+    return absl::InvalidArgumentError(
+        "secagg: strategy.mask_aware counts which clients sent each coordinate, which the sum "
+        "hides");
+  }
+  if (config.plugins.Get<PrivacySpec>().enabled()) {
+    return absl::InvalidArgumentError(
+        "secagg with [privacy]: not yet; the privacy accountant counts the clients a round "
+        "accepted from their uploads, and does not yet see how many a secure sum holds");
+  }
+  if (config.strategy.ResolvedWeighting() != Weighting::kUniform) {
+    return absl::InvalidArgumentError(
+        "secagg: every client weighs 1 in a masked sum (weighting by example counts would need "
+        "each count in the clear next to its update); set strategy.weighting = \"uniform\"");
+  }
+  TRIB_RETURN_IF_ERROR(ResolveSecAggParams(spec, LargestCohort(config), 1, 0).status());
+  return absl::OkStatus();
+}
+
+absl::Status CheckSecureAggregationTechniques(const TechniqueSet& techniques) {
+  for (const auto& technique : techniques) {
+    if (!CompatibleTechniques().count(std::string(technique->name()))) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "secagg: ", std::string(technique->name()),
+          " attaches data to each upload or decodes it per client, which a masked sum cannot "
+          "carry; secure aggregation runs with fedprox and attacks"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+uint64_t SecAggGraphSeed(uint64_t run_seed, int round) {
+  return DeriveSeed(run_seed, round, 0, RngPurpose::kSecAggGraph);
+}
+
+SymmetricKey SecAggRoundingKey(uint64_t run_seed, int round, uint32_t client) {
+  Rng rng = MakeRng(run_seed, round, client, RngPurpose::kSecAggRounding);
+  SymmetricKey key;
+  for (size_t i = 0; i < key.size(); i += 8) {
+    const uint64_t word = rng();
+    std::memcpy(key.data() + i, &word, 8);
+  }
+  return key;
+}
+
+bool DropsBeforeStage(const SecAggSpec& spec, uint64_t run_seed, int round, uint32_t client,
+                      SecAggStage stage) {
+  if (spec.stage_dropout <= 0.0 || stage == SecAggStage::kAdvertise) return false;
+  Rng rng = MakeRng(run_seed, round, uint64_t{client} * kSecAggStages + static_cast<int>(stage),
+                    RngPurpose::kSecAggDropout);
+  return UniformUnit(rng) < spec.stage_dropout;
+}
+
+}  // namespace tributary
