@@ -23,6 +23,8 @@ struct Registration {
   Factory create;
   // The [strategy] keys only this strategy reads (stored in StrategySpec::options); may be null.
   std::vector<ConfigField<StrategySpec>> (*fields)() = nullptr;
+  // The server step reads only the mean of the round's updates (StepsOnTheMeanOnly).
+  bool mean_step = false;
 };
 
 Factory MakeFedOpt(ServerOptimizer kind) {
@@ -46,15 +48,16 @@ absl::StatusOr<std::unique_ptr<Strategy>> WithPreAggregation(
 // One line per strategy.
 const std::map<std::string, Registration>& Registry() {
   static const std::map<std::string, Registration> registry = {
-      {"fedavg", {MakeFedAvg}},
+      {"fedavg", {MakeFedAvg, nullptr, true}},
       // FedProx and SCAFFOLD aggregate the model as FedAvg; what else they do is a technique's
       // (engine/techniques/proximal_term.h, engine/techniques/scaffold_control.h).
       {"fedprox", {MakeFedAvg}},
-      {"fedavgm", {MakeFedOpt(ServerOptimizer::kMomentum)}},
-      {"fedadagrad", {MakeFedOpt(ServerOptimizer::kAdagrad)}},
-      {"fedadam", {MakeFedOpt(ServerOptimizer::kAdam)}},
-      {"fedyogi", {MakeFedOpt(ServerOptimizer::kYogi)}},
-      {"diloco", {[](const StrategySpec& s) { return std::make_unique<DiLoCo>(s); }}},
+      {"fedavgm", {MakeFedOpt(ServerOptimizer::kMomentum), nullptr, true}},
+      {"fedadagrad", {MakeFedOpt(ServerOptimizer::kAdagrad), nullptr, true}},
+      {"fedadam", {MakeFedOpt(ServerOptimizer::kAdam), nullptr, true}},
+      {"fedyogi", {MakeFedOpt(ServerOptimizer::kYogi), nullptr, true}},
+      {"diloco",
+       {[](const StrategySpec& s) { return std::make_unique<DiLoCo>(s); }, nullptr, true}},
       {"lora_exact", {[](const StrategySpec&) { return std::make_unique<LoraExact>(); }}},
       {"scaffold", {MakeFedAvg}},
       {"median", {[](const StrategySpec& s) {
@@ -99,6 +102,19 @@ std::vector<ConfigField<StrategySpec>> StrategyConfigFields() {
     for (ConfigField<StrategySpec>& f : registration.fields()) fields.push_back(std::move(f));
   }
   return fields;
+}
+
+bool StepsOnTheMeanOnly(const std::string& name) {
+  auto it = Registry().find(name);
+  return it != Registry().end() && it->second.mean_step;
+}
+
+std::string MeanStepStrategies() {
+  std::vector<std::string> names;
+  for (const auto& [name, registration] : Registry()) {
+    if (registration.mean_step) names.push_back(name);
+  }
+  return absl::StrJoin(names, ", ");
 }
 
 absl::StatusOr<std::unique_ptr<Strategy>> CreateStrategy(const StrategySpec& spec) {

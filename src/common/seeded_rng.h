@@ -32,6 +32,7 @@ enum class RngPurpose : uint64_t {
   kSecAggGraph = 17,     // the neighbourhood graph of a secure aggregation round (public)
   kSecAggRounding = 18,  // a client's stochastic rounding into the secure aggregation ring
   kSecAggDropout = 19,   // simulated dropouts between secure aggregation stages
+  kSecAggCodec = 20,     // the uplink codec seed all clients of a secure round share
 };
 
 using Rng = std::mt19937_64;

@@ -403,6 +403,36 @@ TEST(PipelineTest, EncodeSparseSendsTheGivenEntries) {
   EXPECT_EQ(update->values, values);
 }
 
+TEST(PipelineTest, SeededPatternIsWhatEveryClientWithTheSeedSends) {
+  const std::vector<TensorSpec> layout = {{"a", {300}}, {"b", {20, 10}}};
+  for (const char* spec : {"randk:ratio=0.1", "pertensor|randk:ratio=0.1", "fp32"}) {
+    auto pipeline = *Pipeline::Parse(spec);
+    ASSERT_TRUE(pipeline->seed_determined_coordinates()) << spec;
+    for (bool contract : {false, true}) {
+      const CodecContext context{.seed = 9, .layout = layout, .contract = contract};
+      const Update pattern = pipeline->SeededPattern(500, context);
+      for (uint64_t client : {1, 2}) {
+        const std::vector<float> x = RandomVector(500, client);
+        const Update sent = *pipeline->Decode(pipeline->Encode(x, context), 500, layout);
+        std::vector<uint32_t> indices = sent.indices;
+        if (!sent.sparse) {
+          indices.resize(500);
+          std::iota(indices.begin(), indices.end(), 0u);
+        }
+        ASSERT_EQ(indices, pattern.indices) << spec;
+        for (size_t j = 0; j < indices.size(); ++j) {
+          EXPECT_EQ(sent.values[j], static_cast<float>(x[indices[j]] * pattern.values[j]))
+              << spec << " " << j;
+        }
+      }
+    }
+  }
+  for (const char* spec : {"topk:ratio=0.1", "randk:ratio=0.1|zstd", "fp16", "qsgd:bits=8",
+                           "randk:ratio=0.1|bf16", "sketch:rows=3,cols=50,k=10", "sparse"}) {
+    EXPECT_FALSE((*Pipeline::Parse(spec))->seed_determined_coordinates()) << spec;
+  }
+}
+
 TEST(PipelineTest, CompressedSizesAreWhatTheyClaim) {
   std::vector<float> x = RandomVector(100000, 1);
   const size_t header = 32 + 8;

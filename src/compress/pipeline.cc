@@ -118,6 +118,30 @@ std::vector<Pipeline::Section> Pipeline::Sections(size_t dimension,
   return sections;
 }
 
+bool Pipeline::seed_determined_coordinates() const {
+  return values_->lossless() && !bytes_ && (!selector_ || selector_->indices_from_seed());
+}
+
+Update Pipeline::SeededPattern(size_t dimension, const CodecContext& context) const {
+  Update pattern{.dimension = dimension, .sparse = true};
+  for (const Section& section : Sections(dimension, context)) {
+    std::vector<uint32_t> indices;
+    if (selector_) {
+      indices = selector_->Regenerate(section.size, section.seed);
+    } else {
+      indices.resize(section.size);
+      for (size_t i = 0; i < section.size; ++i) indices[i] = static_cast<uint32_t>(i);
+    }
+    const double scale =
+        selector_ && !context.contract ? selector_->value_scale(section.size, indices.size()) : 1.0;
+    for (uint32_t index : indices) {
+      pattern.indices.push_back(static_cast<uint32_t>(section.offset + index));
+      pattern.values.push_back(static_cast<float>(scale));
+    }
+  }
+  return pattern;
+}
+
 Payload Pipeline::Encode(std::span<const float> x, const CodecContext& context) const {
   Payload payload;
   EncodeInto(x, context, &payload);

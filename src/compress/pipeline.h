@@ -63,6 +63,16 @@ class Pipeline {
   absl::StatusOr<Update> Decode(std::span<const uint8_t> payload, size_t dimension,
                                 std::span<const TensorSpec> layout = {}) const;
 
+  // True when every client encoding with the same context sends plain fp32 values at the same
+  // coordinates (no selector, or one that draws its indices from the seed alone; a lossless
+  // value stage; no byte stage): the payloads of many clients then add up coordinate by
+  // coordinate, as under secure aggregation's masks.
+  bool seed_determined_coordinates() const;
+  // The coordinates such a pipeline sends for `dimension` and `context` (seed and layout), as a
+  // sparse update whose values are the factors Encode() multiplies each coordinate by
+  // (random-k's d / k; 1 when context.contract). Requires seed_determined_coordinates().
+  Update SeededPattern(size_t dimension, const CodecContext& context) const;
+
   // The sketch stage when this pipeline is a count sketch (its tables are summed across clients
   // before unsketching), else null.
   const SketchCodec* sketch() const;

@@ -5,6 +5,7 @@
 #include "common/seeded_rng.h"
 #include "common/status_util.h"
 #include "compress/error_feedback.h"
+#include "engine/secure_aggregation.h"
 #include "engine/technique_registry.h"
 
 namespace tributary {
@@ -121,11 +122,16 @@ absl::StatusOr<ClientStepResult> ClientStep::Run(uint32_t client, const ClientTa
   for (size_t t = 0; t < techniques_.size(); ++t) {
     TRIB_RETURN_IF_ERROR(techniques_[t]->AfterTrain(with_technique(t)));
   }
+  // Under secure aggregation every client encodes with the round's shared seed (random-k keeps
+  // the same coordinates everywhere) and unscaled (SecureInputPattern).
+  const bool secure = config_.plugins.Get<SecAggSpec>().enabled;
   const CodecContext codec_context{
-      .seed = DeriveSeed(config_.run.seed, task.round, client, RngPurpose::kCodec),
+      .seed = secure ? SecAggCodecSeed(config_.run.seed, task.round)
+                     : DeriveSeed(config_.run.seed, task.round, client, RngPurpose::kCodec),
       .layout = round.upload_layout,
       .state = &memory.codec,
-      .ratio_scale = task.ratio_scale};
+      .ratio_scale = task.ratio_scale,
+      .contract = secure};
   if (config_.compress.error_feedback) {
     TRIB_ASSIGN_OR_RETURN(out.upload.update,
                           EncodeWithErrorFeedback(*uplink_, round.upload, codec_context));
@@ -143,7 +149,8 @@ absl::StatusOr<std::vector<float>> ClientStep::SecureInput(const ClientUpload& u
   size_t dimension = 0;
   for (const TensorSpec& spec : layout_) dimension += static_cast<size_t>(spec.NumElements());
   TRIB_ASSIGN_OR_RETURN(Update update, uplink_->Decode(upload.update, dimension, layout_));
-  return update.ToDense();
+  // The values at the coordinates of SecureInputPattern, in its order.
+  return std::move(update.values);
 }
 
 }  // namespace tributary

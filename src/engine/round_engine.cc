@@ -294,7 +294,15 @@ absl::Status RoundEngine::FinishSecureRound(RoundOutcome& outcome, RoundMetrics&
   m.clients_summed = static_cast<int>(count);
   ModelState mean = global_.ZerosLike();
   std::span<float> flat = mean.flat();
-  for (size_t i = 0; i < flat.size(); ++i) flat[i] = sum->sum[i] / static_cast<float>(count);
+  const Update& pattern = secure_pattern_;
+  if (sum->sum.size() != pattern.indices.size()) {
+    return absl::InternalError(absl::StrCat("round ", metrics.round, ": a secure sum of ",
+                                            sum->sum.size(), " values for ", pattern.indices.size(),
+                                            " coordinates"));
+  }
+  for (size_t j = 0; j < pattern.indices.size(); ++j) {
+    flat[pattern.indices[j]] = sum->sum[j] * pattern.values[j] / static_cast<float>(count);
+  }
   std::lock_guard lock(strategy_mutex_);
   return strategy_->Accumulate(
       ClientUpdate{.client_id = 0, .delta = &mean, .num_examples = count, .summed = count});
@@ -429,8 +437,10 @@ absl::Status RoundEngine::Run(ClientChannel& channel,
     for (const auto& technique : techniques_) technique->OnRoundStart(cohort, metrics);
     RoundOutcome outcome;
     if (secagg_.has_value()) {
-      absl::StatusOr<std::unique_ptr<SecAggRoundServer>> protocol = SecAggRoundServer::Create(
-          *secagg_, cohort, global_.num_elements(), SecAggGraphSeed(config_.run.seed, round));
+      secure_pattern_ = SecureInputPattern(*uplink_, config_.run.seed, round, global_.specs());
+      absl::StatusOr<std::unique_ptr<SecAggRoundServer>> protocol =
+          SecAggRoundServer::Create(*secagg_, cohort, secure_pattern_.indices.size(),
+                                    SecAggGraphSeed(config_.run.seed, round));
       if (protocol.ok()) {
         secure_round_ = *std::move(protocol);
       } else {

@@ -115,6 +115,7 @@ class RoundEngine final : public RoundServer {
   std::unique_ptr<Pipeline> fp32_;
   std::optional<SecAggSpec> secagg_;                 // when secagg.enabled
   std::unique_ptr<SecAggRoundServer> secure_round_;  // the open round's
+  Update secure_pattern_;  // the coordinates the open secure round sums (SecureInputPattern)
   int64_t server_state_bytes_ = 0;  // the fp32 payload of a model-sized server state
   std::shared_ptr<const TensorDataset> test_data_;
   std::unique_ptr<WorkerPool> pool_;

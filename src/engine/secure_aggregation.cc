@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "aggregate/strategy_registry.h"
 #include "common/seeded_rng.h"
 #include "common/status_util.h"
 #include "privacy/privacy_spec.h"
@@ -15,15 +16,8 @@
 namespace tributary {
 namespace {
 
-// Strategies whose server step reads only the mean update, which is all a masked sum gives.
-const std::set<std::string>& SumStrategies() {
-  static const std::set<std::string> names = {"fedavg",  "fedavgm", "fedadagrad",
-                                              "fedadam", "fedyogi", "diloco"};
-  return names;
-}
-
 const std::set<std::string>& CompatibleTechniques() {
-  static const std::set<std::string> names = {"fedprox", "attack"};
+  static const std::set<std::string> names = {"fedprox", "attack", "dp"};
   return names;
 }
 
@@ -32,6 +26,44 @@ int LargestCohort(const ExperimentConfig& config) {
   const int population = config.data.partition.num_clients;
   if (config.ResolvedSampling() == ClientSampling::kPoisson) return population;
   return std::min(population, config.run.clients_per_round);
+}
+
+// Differential privacy composes with the masks in its distributed mode only: each client clips
+// and adds its noise share, and the server never sees an update to clip or noise.
+absl::Status CheckPrivacyUnderTheMasks(const ExperimentConfig& config) {
+  const PrivacySpec& privacy = config.plugins.Get<PrivacySpec>();
+  if (!privacy.enabled()) return absl::OkStatus();
+  if (privacy.mode != PrivacyMode::kDistributed) {
+    return absl::InvalidArgumentError(
+        "secagg with privacy.mode = central: the server would need each update to clip it, and "
+        "sees only the sum; use privacy.mode = \"distributed\" (each client adds its share of "
+        "the noise before masking)");
+  }
+  if (privacy.adaptive_clipping) {
+    return absl::InvalidArgumentError(
+        "secagg with privacy.adaptive_clipping: each client's clipped-or-not count would have "
+        "to go under the masks as well, which is not supported; set it to false");
+  }
+  // A noised coordinate is at most C (the clipped update's share) plus its noise share, of std
+  // s = z C / sqrt(m). The ring clips at clip_range, and a clipped noise share is no longer the
+  // Gaussian the accountant assumes: clip_range must leave 8 s of room (a noised value falls
+  // outside with probability below 1.3e-15).
+  const SecAggSpec& spec = config.plugins.Get<SecAggSpec>();
+  const int shares =
+      privacy.distributed_clients > 0 ? privacy.distributed_clients : config.run.clients_per_round;
+  const double share_stddev =
+      privacy.noise_multiplier * privacy.clip_norm / std::sqrt(static_cast<double>(shares));
+  const double needed = privacy.clip_norm + 8.0 * share_stddev;
+  if (spec.clip_range < needed) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "secagg.clip_range = ", spec.clip_range,
+        " would clip the noised values: a coordinate of a clipped update is at most "
+        "privacy.clip_norm = ",
+        privacy.clip_norm, ", and each client's noise share has std ", share_stddev,
+        "; clipped noise is not the Gaussian the accountant assumes. Set secagg.clip_range >= ",
+        needed, " (clip_norm + 8 std)"));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -78,35 +110,33 @@ absl::Status ValidateSecureAggregation(const ExperimentConfig& config) {
     return absl::InvalidArgumentError(
         absl::StrCat("secagg.stage_dropout must be in [0, 1), got ", spec.stage_dropout));
   }
-  if (config.compress.uplink != "fp32") {
+  TRIB_ASSIGN_OR_RETURN(std::unique_ptr<Pipeline> uplink, Pipeline::Parse(config.compress.uplink));
+  if (!uplink->seed_determined_coordinates()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "secagg: compress.uplink = '", config.compress.uplink,
         "' cannot go under the masks: the server adds the masked vectors coordinate by "
         "coordinate, so every client must send the same coordinates as plain values. Codecs "
         "whose structure differs per client (top-k indices, per-client scales, quantizer "
-        "levels) would add unrelated numbers; use compress.uplink = \"fp32\""));
+        "levels) would add unrelated numbers, and a byte stage (zstd) has nothing to shrink in "
+        "a masked vector; use compress.uplink = \"fp32\" or \"randk:ratio=R\" (the round's "
+        "clients share its seed)"));
   }
   if (config.compress.error_feedback) {
     return absl::InvalidArgumentError(
-        "secagg: compress.error_feedback has nothing to keep with the fp32 uplink; set it to "
-        "false");
+        "secagg: compress.error_feedback is not supported under the masks; set it to false");
   }
-  if (!SumStrategies().count(config.strategy.name)) {
+  if (!StepsOnTheMeanOnly(config.strategy.name)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "secagg: strategy.name = ", config.strategy.name,
-        " needs the clients' individual updates, and the server sees only their sum; use "
-        "fedavg, fedavgm, fedadagrad, fedadam, fedyogi or diloco"));
+        " needs the clients' individual updates, and the server sees only their sum; use ",
+        MeanStepStrategies()));
   }
   if (config.strategy.mask_aware) {
     return absl::InvalidArgumentError(
         "secagg: strategy.mask_aware counts which clients sent each coordinate, which the sum "
         "hides");
   }
-  if (config.plugins.Get<PrivacySpec>().enabled()) {
-    return absl::InvalidArgumentError(
-        "secagg with [privacy]: not yet; the privacy accountant counts the clients a round "
-        "accepted from their uploads, and does not yet see how many a secure sum holds");
-  }
+  TRIB_RETURN_IF_ERROR(CheckPrivacyUnderTheMasks(config));
   if (config.strategy.ResolvedWeighting() != Weighting::kUniform) {
     return absl::InvalidArgumentError(
         "secagg: every client weighs 1 in a masked sum (weighting by example counts would need "
@@ -122,7 +152,8 @@ absl::Status CheckSecureAggregationTechniques(const TechniqueSet& techniques) {
       return absl::InvalidArgumentError(absl::StrCat(
           "secagg: ", std::string(technique->name()),
           " attaches data to each upload or decodes it per client, which a masked sum cannot "
-          "carry; secure aggregation runs with fedprox and attacks"));
+          "carry; secure aggregation runs with fedprox, attacks and distributed differential "
+          "privacy"));
     }
   }
   return absl::OkStatus();
@@ -140,6 +171,18 @@ SymmetricKey SecAggRoundingKey(uint64_t run_seed, int round, uint32_t client) {
     std::memcpy(key.data() + i, &word, 8);
   }
   return key;
+}
+
+uint64_t SecAggCodecSeed(uint64_t run_seed, int round) {
+  return DeriveSeed(run_seed, round, 0, RngPurpose::kSecAggCodec);
+}
+
+Update SecureInputPattern(const Pipeline& uplink, uint64_t run_seed, int round,
+                          std::span<const TensorSpec> layout) {
+  size_t dimension = 0;
+  for (const TensorSpec& spec : layout) dimension += static_cast<size_t>(spec.NumElements());
+  return uplink.SeededPattern(
+      dimension, CodecContext{.seed = SecAggCodecSeed(run_seed, round), .layout = layout});
 }
 
 bool DropsBeforeStage(const SecAggSpec& spec, uint64_t run_seed, int round, uint32_t client,

@@ -3,9 +3,10 @@
 // round engine opens one per round and the channels carry its messages.
 //
 // What the server sums under the masks is each client's update as its uplink codec produces it,
-// decoded by the client itself: this needs a codec whose output is linear with the same
-// structure for every client (dense fp32 today). Each client weighs 1 in the sum (the server
-// cannot see who contributed what), so the mean is uniform over the clients in the sum.
+// decoded by the client itself: the codec must send plain values at coordinates that are the
+// same for every client (fp32: all of them; random-k: the k drawn from a seed the round's
+// clients share). Each client weighs 1 in the sum (the server cannot see who contributed what),
+// so the mean is uniform over the clients in the sum.
 #ifndef TRIBUTARY_ENGINE_SECURE_AGGREGATION_H_
 #define TRIBUTARY_ENGINE_SECURE_AGGREGATION_H_
 
@@ -13,6 +14,7 @@
 
 #include "absl/status/status.h"
 #include "common/config_field.h"
+#include "compress/pipeline.h"
 #include "engine/experiment.h"
 #include "engine/technique.h"
 #include "secagg/secagg_round.h"
@@ -35,6 +37,15 @@ absl::Status CheckSecureAggregationTechniques(const TechniqueSet& techniques);
 // of one client's update (needs no secrecy: the masks hide the input).
 uint64_t SecAggGraphSeed(uint64_t run_seed, int round);
 SymmetricKey SecAggRoundingKey(uint64_t run_seed, int round, uint32_t client);
+// The seed every client of a secure round encodes its update with, so that a random-k uplink
+// keeps the same coordinates on every client.
+uint64_t SecAggCodecSeed(uint64_t run_seed, int round);
+// The coordinates a secure round sums (what each client's masked vector holds, in order) and the
+// factor each gets when the mean is formed: clients encode unscaled (their values must fit the
+// ring's clip range), so random-k's d / k is applied to the sum instead.
+Update SecureInputPattern(const Pipeline& uplink, uint64_t run_seed, int round,
+                          std::span<const TensorSpec> layout);
+
 // Simulation: whether `client` drops out before `stage` (secagg.stage_dropout).
 bool DropsBeforeStage(const SecAggSpec& spec, uint64_t run_seed, int round, uint32_t client,
                       SecAggStage stage);

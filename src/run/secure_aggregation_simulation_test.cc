@@ -35,6 +35,21 @@ ExperimentConfig SecureRun() {
   return c;
 }
 
+// Distributed differential privacy under the masks: Poisson sampling of 20 clients at q = 0.5,
+// each adding a noise share of std 0.5 / sqrt(10), reproducible so that runs compare.
+ExperimentConfig PrivateSecureRun() {
+  ExperimentConfig c = SecureRun();
+  c.run.rounds = 2;
+  c.run.sampling = ClientSampling::kPoisson;
+  PrivacySpec& privacy = c.plugins.Mutable<PrivacySpec>();
+  privacy.mode = PrivacyMode::kDistributed;
+  privacy.noise_multiplier = 0.5;
+  privacy.clip_norm = 1.0;
+  privacy.reproducible_noise = true;
+  c.plugins.Mutable<SecAggSpec>().clip_range = 2.5;
+  return c;
+}
+
 struct RunResult {
   std::vector<RoundMetrics> rounds;
   std::vector<float> model;
@@ -91,6 +106,73 @@ TEST(SecureAggregationSimulationTest, GivesPlainUniformFedAvgUpToTheQuantization
   EXPECT_GT(m.secagg->client_seconds, 0.0);
 }
 
+TEST(SecureAggregationSimulationTest, RandomKSumsTheRoundsSharedCoordinatesOnly) {
+  const ExperimentConfig dense = SecureRun();
+  ExperimentConfig sparse = dense;
+  sparse.compress.uplink = "randk:ratio=0.1";
+  auto fresh = Simulation::Create(dense);
+  ASSERT_TRUE(fresh.ok()) << fresh.status();
+  const std::span<const float> initial = (*fresh)->global_model().flat();
+  const RunResult a = RunAll(dense);
+  const RunResult b = RunAll(sparse);
+  ASSERT_EQ(b.model.size(), initial.size());
+  const size_t d = initial.size();
+  auto uplink = *Pipeline::Parse(sparse.compress.uplink);
+  const Update pattern =
+      SecureInputPattern(*uplink, sparse.run.seed, 1, (*fresh)->global_model().specs());
+  const size_t k = pattern.indices.size();
+  EXPECT_EQ(k, static_cast<size_t>(std::llround(0.1 * d)));
+  // Off the pattern the model is untouched; on it, the step is d / k times the dense run's mean
+  // (the same clients, the same updates), up to one rounding step of each mean.
+  const double step = 2.0 / ((1 << 24) - 1);
+  std::vector<bool> chosen(d, false);
+  for (size_t j = 0; j < k; ++j) {
+    const uint32_t i = pattern.indices[j];
+    chosen[i] = true;
+    EXPECT_FLOAT_EQ(pattern.values[j], static_cast<float>(d) / k);
+    const double expected = (a.model[i] - initial[i]) * pattern.values[j];
+    EXPECT_NEAR(b.model[i] - initial[i], expected, pattern.values[j] * 2 * step + 1e-6) << i;
+  }
+  for (size_t i = 0; i < d; ++i) {
+    if (!chosen[i]) ASSERT_EQ(b.model[i], initial[i]) << i;
+  }
+  // Each masked vector holds k values: 4-byte sender, varint count, 4 bytes a value.
+  const RoundMetrics& m = b.rounds.at(0);
+  ASSERT_TRUE(m.secagg.has_value());
+  EXPECT_EQ(m.secagg->clients_summed, 10);
+  const int64_t varint = k < (1 << 14) ? 2 : 3;
+  EXPECT_EQ(m.secagg->bytes_up[2], 10 * (4 + varint + 4 * static_cast<int64_t>(k)));
+}
+
+TEST(SecureAggregationSimulationTest, DistributedNoiseUnderTheMasksIsTheNoiseOfThePlainRun) {
+  const ExperimentConfig secure = PrivateSecureRun();
+  ExperimentConfig plain = secure;
+  plain.plugins.Mutable<SecAggSpec>().enabled = false;
+  const RunResult a = RunAll(secure);
+  const RunResult b = RunAll(plain);
+  ASSERT_EQ(a.rounds.size(), 2u);
+  ASSERT_EQ(b.rounds.size(), 2u);
+  for (size_t r = 0; r < 2; ++r) {
+    // The same clients, the same noise shares, accounted the same way.
+    ASSERT_TRUE(a.rounds[r].secagg.has_value());
+    EXPECT_EQ(a.rounds[r].secagg->clients_summed, b.rounds[r].clients) << r;
+    ASSERT_TRUE(a.rounds[r].dp_epsilon.has_value());
+    ASSERT_TRUE(b.rounds[r].dp_epsilon.has_value());
+    EXPECT_GT(*a.rounds[r].dp_epsilon, 0.0);
+    EXPECT_DOUBLE_EQ(*a.rounds[r].dp_epsilon, *b.rounds[r].dp_epsilon) << r;
+  }
+  // Each client's noised value is rounded to a multiple of 5 / (2^24 - 1); the sum of at most 20
+  // divided by the expected 10, over two rounds, moves at most 4 steps. The noise in the mean
+  // (std about 0.05) is far above that: a secure path that lost it would fail here.
+  const double step = 5.0 / ((1 << 24) - 1);
+  ASSERT_EQ(a.model.size(), b.model.size());
+  double worst = 0.0;
+  for (size_t i = 0; i < a.model.size(); ++i) {
+    worst = std::max(worst, static_cast<double>(std::fabs(a.model[i] - b.model[i])));
+  }
+  EXPECT_LE(worst, 4 * step + 2e-6);
+}
+
 TEST(SecureAggregationSimulationTest, TheSameSeedGivesTheSameModelThoughTheMasksAreFresh) {
   ExperimentConfig config = SecureRun();
   config.run.rounds = 2;
@@ -142,8 +224,10 @@ TEST(SecureAggregationSimulationTest, ConfigsItCannotServeAreRefusedWithTheReaso
     EXPECT_NE(status.message().find(words), std::string::npos) << status;
   };
   ExperimentConfig c = SecureRun();
-  c.compress.uplink = "topk:ratio=0.1";
-  refused(c, "cannot go under the masks");
+  for (const char* uplink : {"topk:ratio=0.1", "qsgd:bits=8", "randk:ratio=0.1|zstd"}) {
+    c.compress.uplink = uplink;
+    refused(c, "cannot go under the masks");
+  }
   c = SecureRun();
   c.plugins.Mutable<SecAggSpec>().threshold = 12;  // a cohort of 10 has 9 neighbours each
   refused(c, "secagg.threshold");
@@ -162,12 +246,15 @@ TEST(SecureAggregationSimulationTest, ConfigsItCannotServeAreRefusedWithTheReaso
   c = SecureRun();
   c.strategy.name = "scaffold";
   refused(c, "scaffold");
-  c = SecureRun();
-  c.run.sampling = ClientSampling::kPoisson;
-  c.plugins.Mutable<PrivacySpec>().mode = PrivacyMode::kDistributed;
-  c.plugins.Mutable<PrivacySpec>().noise_multiplier = 0.5;
-  c.plugins.Mutable<PrivacySpec>().clip_norm = 1.0;
-  refused(c, "secagg with [privacy]: not yet");
+  c = PrivateSecureRun();
+  c.plugins.Mutable<PrivacySpec>().mode = PrivacyMode::kCentral;
+  refused(c, "privacy.mode = central");
+  c = PrivateSecureRun();
+  c.plugins.Mutable<PrivacySpec>().adaptive_clipping = true;
+  refused(c, "adaptive_clipping");
+  c = PrivateSecureRun();
+  c.plugins.Mutable<SecAggSpec>().clip_range = 2.0;  // below 1 + 8 * 0.5 / sqrt(10) = 2.26
+  refused(c, "would clip the noised values");
 }
 
 }  // namespace

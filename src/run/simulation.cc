@@ -231,7 +231,7 @@ void Simulation::VirtualClients::RunStagesBeforeTraining(int round, SecAggRoundS
   const SecAggSpec& spec = config_.plugins.Get<SecAggSpec>();
   const int n = static_cast<int>(cohort_.size());
   secure_clients_.assign(cohort_.size(), std::nullopt);
-  const size_t length = engine_->global_model().num_elements();
+  const size_t length = protocol.params().vector_length;
   const uint64_t graph_seed = SecAggGraphSeed(config_.run.seed, round);
   for (size_t i = 0; i < cohort_.size(); ++i) {
     if (availability_[i] == Availability::kDropsOut) continue;  // never connects

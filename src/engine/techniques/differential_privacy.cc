@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "aggregate/strategy_registry.h"
 #include "common/seeded_rng.h"
 #include "common/status_util.h"
 #include "compress/pipeline.h"
@@ -22,12 +23,6 @@ namespace {
 constexpr uint64_t kServerStream = 0xFFFFFFFFull + 1;
 
 // Strategies whose server step reads only the mean update (they see the noised mean).
-const std::set<std::string>& ServerStepStrategies() {
-  static const std::set<std::string> names = {"fedavg",  "fedavgm", "fedadagrad",
-                                              "fedadam", "fedyogi", "diloco"};
-  return names;
-}
-
 double L2Norm(std::span<const float> values) {
   double sum = 0.0;
   for (float v : values) sum += static_cast<double>(v) * v;
@@ -212,11 +207,13 @@ class DifferentialPrivacy final : public Technique {
     RdpAccountant accountant = Accountant();
     const double clip = state[0];
     // A round that changed no model released nothing. Distributed noise is as large as the
-    // shares that arrived: sqrt(accepted / m) of the full noise.
+    // shares that arrived: sqrt(accepted / m) of the full noise. Under secure aggregation the
+    // arrivals are the clients the masked sum holds.
+    const int accepted = metrics.secagg.has_value() ? metrics.secagg->clients_summed : accepted_;
     if (stepped) {
       const double z = spec_.mode == PrivacyMode::kCentral
                            ? spec_.noise_multiplier
-                           : spec_.noise_multiplier * std::sqrt(accepted_ / double(shares_));
+                           : spec_.noise_multiplier * std::sqrt(accepted / double(shares_));
       accountant.Compose(q_, z);
       if (spec_.adaptive_clipping) {
         double noised = static_cast<double>(count_sum_) / kCountScale;
@@ -432,11 +429,10 @@ absl::Status ValidateDifferentialPrivacy(const ExperimentConfig& config) {
         "accountant (Poisson sampling of each client with q = K / N) does not cover; use "
         "run.sampling = poisson or auto");
   }
-  if (!ServerStepStrategies().count(config.strategy.name)) {
+  if (!StepsOnTheMeanOnly(config.strategy.name)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "privacy: strategy.name = ", config.strategy.name,
-        " is not a server step over the mean update; DP-FedAvg works with fedavg, fedavgm, "
-        "fedadagrad, fedadam, fedyogi or diloco"));
+        " is not a server step over the mean update; DP-FedAvg works with ", MeanStepStrategies()));
   }
   if (config.strategy.mask_aware || config.plugins.Get<HeteroFlOptions>().small_fraction > 0.0) {
     return absl::InvalidArgumentError(
