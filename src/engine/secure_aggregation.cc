@@ -137,7 +137,9 @@ absl::Status ValidateSecureAggregation(const ExperimentConfig& config) {
         "hides");
   }
   TRIB_RETURN_IF_ERROR(CheckPrivacyUnderTheMasks(config));
-  if (config.strategy.ResolvedWeighting() != Weighting::kUniform) {
+  // Differential privacy weighs every client 1 whatever the weighting says.
+  if (config.strategy.ResolvedWeighting() != Weighting::kUniform &&
+      !config.plugins.Get<PrivacySpec>().enabled()) {
     return absl::InvalidArgumentError(
         "secagg: every client weighs 1 in a masked sum (weighting by example counts would need "
         "each count in the clear next to its update); set strategy.weighting = \"uniform\"");

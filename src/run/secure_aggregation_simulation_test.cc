@@ -41,6 +41,7 @@ ExperimentConfig PrivateSecureRun() {
   ExperimentConfig c = SecureRun();
   c.run.rounds = 2;
   c.run.sampling = ClientSampling::kPoisson;
+  c.strategy.weighting = Weighting::kExamples;  // privacy weighs every client 1 regardless
   PrivacySpec& privacy = c.plugins.Mutable<PrivacySpec>();
   privacy.mode = PrivacyMode::kDistributed;
   privacy.noise_multiplier = 0.5;
