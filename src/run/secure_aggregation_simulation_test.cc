@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <utility>
 
 #include "engine/secure_aggregation.h"
 #include "privacy/privacy_spec.h"
@@ -73,12 +74,15 @@ RunResult RunAll(const ExperimentConfig& config) {
   return out;
 }
 
-TEST(SecureAggregationSimulationTest, GivesPlainUniformFedAvgUpToTheQuantizationStep) {
-  const ExperimentConfig secure = SecureRun();
+// The run, and the same run with secure aggregation off.
+std::pair<RunResult, RunResult> RunSecureAndPlain(const ExperimentConfig& secure) {
   ExperimentConfig plain = secure;
   plain.plugins.Mutable<SecAggSpec>().enabled = false;
-  const RunResult a = RunAll(secure);
-  const RunResult b = RunAll(plain);
+  return {RunAll(secure), RunAll(plain)};
+}
+
+TEST(SecureAggregationSimulationTest, GivesPlainUniformFedAvgUpToTheQuantizationStep) {
+  const auto [a, b] = RunSecureAndPlain(SecureRun());
   ASSERT_EQ(a.model.size(), b.model.size());
   // Each client's value is rounded to a multiple of step = 2 / (2^24 - 1); the mean of ten is
   // within one step of the plain mean.
@@ -146,11 +150,7 @@ TEST(SecureAggregationSimulationTest, RandomKSumsTheRoundsSharedCoordinatesOnly)
 }
 
 TEST(SecureAggregationSimulationTest, DistributedNoiseUnderTheMasksIsTheNoiseOfThePlainRun) {
-  const ExperimentConfig secure = PrivateSecureRun();
-  ExperimentConfig plain = secure;
-  plain.plugins.Mutable<SecAggSpec>().enabled = false;
-  const RunResult a = RunAll(secure);
-  const RunResult b = RunAll(plain);
+  const auto [a, b] = RunSecureAndPlain(PrivateSecureRun());
   ASSERT_EQ(a.rounds.size(), 2u);
   ASSERT_EQ(b.rounds.size(), 2u);
   for (size_t r = 0; r < 2; ++r) {
