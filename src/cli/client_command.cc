@@ -21,6 +21,7 @@ absl::Status RunClient(const ClientCommandOptions& options) {
   client.uplink_mbps = options.uplink_mbps;
   client.downlink_mbps = options.downlink_mbps;
   client.give_up_seconds = options.give_up_seconds;
+  client.chaos_secagg_dropout = options.chaos_secagg_dropout;
   if (options.token.empty() == options.token_file.empty()) {
     return absl::InvalidArgumentError("give exactly one of --token and --token-file");
   }

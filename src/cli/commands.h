@@ -56,6 +56,7 @@ struct ClientCommandOptions {
   double uplink_mbps = 0.0;
   double downlink_mbps = 0.0;
   double give_up_seconds = 300.0;
+  bool chaos_secagg_dropout = false;
 };
 int RunClientCommand(const ClientCommandOptions& options);
 

@@ -95,6 +95,10 @@ int main(int argc, char** argv) {
                   "A registered client silent this long (not polling, not uploading) is treated "
                   "as gone when selected: dropped at once, not waited for")
       ->capture_default_str();
+  srv->add_option("--secagg-stage-deadline", server.coordinator.secagg_stage_seconds,
+                  "Secure aggregation: seconds each stage without training (advertise keys, "
+                  "share keys, unmasking) waits for its clients' messages")
+      ->capture_default_str();
   srv->add_option("--metrics-listen", server.metrics_listen,
                   "HOST:PORT serving Prometheus metrics at /metrics (off when empty)");
   srv->add_option("--max-calls-per-client", server.limits.max_calls_per_client,
@@ -157,6 +161,10 @@ int main(int argc, char** argv) {
   cli->add_option("--give-up", client.give_up_seconds,
                   "Seconds without reaching the server before the client gives up")
       ->capture_default_str();
+  cli->add_flag("--chaos-secagg-dropout", client.chaos_secagg_dropout,
+                "Testing: kill this process (SIGKILL) before each secure aggregation stage at "
+                "which the run's secagg.stage_dropout has `simulate` drop this client, so a "
+                "deployed run with real dropouts can be compared with the simulated one");
 
   tributary::GenerateCommandOptions generate;
   CLI::App* gen = app.add_subcommand("generate", "Continue a prompt with a trained gpt model");

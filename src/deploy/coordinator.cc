@@ -81,6 +81,9 @@ absl::Status CoordinatorOptions::Validate(const ExperimentConfig& config) const 
   if (!(liveness_seconds > 0.0)) {
     return absl::InvalidArgumentError("--liveness-timeout must be > 0 seconds");
   }
+  if (!(secagg_stage_seconds > 0.0)) {
+    return absl::InvalidArgumentError("--secagg-stage-deadline must be > 0 seconds");
+  }
   return absl::OkStatus();
 }
 
@@ -91,14 +94,6 @@ absl::Status CheckDeployable(const ExperimentConfig& config) {
     return absl::UnimplementedError(
         "tributary server does not run data.client_holdout (per-client evaluation) yet: it needs "
         "an evaluation task for every client (simulation only; docs/architecture.md)");
-  }
-  // Refused rather than run in the clear: the coordinator protocol does not carry the secure
-  // aggregation stages yet.
-  if (config.plugins.Get<SecAggSpec>().enabled) {
-    return absl::UnimplementedError(
-        "tributary server does not run secagg.enabled (secure aggregation) yet: the coordinator "
-        "protocol has no messages for its stages (simulation only; "
-        "docs/secure_aggregation.md)");
   }
   return absl::OkStatus();
 }
@@ -118,6 +113,13 @@ absl::StatusOr<std::unique_ptr<Coordinator>> Coordinator::Create(const Experimen
   TRIB_RETURN_IF_ERROR(config.Validate());
   TRIB_RETURN_IF_ERROR(CheckDeployable(config));
   TRIB_RETURN_IF_ERROR(options.Validate(config));
+  if (const SecAggSpec& secagg = config.plugins.Get<SecAggSpec>();
+      secagg.enabled && secagg.stage_dropout > 0.0) {
+    LogWarning(
+        "secagg.stage_dropout = %g is a simulation setting: the server ignores it (clients started "
+        "with --chaos-secagg-dropout kill themselves where the simulator would drop them)",
+        secagg.stage_dropout);
+  }
   auto coordinator =
       std::unique_ptr<Coordinator>(new Coordinator(config, std::move(config_toml), options));
   Coordinator& c = *coordinator;
@@ -157,11 +159,15 @@ absl::StatusOr<Coordinator::Registration> Coordinator::Register(uint32_t client,
   registered.examples = num_examples;
   registered.uplink_bps = uplink_mbps * 1e6;
   registered.last_seen = Clock::now();
-  // A client registers again only after losing its connection, and with it the round's work.
+  // A client registers again only after losing its connection, and with it the round's work
+  // (under secure aggregation, its protocol secrets).
   auto it = participants_.find(client);
   if (round_open_ && it != participants_.end() && it->second.stage == Stage::kTraining) {
     it->second.stage = Stage::kFailed;
     LogInfo("round %d: client %u dropped: reconnected mid-round", round_, client);
+  }
+  if (secure_ != nullptr && it != participants_.end() && it->second.stage == Stage::kAccepted) {
+    it->second.secure_gone = true;
   }
   counters_.registrations++;
   counters_.registered_clients = static_cast<int>(registered_.size());
@@ -185,6 +191,19 @@ absl::StatusOr<std::optional<ClientTask>> Coordinator::WaitForTask(
   if (!registered_.contains(client)) {
     return absl::FailedPreconditionError("register before asking for a round");
   }
+  // A client asking for its next round has given up on the open one (under secure
+  // aggregation, a protocol step of its own failed): the round need not wait for it.
+  if (auto open = participants_.find(client); round_open_ && open != participants_.end()) {
+    if (open->second.stage == Stage::kTraining) {
+      open->second.stage = Stage::kFailed;
+      open->second.error = "it gave up the round";
+      LogInfo("round %d: client %u dropped: it gave up the round", round_, client);
+      progress_.notify_all();
+    } else if (open->second.stage == Stage::kAccepted) {
+      open->second.secure_gone = true;
+      progress_.notify_all();
+    }
+  }
   // While it waits here the client is alive; when it leaves, it was last seen then.
   registered_[client].polling++;
   absl::Cleanup seen = [&] {
@@ -199,13 +218,20 @@ absl::StatusOr<std::optional<ClientTask>> Coordinator::WaitForTask(
       return std::optional<ClientTask>();
     }
     auto it = participants_.find(client);
-    if (round_open_ && it != participants_.end() && it->second.stage == Stage::kSelected) {
+    // Under secure aggregation a client can join only while the keys are being advertised.
+    if (round_open_ && it != participants_.end() && it->second.stage == Stage::kSelected &&
+        (secure_ == nullptr || secure_stage_ == 0)) {
       it->second.stage = Stage::kTraining;
       ClientTask task{.round = round_,
                       .download = engine_->Download(client, held_version, true),
                       .server_state = engine_->ServerStatePayload(),
                       .ratio_scale = it->second.ratio_scale,
                       .clip_norm = engine_->ClipNorm()};
+      if (secure_ != nullptr) {
+        task.secagg_cohort = static_cast<int>(cohort_.size());
+        task.secagg_position = it->second.position;
+        task.secagg_length = static_cast<int64_t>(secure_->params().vector_length);
+      }
       return std::optional<ClientTask>(std::move(task));
     }
     if (cancelled()) return absl::CancelledError("the client went away");
@@ -236,8 +262,10 @@ absl::Status Coordinator::SubmitUpdate(const ClientUpload& upload) {
   // The example count weighs the update: it must be the one the client registered (and the
   // round's expected total was computed from), not whatever the upload asserts.
   int64_t registered_examples = 0;
+  SecAggRoundServer* secure = nullptr;
   {
     std::lock_guard lock(mu_);
+    secure = secure_;
     auto it = registered_.find(upload.report.client);
     if (it != registered_.end()) registered_examples = it->second.examples;
     auto p = participants_.find(upload.report.client);
@@ -256,13 +284,30 @@ absl::Status Coordinator::SubmitUpdate(const ClientUpload& upload) {
   // collecting this round.
   const bool examples_match = upload.report.num_examples == registered_examples;
   absl::Status accepted = examples_match
-                              ? engine_->Submit(upload, nullptr)
+                              ? absl::OkStatus()
                               : absl::InvalidArgumentError(absl::StrCat(
                                     "the upload claims ", upload.report.num_examples,
                                     " examples; the client registered ", registered_examples));
+  bool refused_by_protocol = false;
+  if (accepted.ok() && secure == nullptr) {
+    accepted = engine_->Submit(upload, nullptr);
+  } else if (accepted.ok()) {
+    // The masked input: the report goes into the round's loss in the clear, so it is checked
+    // like any upload's; the protocol checks the rest.
+    accepted = CheckClientReport(upload.report);
+    if (accepted.ok() && !upload.attachment.empty()) {
+      accepted = absl::InvalidArgumentError("a masked input carries no attachment");
+    }
+    if (accepted.ok()) {
+      accepted = secure->Receive(SecAggStage::kMask, upload.report.client, upload.update);
+      refused_by_protocol = !accepted.ok();
+    }
+  }
   std::lock_guard lock(mu_);
   Participant& participant = participants_[upload.report.client];
-  participant.uploaded_bytes = upload.bytes();
+  if (secure != nullptr && accepted.ok()) participant.secure_stages = 3;
+  if (refused_by_protocol) counters_.secagg_refused++;
+  participant.uploaded_bytes += upload.bytes();
   participant.report = upload.report;
   participant.stage = accepted.ok() ? Stage::kAccepted : Stage::kRejected;
   if (!accepted.ok()) {
@@ -291,6 +336,175 @@ void Coordinator::ClientFailed(uint32_t client, int round, int64_t bytes,
   it->second.uploaded_bytes += bytes;
   LogInfo("round %d: client %u dropped: %s", round, client, reason.c_str());
   progress_.notify_all();
+}
+
+bool Coordinator::InSecureStage(const Participant& p, int stage) const {
+  if (secure_ == nullptr || !secure_abandoned_.ok()) return false;
+  switch (stage) {
+    case 0:  // a client that has not taken its task yet may still come
+      return (p.stage == Stage::kSelected || p.stage == Stage::kTraining) && p.secure_stages == 0;
+    case 1:
+      return p.stage == Stage::kTraining && p.secure_stages == 1;
+    case 2:  // its masked input was taken; it waits for the survivor list
+    case 3:
+      return p.stage == Stage::kAccepted && !p.secure_gone && p.secure_stages == 3;
+  }
+  return false;
+}
+
+void Coordinator::EndSecureRound(const absl::Status& why) {
+  if (secure_abandoned_.ok()) {
+    secure_abandoned_ = why;
+    counters_.secagg_abandoned++;
+  }
+  LogWarning("round %d: secure aggregation abandoned: %s", round_,
+             std::string(why.message()).c_str());
+  for (auto& [client, p] : participants_) {
+    if (p.stage == Stage::kSelected || p.stage == Stage::kTraining) {
+      p.stage = Stage::kFailed;
+      p.error = std::string(why.message());
+    }
+  }
+  progress_.notify_all();
+  stage_closed_.notify_all();
+}
+
+absl::StatusOr<std::vector<uint8_t>> Coordinator::SecureMessage(
+    uint32_t client, int round, int stage, std::span<const uint8_t> message, double client_seconds,
+    const std::function<bool()>& cancelled) {
+  if (stage < 0 || stage >= kSecAggStages) {
+    return absl::InvalidArgumentError(absl::StrCat("no secure aggregation stage ", stage));
+  }
+  const SecAggStage which = static_cast<SecAggStage>(stage);
+  std::unique_lock lock(mu_);
+  auto found = participants_.find(client);
+  if (secure_ == nullptr || round != round_ || found == participants_.end()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("client ", client, " is in no secure aggregation round ", round, " (round ",
+                     round_, secure_ != nullptr ? " is open)" : " runs none)"));
+  }
+  if (!secure_abandoned_.ok()) {
+    return absl::AbortedError(
+        absl::StrCat("round ", round, " was abandoned: ", secure_abandoned_.message()));
+  }
+  Participant& p = found->second;
+  if (!InSecureStage(p, stage) || (which != SecAggStage::kMask && secure_stage_ != stage)) {
+    return absl::FailedPreconditionError(absl::StrCat("client ", client, " is not in the stage '",
+                                                      SecAggStageName(which), "' of round ", round,
+                                                      " (out of the protocol, or too late)"));
+  }
+  if (auto r = registered_.find(client); r != registered_.end()) r->second.last_seen = Clock::now();
+  if (which != SecAggStage::kMask) {
+    p.uploaded_bytes += static_cast<int64_t>(message.size());
+    absl::Status received = secure_->Receive(which, client, message);
+    if (!received.ok()) {
+      // Out of the protocol; an input already in the sum stays there.
+      counters_.secagg_refused++;
+      if (p.stage == Stage::kAccepted) {
+        p.secure_gone = true;
+      } else {
+        p.stage = Stage::kFailed;
+        p.error = std::string(received.message());
+      }
+      LogInfo("round %d: client %u dropped from secure aggregation: %s", round, client,
+              std::string(received.message()).c_str());
+      progress_.notify_all();
+      return absl::InvalidArgumentError(received.message());
+    }
+    p.secure_stages = stage + 1;
+    // A client's word on its own timing weighs on nothing but the cost figures; bounded still.
+    if (client_seconds >= 0.0 && client_seconds <= 3600.0) p.protocol_seconds = client_seconds;
+    progress_.notify_all();
+    if (which == SecAggStage::kUnmask) return std::vector<uint8_t>();
+  }
+  while (secure_closed_ <= stage && secure_ != nullptr && round_ == round &&
+         secure_abandoned_.ok()) {
+    if (cancelled()) {
+      // Its call broke off: it can take no further part.
+      auto it = participants_.find(client);
+      if (it != participants_.end() && it->second.stage == Stage::kTraining) {
+        it->second.stage = Stage::kFailed;
+        it->second.error = "its secure aggregation call broke off";
+      } else if (it != participants_.end()) {
+        it->second.secure_gone = true;
+      }
+      progress_.notify_all();
+      return absl::CancelledError("the client went away");
+    }
+    stage_closed_.wait_for(lock, std::chrono::milliseconds(100));
+  }
+  if (!secure_abandoned_.ok()) {
+    return absl::AbortedError(
+        absl::StrCat("round ", round, " was abandoned: ", secure_abandoned_.message()));
+  }
+  found = participants_.find(client);
+  if (secure_ == nullptr || round_ != round || found == participants_.end()) {
+    return absl::AbortedError(absl::StrCat("round ", round, " is over"));
+  }
+  // Still in the protocol once its stage closed: it was not left out for a late message.
+  const Participant& after = found->second;
+  const bool still_in = which == SecAggStage::kMask
+                            ? InSecureStage(after, 3)
+                            : after.stage == Stage::kTraining && after.secure_stages == stage + 1;
+  if (!still_in) {
+    return absl::FailedPreconditionError(absl::StrCat("client ", client,
+                                                      " is out of the secure aggregation of round ",
+                                                      round, " (its stage closed without it)"));
+  }
+  absl::StatusOr<std::vector<uint8_t>> reply = secure_->Reply(which, client);
+  if (!reply.ok()) return absl::FailedPreconditionError(reply.status().message());
+  return reply;
+}
+
+absl::Status Coordinator::RunSecureStage(int stage, std::unique_lock<std::mutex>& lock) {
+  const SecAggStage which = static_cast<SecAggStage>(stage);
+  secure_stage_ = stage;
+  round_opened_.notify_all();
+  const auto deadline =
+      Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                         std::chrono::duration<double>(options_.secagg_stage_seconds));
+  const auto check_every = std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double>(std::min(1.0, options_.liveness_seconds / 4.0)));
+  auto waiting_for_some = [&] {
+    for (const auto& [client, p] : participants_) {
+      if (InSecureStage(p, stage)) return true;
+    }
+    return false;
+  };
+  // The masked inputs came as uploads, over the round's deadline: that stage only closes.
+  const bool collects = which != SecAggStage::kMask;
+  while (collects && waiting_for_some() && !stop_requested_ && Clock::now() < deadline) {
+    progress_.wait_until(lock, std::min(deadline, Clock::now() + check_every));
+    DropSilentParticipants();
+    for (auto& [client, p] : participants_) {
+      auto r = registered_.find(client);
+      if (InSecureStage(p, stage) && p.stage == Stage::kAccepted &&
+          (r == registered_.end() || !Alive(r->second))) {
+        p.secure_gone = true;
+      }
+    }
+  }
+  secure_stage_ = -1;
+  // Those still expected sent nothing in time: out of the protocol.
+  int missing = 0;
+  for (auto& [client, p] : participants_) {
+    if (!collects || !InSecureStage(p, stage)) continue;
+    ++missing;
+    if (p.stage == Stage::kAccepted) {
+      p.secure_gone = true;
+    } else {
+      p.stage = Stage::kFailed;
+      p.error = absl::StrCat("sent no '", SecAggStageName(which), "' message in time");
+    }
+  }
+  LogInfo("round %d: secure aggregation stage '%s' closed%s", round_, SecAggStageName(which),
+          missing > 0 ? absl::StrCat(" without ", missing, " client(s)").c_str() : "");
+  absl::Status closed = absl::OkStatus();
+  if (which != SecAggStage::kUnmask) closed = secure_->Close(which);
+  secure_closed_ = stage + 1;
+  if (!closed.ok()) EndSecureRound(closed);
+  stage_closed_.notify_all();
+  return closed;
 }
 
 bool Coordinator::RoundSettled() const {
@@ -378,6 +592,7 @@ std::optional<int64_t> Coordinator::PrepareRound(int round, std::span<const uint
   for (size_t i = 0; i < cohort_.size(); ++i) {
     auto it = registered_.find(cohort_[i]);
     Participant& p = participants_[cohort_[i]];
+    p.position = static_cast<int>(i);
     if (it == registered_.end() || !Alive(it->second)) {
       p.stage = Stage::kFailed;  // not connected: out of this round
     } else {
@@ -415,6 +630,10 @@ absl::StatusOr<RoundOutcome> Coordinator::RunRound(int round, RoundServer& serve
   for (uint32_t c : cohort_) {
     if (participants_[c].stage == Stage::kFailed) absent.push_back(c);
   }
+  secure_ = server.secure_round();
+  secure_stage_ = secure_ != nullptr ? 0 : -1;
+  secure_closed_ = 0;
+  secure_abandoned_ = absl::OkStatus();
   round_open_ = true;
   counters_.current_round = round;
   round_opened_.notify_all();
@@ -422,6 +641,8 @@ absl::StatusOr<RoundOutcome> Coordinator::RunRound(int round, RoundServer& serve
           absent.empty()
               ? ""
               : absl::StrCat(" (not connected: ", absl::StrJoin(absent, " "), ")").c_str());
+  // Secure aggregation: keys are advertised and shared before anyone trains.
+  if (secure_ != nullptr && RunSecureStage(0, lock).ok()) RunSecureStage(1, lock).IgnoreError();
   const auto deadline = start + std::chrono::duration_cast<Clock::duration>(
                                     std::chrono::duration<double>(options_.round_deadline_seconds));
   // Wakes at least a few times per liveness period to drop clients that went silent.
@@ -447,11 +668,20 @@ absl::StatusOr<RoundOutcome> Coordinator::RunRound(int round, RoundServer& serve
     p.cancel_upload = nullptr;
   }
   progress_.wait(lock, [&] { return submitting_ == 0; });
+  if (secure_ != nullptr && secure_abandoned_.ok()) {
+    // The masked inputs are in: the survivors learn who they are and send their unmasking
+    // shares; the engine then asks the protocol for the sum.
+    if (RunSecureStage(2, lock).ok()) RunSecureStage(3, lock).IgnoreError();
+  }
+  secure_ = nullptr;
+  secure_stage_ = -1;
+  stage_closed_.notify_all();
   RoundOutcome outcome;
   std::vector<uint32_t> joined, dropped;
   for (uint32_t client : cohort_) {
     Participant& p = participants_[client];
-    ClientRecord record{.client = client, .bytes_up = p.uploaded_bytes};
+    ClientRecord record{
+        .client = client, .bytes_up = p.uploaded_bytes, .protocol_seconds = p.protocol_seconds};
     switch (p.stage) {
       case Stage::kAccepted:
       case Stage::kRejected:

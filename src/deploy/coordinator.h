@@ -9,6 +9,15 @@
 // or at the deadline. With fewer accepted updates than the quorum the model stays as it was. A
 // checkpoint follows every round.
 //
+// Under secure aggregation the round runs the protocol's stages around it (secagg/secagg_round.h
+// does the protocol; this channel carries its bytes and closes its stages): with its task a
+// client learns its position in the cohort; it advertises its keys and shares them
+// (SecureMessage, each answered when the stage closes: every client still in it has sent, or
+// the stage deadline); its masked input is its upload, and that stage closes as a plain round
+// does; the survivors then send their unmasking shares. A client that goes silent, breaks off or
+// sends a malformed message is out of the protocol from then on; the round completes if
+// secagg.threshold clients are left at every stage, else it is abandoned.
+//
 // Thread-safety: the protocol methods (Register ... UploadFailed) are called concurrently from
 // RPC threads; Run() from one thread.
 #ifndef TRIBUTARY_DEPLOY_COORDINATOR_H_
@@ -25,6 +34,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -51,6 +61,9 @@ struct CoordinatorOptions {
   // per period.
   double liveness_seconds = 60.0;
   double heartbeat_seconds() const { return liveness_seconds / 4.0; }
+  // Secure aggregation: how long each stage without training (advertise keys, share keys,
+  // unmasking) waits for its clients' messages; the masked inputs have the round's deadline.
+  double secagg_stage_seconds = 60.0;
 
   absl::Status Validate(const ExperimentConfig& config) const;
 };
@@ -65,6 +78,11 @@ struct ClientTask {
   std::shared_ptr<const Payload> server_state;  // a technique's, sent after the model; or null
   double ratio_scale = 1.0;                     // bandwidth-aware top-k
   double clip_norm = 0.0;                       // differential privacy; 0: none
+  // Secure aggregation: the cohort's size (0: none), the client's position in it, and the
+  // length of the vector it masks.
+  int secagg_cohort = 0;
+  int secagg_position = 0;
+  int64_t secagg_length = 0;
 };
 
 // Why a call was refused or cut off; each reason is a label of tributary_rejected_calls_total.
@@ -100,6 +118,8 @@ struct CoordinatorCounters {
   std::atomic<int64_t> partial_uploads{0};
   std::atomic<int64_t> late_uploads{0};  // still in flight at the deadline: cut off
   std::atomic<int64_t> registrations{0};
+  std::atomic<int64_t> secagg_refused{0};    // malformed or unexpected protocol messages
+  std::atomic<int64_t> secagg_abandoned{0};  // rounds abandoned with too few clients left
   std::atomic<int64_t> rounds_completed{0};
   std::atomic<int64_t> bytes_up_total{0};
   std::atomic<int64_t> bytes_down_total{0};
@@ -148,6 +168,17 @@ class Coordinator final : public ClientChannel {
   absl::Status SubmitUpdate(const ClientUpload& upload);
   // The client's download or upload broke off: it is out of this round. `bytes` were received.
   void ClientFailed(uint32_t client, int round, int64_t bytes, const std::string& reason);
+  // Secure aggregation: `client`'s message for `stage` of `round`'s protocol (empty for the
+  // masked-input stage, whose input came as its upload). Blocks until the stage closes, then
+  // gives what the client needs next (its neighbours' keys, the shares addressed to it, the
+  // survivor list; nothing after the unmasking). InvalidArgument: the message was refused and
+  // the client is out; FailedPrecondition: it is not in the stage; Aborted: the round was
+  // abandoned; Cancelled: `cancelled()` turned true.
+  // `client_seconds`: what the client says its protocol computation took (cost metrics only).
+  absl::StatusOr<std::vector<uint8_t>> SecureMessage(uint32_t client, int round, int stage,
+                                                     std::span<const uint8_t> message,
+                                                     double client_seconds,
+                                                     const std::function<bool()>& cancelled);
 
   // --- Engine side ---
   // Runs the remaining rounds; `on_round` sees each round's metrics and the checkpoint.
@@ -189,6 +220,12 @@ class Coordinator final : public ClientChannel {
     std::string error;                    // why it was rejected
     double ratio_scale = 1.0;             // bandwidth-aware top-k
     std::function<void()> cancel_upload;  // while kUploading
+    // Secure aggregation: its position in the cohort, and the stages whose message the
+    // protocol took from it (0: none yet; 4: through the unmasking).
+    int position = 0;
+    int secure_stages = 0;
+    double protocol_seconds = 0.0;  // as it reported, bounded
+    bool secure_gone = false;  // its input is in, but it can send no more (silent, reconnected)
   };
   struct Registered {
     int64_t examples = 0;     // declared
@@ -206,6 +243,15 @@ class Coordinator final : public ClientChannel {
               const CoordinatorOptions& options);
   absl::Status WaitForClients();
   bool RoundSettled() const;  // with mu_ held
+  // Secure aggregation, with mu_ held through `lock`: collects `stage`'s messages until every
+  // client still in the protocol has sent one, the stage deadline, or a stop; then closes the
+  // stage. Those that sent none are out. Fails when the round is abandoned.
+  absl::Status RunSecureStage(int stage, std::unique_lock<std::mutex>& lock);
+  // With mu_ held: whether a participant is in the protocol's `stage` (has sent every earlier
+  // stage's message and is not out).
+  bool InSecureStage(const Participant& p, int stage) const;
+  // With mu_ held: the round's protocol fails or is abandoned: every client still in it is out.
+  void EndSecureRound(const absl::Status& why);
   Checkpoint MakeCheckpoint(int round) const;
 
   ExperimentConfig config_;
@@ -229,6 +275,14 @@ class Coordinator final : public ClientChannel {
   std::vector<uint32_t> cohort_;      // the prepared round's selection
   std::set<uint32_t> told_finished_;  // clients that received RunFinished
   std::map<uint32_t, Participant> participants_;
+  // Secure aggregation: the open round's protocol (owned by the engine), the stage whose
+  // messages are being collected (-1: none), which stages have closed, and why the round was
+  // abandoned (OK while it is not).
+  SecAggRoundServer* secure_ = nullptr;
+  int secure_stage_ = -1;
+  int secure_closed_ = 0;  // stages 0 .. secure_closed_ - 1 have closed
+  absl::Status secure_abandoned_;
+  std::condition_variable stage_closed_;
 };
 
 }  // namespace tributary

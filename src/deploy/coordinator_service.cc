@@ -116,6 +116,23 @@ grpc::Status CoordinatorService::Heartbeat(grpc::ServerContext* context,
   return ToGrpc(coordinator_.Heartbeat(caller));
 }
 
+grpc::Status CoordinatorService::SecureAggregation(grpc::ServerContext* context,
+                                                   const v1::SecAggRequest* request,
+                                                   v1::SecAggReply* reply) {
+  uint32_t caller = 0;
+  std::optional<CallAdmission::Slot> slot;
+  if (grpc::Status admitted = Admit(*context, &caller, &slot); !admitted.ok()) return admitted;
+  if (caller != request->client_id()) return WrongClient(caller, request->client_id());
+  const std::string& message = request->message();
+  absl::StatusOr<std::vector<uint8_t>> next = coordinator_.SecureMessage(
+      caller, request->round(), static_cast<int>(request->stage()),
+      std::span(reinterpret_cast<const uint8_t*>(message.data()), message.size()),
+      request->client_seconds(), [context] { return context->IsCancelled(); });
+  if (!next.ok()) return ToGrpc(next.status());
+  reply->set_message(next->data(), next->size());
+  return grpc::Status::OK;
+}
+
 grpc::Status CoordinatorService::NextRound(grpc::ServerContext* context,
                                            const v1::NextRoundRequest* request,
                                            grpc::ServerWriter<v1::RoundMessage>* writer) {
@@ -154,6 +171,9 @@ grpc::Status CoordinatorService::NextRound(grpc::ServerContext* context,
   header->set_server_state_bytes(t.server_state ? static_cast<int64_t>(t.server_state->size()) : 0);
   header->set_ratio_scale(t.ratio_scale);
   header->set_clip_norm(t.clip_norm);
+  header->set_secagg_cohort(t.secagg_cohort);
+  header->set_secagg_position(t.secagg_position);
+  header->set_secagg_length(t.secagg_length);
   // The first chunk rides with the task. Each message goes out once the next is ready, so the
   // last one can close the stream with it.
   const size_t first = std::min(kChunkBytes, payload.size());

@@ -39,6 +39,8 @@ class CoordinatorService final : public v1::Coordinator::Service {
                       v1::UploadReply* reply) override;
   grpc::Status Heartbeat(grpc::ServerContext* context, const v1::HeartbeatRequest* request,
                          v1::HeartbeatReply* reply) override;
+  grpc::Status SecureAggregation(grpc::ServerContext* context, const v1::SecAggRequest* request,
+                                 v1::SecAggReply* reply) override;
 
  private:
   // Authenticates the caller from the call's metadata alone (nothing is read from the stream)

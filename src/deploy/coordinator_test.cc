@@ -10,7 +10,10 @@
 #include <thread>
 
 #include "cli/config_loader.h"
+#include "common/status_util.h"
 #include "engine/experiment_data.h"
+#include "engine/secure_aggregation.h"
+#include "secagg/secagg_round.h"
 
 namespace tributary {
 namespace {
@@ -195,16 +198,76 @@ TEST(CoordinatorTest, SilentClientsAreNotWaitedFor) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
 }
 
-TEST(CoordinatorTest, SecureAggregationIsRefusedRatherThanRunInTheClear) {
+// Secure aggregation through the coordinator's stages: a client that advertises its keys and
+// then says nothing is left out when the share stage's deadline passes (not at the round's); the
+// other three complete the protocol and their inputs are summed. Its late message is refused.
+TEST(CoordinatorTest, ASilentSecureClientIsLeftOutAtTheStageDeadline) {
   OneRound setup = LoopbackRound();
+  setup.config.data.partition.num_clients = 4;
+  setup.config.run.clients_per_round = 4;
   setup.config.strategy.weighting = Weighting::kUniform;
   setup.config.plugins.Mutable<SecAggSpec>().enabled = true;
   ASSERT_TRUE(setup.config.Validate().ok()) << setup.config.Validate();
-  absl::StatusOr<std::unique_ptr<Coordinator>> coordinator =
-      Coordinator::Create(setup.config, setup.toml, CoordinatorOptions{}, "");
-  ASSERT_FALSE(coordinator.ok());
-  EXPECT_NE(coordinator.status().message().find("secagg.enabled"), std::string::npos)
-      << coordinator.status();
+  CoordinatorOptions options;
+  options.secagg_stage_seconds = 1.0;
+  std::unique_ptr<Coordinator> coordinator =
+      *Coordinator::Create(setup.config, setup.toml, options, "");
+  for (uint32_t client : {0u, 1u, 2u, 3u}) {
+    ASSERT_TRUE(coordinator->Register(client, 800, 0).ok());
+  }
+  BackgroundRun run(*coordinator);
+  const auto start = std::chrono::steady_clock::now();
+  const SecAggSpec& spec = setup.config.plugins.Get<SecAggSpec>();
+  auto never = [] { return false; };
+  std::vector<absl::Status> outcomes(4);
+  auto take_part = [&](uint32_t client) -> absl::Status {
+    TRIB_ASSIGN_OR_RETURN(std::optional<ClientTask> task,
+                          coordinator->WaitForTask(client, 0, never));
+    if (!task.has_value() || task->secagg_cohort != 4) {
+      return absl::InternalError("no secure aggregation task");
+    }
+    TRIB_ASSIGN_OR_RETURN(
+        SecAggRoundClient secure,
+        SecAggRoundClient::Create(spec, 4, task->secagg_position, task->secagg_length,
+                                  SecAggGraphSeed(setup.config.run.seed, 1)));
+    TRIB_ASSIGN_OR_RETURN(const Bytes keys,
+                          coordinator->SecureMessage(client, 1, 0, secure.Advertise(), 0, never));
+    TRIB_ASSIGN_OR_RETURN(const Bytes my_shares, secure.Share(keys));
+    if (client == 3) {  // silent past the stage deadline, then too late
+      std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+      return coordinator->SecureMessage(client, 1, 1, my_shares, 0, never).status();
+    }
+    TRIB_ASSIGN_OR_RETURN(const Bytes shares,
+                          coordinator->SecureMessage(client, 1, 1, my_shares, 0, never));
+    const std::vector<float> input(task->secagg_length, 0.01f);
+    TRIB_ASSIGN_OR_RETURN(Bytes masked, secure.Mask(shares, input, SymmetricKey{}));
+    ClientUpload upload = ZeroUpload(setup, client, 800);
+    upload.update = std::move(masked);
+    TRIB_RETURN_IF_ERROR(coordinator->BeginUpload(client, 1));
+    TRIB_RETURN_IF_ERROR(coordinator->SubmitUpdate(upload));
+    TRIB_ASSIGN_OR_RETURN(const Bytes survivors,
+                          coordinator->SecureMessage(client, 1, 2, {}, 0, never));
+    TRIB_ASSIGN_OR_RETURN(const Bytes unmasking, secure.Unmask(survivors));
+    return coordinator->SecureMessage(client, 1, 3, unmasking, 0.5, never).status();
+  };
+  {
+    std::vector<std::thread> clients;
+    for (uint32_t c : {0u, 1u, 2u, 3u})
+      clients.emplace_back([&, c] { outcomes[c] = take_part(c); });
+    for (std::thread& t : clients) t.join();
+  }
+  ASSERT_TRUE(run.EndsWithin(std::chrono::seconds(60)));
+  const RoundMetrics& metrics = run.Join();
+  for (int c = 0; c < 3; ++c) EXPECT_TRUE(outcomes[c].ok()) << outcomes[c];
+  EXPECT_EQ(outcomes[3].code(), absl::StatusCode::kFailedPrecondition) << outcomes[3];
+  ASSERT_TRUE(metrics.secagg.has_value());
+  EXPECT_FALSE(metrics.secagg->abandoned);
+  EXPECT_EQ(metrics.secagg->clients_summed, 3);
+  EXPECT_EQ(metrics.clients, 3);
+  EXPECT_EQ(metrics.clients_dropped, 1);
+  EXPECT_DOUBLE_EQ(metrics.secagg->client_seconds, 0.5);  // as the three reported
+  // Left out at the 1 s stage deadline, not at the round's (600 s).
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
 }
 
 }  // namespace

@@ -22,6 +22,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/file_util.h"
+#include "deploy/coordinator_service.h"
+#include "deploy/deploy_test_fixture.h"
 #include "deploy/test_process.h"
 #include "tensor/model_state.h"
 #include "tributary.grpc.pb.h"
@@ -34,65 +36,8 @@
 namespace tributary {
 namespace {
 
-namespace fs = std::filesystem;
-using namespace std::chrono_literals;
-
-const std::string kConfig = std::string(TRIBUTARY_SOURCE_DIR) + "/configs/deploy/loopback.toml";
-
-std::string Token(int client) { return absl::StrCat("loopback-test-token-", client); }
-
-std::vector<nlohmann::json> ReadMetrics(const fs::path& path) {
-  std::vector<nlohmann::json> rounds;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) rounds.push_back(nlohmann::json::parse(line));
-  return rounds;
-}
-
-class DeployLoopbackTest : public ::testing::Test {
+class DeployLoopbackTest : public DeployTest {
  protected:
-  void SetUp() override {
-    // Parametrized tests are named "Test/case": one folder each, not a tree.
-    std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    std::replace(name.begin(), name.end(), '/', '_');
-    dir_ =
-        fs::temp_directory_path() / ("tributary_deploy_" + std::to_string(getpid()) + "_" + name);
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    WriteTokens(4);
-  }
-  void WriteTokens(int num_clients) {
-    std::ofstream tokens(dir_ / "tokens.txt");
-    for (int c = 0; c < num_clients; ++c) tokens << c << " " << Token(c) << "\n";
-  }
-  void TearDown() override {
-    if (!HasFailure()) fs::remove_all(dir_);
-  }
-
-  std::unique_ptr<Process> StartServer(const std::string& out, std::vector<std::string> extra) {
-    std::vector<std::string> args = {"server",   config_,
-                                     "--out",    (dir_ / out).string(),
-                                     "--tokens", (dir_ / "tokens.txt").string()};
-    args.insert(args.end(), extra.begin(), extra.end());
-    auto server = std::make_unique<Process>(args, dir_ / (out + ".log"));
-    return server;
-  }
-  // The port the server wrote once it listens.
-  std::string ServerPort(const std::string& out, const Process& server) {
-    const fs::path port_file = dir_ / out / "server.port";
-    for (int i = 0; i < 600 && !fs::exists(port_file); ++i) std::this_thread::sleep_for(50ms);
-    EXPECT_TRUE(fs::exists(port_file)) << server.Output();
-    absl::StatusOr<std::string> port = ReadFile(port_file.string());
-    return port.ok() ? std::string(port->substr(0, port->find('\n'))) : "0";
-  }
-  std::unique_ptr<Process> StartClient(int id, const std::string& port,
-                                       std::vector<std::string> extra) {
-    std::vector<std::string> args = {"client",      "--server",         "127.0.0.1:" + port,
-                                     "--client-id", std::to_string(id), "--token",
-                                     Token(id),     "--data-config",    config_};
-    args.insert(args.end(), extra.begin(), extra.end());
-    return std::make_unique<Process>(args, dir_ / ("client" + std::to_string(id) + ".log"));
-  }
   // A Python client (python/tests/engine_client.py): `import tributary`, training with the
   // engine's own local training through the Python train function.
   // Under AddressSanitizer the interpreter preloads its runtime, and leak checking is off for
@@ -110,12 +55,6 @@ class DeployLoopbackTest : public ::testing::Test {
     }
     return std::make_unique<Process>(args, dir_ / ("client" + std::to_string(id) + ".log"),
                                      "/usr/bin/env");
-  }
-  std::vector<std::unique_ptr<Process>> StartClients(int count, const std::string& port,
-                                                     const std::vector<std::string>& extra) {
-    std::vector<std::unique_ptr<Process>> clients;
-    for (int c = 0; c < count; ++c) clients.push_back(StartClient(c, port, extra));
-    return clients;
   }
   // A language model: a tiny GPT pre-trained for one round by `simulate`, then fine-tuned with
   // exact federated LoRA (2 rounds, 2 clients; round 0 is the base model). Returns the LoRA
@@ -173,22 +112,6 @@ context = 16
     EXPECT_EQ(base.Wait(300s), 0) << base.Output();
     return (dir_ / "lora.toml").string();
   }
-  // The reference: `tributary simulate` on the same config, in dir_/sim. With `overrides`
-  // (--set KEY=VALUE each), the server and the clients then run the simulation's resolved
-  // config.toml.
-  void Simulate(const std::vector<std::string>& overrides = {}) {
-    std::vector<std::string> args = {"simulate", config_, "--out", (dir_ / "sim").string()};
-    for (const std::string& o : overrides) args.insert(args.end(), {"--set", o});
-    Process simulate(args, dir_ / "sim.log");
-    ASSERT_EQ(simulate.Wait(300s), 0) << simulate.Output();
-    if (!overrides.empty()) config_ = (dir_ / "sim" / "config.toml").string();
-  }
-  void ExpectSameModel() {
-    absl::StatusOr<ModelState> simulated = LoadModelState((dir_ / "sim" / "model.pt").string());
-    absl::StatusOr<ModelState> deployed = LoadModelState((dir_ / "srv" / "model.pt").string());
-    ASSERT_TRUE(simulated.ok() && deployed.ok());
-    EXPECT_EQ(simulated->Checksum(), deployed->Checksum());
-  }
   // Runs config_ with `simulate` and with a server and `num_clients` client processes; both
   // must write `lines` metrics lines that agree on the learning figures and on `keys`, and end
   // with the same model. Returns the deployed metrics.
@@ -200,16 +123,7 @@ context = 16
 
   void ExpectResumedServerMatchesSimulation(const std::vector<std::string>& overrides,
                                             const std::vector<const char*>& keys);
-
-  fs::path dir_;
-  std::string config_ = kConfig;  // the experiment every process runs
 };
-
-void ExpectSameLearning(const nlohmann::json& a, const nlohmann::json& b) {
-  for (const char* key : {"round", "clients", "train_loss", "test_accuracy", "test_loss"}) {
-    EXPECT_EQ(a[key], b[key]) << key << " in round " << a["round"];
-  }
-}
 
 std::vector<nlohmann::json> DeployLoopbackTest::ExpectDeploymentMatchesSimulation(
     int num_clients, size_t lines, const std::vector<const char*>& keys,
@@ -411,6 +325,106 @@ INSTANTIATE_TEST_SUITE_P(
                           "compress.error_feedback=true", "compress.downlink=topk:ratio=0.05"}}),
     [](const ::testing::TestParamInfo<ModeCase>& info) { return info.param.name; });
 
+// Secure aggregation over gRPC: the stages' messages as calls, the masked input as the upload.
+const std::vector<std::string> kSecureOverrides = {"secagg.enabled=true", "compress.uplink=fp32",
+                                                   "compress.error_feedback=false",
+                                                   "strategy.weighting=uniform", "run.rounds=2"};
+
+// The deployed protocol unmasks the simulated sum: the same model bit for bit, and the same
+// protocol bytes in every stage.
+TEST_F(DeployLoopbackTest, SecureAggregationMatchesSimulation) {
+  const auto deployed = ExpectDeploymentMatchesSimulation(
+      4, 2, {"bytes_up", "bytes_down", "bytes_up_total", "bytes_down_total"}, kSecureOverrides);
+  const auto simulated = ReadMetrics(dir_ / "sim" / "metrics.jsonl");
+  ASSERT_EQ(deployed.size(), 2u);
+  ASSERT_EQ(simulated.size(), 2u);
+  for (size_t r = 0; r < 2; ++r) {
+    const nlohmann::json& secure = deployed[r]["secagg"];
+    EXPECT_EQ(secure["abandoned"], false);
+    EXPECT_EQ(secure["clients_summed"], 4);
+    EXPECT_EQ(secure["messages_refused"], 0);
+    EXPECT_EQ(secure["bytes_up"], simulated[r]["secagg"]["bytes_up"]);
+    EXPECT_EQ(secure["bytes_down"], simulated[r]["secagg"]["bytes_down"]);
+    EXPECT_GT(secure["client_seconds"].get<double>(), 0.0);  // the clients' own reports
+  }
+}
+
+// A client whose protocol message is malformed is dropped from the round's protocol (counted);
+// the other three complete the round, and the malformed client is told the run is over.
+TEST_F(DeployLoopbackTest, MalformedSecureAggregationMessageDropsItsSender) {
+  std::vector<std::string> overrides = kSecureOverrides;
+  overrides.back() = "run.rounds=1";
+  ASSERT_NO_FATAL_FAILURE(Simulate(overrides));
+  auto server = StartServer(
+      "srv", {"--insecure", "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"});
+  const std::string port = ServerPort("srv", *server);
+  std::vector<std::unique_ptr<Process>> clients;
+  for (int c = 0; c < 3; ++c) clients.push_back(StartClient(c, port, {"--insecure"}));
+  // Client 3 is this test: it takes its task, then sends keys that are not keys.
+  std::unique_ptr<v1::Coordinator::Stub> stub = v1::Coordinator::NewStub(
+      grpc::CreateChannel("127.0.0.1:" + port, grpc::InsecureChannelCredentials()));
+  auto prepare = [](grpc::ClientContext& context) {
+    context.AddMetadata(kClientIdMetadata, "3");
+    context.AddMetadata(kAuthorizationMetadata, "Bearer " + Token(3));
+  };
+  {
+    grpc::ClientContext context;
+    prepare(context);
+    v1::RegisterRequest request;
+    request.set_client_id(3);
+    request.set_num_examples(1000);
+    v1::RegisterReply reply;
+    ASSERT_TRUE(stub->Register(&context, request, &reply).ok());
+  }
+  auto next_round = [&] {
+    grpc::ClientContext context;
+    prepare(context);
+    v1::NextRoundRequest request;
+    request.set_client_id(3);
+    auto reader = stub->NextRound(&context, request);
+    v1::RoundMessage message, first;
+    for (bool any = false; reader->Read(&message); any = true) {
+      if (!any) first = message;
+    }
+    EXPECT_TRUE(reader->Finish().ok());
+    return first;
+  };
+  const v1::RoundMessage task = next_round();
+  ASSERT_TRUE(task.has_task());
+  EXPECT_EQ(task.task().secagg_cohort(), 4);
+  auto send_keys = [&](const std::string& bytes) {
+    grpc::ClientContext context;
+    prepare(context);
+    v1::SecAggRequest request;
+    request.set_client_id(3);
+    request.set_round(1);
+    request.set_stage(v1::SECAGG_ADVERTISE_KEYS);
+    request.set_message(bytes);
+    v1::SecAggReply reply;
+    return stub->SecureAggregation(&context, request, &reply).error_code();
+  };
+  EXPECT_EQ(send_keys("not a pair of public keys"), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(send_keys(std::string(72, '\0')), grpc::StatusCode::FAILED_PRECONDITION);  // out
+  absl::StatusOr<std::string> metrics_port = ReadFile((dir_ / "srv" / "metrics.port").string());
+  ASSERT_TRUE(metrics_port.ok());
+  httplib::Client http("127.0.0.1", std::stoi(*metrics_port));
+  httplib::Result response = http.Get("/metrics");
+  ASSERT_TRUE(response);
+  EXPECT_NE(response->body.find("tributary_secagg_refused_messages_total 1"), std::string::npos)
+      << response->body;
+  EXPECT_TRUE(next_round().has_finished());
+  ASSERT_EQ(server->Wait(120s), 0) << server->Output();
+  for (auto& client : clients) EXPECT_EQ(client->Wait(60s), 0) << client->Output();
+  const auto metrics = ReadMetrics(dir_ / "srv" / "metrics.jsonl");
+  ASSERT_EQ(metrics.size(), 1u);
+  EXPECT_EQ(metrics[0]["clients"], 3);
+  EXPECT_EQ(metrics[0]["clients_dropped"], 1);
+  EXPECT_EQ(metrics[0]["secagg"]["clients_summed"], 3);
+  EXPECT_EQ(metrics[0]["secagg"]["messages_refused"], 1);
+  EXPECT_NE(server->Output().find("client 3 dropped from secure aggregation"), std::string::npos)
+      << server->Output();
+}
+
 // A server killed after its round-2 checkpoint and resumed ends round 3 as `simulate` does:
 // same learning figures, same `keys`, same model.
 void DeployLoopbackTest::ExpectResumedServerMatchesSimulation(
@@ -503,8 +517,8 @@ TEST_F(DeployLoopbackTest, WrongTokenIsRefusedAndCounted) {
                                     "127.0.0.1:0", "--wait-timeout", "60"});
   const std::string port = ServerPort("srv", *server);
   std::vector<std::string> args = {
-      "client",  "--server", "127.0.0.1:" + port, "--client-id", "1",
-      "--token", Token(2),   "--data-config",     kConfig,       "--insecure"};
+      "client",  "--server", "127.0.0.1:" + port, "--client-id",   "1",
+      "--token", Token(2),   "--data-config",     kLoopbackConfig, "--insecure"};
   Process intruder(args, dir_ / "intruder.log");
   EXPECT_EQ(intruder.Wait(60s), 1) << intruder.Output();
   EXPECT_NE(intruder.Output().find("wrong token"), std::string::npos) << intruder.Output();
@@ -664,8 +678,8 @@ TEST_F(DeployLoopbackTest, MutualTlsRunPassesAndPlainTextClientIsRefused) {
               d + "/server.key", "--tls-client-ca", d + "/ca.pem", "--set", "run.rounds=1"});
   const std::string port = ServerPort("srv", *server);
   std::vector<std::string> plain = {
-      "client",        "--server", "127.0.0.1:" + port, "--client-id", "0", "--token", Token(0),
-      "--data-config", kConfig,    "--insecure",        "--give-up",   "2"};
+      "client", "--server",      "127.0.0.1:" + port, "--client-id", "0",         "--token",
+      Token(0), "--data-config", kLoopbackConfig,     "--insecure",  "--give-up", "2"};
   Process plain_client(plain, dir_ / "plain.log");
   EXPECT_NE(plain_client.Wait(60s), 0) << plain_client.Output();
 

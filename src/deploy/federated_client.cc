@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <csignal>
 #include <cstdio>
 #include <mutex>
 #include <thread>
@@ -20,6 +21,8 @@
 #include "deploy/transport_settings.h"
 #include "engine/client_step.h"
 #include "engine/experiment_data.h"
+#include "engine/secure_aggregation.h"
+#include "secagg/secagg_round.h"
 #include "train/compute_threads.h"
 #include "train/local_trainer.h"
 #include "tributary.grpc.pb.h"
@@ -43,6 +46,20 @@ bool IsPermanent(const absl::Status& status) {
     case absl::StatusCode::kFailedPrecondition:
     case absl::StatusCode::kUnimplemented:
     case absl::StatusCode::kNotFound:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// The server left this client out of a secure aggregation round (a refused message, a stage
+// that closed without it, an abandoned round), or its own side of the protocol failed: the
+// client waits for its next round rather than reconnecting.
+bool OutOfTheSecureRound(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kAborted:
       return true;
     default:
       return false;
@@ -158,6 +175,44 @@ absl::StatusOr<std::unique_ptr<FederatedClient::Session>> StartSession(
   TRIB_ASSIGN_OR_RETURN(session->step, ClientStep::Create(config, session->initial));
   TRIB_ASSIGN_OR_RETURN(session->workspace, session->step->NewWorkspace());
   return session;
+}
+
+// This client's side of the round's secure aggregation, from its task.
+absl::StatusOr<SecAggRoundClient> StartSecureRound(const ExperimentConfig& config,
+                                                   const v1::RoundTask& task,
+                                                   size_t model_elements) {
+  const SecAggSpec& spec = config.plugins.Get<SecAggSpec>();
+  if (!spec.enabled) {
+    return absl::InvalidArgumentError(
+        "the server runs secure aggregation, which the run's config does not enable");
+  }
+  if (task.secagg_position() < 0 || task.secagg_position() >= task.secagg_cohort() ||
+      task.secagg_length() < 1 || task.secagg_length() > static_cast<int64_t>(model_elements)) {
+    return absl::InvalidArgumentError(
+        "the task's secure aggregation position, cohort or vector length is out of range");
+  }
+  return SecAggRoundClient::Create(
+      spec, task.secagg_cohort(), static_cast<uint32_t>(task.secagg_position()),
+      static_cast<size_t>(task.secagg_length()), SecAggGraphSeed(config.run.seed, task.round()));
+}
+
+// One stage's message; the server answers when the stage closes.
+absl::StatusOr<Bytes> SecureCall(Connection& connection, uint32_t client, int round,
+                                 SecAggStage stage, std::span<const uint8_t> message,
+                                 double client_seconds = 0.0) {
+  grpc::ClientContext context;
+  connection.Prepare(context);
+  v1::SecAggRequest request;
+  request.set_client_id(client);
+  request.set_round(round);
+  request.set_stage(static_cast<v1::SecAggStage>(stage));
+  request.set_message(message.data(), message.size());
+  request.set_client_seconds(client_seconds);
+  v1::SecAggReply reply;
+  grpc::Status status = connection.stub().SecureAggregation(&context, request, &reply);
+  if (!status.ok()) return FromGrpc(status, SecAggStageName(stage));
+  const std::string& bytes = reply.message();
+  return Bytes(bytes.begin(), bytes.end());
 }
 
 // Brings the held model to the task's version.
@@ -328,6 +383,37 @@ absl::Status FederatedClient::Run() {
       log.apply_seconds = std::chrono::duration<double>(Clock::now() - apply_start).count();
 
       const int round = task.round();
+      // Secure aggregation: the keys are advertised and shared before training.
+      std::optional<SecAggRoundClient> secure;
+      Bytes shares_for_me;
+      auto die_before = [&](SecAggStage stage) {
+        if (options_.chaos_secagg_dropout &&
+            DropsBeforeStage(s.config.plugins.Get<SecAggSpec>(), s.config.run.seed, round, id,
+                             stage)) {
+          LogWarning("client %u: round %d: --chaos-secagg-dropout: killed before the stage '%s'",
+                     id, round, SecAggStageName(stage));
+          std::raise(SIGKILL);
+        }
+      };
+      if (task.secagg_cohort() > 0) {
+        absl::Status joined = [&]() -> absl::Status {
+          TRIB_ASSIGN_OR_RETURN(secure, StartSecureRound(s.config, task, s.held.num_elements()));
+          TRIB_ASSIGN_OR_RETURN(
+              const Bytes keys,
+              SecureCall(connection, id, round, SecAggStage::kAdvertise, secure->Advertise()));
+          die_before(SecAggStage::kShare);
+          TRIB_ASSIGN_OR_RETURN(const Bytes shares, secure->Share(keys));
+          TRIB_ASSIGN_OR_RETURN(shares_for_me,
+                                SecureCall(connection, id, round, SecAggStage::kShare, shares));
+          return absl::OkStatus();
+        }();
+        if (!joined.ok()) {
+          if (!OutOfTheSecureRound(joined)) return joined;
+          LogWarning("client %u: round %d: out of the secure aggregation: %s", id, round,
+                     std::string(joined.message()).c_str());
+          continue;
+        }
+      }
       // Until the server accepts the upload, the round's changes to the client's memory may be
       // rolled back (ClientStep::Settle), so a retried round starts from the same state.
       ClientMemory memory_before = s.step->CopyForRollback(s.memory);
@@ -345,14 +431,34 @@ absl::Status FederatedClient::Run() {
       ClientStepResult& step = *stepped;
       const LocalTrainResult& result = step.train;
       const double train_seconds = step.upload.report.train_seconds;
+      // Under secure aggregation the upload is the masked input; the update never leaves.
+      Payload masked;
+      if (secure.has_value()) {
+        die_before(SecAggStage::kMask);
+        absl::StatusOr<std::vector<float>> input = s.step->SecureInput(step.upload);
+        absl::StatusOr<Bytes> message =
+            input.ok() ? secure->Mask(shares_for_me, *input,
+                                      SecAggRoundingKey(s.config.run.seed, round, id))
+                       : absl::StatusOr<Bytes>(input.status());
+        if (!message.ok()) {
+          s.step->Settle(false, std::move(memory_before), s.memory);
+          LogWarning("client %u: round %d: out of the secure aggregation: %s", id, round,
+                     std::string(message.status().message()).c_str());
+          continue;
+        }
+        masked = *std::move(message);
+      }
       // A technique's attachment (SCAFFOLD's control variate change) follows the update.
-      const Payload& attachment = step.upload.attachment;
+      const Payload no_attachment;
+      const Payload& attachment = secure.has_value() ? no_attachment : step.upload.attachment;
       Payload with_attachment;
       if (!attachment.empty()) {
         with_attachment = step.upload.update;
         with_attachment.insert(with_attachment.end(), attachment.begin(), attachment.end());
       }
-      const Payload& payload = attachment.empty() ? step.upload.update : with_attachment;
+      const Payload& payload = secure.has_value()   ? masked
+                               : attachment.empty() ? step.upload.update
+                                                    : with_attachment;
       log.train_seconds = train_seconds;
       const auto upload_start = Clock::now();
       grpc::ClientContext upload_context;
@@ -396,6 +502,25 @@ absl::Status FederatedClient::Run() {
                      s.memory);
       if (!upload_status.ok()) return FromGrpc(upload_status, "upload");
       last_contact = Clock::now();
+      if (secure.has_value() && upload_reply.accepted()) {
+        // The survivors' list, then this client's unmasking shares.
+        die_before(SecAggStage::kUnmask);
+        absl::Status unmasked = [&]() -> absl::Status {
+          TRIB_ASSIGN_OR_RETURN(const Bytes survivors,
+                                SecureCall(connection, id, round, SecAggStage::kMask, {}));
+          TRIB_ASSIGN_OR_RETURN(const Bytes shares, secure->Unmask(survivors));
+          double seconds = 0.0;
+          for (double stage_seconds : secure->seconds()) seconds += stage_seconds;
+          return SecureCall(connection, id, round, SecAggStage::kUnmask, shares, seconds).status();
+        }();
+        if (!unmasked.ok() && !OutOfTheSecureRound(unmasked)) return unmasked;
+        const std::array<double, kSecAggStages>& seconds = secure->seconds();
+        LogInfo(
+            "client %u: round %d: secure aggregation %s; computing %.3f s (share keys), %.3f s "
+            "(masked input), %.3f s (unmasking)",
+            id, round, unmasked.ok() ? "done" : absl::StrCat("left: ", unmasked.message()).c_str(),
+            seconds[1], seconds[2], seconds[3]);
+      }
       log.upload_bytes = static_cast<int64_t>(payload.size());
       log.upload_seconds = std::chrono::duration<double>(Clock::now() - upload_start).count();
       rounds_.push_back(log);

@@ -33,6 +33,10 @@ struct FederatedClientOptions {
   double downlink_mbps = 0.0;
   double max_backoff_seconds = 10.0;
   double give_up_seconds = 300.0;  // without reaching the server
+  // Fault injection for tests of secure aggregation: the client kills itself (SIGKILL) before
+  // each protocol stage at which the run's secagg.stage_dropout has the simulator drop it, so a
+  // deployed run with real dropouts can be checked against `tributary simulate`.
+  bool chaos_secagg_dropout = false;
   // This client's own data: its [data] section and run.seed pick its partition.
   ExperimentConfig data_config;
   // Parses the run's config from the server's config text (model, training, codecs).

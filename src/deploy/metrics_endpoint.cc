@@ -43,6 +43,13 @@ std::string PrometheusText(const CoordinatorCounters& c) {
   Metric(out, "tributary_late_uploads_total", "counter",
          "Uploads still in flight at the round's deadline, cut off; never aggregated.",
          c.late_uploads.load());
+  Metric(out, "tributary_secagg_refused_messages_total", "counter",
+         "Secure aggregation messages refused (malformed or unexpected); each sender was dropped "
+         "from its round's protocol.",
+         c.secagg_refused.load());
+  Metric(out, "tributary_secagg_abandoned_rounds_total", "counter",
+         "Secure aggregation rounds abandoned with fewer than secagg.threshold clients left.",
+         c.secagg_abandoned.load());
   absl::StrAppend(&out,
                   "# HELP tributary_rejected_calls_total Calls refused or cut off, by reason.\n"
                   "# TYPE tributary_rejected_calls_total counter\n");

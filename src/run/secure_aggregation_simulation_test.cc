@@ -139,7 +139,9 @@ TEST(SecureAggregationSimulationTest, RandomKSumsTheRoundsSharedCoordinatesOnly)
     EXPECT_NEAR(b.model[i] - initial[i], expected, pattern.values[j] * 2 * step + 1e-6) << i;
   }
   for (size_t i = 0; i < d; ++i) {
-    if (!chosen[i]) ASSERT_EQ(b.model[i], initial[i]) << i;
+    if (!chosen[i]) {
+      ASSERT_EQ(b.model[i], initial[i]) << i;
+    }
   }
   // Each masked vector holds k values: 4-byte sender, varint count, 4 bytes a value.
   const RoundMetrics& m = b.rounds.at(0);
