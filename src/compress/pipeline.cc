@@ -341,6 +341,8 @@ const SketchCodec* Pipeline::sketch() const {
   return dynamic_cast<const SketchCodec*>(values_.get());
 }
 
+bool Pipeline::plain_sketch() const { return sketch() != nullptr && !bytes_; }
+
 absl::StatusOr<std::vector<float>> Pipeline::DecodeSketchTable(std::span<const uint8_t> payload,
                                                                size_t dimension) const {
   const SketchCodec* sketch_codec = sketch();

@@ -76,6 +76,10 @@ class Pipeline {
   // The sketch stage when this pipeline is a count sketch (its tables are summed across clients
   // before unsketching), else null.
   const SketchCodec* sketch() const;
+  // A count sketch with no byte stage: every client's payload is a plain table of the same
+  // linear function of its update, so tables add up entry by entry (under secure aggregation's
+  // masks too).
+  bool plain_sketch() const;
   // A sketch payload's table, checked like Decode() checks any payload. Requires sketch().
   absl::StatusOr<std::vector<float>> DecodeSketchTable(std::span<const uint8_t> payload,
                                                        size_t dimension) const;

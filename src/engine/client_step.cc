@@ -148,6 +148,7 @@ absl::StatusOr<ClientStepResult> ClientStep::Run(uint32_t client, const ClientTa
 absl::StatusOr<std::vector<float>> ClientStep::SecureInput(const ClientUpload& upload) const {
   size_t dimension = 0;
   for (const TensorSpec& spec : layout_) dimension += static_cast<size_t>(spec.NumElements());
+  if (uplink_->sketch() != nullptr) return uplink_->DecodeSketchTable(upload.update, dimension);
   TRIB_ASSIGN_OR_RETURN(Update update, uplink_->Decode(upload.update, dimension, layout_));
   // The values at the coordinates of SecureInputPattern, in its order.
   return std::move(update.values);

@@ -70,7 +70,8 @@ class ClientStep {
                                        ClientWorkspace& workspace) const;
 
   // Secure aggregation: the values a client puts under the masks, its encoded update as the
-  // server would decode it, at the coordinates of SecureInputPattern (all of them for fp32).
+  // server would decode it, at the coordinates of SecureInputPattern (all of them for fp32; a
+  // sketch's table).
   absl::StatusOr<std::vector<float>> SecureInput(const ClientUpload& upload) const;
 
   // The model `client` evaluates with: the global model with its own local layers.

@@ -292,14 +292,22 @@ absl::Status RoundEngine::FinishSecureRound(RoundOutcome& outcome, RoundMetrics&
   }
   const int64_t count = static_cast<int64_t>(summed.size());
   m.clients_summed = static_cast<int>(count);
-  ModelState mean = global_.ZerosLike();
-  std::span<float> flat = mean.flat();
   const Update& pattern = secure_pattern_;
   if (sum->sum.size() != pattern.indices.size()) {
     return absl::InternalError(absl::StrCat("round ", metrics.round, ": a secure sum of ",
                                             sum->sum.size(), " values for ", pattern.indices.size(),
                                             " coordinates"));
   }
+  // A sketch uplink's aggregator takes the mean table; a strategy, the mean update.
+  if (aggregator_ != nullptr) {
+    std::vector<float> mean_table(pattern.indices.size());
+    for (size_t j = 0; j < mean_table.size(); ++j) {
+      mean_table[j] = sum->sum[j] * pattern.values[j] / static_cast<float>(count);
+    }
+    return aggregator_->AccumulateSecureMean(mean_table, count);
+  }
+  ModelState mean = global_.ZerosLike();
+  std::span<float> flat = mean.flat();
   for (size_t j = 0; j < pattern.indices.size(); ++j) {
     flat[pattern.indices[j]] = sum->sum[j] * pattern.values[j] / static_cast<float>(count);
   }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <numeric>
 #include <set>
 #include <string>
 
@@ -17,7 +18,8 @@ namespace tributary {
 namespace {
 
 const std::set<std::string>& CompatibleTechniques() {
-  static const std::set<std::string> names = {"fedprox", "attack", "dp"};
+  // `sketch` aggregates the unmasked mean table (UploadAggregator::AccumulateSecureMean).
+  static const std::set<std::string> names = {"fedprox", "attack", "dp", "sketch"};
   return names;
 }
 
@@ -111,15 +113,15 @@ absl::Status ValidateSecureAggregation(const ExperimentConfig& config) {
         absl::StrCat("secagg.stage_dropout must be in [0, 1), got ", spec.stage_dropout));
   }
   TRIB_ASSIGN_OR_RETURN(std::unique_ptr<Pipeline> uplink, Pipeline::Parse(config.compress.uplink));
-  if (!uplink->seed_determined_coordinates()) {
+  if (!uplink->seed_determined_coordinates() && !uplink->plain_sketch()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "secagg: compress.uplink = '", config.compress.uplink,
         "' cannot go under the masks: the server adds the masked vectors coordinate by "
         "coordinate, so every client must send the same coordinates as plain values. Codecs "
         "whose structure differs per client (top-k indices, per-client scales, quantizer "
         "levels) would add unrelated numbers, and a byte stage (zstd) has nothing to shrink in "
-        "a masked vector; use compress.uplink = \"fp32\" or \"randk:ratio=R\" (the round's "
-        "clients share its seed)"));
+        "a masked vector; use compress.uplink = \"fp32\", \"randk:ratio=R\" (the round's "
+        "clients share its seed) or \"sketch:...\" (the tables add up)"));
   }
   if (config.compress.error_feedback) {
     return absl::InvalidArgumentError(
@@ -181,6 +183,14 @@ uint64_t SecAggCodecSeed(uint64_t run_seed, int round) {
 
 Update SecureInputPattern(const Pipeline& uplink, uint64_t run_seed, int round,
                           std::span<const TensorSpec> layout) {
+  if (const SketchCodec* sketch = uplink.sketch(); sketch != nullptr) {
+    // The table's entries, in order.
+    Update entries{.dimension = sketch->table_size(), .sparse = true};
+    entries.indices.resize(sketch->table_size());
+    std::iota(entries.indices.begin(), entries.indices.end(), 0u);
+    entries.values.assign(sketch->table_size(), 1.0f);
+    return entries;
+  }
   size_t dimension = 0;
   for (const TensorSpec& spec : layout) dimension += static_cast<size_t>(spec.NumElements());
   return uplink.SeededPattern(

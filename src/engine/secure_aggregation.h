@@ -42,7 +42,8 @@ SymmetricKey SecAggRoundingKey(uint64_t run_seed, int round, uint32_t client);
 uint64_t SecAggCodecSeed(uint64_t run_seed, int round);
 // The coordinates a secure round sums (what each client's masked vector holds, in order) and the
 // factor each gets when the mean is formed: clients encode unscaled (their values must fit the
-// ring's clip range), so random-k's d / k is applied to the sum instead.
+// ring's clip range), so random-k's d / k is applied to the sum instead. For a count sketch
+// uplink: the entries of its table (dimension: the table's size), each with factor 1.
 Update SecureInputPattern(const Pipeline& uplink, uint64_t run_seed, int round,
                           std::span<const TensorSpec> layout);
 

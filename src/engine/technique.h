@@ -82,6 +82,12 @@ class UploadAggregator {
   // Thread-safe. `weight`: the upload's in the round's mean (strategy.weighting).
   virtual absl::Status Accumulate(const ClientUpload& upload, int64_t weight, size_t dimension) = 0;
   virtual absl::StatusOr<ModelState> Finalize(ModelState global) = 0;
+  // Secure aggregation: the mean of the round's `count` clients' secure inputs (the values
+  // SecureInputPattern lists) in place of their uploads. Refused by aggregators that need each
+  // upload.
+  virtual absl::Status AccumulateSecureMean(std::span<const float> mean, int64_t count) {
+    return absl::UnimplementedError("this aggregator needs each client's upload");
+  }
 };
 
 class Technique {

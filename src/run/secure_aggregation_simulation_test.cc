@@ -5,6 +5,7 @@
 #include <cmath>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "engine/secure_aggregation.h"
 #include "privacy/privacy_spec.h"
 #include "run/simulation.h"
@@ -151,6 +152,36 @@ TEST(SecureAggregationSimulationTest, RandomKSumsTheRoundsSharedCoordinatesOnly)
   EXPECT_EQ(m.secagg->bytes_up[2], 10 * (4 + varint + 4 * static_cast<int64_t>(k)));
 }
 
+// A count sketch uplink: every client's masked vector is its table (the same linear function of
+// its update on every client), the server unmasks the sum of the tables and FetchSGD's server
+// step unsketches their mean, as it does the mean of the plain tables.
+TEST(SecureAggregationSimulationTest, SketchTablesAreSummedUnderTheMasks) {
+  ExperimentConfig secure = SecureRun();
+  constexpr int64_t kRows = 5, kCols = 2000;
+  secure.compress.uplink = absl::StrCat("sketch:rows=", kRows, ",cols=", kCols, ",ratio=0.05");
+  const auto [a, b] = RunSecureAndPlain(secure);
+  ASSERT_EQ(a.model.size(), b.model.size());
+  ASSERT_EQ(a.rounds.size(), 1u);
+  // Each table entry is rounded to within step = 2 / (2^24 - 1) per client; the unsketched top
+  // 5% of the mean table is the plain run's, coordinate for coordinate, up to that rounding (a
+  // near-tie could swap a coordinate or two in or out of the top-k).
+  const double step = 2.0 / ((1 << 24) - 1);
+  size_t changed = 0, off = 0;
+  for (size_t i = 0; i < a.model.size(); ++i) {
+    const double gap = std::fabs(a.model[i] - b.model[i]);
+    changed += a.model[i] != b.model[i];
+    off += gap > 2 * step + 1e-7;
+  }
+  EXPECT_LE(off, a.model.size() / 1000) << "of " << a.model.size();
+  EXPECT_GT(changed, 0u) << "the secure run should carry some rounding";
+  const RoundMetrics& m = a.rounds[0];
+  ASSERT_TRUE(m.secagg.has_value());
+  EXPECT_FALSE(m.secagg->abandoned);
+  EXPECT_EQ(m.secagg->clients_summed, 10);
+  // The masked vector holds the table: 4-byte sender, a 2-byte varint count, 4 bytes an entry.
+  EXPECT_EQ(m.secagg->bytes_up[2], 10 * (4 + 2 + 4 * kRows * kCols));
+}
+
 TEST(SecureAggregationSimulationTest, DistributedNoiseUnderTheMasksIsTheNoiseOfThePlainRun) {
   const auto [a, b] = RunSecureAndPlain(PrivateSecureRun());
   ASSERT_EQ(a.rounds.size(), 2u);
@@ -227,7 +258,8 @@ TEST(SecureAggregationSimulationTest, ConfigsItCannotServeAreRefusedWithTheReaso
     EXPECT_NE(status.message().find(words), std::string::npos) << status;
   };
   ExperimentConfig c = SecureRun();
-  for (const char* uplink : {"topk:ratio=0.1", "qsgd:bits=8", "randk:ratio=0.1|zstd"}) {
+  for (const char* uplink : {"topk:ratio=0.1", "qsgd:bits=8", "randk:ratio=0.1|zstd",
+                             "sketch:rows=3,cols=100,ratio=0.1|zstd"}) {
     c.compress.uplink = uplink;
     refused(c, "cannot go under the masks");
   }

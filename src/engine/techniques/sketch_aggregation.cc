@@ -28,6 +28,12 @@ class SketchAggregation final : public Technique, public UploadAggregator {
     std::lock_guard lock(mutex_);
     return sketched_.Accumulate(upload.report.client, table, weight);
   }
+  // Under secure aggregation the masked vectors are the tables themselves; their mean counts as
+  // `count` clients' tables.
+  absl::Status AccumulateSecureMean(std::span<const float> mean, int64_t count) override {
+    std::lock_guard lock(mutex_);
+    return sketched_.Accumulate(0, mean, count);
+  }
   absl::StatusOr<ModelState> Finalize(ModelState global) override {
     return sketched_.Finalize(std::move(global));
   }
