@@ -331,10 +331,13 @@ const std::vector<std::string> kSecureOverrides = {"secagg.enabled=true", "compr
                                                    "strategy.weighting=uniform", "run.rounds=2"};
 
 // The deployed protocol unmasks the simulated sum: the same model bit for bit, and the same
-// protocol bytes in every stage.
+// protocol bytes in every stage. With a random-k uplink, so that the clients must also agree on
+// the round's shared coordinates (fp32: DeploySecAggDropoutTest).
 TEST_F(DeployLoopbackTest, SecureAggregationMatchesSimulation) {
+  std::vector<std::string> overrides = kSecureOverrides;
+  overrides.push_back("compress.uplink=randk:ratio=0.5");
   const auto deployed = ExpectDeploymentMatchesSimulation(
-      4, 2, {"bytes_up", "bytes_down", "bytes_up_total", "bytes_down_total"}, kSecureOverrides);
+      4, 2, {"bytes_up", "bytes_down", "bytes_up_total", "bytes_down_total"}, overrides);
   const auto simulated = ReadMetrics(dir_ / "sim" / "metrics.jsonl");
   ASSERT_EQ(deployed.size(), 2u);
   ASSERT_EQ(simulated.size(), 2u);
