@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <thread>
@@ -198,33 +199,42 @@ TEST(CoordinatorTest, SilentClientsAreNotWaitedFor) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
 }
 
-// Secure aggregation through the coordinator's stages: a client that advertises its keys and
-// then says nothing is left out when the share stage's deadline passes (not at the round's); the
-// other three complete the protocol and their inputs are summed. Its late message is refused.
-TEST(CoordinatorTest, ASilentSecureClientIsLeftOutAtTheStageDeadline) {
+// Secure aggregation through the coordinator's stages, four clients in one round, each on a
+// thread of its own as the protocol's calls block until their stage closes.
+struct SecureRoundRun {
+  RoundMetrics metrics;
+  std::vector<absl::Status> outcomes;  // what each client's part ended with
+  double seconds = 0.0;
+  // The largest distance of a coordinate's change from the 0.01 every client sent: the
+  // quantization step when the masks cancel, the clip range when they do not.
+  double worst_error = 0.0;
+};
+
+// Client `delayed` pauses `delay` before its share message (share_late) or before its upload.
+SecureRoundRun RunSecureRound(const CoordinatorOptions& options, uint32_t delayed,
+                              std::chrono::milliseconds delay, bool share_late) {
   OneRound setup = LoopbackRound();
   setup.config.data.partition.num_clients = 4;
-  setup.config.run.clients_per_round = 4;
   setup.config.strategy.weighting = Weighting::kUniform;
   setup.config.plugins.Mutable<SecAggSpec>().enabled = true;
-  ASSERT_TRUE(setup.config.Validate().ok()) << setup.config.Validate();
-  CoordinatorOptions options;
-  options.secagg_stage_seconds = 1.0;
+  setup.config.run.clients_per_round = options.over_selection > 0.0 ? 3 : 4;
+  EXPECT_TRUE(setup.config.Validate().ok()) << setup.config.Validate();
   std::unique_ptr<Coordinator> coordinator =
       *Coordinator::Create(setup.config, setup.toml, options, "");
-  for (uint32_t client : {0u, 1u, 2u, 3u}) {
-    ASSERT_TRUE(coordinator->Register(client, 800, 0).ok());
-  }
+  for (uint32_t client : {0u, 1u, 2u, 3u}) EXPECT_TRUE(coordinator->Register(client, 800, 0).ok());
+  SecureRoundRun result;
+  result.outcomes.resize(4);
+  const std::vector<float> before(coordinator->global_model().flat().begin(),
+                                  coordinator->global_model().flat().end());
   BackgroundRun run(*coordinator);
   const auto start = std::chrono::steady_clock::now();
   const SecAggSpec& spec = setup.config.plugins.Get<SecAggSpec>();
   auto never = [] { return false; };
-  std::vector<absl::Status> outcomes(4);
   auto take_part = [&](uint32_t client) -> absl::Status {
     TRIB_ASSIGN_OR_RETURN(std::optional<ClientTask> task,
                           coordinator->WaitForTask(client, 0, never));
     if (!task.has_value() || task->secagg_cohort != 4) {
-      return absl::InternalError("no secure aggregation task");
+      return absl::InternalError("no secure aggregation task for a cohort of 4");
     }
     TRIB_ASSIGN_OR_RETURN(
         SecAggRoundClient secure,
@@ -233,16 +243,14 @@ TEST(CoordinatorTest, ASilentSecureClientIsLeftOutAtTheStageDeadline) {
     TRIB_ASSIGN_OR_RETURN(const Bytes keys,
                           coordinator->SecureMessage(client, 1, 0, secure.Advertise(), 0, never));
     TRIB_ASSIGN_OR_RETURN(const Bytes my_shares, secure.Share(keys));
-    if (client == 3) {  // silent past the stage deadline, then too late
-      std::this_thread::sleep_for(std::chrono::milliseconds(2500));
-      return coordinator->SecureMessage(client, 1, 1, my_shares, 0, never).status();
-    }
+    if (client == delayed && share_late) std::this_thread::sleep_for(delay);
     TRIB_ASSIGN_OR_RETURN(const Bytes shares,
                           coordinator->SecureMessage(client, 1, 1, my_shares, 0, never));
     const std::vector<float> input(task->secagg_length, 0.01f);
     TRIB_ASSIGN_OR_RETURN(Bytes masked, secure.Mask(shares, input, SymmetricKey{}));
     ClientUpload upload = ZeroUpload(setup, client, 800);
     upload.update = std::move(masked);
+    if (client == delayed && !share_late) std::this_thread::sleep_for(delay);
     TRIB_RETURN_IF_ERROR(coordinator->BeginUpload(client, 1));
     TRIB_RETURN_IF_ERROR(coordinator->SubmitUpdate(upload));
     TRIB_ASSIGN_OR_RETURN(const Bytes survivors,
@@ -252,22 +260,54 @@ TEST(CoordinatorTest, ASilentSecureClientIsLeftOutAtTheStageDeadline) {
   };
   {
     std::vector<std::thread> clients;
-    for (uint32_t c : {0u, 1u, 2u, 3u})
-      clients.emplace_back([&, c] { outcomes[c] = take_part(c); });
+    for (uint32_t c : {0u, 1u, 2u, 3u}) {
+      clients.emplace_back([&, c] { result.outcomes[c] = take_part(c); });
+    }
     for (std::thread& t : clients) t.join();
   }
-  ASSERT_TRUE(run.EndsWithin(std::chrono::seconds(60)));
-  const RoundMetrics& metrics = run.Join();
-  for (int c = 0; c < 3; ++c) EXPECT_TRUE(outcomes[c].ok()) << outcomes[c];
-  EXPECT_EQ(outcomes[3].code(), absl::StatusCode::kFailedPrecondition) << outcomes[3];
-  ASSERT_TRUE(metrics.secagg.has_value());
-  EXPECT_FALSE(metrics.secagg->abandoned);
-  EXPECT_EQ(metrics.secagg->clients_summed, 3);
-  EXPECT_EQ(metrics.clients, 3);
-  EXPECT_EQ(metrics.clients_dropped, 1);
-  EXPECT_DOUBLE_EQ(metrics.secagg->client_seconds, 0.5);  // as the three reported
-  // Left out at the 1 s stage deadline, not at the round's (600 s).
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
+  EXPECT_TRUE(run.EndsWithin(std::chrono::seconds(60)));
+  result.metrics = run.Join();
+  std::span<const float> after = coordinator->global_model().flat();
+  for (size_t i = 0; i < before.size(); ++i) {
+    result.worst_error = std::max(result.worst_error, std::fabs(after[i] - before[i] - 0.01));
+  }
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return result;
+}
+
+// A client that advertises its keys and then says nothing is left out when the share stage's
+// deadline passes (not at the round's); the other three complete the protocol and their inputs
+// are summed. Its late message is refused.
+TEST(CoordinatorTest, ASilentSecureClientIsLeftOutAtTheStageDeadline) {
+  CoordinatorOptions options;
+  options.secagg_stage_seconds = 1.0;
+  const SecureRoundRun r = RunSecureRound(options, 3, std::chrono::milliseconds(2500), true);
+  for (int c = 0; c < 3; ++c) EXPECT_TRUE(r.outcomes[c].ok()) << r.outcomes[c];
+  EXPECT_EQ(r.outcomes[3].code(), absl::StatusCode::kFailedPrecondition) << r.outcomes[3];
+  ASSERT_TRUE(r.metrics.secagg.has_value());
+  EXPECT_FALSE(r.metrics.secagg->abandoned);
+  EXPECT_EQ(r.metrics.secagg->clients_summed, 3);
+  EXPECT_EQ(r.metrics.clients, 3);
+  EXPECT_EQ(r.metrics.clients_dropped, 1);
+  EXPECT_DOUBLE_EQ(r.metrics.secagg->client_seconds, 0.5);  // as the three reported
+  EXPECT_LT(r.seconds, 30.0);      // left out at the 1 s stage deadline, not at the round's 600 s
+  EXPECT_LT(r.worst_error, 1e-5);  // the step is 0.1 / 65535
+}
+
+// Over-selection: 4 selected for K = 3. The masked-input stage closes once 3 inputs are in; the
+// fourth client's upload is then refused, and the unmasking removes its pairwise masks from its
+// neighbours' inputs (the sum of 3 unmasks).
+TEST(CoordinatorTest, OverSelectedSecureRoundClosesWithKInputs) {
+  CoordinatorOptions options;
+  options.over_selection = 0.25;  // ceil(3 x 1.25) = 4
+  const SecureRoundRun r = RunSecureRound(options, 2, std::chrono::milliseconds(1500), false);
+  for (int c : {0, 1, 3}) EXPECT_TRUE(r.outcomes[c].ok()) << r.outcomes[c];
+  EXPECT_EQ(r.outcomes[2].code(), absl::StatusCode::kFailedPrecondition) << r.outcomes[2];
+  ASSERT_TRUE(r.metrics.secagg.has_value());
+  EXPECT_FALSE(r.metrics.secagg->abandoned);
+  EXPECT_EQ(r.metrics.secagg->clients_summed, 3);
+  EXPECT_EQ(r.metrics.clients, 3);
+  EXPECT_LT(r.worst_error, 1e-5);
 }
 
 }  // namespace
