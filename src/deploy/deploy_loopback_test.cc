@@ -490,16 +490,17 @@ TEST_F(DeployLoopbackTest, ClientKilledMidUploadIsDroppedAndTheRoundCompletes) {
 
 // A client that hangs (SIGSTOP: its connection stays open, the kernel still acknowledges its
 // packets) stops heartbeating; the rounds that selected it drop it after the liveness timeout
-// instead of waiting for their deadline (before heartbeats, each such round took the full 60 s).
+// instead of waiting for their deadline (before heartbeats, each such round took its full
+// deadline).
 TEST_F(DeployLoopbackTest, HungClientIsDroppedWithoutCostingTheDeadline) {
   auto server =
       StartServer("srv", {"--insecure", "--listen", "127.0.0.1:0", "--set", "run.rounds=2",
-                          "--round-deadline", "60", "--liveness-timeout", "2"});
+                          "--round-deadline", "300", "--liveness-timeout", "2"});
   const std::string port = ServerPort("srv", *server);
   auto clients = StartClients(4, port, {"--insecure"});
   ASSERT_TRUE(clients[3]->WaitForOutput("registered", 120s)) << clients[3]->Output();
   clients[3]->Signal(SIGSTOP);
-  ASSERT_EQ(server->Wait(240s), 0) << server->Output();
+  ASSERT_EQ(server->Wait(600s), 0) << server->Output();
   EXPECT_NE(server->Output().find("client 3 dropped: not heard from"), std::string::npos)
       << server->Output();
   for (int c = 0; c < 3; ++c) EXPECT_EQ(clients[c]->Wait(60s), 0) << clients[c]->Output();
@@ -508,9 +509,10 @@ TEST_F(DeployLoopbackTest, HungClientIsDroppedWithoutCostingTheDeadline) {
   for (const auto& round : metrics) {
     EXPECT_EQ(round["clients"], 3) << round;
     EXPECT_EQ(round["clients_dropped"], 1) << round;
-    // Closed when the three live clients were in, not at the 60 s deadline (a round's length,
-    // not the run's, so a loaded or sanitized build does not fail it).
-    EXPECT_LT(round["wall_seconds"].get<double>(), 60.0) << round;
+    // Closed when the three live clients were in, not at the 300 s deadline (far above a
+    // round's length even in a sanitized build on a loaded machine, where training alone took
+    // 42 s and the round 68 s against a 60 s bound before).
+    EXPECT_LT(round["wall_seconds"].get<double>(), 300.0) << round;
   }
   clients[3]->Signal(SIGCONT);
 }
