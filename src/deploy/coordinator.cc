@@ -370,8 +370,8 @@ void Coordinator::EndSecureRound(const absl::Status& why) {
 }
 
 absl::StatusOr<std::vector<uint8_t>> Coordinator::SecureMessage(
-    uint32_t client, int round, int stage, std::span<const uint8_t> message, double client_seconds,
-    const std::function<bool()>& cancelled) {
+    uint32_t client, int round, int stage, std::span<const uint8_t> message,
+    std::span<const double> client_seconds, const std::function<bool()>& cancelled) {
   if (stage < 0 || stage >= kSecAggStages) {
     return absl::InvalidArgumentError(absl::StrCat("no secure aggregation stage ", stage));
   }
@@ -413,7 +413,11 @@ absl::StatusOr<std::vector<uint8_t>> Coordinator::SecureMessage(
     }
     p.secure_stages = stage + 1;
     // A client's word on its own timing weighs on nothing but the cost figures; bounded still.
-    if (client_seconds >= 0.0 && client_seconds <= 3600.0) p.protocol_seconds = client_seconds;
+    if (client_seconds.size() == kSecAggStages &&
+        std::all_of(client_seconds.begin(), client_seconds.end(),
+                    [](double s) { return s >= 0.0 && s <= 3600.0; })) {
+      std::copy(client_seconds.begin(), client_seconds.end(), p.protocol_seconds.begin());
+    }
     progress_.notify_all();
     if (which == SecAggStage::kUnmask) return std::vector<uint8_t>();
   }

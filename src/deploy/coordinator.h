@@ -174,10 +174,11 @@ class Coordinator final : public ClientChannel {
   // survivor list; nothing after the unmasking). InvalidArgument: the message was refused and
   // the client is out; FailedPrecondition: it is not in the stage; Aborted: the round was
   // abandoned; Cancelled: `cancelled()` turned true.
-  // `client_seconds`: what the client says its protocol computation took (cost metrics only).
+  // `client_seconds`: what the client says its protocol computation took in each stage so far
+  // (cost metrics only).
   absl::StatusOr<std::vector<uint8_t>> SecureMessage(uint32_t client, int round, int stage,
                                                      std::span<const uint8_t> message,
-                                                     double client_seconds,
+                                                     std::span<const double> client_seconds,
                                                      const std::function<bool()>& cancelled);
 
   // --- Engine side ---
@@ -224,7 +225,7 @@ class Coordinator final : public ClientChannel {
     // protocol took from it (0: none yet; 4: through the unmasking).
     int position = 0;
     int secure_stages = 0;
-    double protocol_seconds = 0.0;  // as it reported, bounded
+    std::array<double, kSecAggStages> protocol_seconds{};  // as it reported, bounded
     bool secure_gone = false;  // its input is in, but it can send no more (silent, reconnected)
   };
   struct Registered {

@@ -127,7 +127,8 @@ grpc::Status CoordinatorService::SecureAggregation(grpc::ServerContext* context,
   absl::StatusOr<std::vector<uint8_t>> next = coordinator_.SecureMessage(
       caller, request->round(), static_cast<int>(request->stage()),
       std::span(reinterpret_cast<const uint8_t*>(message.data()), message.size()),
-      request->client_seconds(), [context] { return context->IsCancelled(); });
+      std::span(request->client_seconds().data(), request->client_seconds().size()),
+      [context] { return context->IsCancelled(); });
   if (!next.ok()) return ToGrpc(next.status());
   reply->set_message(next->data(), next->size());
   return grpc::Status::OK;

@@ -348,7 +348,7 @@ TEST_F(DeployLoopbackTest, SecureAggregationMatchesSimulation) {
     EXPECT_EQ(secure["messages_refused"], 0);
     EXPECT_EQ(secure["bytes_up"], simulated[r]["secagg"]["bytes_up"]);
     EXPECT_EQ(secure["bytes_down"], simulated[r]["secagg"]["bytes_down"]);
-    EXPECT_GT(secure["client_seconds"].get<double>(), 0.0);  // the clients' own reports
+    EXPECT_GT(secure["client_seconds"][2].get<double>(), 0.0);  // the clients' own reports
   }
 }
 

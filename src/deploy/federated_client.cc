@@ -199,7 +199,7 @@ absl::StatusOr<SecAggRoundClient> StartSecureRound(const ExperimentConfig& confi
 // One stage's message; the server answers when the stage closes.
 absl::StatusOr<Bytes> SecureCall(Connection& connection, uint32_t client, int round,
                                  SecAggStage stage, std::span<const uint8_t> message,
-                                 double client_seconds = 0.0) {
+                                 std::span<const double> client_seconds = {}) {
   grpc::ClientContext context;
   connection.Prepare(context);
   v1::SecAggRequest request;
@@ -207,7 +207,7 @@ absl::StatusOr<Bytes> SecureCall(Connection& connection, uint32_t client, int ro
   request.set_round(round);
   request.set_stage(static_cast<v1::SecAggStage>(stage));
   request.set_message(message.data(), message.size());
-  request.set_client_seconds(client_seconds);
+  for (double seconds : client_seconds) request.add_client_seconds(seconds);
   v1::SecAggReply reply;
   grpc::Status status = connection.stub().SecureAggregation(&context, request, &reply);
   if (!status.ok()) return FromGrpc(status, SecAggStageName(stage));
@@ -509,9 +509,8 @@ absl::Status FederatedClient::Run() {
           TRIB_ASSIGN_OR_RETURN(const Bytes survivors,
                                 SecureCall(connection, id, round, SecAggStage::kMask, {}));
           TRIB_ASSIGN_OR_RETURN(const Bytes shares, secure->Unmask(survivors));
-          double seconds = 0.0;
-          for (double stage_seconds : secure->seconds()) seconds += stage_seconds;
-          return SecureCall(connection, id, round, SecAggStage::kUnmask, shares, seconds).status();
+          return SecureCall(connection, id, round, SecAggStage::kUnmask, shares, secure->seconds())
+              .status();
         }();
         if (!unmasked.ok() && !OutOfTheSecureRound(unmasked)) return unmasked;
         const std::array<double, kSecAggStages>& seconds = secure->seconds();

@@ -7,6 +7,7 @@
 #ifndef TRIBUTARY_ENGINE_CLIENT_CHANNEL_H_
 #define TRIBUTARY_ENGINE_CLIENT_CHANNEL_H_
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -57,12 +58,13 @@ enum class ClientFate {
 struct ClientRecord {
   uint32_t client = 0;
   ClientFate fate = ClientFate::kDropped;
-  bool uploaded = false;          // it sent a complete upload (in time or not, accepted or not)
-  int64_t bytes_up = 0;           // every byte it sent, complete or not
-  ClientReport report;            // when uploaded
-  double finish_seconds = 0.0;    // virtual time its upload arrived (simulation)
-  std::string error;              // why, when rejected
-  double protocol_seconds = 0.0;  // secure aggregation: its own computation in the protocol
+  bool uploaded = false;        // it sent a complete upload (in time or not, accepted or not)
+  int64_t bytes_up = 0;         // every byte it sent, complete or not
+  ClientReport report;          // when uploaded
+  double finish_seconds = 0.0;  // virtual time its upload arrived (simulation)
+  std::string error;            // why, when rejected
+  // Secure aggregation: its own computation in each stage of the protocol (SecAggStage order).
+  std::array<double, 4> protocol_seconds{};
 };
 
 struct RoundOutcome {

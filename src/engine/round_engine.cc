@@ -258,14 +258,16 @@ absl::Status RoundEngine::FinishSecureRound(RoundOutcome& outcome, RoundMetrics&
   m.messages_refused = costs.refused;
   m.bytes_up = costs.bytes_up;
   for (int s = 0; s < 3; ++s) m.bytes_down[s] = costs.bytes_down[s];
-  for (double seconds : costs.server_seconds) m.server_seconds += seconds;
-  int taking_part = 0;
-  for (const ClientRecord& record : outcome.records) {
-    if (record.protocol_seconds <= 0.0) continue;
-    m.client_seconds += record.protocol_seconds;
-    ++taking_part;
+  m.server_seconds = costs.server_seconds;
+  for (int s = 0; s < kSecAggStages; ++s) {
+    int taking_part = 0;
+    for (const ClientRecord& record : outcome.records) {
+      if (record.protocol_seconds[s] <= 0.0) continue;
+      m.client_seconds[s] += record.protocol_seconds[s];
+      ++taking_part;
+    }
+    if (taking_part > 0) m.client_seconds[s] /= taking_part;
   }
-  if (taking_part > 0) m.client_seconds /= taking_part;
   for (int64_t bytes : m.bytes_down) metrics.bytes_down += bytes;
   if (!sum.ok()) {
     m.abandoned = true;

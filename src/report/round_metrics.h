@@ -19,8 +19,10 @@ struct SecureAggregationMetrics {
   std::array<int64_t, 4> bytes_up{};
   // The server's replies after the first three stages: keys, shares, survivor list.
   std::array<int64_t, 3> bytes_down{};
-  double server_seconds = 0.0;  // the server's protocol computation, all stages
-  double client_seconds = 0.0;  // a client's protocol computation, mean over clients
+  // By stage: the server's protocol computation, and a client's (mean over the clients that
+  // computed anything in that stage).
+  std::array<double, 4> server_seconds{};
+  std::array<double, 4> client_seconds{};
 };
 
 struct RoundMetrics {

@@ -18,12 +18,6 @@ namespace {
 // Per-client evaluation spreads the clients over this many tasks.
 constexpr int kEvalChunks = 8;
 
-double ProtocolSeconds(const SecAggRoundClient& secure) {
-  double total = 0.0;
-  for (double seconds : secure.seconds()) total += seconds;
-  return total;
-}
-
 }  // namespace
 
 // The simulator's client channel: every client of the population lives here as its example list
@@ -168,7 +162,7 @@ void Simulation::VirtualClients::SendUpload(int round, size_t position,
         input.ok()
             ? secure.Mask(*shares, *input, SecAggRoundingKey(config_.run.seed, round, client))
             : absl::StatusOr<Bytes>(input.status());
-    record.protocol_seconds = ProtocolSeconds(secure);
+    record.protocol_seconds = secure.seconds();
     if (!message.ok()) {
       secure_clients_[position].reset();
       record.fate = ClientFate::kDropped;  // it cannot go on with the protocol
@@ -280,7 +274,7 @@ void Simulation::VirtualClients::RunUnmasking(int round, SecAggRoundServer& prot
     absl::StatusOr<Bytes> survivors = protocol.Reply(SecAggStage::kMask, cohort_[i]);
     absl::StatusOr<Bytes> shares =
         survivors.ok() ? secure.Unmask(*survivors) : absl::StatusOr<Bytes>(survivors.status());
-    record.protocol_seconds = ProtocolSeconds(secure);
+    record.protocol_seconds = secure.seconds();
     if (!shares.ok()) continue;
     record.bytes_up += static_cast<int64_t>(shares->size());
     protocol.Receive(SecAggStage::kUnmask, cohort_[i], *shares).IgnoreError();
