@@ -10,7 +10,7 @@ build=${1:?build folder}
 seconds=${2:?seconds per target}
 shift 2
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(codec_payload checkpoint client_tokens config protocol)
+[ ${#targets[@]} -gt 0 ] || targets=(codec_payload checkpoint client_tokens config protocol secagg_messages)
 root="$(cd "$(dirname "$0")/.." && pwd)"
 mkdir -p "$build/crashes" "$build/logs"
 
