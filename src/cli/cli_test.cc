@@ -108,9 +108,33 @@ TEST_F(CliTest, RunWritesResultsAndRefusesToOverwriteThem) {
   for (const char* file : {"metrics.jsonl", "model.pt", "config.toml"}) {
     EXPECT_TRUE(std::filesystem::exists(std::filesystem::path(out) / file)) << file;
   }
+  std::ifstream state(std::filesystem::path(out) / "run_state.json");
+  EXPECT_EQ(nlohmann::json::parse(state)["status"], "finished");
   CommandResult second = RunTributary("simulate " + config + " --out " + out);
   EXPECT_EQ(second.exit_code, 2) << second.output;
   EXPECT_NE(second.output.find("--overwrite"), std::string::npos) << second.output;
+
+  // tributary plot of that run, and its bad input.
+  const std::string figure = (dir_ / "figures" / "accuracy.svg").string();
+  CommandResult plot = RunTributary("plot " + out + " " + out +
+                                    "/metrics.jsonl --label a --label b"
+                                    " --x bytes_total --y test_accuracy --out " +
+                                    figure);
+  ASSERT_EQ(plot.exit_code, 0) << plot.output;
+  std::ifstream svg_file(figure);
+  const std::string svg((std::istreambuf_iterator<char>(svg_file)), {});
+  EXPECT_NE(svg.find(">a<"), std::string::npos);
+  EXPECT_NE(svg.find(">b<"), std::string::npos);
+  EXPECT_NE(svg.find(">test accuracy (%)<"), std::string::npos);
+  for (const std::string bad : {"plot " + out + " --out " + figure + " --x epoch",
+                                "plot " + out + " --out " + figure + " --label a --label b",
+                                "plot " + out + " --out " + figure + " --y test_perplexity",
+                                "plot " + out + " --out " + (dir_ / "figure.jpg").string(),
+                                "plot " + (dir_ / "absent").string() + " --out " + figure}) {
+    CommandResult r = RunTributary(bad);
+    EXPECT_EQ(r.exit_code, 2) << bad << "\n" << r.output;
+    EXPECT_NE(r.output.find("error: "), std::string::npos) << r.output;
+  }
 }
 
 TEST_F(CliTest, PrivacyBudgetEndsTheRunEvaluatedAfterItsLastRound) {

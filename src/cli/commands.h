@@ -84,6 +84,20 @@ struct PrivacyCommandOptions {
 };
 int RunPrivacyCommand(const PrivacyCommandOptions& options);
 
+struct PlotCommandOptions {
+  std::vector<std::string> runs;    // run folders or metrics.jsonl files
+  std::vector<std::string> labels;  // legend entries; empty: the runs' folder names
+  std::string x = "round";
+  std::string y = "test_accuracy";
+  std::string out;  // .svg, .png or .pdf
+  std::string title;
+  bool log_x = false;
+  bool log_y = false;
+  int width = 800;
+  int height = 500;
+};
+int RunPlotCommand(const PlotCommandOptions& options);
+
 }  // namespace tributary
 
 #endif  // TRIBUTARY_CLI_COMMANDS_H_

@@ -5,6 +5,7 @@
 #include "cli/config_loader.h"
 #include "cli/exit_code.h"
 #include "common/log.h"
+#include "report/metric_axes.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"Tributary: communication-efficient federated training"};
@@ -200,6 +201,28 @@ int main(int argc, char** argv) {
   priv->add_option("--target-epsilon", privacy.target_epsilon,
                    "prints the smallest noise multiplier that stays within it");
 
+  tributary::PlotCommandOptions plot;
+  CLI::App* plt = app.add_subcommand(
+      "plot", "Draw a metric of one or more runs against rounds, bytes or time (gnuplot)");
+  plt->add_option("runs", plot.runs, "Run folders (or their metrics.jsonl files)")->required();
+  plt->add_option("--x", plot.x, "x axis: " + tributary::XAxisNames())->capture_default_str();
+  plt->add_option("--y", plot.y,
+                  "y axis: a metrics.jsonl field (test_accuracy, test_loss, test_perplexity, "
+                  "train_loss, client_accuracy, dp_epsilon, bytes_up, ...)")
+      ->capture_default_str();
+  plt->add_option("--out", plot.out, "The figure: FILE.svg, FILE.png or FILE.pdf")->required();
+  plt->add_option("--label", plot.labels,
+                  "Legend entry of each run, in order (default: the runs' folder names)");
+  plt->add_option("--title", plot.title, "Figure title");
+  plt->add_flag("--log-x", plot.log_x, "Logarithmic x axis");
+  plt->add_flag("--log-y", plot.log_y, "Logarithmic y axis");
+  plt->add_option("--width", plot.width, "Width in pixels (PDF: 1/100 inch)")
+      ->capture_default_str()
+      ->check(CLI::Range(200, 4000));
+  plt->add_option("--height", plot.height, "Height in pixels (PDF: 1/100 inch)")
+      ->capture_default_str()
+      ->check(CLI::Range(150, 4000));
+
   CLI11_PARSE(app, argc, argv);
   absl::StatusOr<tributary::LogLevel> level =
       tributary::ParseLogLevel(quiet ? "warning" : log_level);
@@ -210,6 +233,7 @@ int main(int argc, char** argv) {
   }
   if (gen->parsed()) return tributary::RunGenerateCommand(generate);
   if (priv->parsed()) return tributary::RunPrivacyCommand(privacy);
+  if (plt->parsed()) return tributary::RunPlotCommand(plot);
   if (sim->parsed()) return tributary::RunSimulateCommand(simulate);
   if (srv->parsed()) return tributary::RunServerCommand(server);
   if (cli->parsed()) return tributary::RunClientCommand(client);

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -20,6 +21,7 @@
 #include "deploy/transport_settings.h"
 #include "report/metrics_writer.h"
 #include "report/progress_printer.h"
+#include "report/run_state.h"
 
 namespace tributary {
 namespace {
@@ -35,7 +37,9 @@ absl::StatusOr<std::pair<std::string, int>> SplitHostPort(const std::string& add
   return std::make_pair(address.substr(0, colon), port);
 }
 
-absl::Status Serve(const ServerCommandOptions& options) {
+// `state` marks the output folder's run as running once the folder is ready; the caller marks
+// it finished or failed with the returned status.
+absl::Status Serve(const ServerCommandOptions& options, std::optional<RunStateFile>& state) {
   TRIB_ASSIGN_OR_RETURN(LoadedConfig loaded,
                         LoadExperimentConfig(options.config_path, options.overrides));
   const ExperimentConfig& config = loaded.config;
@@ -61,6 +65,8 @@ absl::Status Serve(const ServerCommandOptions& options) {
     TRIB_RETURN_IF_ERROR(PrepareOutputDir(out_dir, options.overwrite));
     TRIB_RETURN_IF_ERROR(WriteFileAtomically(out_dir + "/config.toml", loaded.resolved_toml));
   }
+  state.emplace(out_dir, "server");
+  TRIB_RETURN_IF_ERROR(state->Start());
   if (options.tokens_path.empty()) {
     return absl::InvalidArgumentError("--tokens FILE is required (lines \"CLIENT_ID TOKEN\")");
   }
@@ -143,7 +149,13 @@ absl::Status Serve(const ServerCommandOptions& options) {
 }  // namespace
 
 int RunServerCommand(const ServerCommandOptions& options) {
-  absl::Status status = Serve(options);
+  std::optional<RunStateFile> state;
+  absl::Status status = Serve(options, state);
+  if (state.has_value()) {
+    const absl::Status recorded =
+        status.ok() ? state->Finish() : state->Fail(std::string(status.message()));
+    if (!recorded.ok()) LogWarning("%s", std::string(recorded.message()).c_str());
+  }
   return status.ok() ? 0 : Fail(status);
 }
 

@@ -1,5 +1,6 @@
 #include <chrono>
 #include <cstdio>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -13,12 +14,15 @@
 #include "engine/recorded_rounds.h"
 #include "report/metrics_writer.h"
 #include "report/progress_printer.h"
+#include "report/run_state.h"
 #include "run/simulation.h"
 
 namespace tributary {
 namespace {
 
-absl::Status Simulate(const SimulateOptions& options) {
+// `state` marks the output folder's run as running once the folder is ready; the caller marks
+// it finished or failed with the returned status.
+absl::Status Simulate(const SimulateOptions& options, std::optional<RunStateFile>& state) {
   TRIB_ASSIGN_OR_RETURN(LoadedConfig loaded,
                         LoadExperimentConfig(options.config_path, options.overrides));
   const ExperimentConfig& config = loaded.config;
@@ -26,6 +30,8 @@ absl::Status Simulate(const SimulateOptions& options) {
       options.out_dir.empty() ? absl::StrCat("runs/", config.run.name) : options.out_dir;
   TRIB_RETURN_IF_ERROR(PrepareOutputDir(out_dir, options.overwrite));
   TRIB_RETURN_IF_ERROR(WriteFileAtomically(out_dir + "/config.toml", loaded.resolved_toml));
+  state.emplace(out_dir, "simulate");
+  TRIB_RETURN_IF_ERROR(state->Start());
 
   const auto start = std::chrono::steady_clock::now();
   LogInfo("tributary simulate: %s — %d clients (%s), %d per round, %d rounds, model %s",
@@ -72,7 +78,13 @@ absl::Status Simulate(const SimulateOptions& options) {
 }  // namespace
 
 int RunSimulateCommand(const SimulateOptions& options) {
-  absl::Status status = Simulate(options);
+  std::optional<RunStateFile> state;
+  absl::Status status = Simulate(options, state);
+  if (state.has_value()) {
+    const absl::Status recorded =
+        status.ok() ? state->Finish() : state->Fail(std::string(status.message()));
+    if (!recorded.ok()) LogWarning("%s", std::string(recorded.message()).c_str());
+  }
   return status.ok() ? 0 : Fail(status);
 }
 
