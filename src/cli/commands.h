@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/live_dashboard.h"
 #include "deploy/coordinator.h"
 #include "deploy/credentials.h"
 #include "deploy/server_limits.h"
@@ -20,6 +21,7 @@ struct SimulateOptions {
   std::string out_dir;                 // empty: runs/<run.name>
   bool overwrite = false;
   std::string replay;  // a recorded run's metrics.jsonl; empty: sample as usual
+  DashboardFlags dashboard;
 };
 int RunSimulateCommand(const SimulateOptions& options);
 
@@ -42,6 +44,7 @@ struct ServerCommandOptions {
   CoordinatorOptions coordinator;
   ServerLimits limits;
   std::string metrics_listen;  // HOST:PORT for /metrics; empty: off
+  DashboardFlags dashboard;
 };
 int RunServerCommand(const ServerCommandOptions& options);
 
@@ -97,6 +100,12 @@ struct PlotCommandOptions {
   int height = 500;
 };
 int RunPlotCommand(const PlotCommandOptions& options);
+
+struct DashboardCommandOptions {
+  std::vector<std::string> roots = {"runs"};  // run folders, or folders that hold runs
+  DashboardFlags flags = {.listen = "127.0.0.1:8050"};
+};
+int RunDashboardCommand(const DashboardCommandOptions& options);
 
 }  // namespace tributary
 

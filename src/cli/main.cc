@@ -7,6 +7,23 @@
 #include "common/log.h"
 #include "report/metric_axes.h"
 
+namespace {
+
+// --dashboard and its token, shared by simulate and server.
+void AddDashboardFlags(CLI::App* command, tributary::DashboardFlags& flags) {
+  command->add_option("--dashboard", flags.listen,
+                      "Serve a live dashboard of this run at PORT (on 127.0.0.1) or HOST:PORT "
+                      "(beyond loopback only with a token); docs/dashboard.md");
+  command->add_option("--dashboard-token", flags.token,
+                      "Token the dashboard asks for (?token=...): required off loopback");
+  command
+      ->add_option("--dashboard-token-file", flags.token_file,
+                   "File holding that token (keeps it out of the process list)")
+      ->check(CLI::ExistingFile);
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   CLI::App app{"Tributary: communication-efficient federated training"};
   app.require_subcommand(1);
@@ -38,6 +55,7 @@ int main(int argc, char** argv) {
                   "run's config and seed the model is recomputed bit for bit (a deployed run "
                   "checked against simulation; docs/reliability.md)")
       ->check(CLI::ExistingFile);
+  AddDashboardFlags(sim, simulate.dashboard);
   sim->footer(tributary::ConfigReference());
 
   tributary::PartitionCommandOptions partition;
@@ -100,6 +118,7 @@ int main(int argc, char** argv) {
                   "Secure aggregation: seconds each stage without training (advertise keys, "
                   "share keys, unmasking) waits for its clients' messages")
       ->capture_default_str();
+  AddDashboardFlags(srv, server.dashboard);
   srv->add_option("--metrics-listen", server.metrics_listen,
                   "HOST:PORT serving Prometheus metrics at /metrics (off when empty)");
   srv->add_option("--max-calls-per-client", server.limits.max_calls_per_client,
@@ -223,6 +242,21 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(150, 4000));
 
+  tributary::DashboardCommandOptions dashboard;
+  CLI::App* dash = app.add_subcommand(
+      "dashboard",
+      "Serve a web page of runs: list, curves overlaid, config diff (docs/dashboard.md)");
+  dash->add_option("runs", dashboard.roots,
+                   "Run folders, or folders that hold runs (searched 4 levels down)")
+      ->capture_default_str();
+  dash->add_option("--listen", dashboard.flags.listen,
+                   "HOST:PORT (port 0: any free port); beyond loopback only with --token")
+      ->capture_default_str();
+  dash->add_option("--token", dashboard.flags.token,
+                   "Token the page's address must carry (?token=...)");
+  dash->add_option("--token-file", dashboard.flags.token_file, "File holding that token")
+      ->check(CLI::ExistingFile);
+
   CLI11_PARSE(app, argc, argv);
   absl::StatusOr<tributary::LogLevel> level =
       tributary::ParseLogLevel(quiet ? "warning" : log_level);
@@ -234,6 +268,7 @@ int main(int argc, char** argv) {
   if (gen->parsed()) return tributary::RunGenerateCommand(generate);
   if (priv->parsed()) return tributary::RunPrivacyCommand(privacy);
   if (plt->parsed()) return tributary::RunPlotCommand(plot);
+  if (dash->parsed()) return tributary::RunDashboardCommand(dashboard);
   if (sim->parsed()) return tributary::RunSimulateCommand(simulate);
   if (srv->parsed()) return tributary::RunServerCommand(server);
   if (cli->parsed()) return tributary::RunClientCommand(client);

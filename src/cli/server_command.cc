@@ -4,11 +4,12 @@
 #include <filesystem>
 #include <optional>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "cli/commands.h"
 #include "cli/config_loader.h"
 #include "cli/exit_code.h"
+#include "cli/host_port.h"
+#include "cli/live_dashboard.h"
 #include "cli/output_dir.h"
 #include "common/file_util.h"
 #include "common/log.h"
@@ -25,17 +26,6 @@
 
 namespace tributary {
 namespace {
-
-// "HOST:PORT" -> (host, port); the port may be 0 (any free port).
-absl::StatusOr<std::pair<std::string, int>> SplitHostPort(const std::string& address) {
-  const size_t colon = address.rfind(':');
-  int port = -1;
-  if (colon == std::string::npos || !absl::SimpleAtoi(address.substr(colon + 1), &port) ||
-      port < 0 || port > 65535) {
-    return absl::InvalidArgumentError(absl::StrCat("expected HOST:PORT, got \"", address, "\""));
-  }
-  return std::make_pair(address.substr(0, colon), port);
-}
 
 // `state` marks the output folder's run as running once the folder is ready; the caller marks
 // it finished or failed with the returned status.
@@ -125,6 +115,25 @@ absl::Status Serve(const ServerCommandOptions& options, std::optional<RunStateFi
   TRIB_ASSIGN_OR_RETURN(
       std::unique_ptr<MetricsWriter> metrics,
       MetricsWriter::Open(out_dir + "/metrics.jsonl", coordinator->first_round() - 1));
+  std::unique_ptr<DashboardServer> dashboard;
+  if (!options.dashboard.listen.empty()) {
+    Coordinator* live = coordinator.get();
+    TRIB_ASSIGN_OR_RETURN(dashboard, StartDashboard(options.dashboard, {out_dir}, out_dir, [live] {
+                            const Coordinator::Progress p = live->CurrentProgress();
+                            nlohmann::json status = {{"round", p.round},
+                                                     {"clients_connected", p.connected},
+                                                     {"clients_registered", p.registered}};
+                            if (p.round_open) {
+                              status["selected"] = p.selected;
+                              status["training"] = p.training;
+                              status["uploading"] = p.uploading;
+                              status["accepted"] = p.accepted;
+                              status["rejected"] = p.rejected;
+                              status["dropped"] = p.dropped;
+                            }
+                            return status;
+                          }));
+  }
   ProgressPrinter progress(LogEnabled(LogLevel::kInfo) ? stdout : nullptr, config.run.rounds);
   RoundMetrics last;
   absl::Status run = coordinator->Run([&](const RoundMetrics& m, const Checkpoint& checkpoint) {

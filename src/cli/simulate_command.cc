@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "cli/config_loader.h"
 #include "cli/exit_code.h"
+#include "cli/live_dashboard.h"
 #include "cli/output_dir.h"
 #include "common/file_util.h"
 #include "common/log.h"
@@ -55,6 +56,12 @@ absl::Status Simulate(const SimulateOptions& options, std::optional<RunStateFile
 
   TRIB_ASSIGN_OR_RETURN(std::unique_ptr<MetricsWriter> metrics,
                         MetricsWriter::Open(out_dir + "/metrics.jsonl"));
+  // The dashboard reads what the run writes (metrics.jsonl); it adds nothing to a round.
+  std::unique_ptr<DashboardServer> dashboard;
+  if (!options.dashboard.listen.empty()) {
+    TRIB_ASSIGN_OR_RETURN(dashboard,
+                          StartDashboard(options.dashboard, {out_dir}, out_dir, nullptr));
+  }
   ProgressPrinter progress(LogEnabled(LogLevel::kInfo) ? stdout : nullptr, config.run.rounds);
   RoundMetrics last;
   TRIB_RETURN_IF_ERROR(simulation->Run([&](const RoundMetrics& m) {

@@ -627,6 +627,39 @@ bool Coordinator::Alive(const Registered& client) const {
                                        std::chrono::duration<double>(options_.liveness_seconds));
 }
 
+Coordinator::Progress Coordinator::CurrentProgress() {
+  std::lock_guard lock(mu_);
+  Progress progress{.round = counters_.current_round, .round_open = round_open_};
+  for (uint32_t client : cohort_) {
+    auto participant = participants_.find(client);
+    if (participant == participants_.end()) continue;
+    ++progress.selected;
+    switch (participant->second.stage) {
+      case Stage::kSelected:
+      case Stage::kTraining:
+        ++progress.training;
+        break;
+      case Stage::kUploading:
+      case Stage::kSubmitting:
+        ++progress.uploading;
+        break;
+      case Stage::kAccepted:
+        ++progress.accepted;
+        break;
+      case Stage::kRejected:
+        ++progress.rejected;
+        break;
+      case Stage::kCutOff:
+      case Stage::kFailed:
+        ++progress.dropped;
+        break;
+    }
+  }
+  progress.registered = static_cast<int>(registered_.size());
+  for (const auto& [client, registered] : registered_) progress.connected += Alive(registered);
+  return progress;
+}
+
 absl::StatusOr<RoundOutcome> Coordinator::RunRound(int round, RoundServer& server) {
   const auto start = Clock::now();
   std::unique_lock lock(mu_);

@@ -196,6 +196,22 @@ class Coordinator final : public ClientChannel {
   std::optional<int64_t> PrepareRound(int round, std::span<const uint32_t> cohort) override;
   absl::StatusOr<RoundOutcome> RunRound(int round, RoundServer& server) override;
 
+  // The run in progress as a dashboard shows it: the open round's participants by stage, and
+  // the registered clients (connected: heard from within the liveness timeout).
+  struct Progress {
+    int round = 0;  // the open round, or the last one (0: none yet)
+    bool round_open = false;
+    int selected = 0;
+    int training = 0;
+    int uploading = 0;  // uploading, or uploaded and being aggregated
+    int accepted = 0;
+    int rejected = 0;
+    int dropped = 0;  // failed, gave up, or cut off at the deadline
+    int registered = 0;
+    int connected = 0;
+  };
+  Progress CurrentProgress();
+
   const std::string& config_toml() const { return config_toml_; }
   const ExperimentConfig& config() const { return config_; }
   CoordinatorCounters& counters() { return counters_; }
