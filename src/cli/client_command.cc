@@ -1,3 +1,4 @@
+#include <chrono>
 #include <cstdio>
 
 #include "absl/strings/ascii.h"
@@ -7,6 +8,7 @@
 #include "cli/exit_code.h"
 #include "common/file_util.h"
 #include "common/log.h"
+#include "common/status_line.h"
 #include "common/status_util.h"
 #include "deploy/federated_client.h"
 
@@ -42,8 +44,26 @@ absl::Status RunClient(const ClientCommandOptions& options) {
   };
   LogInfo("tributary client %u: server %s (%s), data %s", options.client_id, options.server.c_str(),
           options.tls.insecure ? "plain text" : "TLS", options.data_config_path.c_str());
+  // On a terminal: one line rewritten in place, at most ten times a second within a phase.
+  if (StatusLineEnabled()) {
+    client.on_progress = [last_phase = ClientPhase::kWaiting, last_round = -1,
+                          last_shown = std::chrono::steady_clock::time_point{}](
+                             const ClientProgress& progress) mutable {
+      const auto now = std::chrono::steady_clock::now();
+      if (progress.phase == last_phase && progress.round == last_round &&
+          now - last_shown < std::chrono::milliseconds(100)) {
+        return;
+      }
+      last_phase = progress.phase;
+      last_round = progress.round;
+      last_shown = now;
+      ShowStatusLine(FormatClientProgress(progress));
+    };
+  }
   FederatedClient federated(std::move(client));
-  return federated.Run();
+  absl::Status status = federated.Run();
+  ClearStatusLine();
+  return status;
 }
 
 }  // namespace

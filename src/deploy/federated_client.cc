@@ -298,6 +298,20 @@ absl::Status FederatedClient::Run() {
   auto last_contact = Clock::now();
   double backoff = 0.5;
   const uint32_t id = options_.client_id;
+  int last_round = 0;
+  auto progress = [&](ClientPhase phase, int round, int64_t done = 0, int64_t total = 0,
+                      Clock::time_point since = {}) {
+    if (!options_.on_progress) return;
+    options_.on_progress(
+        {.client = id,
+         .round = round,
+         .phase = phase,
+         .bytes_done = done,
+         .bytes_total = total,
+         .phase_seconds = since == Clock::time_point{}
+                              ? 0.0
+                              : std::chrono::duration<double>(Clock::now() - since).count()});
+  };
 
   // One connection's worth of rounds; returns OK when the run is over.
   auto run_connection = [&]() -> absl::Status {
@@ -331,6 +345,7 @@ absl::Status FederatedClient::Run() {
     Session& s = *session_;
     HeartbeatSender heartbeat(connection, id, reply.heartbeat_seconds());
     while (true) {
+      progress(ClientPhase::kWaiting, last_round);
       grpc::ClientContext context;
       connection.Prepare(context);
       v1::NextRoundRequest next;
@@ -354,10 +369,14 @@ absl::Status FederatedClient::Run() {
                                   MaxPayloadBytes(s.held.num_bytes()), BufferPages::kHuge);
       TRIB_RETURN_IF_ERROR(assembler.status());
       TRIB_RETURN_IF_ERROR(assembler->AddFirst(task.first_chunk()));
+      progress(ClientPhase::kDownload, task.round(), assembler->received(), task.payload_bytes(),
+               download_start);
       while (reader->Read(&message)) {
         if (!message.has_chunk()) return absl::DataLossError("download: expected a chunk");
         downlink_bucket.Consume(static_cast<int64_t>(message.chunk().size()));
         TRIB_RETURN_IF_ERROR(assembler->Add(message.chunk()));
+        progress(ClientPhase::kDownload, task.round(), assembler->received(), task.payload_bytes(),
+                 download_start);
       }
       grpc::Status download_status = reader->Finish();
       if (!download_status.ok()) return FromGrpc(download_status, "download");
@@ -396,6 +415,7 @@ absl::Status FederatedClient::Run() {
         }
       };
       if (task.secagg_cohort() > 0) {
+        progress(ClientPhase::kSecureAggregation, round);
         absl::Status joined = [&]() -> absl::Status {
           TRIB_ASSIGN_OR_RETURN(secure, StartSecureRound(s.config, task, s.held.num_elements()));
           TRIB_ASSIGN_OR_RETURN(
@@ -422,6 +442,7 @@ absl::Status FederatedClient::Run() {
                                     .ratio_scale = task.ratio_scale(),
                                     .clip_norm = task.clip_norm()};
       current_round_ = round;
+      progress(ClientPhase::kTrain, round);
       absl::StatusOr<ClientStepResult> stepped =
           s.step->Run(id, inputs, s.held, train_data_.get(), examples_, s.memory, s.workspace);
       if (!stepped.ok()) {
@@ -488,8 +509,11 @@ absl::Status FederatedClient::Run() {
       const size_t first = std::min(chunk_bytes, payload.size());
       uplink_bucket.Consume(static_cast<int64_t>(first));
       header->set_first_chunk(payload.data(), first);
+      progress(ClientPhase::kUpload, round, 0, static_cast<int64_t>(payload.size()), upload_start);
       bool sent = true;
       for (size_t offset = first; sent && offset < payload.size(); offset += chunk_bytes) {
+        progress(ClientPhase::kUpload, round, static_cast<int64_t>(offset),
+                 static_cast<int64_t>(payload.size()), upload_start);
         sent = writer->Write(upload);
         const size_t n = std::min(chunk_bytes, payload.size() - offset);
         uplink_bucket.Consume(static_cast<int64_t>(n));
@@ -523,6 +547,8 @@ absl::Status FederatedClient::Run() {
       log.upload_bytes = static_cast<int64_t>(payload.size());
       log.upload_seconds = std::chrono::duration<double>(Clock::now() - upload_start).count();
       rounds_.push_back(log);
+      last_round = round;
+      progress(ClientPhase::kWaiting, last_round);
       LogInfo(
           "client %u: round %d: %lld bytes down in %.3f s, trained %.2f s (%lld examples, loss "
           "%.4f), %zu bytes up in %.3f s, %s%s",

@@ -20,6 +20,7 @@
 #include "deploy/credentials.h"
 #include "engine/client_step.h"
 #include "engine/experiment.h"
+#include "report/client_progress.h"
 #include "train/tensor_dataset.h"
 
 namespace tributary {
@@ -49,6 +50,9 @@ struct FederatedClientOptions {
   // built-in ones).
   ExternalTrain external_train;
   int64_t declared_examples = 0;
+  // Told as the client moves through a round's phases and its transfers progress (chunk by
+  // chunk), from Run()'s thread: `tributary client`'s progress line.
+  std::function<void(const ClientProgress&)> on_progress;
 };
 
 class FederatedClient {
