@@ -117,8 +117,7 @@ class DashboardBrowserTest : public ::testing::Test {
     std::smatch found;
     const std::string element = match.str();
     if (!std::regex_search(element, found, value)) return nullptr;
-    std::string json = found[1];
-    for (size_t at; (at = json.find("&quot;")) != std::string::npos;) json.replace(at, 6, "\"");
+    const std::string json = std::regex_replace(found[1].str(), std::regex("&quot;"), "\"");
     return nlohmann::json::parse(json, nullptr, false);
   }
 
@@ -188,7 +187,9 @@ TEST_F(DashboardBrowserTest, TwoFinishedRunsListedAndChartedAsTheirMetricsSay) {
     fs::remove(shot);
     Chromium(base + "?runs=" + ids, "--window-size=" + size + " --screenshot=" + shot.string());
     EXPECT_TRUE(fs::exists(shot)) << shot;
-    if (fs::exists(shot)) EXPECT_GT(fs::file_size(shot), 20000u) << shot;
+    if (fs::exists(shot)) {
+      EXPECT_GT(fs::file_size(shot), 20000u) << shot;
+    }
   }
 }
 
