@@ -122,9 +122,10 @@ void DashboardServer::AddRoutes() {
              });
 
   server.Get("/api/runs", [this](const httplib::Request&, httplib::Response& res) {
-    nlohmann::json reply = {{"runs", catalog_.List()},
-                            {"empty_roots", catalog_.EmptyRoots()},
-                            {"roots", options_.roots}};
+    // List() rescans the folders; EmptyRoots() reports that scan.
+    nlohmann::json reply = {{"runs", catalog_.List()}};
+    reply["empty_roots"] = catalog_.EmptyRoots();
+    reply["roots"] = options_.roots;
     reply["live"] =
         options_.live_run.empty() ? nlohmann::json() : nlohmann::json(options_.live_run);
     if (options_.live_status) reply["live_status"] = options_.live_status();

@@ -211,7 +211,6 @@ absl::StatusOr<std::string> RunCatalog::Config(const std::string& id) {
 
 std::vector<std::string> RunCatalog::EmptyRoots() {
   std::lock_guard<std::mutex> lock(mutex_);
-  ScanLocked();
   return empty_roots_;
 }
 

@@ -35,7 +35,7 @@ class RunCatalog {
   // The run's resolved config.toml.
   absl::StatusOr<std::string> Config(const std::string& id);
 
-  // Folders given that hold no run at all (an explanation for an empty list).
+  // Folders given that held no run at the last List() (an explanation for an empty list).
   std::vector<std::string> EmptyRoots();
 
  private:
