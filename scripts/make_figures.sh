@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Regenerates the figures that docs/compression.md, docs/strategies.md and docs/llm.md argue
+# from (docs/figures/*.svg), running every experiment a figure needs that has no finished run
+# under runs/ yet (the same runs the docs' tables come from, with the same commands).
+#   usage: scripts/make_figures.sh [--plot-only] [compression] [strategies] [llm]
+# Without a group name, all three. --plot-only draws from the runs present and names the
+# missing ones instead of running them. Time on this 2-core machine, one group at a time:
+# compression about 1.5 h (14 runs), strategies about 1.5 h (14 runs), llm about 4 h (15 runs).
+# The figures are deterministic for a given build and machine; other CPUs (BLAS kernels) move
+# the curves slightly (docs/determinism.md).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+plot_only=false
+groups=()
+for arg in "$@"; do
+  case "$arg" in
+    --plot-only) plot_only=true ;;
+    compression | strategies | llm) groups+=("$arg") ;;
+    *) echo "usage: scripts/make_figures.sh [--plot-only] [compression] [strategies] [llm]" >&2; exit 2 ;;
+  esac
+done
+[ ${#groups[@]} -eq 0 ] && groups=(compression strategies llm)
+binary=${TRIBUTARY:-build/release/tributary}
+[ -x "$binary" ] || make build
+figures=docs/figures
+missing=()
+
+finished() { [ -f "$1/run_state.json" ] && grep -q '"finished"' "$1/run_state.json"; }
+
+# Runs the named experiments of an experiments file that have not finished yet.
+ensure_experiments() {
+  local list=$1 out=$2
+  shift 2
+  local todo=()
+  for name in "$@"; do finished "$out/$name" || todo+=("$name"); done
+  [ ${#todo[@]} -eq 0 ] && return 0
+  if $plot_only; then
+    missing+=("${todo[@]/#/$out/}")
+    return 0
+  fi
+  TRIBUTARY=$binary scripts/run_experiments.sh "$list" "${todo[@]}"
+}
+
+# Runs configs/llm/NAME.toml into runs/llm/NAME for each name not finished yet.
+ensure_llm() {
+  for name in "$@"; do
+    finished "runs/llm/$name" && continue
+    if $plot_only; then missing+=("runs/llm/$name"); continue; fi
+    "$binary" simulate "configs/llm/$name.toml" --out "runs/llm/$name" --overwrite
+  done
+}
+
+# plot OUT.svg TITLE X Y [plot flags...] -- RUN...: skipped (and listed) when a run is missing.
+plot() {
+  local out=$1 title=$2 x=$3 y=$4
+  shift 4
+  local flags=()
+  while [ "$1" != "--" ]; do flags+=("$1"); shift; done
+  shift
+  for run in "$@"; do [ -f "$run/metrics.jsonl" ] || { echo "skipped $out: no $run" >&2; return 0; }; done
+  "$binary" plot "$@" --x "$x" --y "$y" --title "$title" --out "$figures/$out" "${flags[@]}"
+}
+
+compression() {
+  local list=configs/compression/experiments.txt out=runs/compression
+  local runs=(fp32 fp16 qsgd4 terngrad topk1 topk1_ef sign_ef powersgd4_ef sketch5x_k1
+              topk1_q4_zstd_ef_down05_100r)
+  ensure_experiments "$list" "$out" "${runs[@]}"
+  plot compression_accuracy_vs_total_bytes.svg \
+    "Fashion-MNIST, Dirichlet 0.5, 100 clients: accuracy against uplink + downlink" \
+    bytes_total test_accuracy --log-x -- "${runs[@]/#/$out/}"
+  plot compression_accuracy_vs_uplink.svg \
+    "Fashion-MNIST, Dirichlet 0.5, 100 clients: accuracy against uplink" \
+    bytes_up test_accuracy --log-x -- "${runs[@]/#/$out/}"
+}
+
+strategies() {
+  local list=configs/strategies/experiments.txt out=runs/strategies
+  local clean=(fedavg fedprox fedadam fedavgm scaffold scaffold_momentum)
+  local attacked=(attack_fedavg attack_median attack_trimmed attack_krum attack_multikrum
+                  attack_median_nnm attack_trimmed_nnm attack_krum_nnm)
+  ensure_experiments "$list" "$out" "${clean[@]}" "${attacked[@]}"
+  plot strategies_accuracy.svg "Fashion-MNIST, Dirichlet 0.1, 100 clients, 10 per round" \
+    round test_accuracy -- "${clean[@]/#/$out/}"
+  plot strategies_byzantine.svg \
+    "20% sign-flip attackers (-4x): robust aggregators against attack-free FedAvg" \
+    round test_accuracy -- "$out/fedavg" "${attacked[@]/#/$out/}"
+}
+
+llm() {
+  local diloco=(sotu_sync_h1 sotu_diloco_h50 sotu_diloco_h200 sotu_diloco_h50_q4 sotu_photon_h50
+                sotu_diloco_h50_iid sotu_single_worker)
+  local lora=(sotu_full_finetune sotu_lora_fedit sotu_lora_ffa sotu_lora_fedit_reset
+              sotu_lora_exact)
+  local warm=(sotu_sync_h1_warmup sotu_diloco_h50_from_warm sotu_sync_h1_from_warm)
+  # The fine-tuning runs start from sotu_pretrain_pre1933's model, the warm starts from
+  # sotu_sync_h1_warmup's: those run first.
+  ensure_llm "${diloco[@]}" sotu_pretrain_pre1933 "${lora[@]}" "${warm[@]}"
+  plot llm_diloco_perplexity_vs_tokens.svg "SOTU, 5.3M-parameter GPT, 8 clients" \
+    tokens test_perplexity --log-y -- "${diloco[@]/#/runs/llm/}"
+  # The single worker communicates nothing: no point on a bytes axis.
+  local communicating=("${diloco[@]:0:6}")
+  plot llm_diloco_perplexity_vs_bytes.svg "SOTU, 5.3M-parameter GPT, 8 clients" \
+    bytes_total test_perplexity --log-x --log-y -- "${communicating[@]/#/runs/llm/}"
+  plot llm_lora_perplexity.svg "Fine-tuning on the presidents from 1933 on, 8 clients" \
+    bytes_total test_perplexity --log-x -- "${lora[@]/#/runs/llm/}"
+  plot llm_warm_start.svg "DiLoCo from a warm start" \
+    tokens test_perplexity --log-y -- "${warm[@]/#/runs/llm/}"
+}
+
+for group in "${groups[@]}"; do "$group"; done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "not run (--plot-only): ${missing[*]}" >&2
+fi
