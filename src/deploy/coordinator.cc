@@ -604,7 +604,7 @@ std::optional<int64_t> Coordinator::PrepareRound(int round, std::span<const uint
       uplink_bps[i] = it->second.uplink_bps;
     }
   }
-  const std::vector<double> scales = engine_->RatioScales(uplink_bps);
+  const std::vector<double> scales = engine_->RatioScales(round, uplink_bps);
   for (size_t i = 0; i < cohort_.size(); ++i) participants_[cohort_[i]].ratio_scale = scales[i];
   round_ = round;
   return expected_examples;

@@ -84,9 +84,9 @@ class RoundServer {
                                       bool with_payload) = 0;
   // What the techniques send every client with the model this round (SCAFFOLD's c), or null.
   virtual const ModelState* ServerState() const = 0;
-  // The top-k ratio scale of each client of the cohort, from their uplink bandwidths (bit/s; 0:
-  // unknown or not connected).
-  virtual std::vector<double> RatioScales(std::span<const double> uplink_bps) const = 0;
+  // The top-k ratio scale of each client of `round`'s cohort (sparsity warm-up), from their
+  // uplink bandwidths (bit/s; 0: unknown or not connected).
+  virtual std::vector<double> RatioScales(int round, std::span<const double> uplink_bps) const = 0;
   // The L2 bound clients clip their update to this round (differential privacy); 0: none.
   virtual double ClipNorm() const = 0;
   // Validates, decodes and aggregates an upload of the open round. `scratch` is a buffer in the

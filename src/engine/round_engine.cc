@@ -124,11 +124,9 @@ const ModelState* RoundEngine::ServerState() const {
   return nullptr;
 }
 
-std::vector<double> RoundEngine::RatioScales(std::span<const double> uplink_bps) const {
+std::vector<double> RoundEngine::RatioScales(int round, std::span<const double> uplink_bps) const {
   std::vector<double> scales(uplink_bps.size(), 1.0);
-  for (const auto& technique : techniques_) {
-    if (technique->ScaleRatios(uplink_bps, scales)) break;
-  }
+  for (const auto& technique : techniques_) technique->ScaleRatios(round, uplink_bps, scales);
   return scales;
 }
 

@@ -79,7 +79,7 @@ class RoundEngine final : public RoundServer {
   Downlink::Transfer Download(uint32_t client, std::optional<int64_t> held,
                               bool with_payload) override;
   const ModelState* ServerState() const override;
-  std::vector<double> RatioScales(std::span<const double> uplink_bps) const override;
+  std::vector<double> RatioScales(int round, std::span<const double> uplink_bps) const override;
   double ClipNorm() const override;
   absl::Status Submit(const ClientUpload& upload, ModelState* scratch) override;
   SecAggRoundServer* secure_round() override { return secure_round_.get(); }

@@ -1,10 +1,10 @@
 // Technique: an optional part of a round that is neither a codec nor a strategy (SCAFFOLD's
 // control variates, HeteroFL's model slices, local layers, Byzantine attacks, bandwidth-aware
-// top-k, the sketch's server-side error table). It hooks the client step (client_step.h) and/or
-// the server's side of the round (round_engine.h); both call the hooks of every technique the
-// config enables, in the registry's order (technique_registry.cc), and know none of them by
-// name. A technique keeps its per-client state in ClientMemory and its per-worker buffers in
-// ClientWorkspace, in the slot of its position.
+// top-k, Deep Gradient Compression's options, the sketch's server-side error table). It hooks the
+// client step (client_step.h) and/or the server's side of the round (round_engine.h); both call the
+// hooks of every technique the config enables, in the registry's order (technique_registry.cc), and
+// know none of them by name. A technique keeps its per-client state in ClientMemory and its
+// per-worker buffers in ClientWorkspace, in the slot of its position.
 //
 // Thread-safety: client hooks run concurrently for distinct clients (each with its own memory
 // and workspace); DecodeUpdate, DecodeAttachment and the aggregator's Accumulate concurrently for
@@ -135,11 +135,10 @@ class Technique {
   // The clip norm clients bound their update with this round, or nullopt.
   virtual std::optional<double> ClipNorm() const { return std::nullopt; }
   virtual void OnRoundStart(std::span<const uint32_t> cohort, RoundMetrics& metrics) {}
-  // Scales each connected client's top-k count from the round's uplink bandwidths (bit/s; 0:
-  // unknown). False: leaves `scales` alone.
-  virtual bool ScaleRatios(std::span<const double> uplink_bps, std::span<double> scales) const {
-    return false;
-  }
+  // Multiplies each connected client's top-k count scale for `round`, given the round's uplink
+  // bandwidths (bit/s; 0: unknown).
+  virtual void ScaleRatios(int round, std::span<const double> uplink_bps,
+                           std::span<double> scales) const {}
   // The state every client needs with the model this round (SCAFFOLD's c), or null.
   virtual const ModelState* ServerState() const { return nullptr; }
   // Decodes `payload`, an update of `client`, into `scratch` (the global model's layout) when

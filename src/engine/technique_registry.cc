@@ -4,6 +4,7 @@
 #include "engine/secure_aggregation.h"
 #include "engine/techniques/bandwidth_aware.h"
 #include "engine/techniques/byzantine_attack.h"
+#include "engine/techniques/deep_gradient_compression.h"
 #include "engine/techniques/differential_privacy.h"
 #include "engine/techniques/hetero_fl.h"
 #include "engine/techniques/local_layers_technique.h"
@@ -27,14 +28,16 @@ struct Registration {
   std::optional<ClientSampling> (*sampling)(const ExperimentConfig&) = nullptr;
 };
 
-// Hook order: an attack replaces the whole trained update before local layers split it, and
-// differential privacy clips (and noises) what is left to upload.
+// Hook order: an attack replaces the whole trained update before local layers split it; Deep
+// Gradient Compression's clipping and momentum then shape what is left to upload, and
+// differential privacy clips (and noises) it.
 constexpr Registration kTechniques[] = {
     {"fedprox", CreateProximalTerm, ProximalTermFields, ValidateProximalTerm},
     {"scaffold", CreateScaffoldControl},
     {"heterofl", CreateHeteroFl, HeteroFlFields, ValidateHeteroFl},
     {"attack", CreateByzantineAttack, ByzantineAttackFields, ValidateByzantineAttack},
     {"local_layers", CreateLocalLayers, LocalLayersFields, ValidateLocalLayers},
+    {"dgc", CreateDgc, DgcFields, ValidateDgc},
     {"dp", CreateDifferentialPrivacy, PrivacyFields, ValidateDifferentialPrivacy, PrivacySampling},
     {"bandwidth_aware", CreateBandwidthAware, BandwidthAwareFields},
     {"sketch", CreateSketchAggregation},

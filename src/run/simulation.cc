@@ -292,7 +292,7 @@ absl::StatusOr<RoundOutcome> Simulation::VirtualClients::RunRound(int round, Rou
     downloaded[i] = server.Download(cohort_[i], std::nullopt, false).bytes;
     uplink_bps[i] = system_->client(cohort_[i]).uplink_bps;
   }
-  const std::vector<double> ratio_scales = server.RatioScales(uplink_bps);
+  const std::vector<double> ratio_scales = server.RatioScales(round, uplink_bps);
   SecAggRoundServer* protocol = server.secure_round();
   secure_clients_.clear();
   if (protocol != nullptr) RunStagesBeforeTraining(round, *protocol, outcome);

@@ -8,6 +8,7 @@
 #include "aggregate/strategy_registry.h"
 #include "engine/client_step.h"
 #include "engine/techniques/bandwidth_aware.h"
+#include "engine/techniques/deep_gradient_compression.h"
 #include "engine/techniques/hetero_fl.h"
 #include "engine/techniques/local_layers_technique.h"
 #include "engine/techniques/proximal_term.h"
@@ -256,6 +257,28 @@ TEST(SimulationTest, BandwidthAwareTopKEvensOutUploadTimes) {
   // Same mean ratio, so about the same bytes; the slowest upload no longer sets a long round.
   EXPECT_NEAR(aware[0].bytes_up, fixed[0].bytes_up, 0.3 * fixed[0].bytes_up);
   EXPECT_LT(aware[0].sim_seconds, fixed[0].sim_seconds);
+}
+
+// Sparsity warm-up sends denser top-k uploads in the first rounds, down to the configured
+// ratio (about the same bytes as without warm-up from round W + 1 on); with momentum correction and
+// masking too, the run still learns.
+TEST(SimulationTest, DeepGradientCompressionWarmsUpAndLearns) {
+  ExperimentConfig config = ShortRun();
+  config.compress.uplink = "topk:ratio=0.01";
+  config.compress.error_feedback = true;
+  uint64_t checksum = 0;
+  const std::vector<RoundMetrics> fixed = RunAll(config, &checksum);
+  config.plugins.Mutable<DgcOptions>() = {
+      .momentum = 0.5, .clip_norm = 5.0, .warmup_rounds = 3, .warmup_density = 0.1};
+  const std::vector<RoundMetrics> dgc = RunAll(config, &checksum);
+  ASSERT_EQ(dgc.size(), 4u);
+  EXPECT_GT(dgc[0].bytes_up, 5 * fixed[0].bytes_up);
+  EXPECT_GT(dgc[0].bytes_up, dgc[1].bytes_up);
+  EXPECT_GT(dgc[1].bytes_up, dgc[2].bytes_up);
+  EXPECT_GT(dgc[2].bytes_up, dgc[3].bytes_up);
+  // The same top-k count; index gaps are varints, so the bytes differ a little.
+  EXPECT_NEAR(dgc[3].bytes_up, fixed[3].bytes_up, 0.05 * fixed[3].bytes_up);
+  EXPECT_GT(dgc.back().test_accuracy, 0.5);
 }
 
 TEST(SimulationTest, ScaffoldSendsControlVariatesBothWaysAndLearns) {

@@ -1,17 +1,15 @@
 #include "engine/techniques/bandwidth_aware.h"
 
-#include <algorithm>
-
 namespace tributary {
 namespace {
 
 class BandwidthAware final : public Technique {
  public:
   std::string_view name() const override { return "bandwidth_aware"; }
-  bool ScaleRatios(std::span<const double> uplink_bps, std::span<double> scales) const override {
+  void ScaleRatios(int round, std::span<const double> uplink_bps,
+                   std::span<double> scales) const override {
     const std::vector<double> computed = BandwidthRatioScales(uplink_bps);
-    std::copy(computed.begin(), computed.end(), scales.begin());
-    return true;
+    for (size_t i = 0; i < scales.size(); ++i) scales[i] *= computed[i];
   }
 };
 
