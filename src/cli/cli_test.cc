@@ -126,11 +126,11 @@ TEST_F(CliTest, RunWritesResultsAndRefusesToOverwriteThem) {
   EXPECT_NE(svg.find(">a<"), std::string::npos);
   EXPECT_NE(svg.find(">b<"), std::string::npos);
   EXPECT_NE(svg.find(">test accuracy (%)<"), std::string::npos);
-  for (const std::string bad : {"plot " + out + " --out " + figure + " --x epoch",
-                                "plot " + out + " --out " + figure + " --label a --label b",
-                                "plot " + out + " --out " + figure + " --y test_perplexity",
-                                "plot " + out + " --out " + (dir_ / "figure.jpg").string(),
-                                "plot " + (dir_ / "absent").string() + " --out " + figure}) {
+  for (const std::string& bad : {"plot " + out + " --out " + figure + " --x epoch",
+                                 "plot " + out + " --out " + figure + " --label a --label b",
+                                 "plot " + out + " --out " + figure + " --y test_perplexity",
+                                 "plot " + out + " --out " + (dir_ / "figure.jpg").string(),
+                                 "plot " + (dir_ / "absent").string() + " --out " + figure}) {
     CommandResult r = RunTributary(bad);
     EXPECT_EQ(r.exit_code, 2) << bad << "\n" << r.output;
     EXPECT_NE(r.output.find("error: "), std::string::npos) << r.output;

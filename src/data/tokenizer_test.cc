@@ -43,7 +43,7 @@ TEST_F(TokenizerTest, EncodeThenDecodeGivesTheTextBack) {
   auto tokenizer = Tokenizer::TrainOrLoadCached(texts_, 400, cache_);
   ASSERT_TRUE(tokenizer.ok()) << tokenizer.status();
   EXPECT_EQ((*tokenizer)->vocab_size(), 400);
-  for (const std::string text :
+  for (const std::string& text :
        {std::string("The State of the Union is strong."),
         std::string("Fellow-Citizens of the Senate and House of Representatives: 1790, 2021!"),
         // A whole-word prefix: SentencePiece drops a trailing space.

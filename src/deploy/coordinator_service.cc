@@ -26,8 +26,15 @@ grpc::Status ToGrpc(const absl::Status& status) {
 }
 
 v1::DownloadKind KindOf(const Downlink::Transfer& transfer) {
-  if (transfer.full_resync) return v1::DOWNLOAD_FULL;
-  return transfer.from_initial ? v1::DOWNLOAD_CATCH_UP_INITIAL : v1::DOWNLOAD_CATCH_UP;
+  switch (transfer.kind) {
+    case Downlink::Kind::kFull:
+      return v1::DOWNLOAD_FULL;
+    case Downlink::Kind::kCatchUp:
+      return transfer.from_initial ? v1::DOWNLOAD_CATCH_UP_INITIAL : v1::DOWNLOAD_CATCH_UP;
+    case Downlink::Kind::kIncrements:
+      return transfer.from_initial ? v1::DOWNLOAD_INCREMENTS_INITIAL : v1::DOWNLOAD_INCREMENTS;
+  }
+  return v1::DOWNLOAD_FULL;
 }
 
 }  // namespace

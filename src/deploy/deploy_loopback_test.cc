@@ -213,6 +213,8 @@ struct ModeCase {
   // A metric that is positive in every round only when the technique really acts (both modes
   // agreeing on a technique that did nothing would prove little).
   const char* acting = nullptr;
+  // The same for a metric that can only be positive in the last round.
+  const char* acting_last = nullptr;
 };
 
 // Test names and failure messages show the case's name.
@@ -226,10 +228,10 @@ class EngineModesTest : public DeployLoopbackTest,
 TEST_P(EngineModesTest, DeployedRoundsEqualSimulatedRounds) {
   const ModeCase& c = GetParam();
   const std::vector<const char*> keys = {
-      "clients_rejected",     "clients_dropped",       "stragglers",       "byzantine_clients",
-      "full_clients_trained", "small_clients_trained", "bytes_up",         "bytes_down",
-      "bytes_up_total",       "bytes_down_total",      "downlink_resyncs", "uplink_compression",
-      "dp_epsilon",           "dp_clip_norm"};
+      "clients_rejected",     "clients_dropped",       "stragglers",         "byzantine_clients",
+      "full_clients_trained", "small_clients_trained", "bytes_up",           "bytes_down",
+      "bytes_up_total",       "bytes_down_total",      "downlink_resyncs",   "uplink_compression",
+      "dp_epsilon",           "dp_clip_norm",          "downlink_increments"};
   if (c.tiny_gpt_lora) {
     config_ = PrepareTinyGptLora();
     if (HasFailure()) return;
@@ -263,6 +265,9 @@ TEST_P(EngineModesTest, DeployedRoundsEqualSimulatedRounds) {
       ExpectDeploymentMatchesSimulation(c.clients, 2, keys, overrides, client_args);
   if (c.acting != nullptr) {
     for (const auto& round : deployed) EXPECT_GT(round[c.acting], 0) << c.acting;
+  }
+  if (c.acting_last != nullptr && !deployed.empty()) {
+    EXPECT_GT(deployed.back()[c.acting_last], 0) << c.acting_last;
   }
 }
 
@@ -322,7 +327,18 @@ INSTANTIATE_TEST_SUITE_P(
         ModeCase{
             .name = "topk_qsgd_zstd_ef_topk_downlink",
             .overrides = {"compress.uplink=topk:ratio=0.01|qsgd:bits=4|zstd",
-                          "compress.error_feedback=true", "compress.downlink=topk:ratio=0.05"}}),
+                          "compress.error_feedback=true", "compress.downlink=topk:ratio=0.05"}},
+        // Deep Gradient Compression's options: the warm-up's ratio scale travels in the task.
+        ModeCase{.name = "dgc_topk",
+                 .overrides = {"compress.uplink=topk:ratio=0.01", "compress.error_feedback=true",
+                               "compress.dgc_momentum=0.5", "compress.dgc_clip_norm=5",
+                               "compress.dgc_warmup_rounds=2"}},
+        // A quantized downlink: in round 2 the clients get the increment they missed in the
+        // codec's own format, and train from the same public model as the simulated ones.
+        ModeCase{
+            .name = "quantized_downlink_increments",
+            .overrides = {"compress.downlink=topk:ratio=0.05|qsgd:bits=4,norm=max,bucket=0|zstd"},
+            .acting_last = "downlink_increments"}),
     [](const ::testing::TestParamInfo<ModeCase>& info) { return info.param.name; });
 
 // Secure aggregation over gRPC: the stages' messages as calls, the masked input as the upload.

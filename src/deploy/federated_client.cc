@@ -8,6 +8,7 @@
 #include <csignal>
 #include <cstdio>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -20,6 +21,7 @@
 #include "deploy/transfer.h"
 #include "deploy/transport_settings.h"
 #include "engine/client_step.h"
+#include "engine/downlink.h"
 #include "engine/experiment_data.h"
 #include "engine/secure_aggregation.h"
 #include "secagg/secagg_round.h"
@@ -75,7 +77,8 @@ struct FederatedClient::Session {
   std::unique_ptr<ClientStep> step;
   ClientWorkspace workspace;
   ClientMemory memory;
-  std::unique_ptr<Pipeline> catch_up, full;
+  std::optional<DownlinkReceiver> downlink;
+  std::unique_ptr<Pipeline> full;  // a technique's server state
   ModelState initial, held;
   int64_t held_version = 0;  // 0: holds nothing yet
   ModelState server_state;   // a technique's (SCAFFOLD's c), as last received
@@ -168,9 +171,10 @@ absl::StatusOr<std::unique_ptr<FederatedClient::Session>> StartSession(
   config.model.input_width = data_shape.input_width;
   config.model.num_classes = data_shape.num_classes;
   ConfigureComputeThreads(config.ResolvedThreadsPerWorker());
-  TRIB_ASSIGN_OR_RETURN(session->catch_up, Pipeline::Parse("sparse"));
   TRIB_ASSIGN_OR_RETURN(session->full, Pipeline::Parse("fp32"));
   TRIB_ASSIGN_OR_RETURN(session->initial, InitialGlobalModel(config));
+  TRIB_ASSIGN_OR_RETURN(session->downlink,
+                        DownlinkReceiver::Create(session->initial, config.compress.downlink));
   session->held = session->initial;
   TRIB_ASSIGN_OR_RETURN(session->step, ClientStep::Create(config, session->initial));
   TRIB_ASSIGN_OR_RETURN(session->workspace, session->step->NewWorkspace());
@@ -218,21 +222,30 @@ absl::StatusOr<Bytes> SecureCall(Connection& connection, uint32_t client, int ro
 // Brings the held model to the task's version.
 absl::Status ApplyDownload(FederatedClient::Session& s, const v1::RoundTask& task,
                            std::span<const uint8_t> payload) {
-  const size_t n = s.held.num_elements();
-  const bool full = task.kind() == v1::DOWNLOAD_FULL;
-  TRIB_ASSIGN_OR_RETURN(Update update,
-                        (full ? s.full : s.catch_up)->Decode(payload, n, s.held.specs()));
-  if (task.kind() == v1::DOWNLOAD_CATCH_UP_INITIAL) {
-    s.held = s.initial;
-  } else if (task.kind() == v1::DOWNLOAD_CATCH_UP && s.held_version == 0) {
+  Downlink::Kind kind = Downlink::Kind::kFull;
+  bool from_initial = false;
+  switch (task.kind()) {
+    case v1::DOWNLOAD_FULL:
+      break;
+    case v1::DOWNLOAD_CATCH_UP_INITIAL:
+      from_initial = true;
+      [[fallthrough]];
+    case v1::DOWNLOAD_CATCH_UP:
+      kind = Downlink::Kind::kCatchUp;
+      break;
+    case v1::DOWNLOAD_INCREMENTS_INITIAL:
+      from_initial = true;
+      [[fallthrough]];
+    case v1::DOWNLOAD_INCREMENTS:
+      kind = Downlink::Kind::kIncrements;
+      break;
+    default:
+      return absl::DataLossError(absl::StrCat("download of unknown kind ", task.kind()));
+  }
+  if (kind != Downlink::Kind::kFull && !from_initial && s.held_version == 0) {
     return absl::DataLossError("a catch-up from a version this client does not hold");
   }
-  std::span<float> held = s.held.flat();
-  if (update.sparse) {
-    for (size_t j = 0; j < update.indices.size(); ++j) held[update.indices[j]] = update.values[j];
-  } else {
-    std::copy(update.values.begin(), update.values.end(), held.begin());
-  }
+  TRIB_RETURN_IF_ERROR(s.downlink->Apply(kind, from_initial, payload, s.held));
   s.held_version = task.model_version();
   return absl::OkStatus();
 }

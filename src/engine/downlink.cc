@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/seeded_rng.h"
 #include "common/status_util.h"
+#include "compress/byte_stream.h"
 
 namespace tributary {
 
@@ -39,46 +40,85 @@ Downlink::Transfer Downlink::SyncClientFrom(uint32_t client, int64_t held, bool 
   return it->second;
 }
 
+std::vector<const Payload*> Downlink::IncrementsSince(int64_t from) const {
+  const int64_t first = versions_.front().number;
+  // A client without a version regenerates the initial model, version 1 (unless a restore
+  // replaced the history's start).
+  const int64_t held = from == 0 ? 1 : from;
+  if (held < first || (from == 0 && restored_)) return {};
+  std::vector<const Payload*> increments;
+  for (int64_t v = held + 1; v <= versions_.back().number; ++v) {
+    const Version& version = versions_[v - first];
+    if (version.increment == nullptr) return {};
+    increments.push_back(version.increment.get());
+  }
+  return increments;
+}
+
 Downlink::Transfer Downlink::BuildTransfer(int64_t from, bool with_payload) const {
   const Version& current = versions_.back();
   const bool from_initial = from == 0;
+  const int64_t seed_bytes = from_initial ? sizeof(uint64_t) : 0;
   const ModelState& old =
       from_initial ? initial_ : versions_[from - versions_.front().number].model;
   std::span<const float> now = current.model.flat(), then = old.flat();
-  auto full = [&] {
-    return Transfer{
-        .bytes = full_bytes_,
-        .full_resync = true,
-        .version = current.number,
-        .payload = with_payload ? std::make_shared<const Payload>(full_->Encode(now, 0)) : nullptr};
-  };
+  Transfer best{.bytes = full_bytes_, .kind = Kind::kFull, .version = current.number};
+  std::optional<Payload> catch_up;
+
   size_t changed_count = 0;
   for (size_t i = 0; i < now.size(); ++i) {
     changed_count += std::memcmp(&now[i], &then[i], sizeof(float)) != 0;
   }
   // A catch-up carries at least the changed values; when they alone match the full model's
   // size, the full model is the smaller payload, and the catch-up need not be built.
-  if (static_cast<int64_t>(changed_count * sizeof(float)) >= full_bytes_) return full();
-  std::vector<uint32_t> changed;
-  std::vector<float> values;
-  changed.reserve(changed_count);
-  values.reserve(changed_count);
-  for (size_t i = 0; i < now.size(); ++i) {
-    // Bitwise comparison: a value that changed only in sign of zero still counts as changed.
-    if (std::memcmp(&now[i], &then[i], sizeof(float)) != 0) {
-      changed.push_back(static_cast<uint32_t>(i));
-      values.push_back(now[i]);
+  if (static_cast<int64_t>(changed_count * sizeof(float)) < full_bytes_) {
+    std::vector<uint32_t> changed;
+    std::vector<float> values;
+    changed.reserve(changed_count);
+    values.reserve(changed_count);
+    for (size_t i = 0; i < now.size(); ++i) {
+      // Bitwise comparison: a value that changed only in sign of zero still counts as changed.
+      if (std::memcmp(&now[i], &then[i], sizeof(float)) != 0) {
+        changed.push_back(static_cast<uint32_t>(i));
+        values.push_back(now[i]);
+      }
+    }
+    catch_up = catch_up_->EncodeSparse(now.size(), changed, values, 0);
+    const int64_t bytes = seed_bytes + static_cast<int64_t>(catch_up->size());
+    if (bytes < best.bytes) {
+      best = {.bytes = bytes,
+              .kind = Kind::kCatchUp,
+              .from_initial = from_initial,
+              .version = current.number};
     }
   }
-  Payload catch_up = catch_up_->EncodeSparse(now.size(), changed, values, 0);
-  const int64_t seed_bytes = from_initial ? sizeof(uint64_t) : 0;
-  const int64_t bytes = seed_bytes + static_cast<int64_t>(catch_up.size());
-  if (bytes >= full_bytes_) return full();
-  return Transfer{
-      .bytes = bytes,
-      .from_initial = from_initial,
-      .version = current.number,
-      .payload = with_payload ? std::make_shared<const Payload>(std::move(catch_up)) : nullptr};
+  const std::vector<const Payload*> increments = IncrementsSince(from);
+  if (!increments.empty()) {
+    int64_t bytes = seed_bytes + sizeof(uint32_t);
+    for (const Payload* increment : increments) {
+      bytes += sizeof(uint32_t) + static_cast<int64_t>(increment->size());
+    }
+    if (bytes < best.bytes) {
+      best = {.bytes = bytes,
+              .kind = Kind::kIncrements,
+              .from_initial = from_initial,
+              .version = current.number};
+    }
+  }
+  if (with_payload) {
+    switch (best.kind) {
+      case Kind::kFull:
+        best.payload = std::make_shared<const Payload>(full_->Encode(now, 0));
+        break;
+      case Kind::kCatchUp:
+        best.payload = std::make_shared<const Payload>(*std::move(catch_up));
+        break;
+      case Kind::kIncrements:
+        best.payload = std::make_shared<const Payload>(FrameIncrements(increments));
+        break;
+    }
+  }
+  return best;
 }
 
 absl::Status Downlink::Restore(const ModelState& model, int64_t version) {
@@ -88,6 +128,7 @@ absl::Status Downlink::Restore(const ModelState& model, int64_t version) {
   if (version < 1) return absl::InvalidArgumentError("downlink: version must be >= 1");
   versions_.clear();
   versions_.push_back({version, model});
+  restored_ = true;
   transfers_.clear();
   return absl::OkStatus();
 }
@@ -105,11 +146,82 @@ absl::Status Downlink::Publish(const ModelState& global, uint64_t run_seed, int 
     TRIB_ASSIGN_OR_RETURN(Update update,
                           codec_->Decode(payload, difference.num_elements(), global.specs()));
     update.AddTo(next.model.flat());
+    next.increment = std::make_shared<const Payload>(std::move(payload));
   }
   versions_.push_back(std::move(next));
   transfers_.clear();
   while (static_cast<int>(versions_.size()) > history_) versions_.pop_front();
   return absl::OkStatus();
+}
+
+Payload FrameIncrements(std::span<const Payload* const> increments) {
+  Payload framed;
+  ByteWriter out(&framed);
+  out.Put<uint32_t>(static_cast<uint32_t>(increments.size()));
+  for (const Payload* increment : increments) {
+    out.Put<uint32_t>(static_cast<uint32_t>(increment->size()));
+    out.PutBytes(*increment);
+  }
+  return framed;
+}
+
+absl::StatusOr<DownlinkReceiver> DownlinkReceiver::Create(const ModelState& initial,
+                                                          const std::string& codec) {
+  DownlinkReceiver receiver;
+  receiver.initial_ = initial;
+  TRIB_ASSIGN_OR_RETURN(receiver.codec_, Pipeline::Parse(codec));
+  TRIB_ASSIGN_OR_RETURN(receiver.catch_up_, Pipeline::Parse("sparse"));
+  TRIB_ASSIGN_OR_RETURN(receiver.full_, Pipeline::Parse("fp32"));
+  return receiver;
+}
+
+absl::Status DownlinkReceiver::Apply(Downlink::Kind kind, bool from_initial,
+                                     std::span<const uint8_t> payload, ModelState& held) const {
+  if (!held.SameLayout(initial_)) {
+    return absl::InvalidArgumentError("downlink: the held model has another layout");
+  }
+  const size_t n = initial_.num_elements();
+  switch (kind) {
+    case Downlink::Kind::kFull: {
+      TRIB_ASSIGN_OR_RETURN(Update update, full_->Decode(payload, n, initial_.specs()));
+      if (update.sparse || update.values.size() != n) {
+        return absl::DataLossError("downlink: a full model that is not dense");
+      }
+      std::copy(update.values.begin(), update.values.end(), held.flat().begin());
+      return absl::OkStatus();
+    }
+    case Downlink::Kind::kCatchUp: {
+      TRIB_ASSIGN_OR_RETURN(Update update, catch_up_->Decode(payload, n, initial_.specs()));
+      if (!update.sparse) return absl::DataLossError("downlink: a catch-up that is not sparse");
+      if (from_initial) held = initial_;
+      std::span<float> values = held.flat();
+      for (size_t j = 0; j < update.indices.size(); ++j) {
+        values[update.indices[j]] = update.values[j];
+      }
+      return absl::OkStatus();
+    }
+    case Downlink::Kind::kIncrements: {
+      ByteReader in(payload);
+      TRIB_ASSIGN_OR_RETURN(const uint32_t count, in.Get<uint32_t>());
+      // Every increment takes at least its length field.
+      if (count > in.remaining() / sizeof(uint32_t)) {
+        return absl::DataLossError("downlink: more increments announced than the payload holds");
+      }
+      ModelState next = from_initial ? initial_ : held;
+      for (uint32_t i = 0; i < count; ++i) {
+        TRIB_ASSIGN_OR_RETURN(const uint32_t length, in.Get<uint32_t>());
+        TRIB_ASSIGN_OR_RETURN(std::span<const uint8_t> increment, in.GetBytes(length));
+        TRIB_ASSIGN_OR_RETURN(Update update, codec_->Decode(increment, n, initial_.specs()));
+        update.AddTo(next.flat());
+      }
+      if (in.remaining() != 0) {
+        return absl::DataLossError("downlink: bytes after the last increment");
+      }
+      held = std::move(next);
+      return absl::OkStatus();
+    }
+  }
+  return absl::InvalidArgumentError("downlink: unknown transfer kind");
 }
 
 }  // namespace tributary

@@ -3,11 +3,15 @@
 // (H += Decode(Encode(G - H))), so G - H is the server's error-feedback memory. With a lossless
 // downlink codec, H = G.
 //
-// A client selected for a round is brought to the current H by the smaller of: a catch-up (the
-// coordinates where H changed since the version it last received, with their new values: it
-// then holds H exactly) or a full resync (H as dense fp32). The initial model is generated from
-// the run seed, so a client that has never synced, or whose version is older than the history
-// kept, regenerates it locally (the seed: 8 bytes) and catches up from there.
+// A client selected for a round is brought to the current H by the smallest of: a catch-up (the
+// coordinates where H changed since the version it last received, with their new values), the
+// increments it missed (the downlink codec's own payloads, one per version, kept with the
+// history: compressed, where a catch-up sends fp32 values), or a full resync (H as dense
+// fp32). Each leaves the client holding H exactly: an increment is applied as the server
+// applied it (H += Decode(payload), the same float additions in the same order). The initial
+// model is generated from the run seed, so a client that has never synced, or whose version is
+// older than the history kept, regenerates it locally (the seed: 8 bytes) and catches up from
+// there.
 //
 // Thread-safety: not thread-safe.
 #ifndef TRIBUTARY_ENGINE_DOWNLINK_H_
@@ -17,6 +21,8 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -28,6 +34,12 @@ namespace tributary {
 
 class Downlink {
  public:
+  enum class Kind {
+    kFull,        // the model as fp32 ("fp32" pipeline)
+    kCatchUp,     // changed coordinates with their values ("sparse")
+    kIncrements,  // the downlink codec's payloads of the missed versions (DownlinkReceiver)
+  };
+
   // `history`: how many past versions of H are kept for catch-ups (memory: history x model).
   static absl::StatusOr<std::unique_ptr<Downlink>> Create(const ModelState& initial,
                                                           const std::string& codec, int history,
@@ -36,9 +48,9 @@ class Downlink {
   const ModelState& public_model() const { return versions_.back().model; }
 
   struct Transfer {
-    int64_t bytes = 0;          // payload bytes, plus the seed's when regenerating
-    bool full_resync = false;   // payload: the model as fp32 ("fp32" pipeline)
-    bool from_initial = false;  // payload: catch-up from the seeded initial model ("sparse")
+    int64_t bytes = 0;  // payload bytes, plus the seed's when regenerating
+    Kind kind = Kind::kFull;
+    bool from_initial = false;  // a catch-up or increments from the seeded initial model
     int64_t version = 0;        // the version the client holds afterwards
     // Only when asked for (the simulator needs the size alone); shared by the clients that hold
     // the same version.
@@ -64,10 +76,16 @@ class Downlink {
   struct Version {
     int64_t number;
     ModelState model;
+    // The downlink codec's payload that moved the previous version to this one; null for the
+    // initial or a restored version, and with a lossless codec (H = G: nothing is kept).
+    std::shared_ptr<const Payload> increment;
   };
 
   // The transfer from version `from` (0: the initial model) to the current one.
   Transfer BuildTransfer(int64_t from, bool with_payload) const;
+  // The increments from version `from` (0: the initial model) to the current one, or none when
+  // the history lacks one of them.
+  std::vector<const Payload*> IncrementsSince(int64_t from) const;
 
   std::unique_ptr<Pipeline> codec_;
   std::unique_ptr<Pipeline> catch_up_;  // "sparse": changed coordinates, exact values
@@ -79,7 +97,27 @@ class Downlink {
   // This round's transfers, by (from version, with payload); cleared when the version changes.
   std::map<std::pair<int64_t, bool>, Transfer> transfers_;
   int64_t full_bytes_ = 0;
+  bool restored_ = false;  // the history no longer starts at the initial model
 };
+
+// The client's side: applies a transfer to the model it holds.
+class DownlinkReceiver {
+ public:
+  // `initial`: the model generated from the run seed; `codec`: compress.downlink.
+  static absl::StatusOr<DownlinkReceiver> Create(const ModelState& initial,
+                                                 const std::string& codec);
+  // Brings `held` to the transfer's version. Checks everything before changing `held`: on an
+  // error (a malformed or truncated payload) it is left as it was.
+  absl::Status Apply(Downlink::Kind kind, bool from_initial, std::span<const uint8_t> payload,
+                     ModelState& held) const;
+
+ private:
+  ModelState initial_;
+  std::shared_ptr<const Pipeline> codec_, catch_up_, full_;
+};
+
+// Increments travel as: count (u32), then per increment its length (u32) and payload.
+Payload FrameIncrements(std::span<const Payload* const> increments);
 
 }  // namespace tributary
 

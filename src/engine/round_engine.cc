@@ -149,7 +149,8 @@ Downlink::Transfer RoundEngine::Download(uint32_t client, std::optional<int64_t>
   std::lock_guard lock(mu_);
   Downlink::Transfer transfer = held ? downlink_->SyncClientFrom(client, *held, with_payload)
                                      : downlink_->SyncClient(client, with_payload);
-  round_resyncs_ += transfer.full_resync;
+  round_resyncs_ += transfer.kind == Downlink::Kind::kFull;
+  round_increments_ += transfer.kind == Downlink::Kind::kIncrements;
   if (ServerState() != nullptr) transfer.bytes += server_state_bytes_;
   round_bytes_down_ += transfer.bytes;
   return transfer;
@@ -437,6 +438,7 @@ absl::Status RoundEngine::Run(ClientChannel& channel,
       std::lock_guard lock(mu_);
       round_bytes_down_ = 0;
       round_resyncs_ = 0;
+      round_increments_ = 0;
       server_state_payload_.reset();
     }
     RoundMetrics metrics;
@@ -470,6 +472,7 @@ absl::Status RoundEngine::Run(ClientChannel& channel,
       std::lock_guard lock(mu_);
       metrics.bytes_down += round_bytes_down_;  // after the secure protocol's replies
       metrics.downlink_resyncs = round_resyncs_;
+      metrics.downlink_increments = round_increments_;
     }
     Tally(outcome, metrics);
     const bool step = metrics.clients >= options_.quorum;

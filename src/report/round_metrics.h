@@ -58,7 +58,8 @@ struct RoundMetrics {
   int64_t bytes_up = 0;             // this round, client -> server: the encoded payloads' sizes
   int64_t bytes_down = 0;           // this round, server -> client
   double uplink_compression = 1.0;  // dense fp32 bytes of this round's uploads / bytes_up
-  int downlink_resyncs = 0;         // clients sent the full model (others got a catch-up)
+  int downlink_resyncs = 0;         // clients sent the full model
+  int downlink_increments = 0;      // clients sent the downlink codec's increments they missed
   int64_t bytes_up_total = 0;
   int64_t bytes_down_total = 0;
   // The clients whose updates were aggregated, ascending, and the total weight the round's

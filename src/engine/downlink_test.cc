@@ -1,0 +1,129 @@
+// The downlink's transfers on their own: whatever the server picks (catch-up, the downlink
+// codec's increments, or the full model), a client applying it holds the public model bit for
+// bit.
+#include "engine/downlink.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <random>
+
+namespace tributary {
+namespace {
+
+constexpr uint64_t kRunSeed = 7;
+const char* kQuantizedTopK = "topk:ratio=0.01|qsgd:bits=4,norm=max,bucket=0|zstd";
+
+ModelState Layout() { return *ModelState::Zeros({{"w", {400, 50}}, {"b", {50}}}); }
+
+bool BitIdentical(const ModelState& a, const ModelState& b) {
+  return a.num_elements() == b.num_elements() &&
+         std::memcmp(a.flat().data(), b.flat().data(), a.num_elements() * sizeof(float)) == 0;
+}
+
+// A server whose global model takes a dense random step every round.
+class Server {
+ public:
+  explicit Server(const std::string& codec, int history) : global_(Layout()) {
+    downlink_ = *Downlink::Create(global_, codec, history, /*num_clients=*/4);
+  }
+  void Round() {
+    ++round_;
+    std::normal_distribution<float> step(0.0f, 0.01f);
+    for (float& v : global_.flat()) v += step(rng_);
+    ASSERT_TRUE(downlink_->Publish(global_, kRunSeed, round_).ok());
+  }
+  Downlink& downlink() { return *downlink_; }
+
+ private:
+  ModelState global_;
+  std::unique_ptr<Downlink> downlink_;
+  std::mt19937 rng_{1};
+  int round_ = 0;
+};
+
+// Brings `held` to the server's public model through one transfer; returns its kind.
+Downlink::Transfer Sync(Downlink& downlink, const DownlinkReceiver& receiver, uint32_t client,
+                        int64_t held_version, ModelState& held) {
+  Downlink::Transfer transfer = downlink.SyncClientFrom(client, held_version, true);
+  EXPECT_NE(transfer.payload, nullptr);
+  const absl::Status applied =
+      receiver.Apply(transfer.kind, transfer.from_initial, *transfer.payload, held);
+  EXPECT_TRUE(applied.ok()) << applied;
+  EXPECT_EQ(static_cast<int64_t>(transfer.payload->size()) +
+                (transfer.from_initial ? int64_t{sizeof(uint64_t)} : 0),
+            transfer.bytes);
+  return transfer;
+}
+
+TEST(DownlinkTest, ReturningClientHoldsThePublicModelAfter1And10And100MissedRounds) {
+  Server server(kQuantizedTopK, /*history=*/128);
+  const DownlinkReceiver receiver = *DownlinkReceiver::Create(Layout(), kQuantizedTopK);
+  ModelState held = Layout();
+  Sync(server.downlink(), receiver, 0, 0, held);  // the initial model, from the seed
+  int64_t version = server.downlink().current_version();
+  for (int missed : {1, 10, 100}) {
+    for (int r = 0; r < missed; ++r) server.Round();
+    const Downlink::Transfer transfer = Sync(server.downlink(), receiver, 0, version, held);
+    EXPECT_TRUE(BitIdentical(held, server.downlink().public_model())) << missed;
+    // Quantized increments are smaller than the changed coordinates as fp32 after a few rounds.
+    if (missed <= 10) {
+      EXPECT_EQ(transfer.kind, Downlink::Kind::kIncrements) << missed;
+    }
+    version = transfer.version;
+  }
+  // A client that never synced: the seed plus the increments of every version since.
+  ModelState fresh = Layout();
+  fresh.flat()[0] = 123.0f;  // whatever it held is replaced
+  Sync(server.downlink(), receiver, 1, 0, fresh);
+  EXPECT_TRUE(BitIdentical(fresh, server.downlink().public_model()));
+}
+
+TEST(DownlinkTest, EveryKindOfTransferIsExact) {
+  // A short history: clients further behind than it get a catch-up from the initial model or
+  // the full model, whichever is smaller; lossless codecs keep no increments.
+  for (const char* codec : {kQuantizedTopK, "topk:ratio=0.01", "fp32"}) {
+    Server server(codec, /*history=*/4);
+    const DownlinkReceiver receiver = *DownlinkReceiver::Create(Layout(), codec);
+    ModelState held = Layout();
+    Sync(server.downlink(), receiver, 0, 0, held);
+    int64_t version = server.downlink().current_version();
+    for (int missed : {1, 3, 6, 2}) {
+      for (int r = 0; r < missed; ++r) server.Round();
+      const Downlink::Transfer transfer = Sync(server.downlink(), receiver, 0, version, held);
+      EXPECT_TRUE(BitIdentical(held, server.downlink().public_model()))
+          << codec << ", " << missed << " missed";
+      if (std::string(codec) == "fp32") {
+        EXPECT_NE(transfer.kind, Downlink::Kind::kIncrements);
+      }
+      version = transfer.version;
+    }
+  }
+}
+
+TEST(DownlinkTest, MalformedIncrementsAreRefused) {
+  Server server(kQuantizedTopK, 16);
+  const DownlinkReceiver receiver = *DownlinkReceiver::Create(Layout(), kQuantizedTopK);
+  server.Round();
+  server.Round();
+  const Downlink::Transfer transfer = server.downlink().SyncClientFrom(0, 1, true);
+  ASSERT_EQ(transfer.kind, Downlink::Kind::kIncrements);
+  const Payload& good = *transfer.payload;
+  ModelState held = Layout();
+  const ModelState before = held;
+  for (size_t cut : {size_t{0}, size_t{3}, good.size() / 2, good.size() - 1}) {
+    Payload truncated(good.begin(), good.begin() + cut);
+    EXPECT_FALSE(receiver.Apply(Downlink::Kind::kIncrements, false, truncated, held).ok()) << cut;
+    EXPECT_TRUE(BitIdentical(held, before)) << "a refused transfer leaves the model alone";
+  }
+  Payload extra = good;
+  extra.push_back(0);
+  EXPECT_FALSE(receiver.Apply(Downlink::Kind::kIncrements, false, extra, held).ok());
+  Payload huge_count = good;
+  huge_count[3] = 0x7f;  // count field (little-endian u32) far beyond what the bytes hold
+  EXPECT_FALSE(receiver.Apply(Downlink::Kind::kIncrements, false, huge_count, held).ok());
+  EXPECT_TRUE(BitIdentical(held, before));
+}
+
+}  // namespace
+}  // namespace tributary
