@@ -187,12 +187,14 @@ std::vector<ExperimentField> CoreFields() {
                      "scale), terngrad to 2.5-sigma clipping and per-tensor scales; under error "
                      "feedback stochastic stages send C(x)/(1+w) (docs/compression.md)",
                      [](C& c) -> std::string& { return c.compress.uplink; }),
-      StringField<C>("compress.downlink",
-                     "codec for the server's model change; clients catch up exactly",
-                     [](C& c) -> std::string& { return c.compress.downlink; }),
+      StringField<C>(
+          "compress.downlink",
+          "codec for the server's model change; clients always hold the public model exactly",
+          [](C& c) -> std::string& { return c.compress.downlink; }),
       IntegerField<C>(
           "compress.downlink_history",
-          "model versions kept for catch-ups; older clients get a full resync",
+          "model versions (and the downlink codec's increments) kept for catch-ups; older clients "
+          "catch up from the seeded initial model or get the full model",
           [](C& c) -> int& { return c.compress.downlink_history; }, 1, 10000),
       BoolField<C>("compress.error_feedback",
                    "keep what the uplink codec dropped for the next round",
