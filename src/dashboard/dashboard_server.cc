@@ -132,7 +132,7 @@ void DashboardServer::AddRoutes() {
     res.set_content(Dump(reply), "application/json");
   });
   server.Get("/api/metrics", [this](const httplib::Request& req, httplib::Response& res) {
-    int since = 0;
+    int since = -1;  // absent: every round, the initial evaluation (round 0) included
     if (req.has_param("since") &&
         (!absl::SimpleAtoi(req.get_param_value("since"), &since) || since < 0)) {
       SendError(res, 400, "since: a round number (0 or more)");

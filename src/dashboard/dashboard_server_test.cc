@@ -19,7 +19,10 @@ class DashboardServerTest : public ::testing::Test {
     fs::create_directories(root_ / "sweep" / "a");
     fs::create_directories(root_ / "sweep" / "b");
     fs::create_directories(root_ / "empty");
+    // Round 0: the initial model's evaluation (run.eval_initial).
     std::ofstream(root_ / "sweep" / "a" / "metrics.jsonl")
+        << R"({"round":0,"test_accuracy":0.1,"bytes_up_total":0})"
+           "\n"
         << R"({"round":1,"test_accuracy":0.5,"bytes_up_total":10,"accepted_clients":[1,2]})"
            "\n"
         << R"({"round":2,"test_accuracy":0.75,"bytes_up_total":20,"accepted_clients":[2,3]})"
@@ -74,6 +77,14 @@ TEST_F(DashboardServerTest, ListsRunsWithTheirStatusAndServesTheirRounds) {
   EXPECT_EQ(reply["rows"][0]["round"], 2);
   EXPECT_FALSE(reply["rows"][0].contains("accepted_clients"));
   EXPECT_EQ(reply["participation"], nlohmann::json::parse("[[1,1],[2,2],[3,1]]"));
+
+  // Without `since`, every round, the initial evaluation included.
+  auto all = client.Get("/api/metrics?run=" + httplib::detail::encode_query_param(id));
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->status, 200) << all->body;
+  const nlohmann::json every = nlohmann::json::parse(all->body);
+  ASSERT_EQ(every["rows"].size(), 3u);
+  EXPECT_EQ(every["rows"][0]["round"], 0);
 
   auto config = client.Get("/api/config?run=" + httplib::detail::encode_query_param(id));
   ASSERT_TRUE(config);

@@ -28,8 +28,9 @@ class RunCatalog {
   // rounds done and planned, best and last accuracy (or perplexity), bytes, config summary.
   nlohmann::json List();
 
-  // The rounds of run `id` after round `since` (per-client id lists left out), and each client's
-  // participation count over the whole run. NotFound for an id List() did not return.
+  // The rounds of run `id` after round `since` (-1: all of them, the initial evaluation's round 0
+  // included; per-client id lists left out), and each client's participation count over the
+  // whole run. NotFound for an id List() did not return.
   absl::StatusOr<nlohmann::json> Metrics(const std::string& id, int since);
 
   // The run's resolved config.toml.

@@ -52,6 +52,16 @@ const charts = [
   {id: 'participation', title: 'Rounds each client took part in', participation: true},
 ];
 
+// Axis labels of large counts (tokens, bytes) in k / M / G, so they fit the axis.
+function compact(v) {
+  if (v === null || v === undefined) return '';
+  const a = Math.abs(v);
+  for (const [from, scale, suffix] of [[1e9, 1e9, 'G'], [1e6, 1e6, 'M'], [1e4, 1e3, 'k']]) {
+    if (a >= from) return +(v / scale).toPrecision(3) + suffix;
+  }
+  return v.toLocaleString();
+}
+
 function num(v) { return typeof v === 'number' && isFinite(v) ? v : null; }
 
 function api(path) {
@@ -144,9 +154,10 @@ async function refreshSelected() {
     let data = state.data[id];
     // A run overwritten by a new one starts its rounds again.
     if (data && run && run.rounds_done < data.lastRound) data = undefined;
-    if (!data) data = state.data[id] = {rows: [], participation: [], lastRound: 0, version: 0};
+    if (!data) data = state.data[id] = {rows: [], participation: [], lastRound: -1, version: 0};
     try {
-      const reply = await api('/api/metrics?run=' + encodeURIComponent(id) + '&since=' + data.lastRound);
+      const since = data.lastRound >= 0 ? '&since=' + data.lastRound : '';  // first poll: round 0 too
+      const reply = await api('/api/metrics?run=' + encodeURIComponent(id) + since);
       if (reply.rows.length > 0) {
         data.rows = data.rows.concat(reply.rows);
         data.lastRound = data.rows[data.rows.length - 1].round;
@@ -229,7 +240,8 @@ function drawChart(chart, container) {
     scales: {x: {time: false, distr: x.log ? 3 : 1}},
     // Rounds and client ids are whole numbers: no ticks between them.
     axes: [chart.x === 'round' || chart.participation ? {label: x.label, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000]}
-                                                      : {label: x.label}, {}],
+                                                      : {label: x.label},
+           {values: (u, splits) => splits.map(compact)}],
     legend: {live: false},
     series: [{label: x.label}].concat(series.map(s => {
       const color = colorOf(s.id);
