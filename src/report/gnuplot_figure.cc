@@ -20,6 +20,13 @@ extern char** environ;
 namespace tributary {
 namespace {
 
+// Twelve distinguishable colours (Tableau's ten, black, olive); past twelve series the cycle
+// repeats dashed, so no two series of a figure look alike (gnuplot's own cycle has eight).
+constexpr const char* kSeriesColors[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728",
+                                         "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+                                         "#bcbd22", "#17becf", "#000000", "#66a61e"};
+constexpr size_t kNumSeriesColors = sizeof(kSeriesColors) / sizeof(kSeriesColors[0]);
+
 // A gnuplot double-quoted string (the figure uses noenhanced text, so _ and ^ print as typed).
 std::string Quoted(const std::string& text) {
   std::string quoted = "\"";
@@ -87,8 +94,9 @@ absl::StatusOr<std::string> GnuplotScript(const Figure& figure, const std::strin
   absl::StrAppend(&script, "plot ");
   for (size_t s = 0; s < figure.series.size(); ++s) {
     absl::StrAppend(&script, s == 0 ? "" : ", \\\n     ", "$series", s,
-                    " using 1:2 with linespoints lw 2 pt 7 ps 0.5 title ",
-                    Quoted(figure.series[s].label));
+                    " using 1:2 with linespoints lw 2 pt 7 ps 0.5 lc rgb '",
+                    kSeriesColors[s % kNumSeriesColors], "' dt ", 1 + s / kNumSeriesColors,
+                    " title ", Quoted(figure.series[s].label));
   }
   absl::StrAppend(&script, "\nset output\n");
   return script;

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "report/metric_axes.h"
@@ -29,6 +30,20 @@ TEST(GnuplotFigureTest, ScriptHoldsEverySeriesAndLabel) {
   EXPECT_NE(script->find("set ylabel \"test accuracy (%)\""), std::string::npos);
   EXPECT_NE(script->find("3 70\n"), std::string::npos);
   EXPECT_NE(GnuplotScript(TwoSeries(), "/tmp/x.pdf")->find("pdfcairo"), std::string::npos);
+}
+
+TEST(GnuplotFigureTest, NoTwoSeriesShareAStyle) {
+  Figure figure = TwoSeries();
+  figure.series.resize(14, figure.series[0]);
+  auto script = GnuplotScript(figure, "/tmp/x.svg");
+  ASSERT_TRUE(script.ok()) << script.status();
+  std::set<std::string> styles;
+  for (size_t start = 0; (start = script->find(" lc rgb ", start)) != std::string::npos;) {
+    const size_t end = script->find(" title ", start);
+    styles.insert(script->substr(start, end - start));
+    start = end;
+  }
+  EXPECT_EQ(styles.size(), 14u) << *script;
 }
 
 TEST(GnuplotFigureTest, RejectsBadFiguresWithClearErrors) {
