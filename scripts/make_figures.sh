@@ -5,7 +5,8 @@
 #   usage: scripts/make_figures.sh [--plot-only] [compression] [strategies] [llm]
 # Without a group name, all three. --plot-only draws from the runs present and names the
 # missing ones instead of running them. Time on this 2-core machine, one group at a time:
-# compression about 1.5 h (14 runs), strategies about 1.5 h (14 runs), llm about 4 h (15 runs).
+# compression about 2 h (12 runs, four of them 80-100 rounds), strategies about 1.5 h (14 runs),
+# llm about 4 h (17 runs).
 # The figures are deterministic for a given build and machine; other CPUs (BLAS kernels) move
 # the curves slightly (docs/determinism.md).
 set -euo pipefail
@@ -63,8 +64,9 @@ plot() {
 
 compression() {
   local list=configs/compression/experiments.txt out=runs/compression
-  local runs=(fp32 fp16 qsgd4 terngrad topk1 topk1_ef sign_ef powersgd4_ef sketch5x_k1
-              topk1_q4_zstd_ef_down05_100r)
+  local runs=(fp32 fp16 qsgd4 terngrad topk1 sign_ef powersgd4_ef sketch5x_k1
+              topk1_q4_zstd_ef_down05_100r topk1_q4_zstd_ef_qdown05_100r
+              topk1_q4_zstd_ef_qdown05_dgc_100r topk04_q4_zstd_ef_qdown02_80r)
   ensure_experiments "$list" "$out" "${runs[@]}"
   plot compression_accuracy_vs_total_bytes.svg \
     "Fashion-MNIST, Dirichlet 0.5, 100 clients: accuracy against uplink + downlink" \
@@ -91,7 +93,7 @@ llm() {
   local diloco=(sotu_sync_h1 sotu_diloco_h50 sotu_diloco_h200 sotu_diloco_h50_q4 sotu_photon_h50
                 sotu_diloco_h50_iid sotu_single_worker)
   local lora=(sotu_full_finetune sotu_lora_fedit sotu_lora_ffa sotu_lora_fedit_reset
-              sotu_lora_exact)
+              sotu_lora_exact sotu_lora_fedit_ternary sotu_lora_fedit_ternary25_q4down)
   local warm=(sotu_sync_h1_warmup sotu_diloco_h50_from_warm sotu_sync_h1_from_warm)
   # The fine-tuning runs start from sotu_pretrain_pre1933's model, the warm starts from
   # sotu_sync_h1_warmup's: those run first.
