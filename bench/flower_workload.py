@@ -8,7 +8,7 @@ launched together; then `tributary simulate` on the same config. Prints, for eac
 (metrics.jsonl's eval_seconds where the build reports it), peak RSS, user and system CPU of every
 process (from wait4, so exact per process), and the accuracy after the last round.
 
-    bench/flower_workload.py [--build build/release] [--repeat N] [--skip-simulate]
+    bench/flower_workload.py [--build build/release] [--repeat N] [--skip-simulate] [--keep DIR]
 """
 import argparse
 import json
@@ -146,13 +146,18 @@ def main():
     parser.add_argument("--build", default=os.path.join(ROOT, "build/release"))
     parser.add_argument("--repeat", type=int, default=1, help="runs of each, one after the other")
     parser.add_argument("--skip-simulate", action="store_true")
+    parser.add_argument("--keep", metavar="DIR",
+                        help="write the logs and run folders under DIR/run-N instead of a "
+                             "temporary folder")
     args = parser.parse_args()
     binary = os.path.join(args.build, "tributary")
     if not os.access(binary, os.X_OK):
         sys.exit(f"flower_workload: no {binary}; run `make build` first")
     ok = True
     for i in range(args.repeat):
-        with tempfile.TemporaryDirectory(prefix="flower_workload.") as work:
+        with tempfile.TemporaryDirectory(prefix="flower_workload.") as temporary:
+            work = os.path.join(args.keep, f"run-{i + 1}") if args.keep else temporary
+            os.makedirs(work, exist_ok=True)
             print(f"-- run {i + 1} of {args.repeat}")
             ok &= deployed(binary, work)
             if not args.skip_simulate:

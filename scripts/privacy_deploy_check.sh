@@ -37,7 +37,7 @@ for mode in central distributed; do
   python3 - "$out/sim/metrics.jsonl" "$out/srv/metrics.jsonl" <<'PY' || status=1
 import json, sys
 # The server runs on a real clock: no virtual time.
-ignore = {"wall_seconds", "train_seconds_full", "train_seconds_small", "sim_seconds",
+ignore = {"wall_seconds", "eval_seconds", "train_seconds_full", "train_seconds_small", "sim_seconds",
           "sim_time_seconds"}
 sim, srv = ([json.loads(l) for l in open(p)] for p in sys.argv[1:3])
 diff = [(a["round"], k) for a, b in zip(sim, srv) for k in a if k not in ignore and a[k] != b.get(k)]

@@ -4,6 +4,7 @@
 #include "cli/commands.h"
 #include "cli/config_loader.h"
 #include "cli/exit_code.h"
+#include "common/allocator_tuning.h"
 #include "common/log.h"
 #include "report/metric_axes.h"
 
@@ -25,6 +26,7 @@ void AddDashboardFlags(CLI::App* command, tributary::DashboardFlags& flags) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  tributary::KeepFreedMemoryForReuse();
   CLI::App app{"Tributary: communication-efficient federated training"};
   app.require_subcommand(1);
   // Options of every subcommand, given before or after its name.

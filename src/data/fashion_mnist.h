@@ -1,5 +1,6 @@
 // Fashion-MNIST from the IDX .gz files that Debian's dataset-fashion-mnist package installs.
-// Kept as raw bytes (47 MB for the training split); the train module turns them into tensors.
+// Kept as raw bytes (47 MB for the training split), or streamed image by image; the train module
+// turns them into tensors.
 #ifndef TRIBUTARY_DATA_FASHION_MNIST_H_
 #define TRIBUTARY_DATA_FASHION_MNIST_H_
 
@@ -8,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 
 namespace tributary {
@@ -35,9 +37,26 @@ enum class DatasetSplit { kTrain, kTest };
 // the files are missing, the setup command that installs them.
 absl::StatusOr<LabeledImages> LoadFashionMnist(const std::string& dir, DatasetSplit split);
 
-// Decodes one IDX file's bytes (already decompressed). `expected_dims` is 3 for images and 1 for
-// labels. Exposed for tests of malformed input.
-absl::StatusOr<std::vector<uint8_t>> ParseIdx(std::span<const uint8_t> bytes, int expected_dims,
+// The split's labels alone (60 kB for the training split), checked like LoadFashionMnist's.
+absl::StatusOr<std::vector<uint8_t>> LoadFashionMnistLabels(const std::string& dir,
+                                                            DatasetSplit split);
+
+struct ImageShape {
+  size_t count = 0;
+  int64_t rows = 0;
+  int64_t cols = 0;
+};
+// Streams the split's image file: visit(i, pixels) for the first `limit` images in file order,
+// each a rows * cols buffer valid during the call, so a caller keeps what it needs (a client's
+// own images, running statistics) without holding the split. The whole file is still read and
+// checked. Returns the file's image count and size.
+absl::StatusOr<ImageShape> ForEachFashionMnistImage(
+    const std::string& dir, DatasetSplit split, size_t limit,
+    absl::FunctionRef<void(size_t, std::span<const uint8_t>)> visit);
+
+// Decodes one IDX file's bytes (already decompressed), the payload taking over their storage.
+// `expected_dims` is 3 for images and 1 for labels. Exposed for tests of malformed input.
+absl::StatusOr<std::vector<uint8_t>> ParseIdx(std::vector<uint8_t> bytes, int expected_dims,
                                               std::vector<int64_t>* dims);
 
 }  // namespace tributary

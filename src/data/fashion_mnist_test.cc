@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -66,8 +67,53 @@ TEST(FashionMnistTest, CorruptFilesAreClearErrors) {
   }
   auto data = LoadFashionMnist(dir.string(), DatasetSplit::kTest);
   ASSERT_FALSE(data.ok());
-  EXPECT_NE(data.status().message().find("t10k-images-idx3-ubyte.gz"), std::string::npos)
+  EXPECT_NE(data.status().message().find("t10k-labels-idx1-ubyte.gz"), std::string::npos)
       << data.status();
+  std::filesystem::remove_all(dir);
+}
+
+// Writes `bytes` gzip-compressed to `path`.
+void WriteGzip(const std::filesystem::path& path, const std::vector<uint8_t>& bytes) {
+  gzFile f = gzopen(path.c_str(), "wb");
+  ASSERT_NE(f, nullptr);
+  ASSERT_EQ(gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size())),
+            static_cast<int>(bytes.size()));
+  gzclose(f);
+}
+
+TEST(FashionMnistTest, TruncatedOrOverlongImageFilesAreClearErrors) {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("short_fmnist_" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  std::vector<uint8_t> labels = IdxHeader({3});
+  labels.insert(labels.end(), {1, 2, 3});
+  WriteGzip(dir / "t10k-labels-idx1-ubyte.gz", labels);
+  std::vector<uint8_t> images = IdxHeader({3, 2, 2});
+  images.insert(images.end(), 11, 7);  // one byte short of 3 images of 2x2
+  WriteGzip(dir / "t10k-images-idx3-ubyte.gz", images);
+  auto data = LoadFashionMnist(dir.string(), DatasetSplit::kTest);
+  ASSERT_FALSE(data.ok());
+  EXPECT_NE(data.status().message().find("t10k-images-idx3-ubyte.gz"), std::string::npos);
+  EXPECT_NE(data.status().message().find("ends early"), std::string::npos) << data.status();
+
+  images.insert(images.end(), 2, 7);  // now one byte too many
+  WriteGzip(dir / "t10k-images-idx3-ubyte.gz", images);
+  data = LoadFashionMnist(dir.string(), DatasetSplit::kTest);
+  ASSERT_FALSE(data.ok());
+  EXPECT_NE(data.status().message().find("more bytes than its header"), std::string::npos)
+      << data.status();
+
+  images.pop_back();  // exact: streaming visits each image once, in order
+  WriteGzip(dir / "t10k-images-idx3-ubyte.gz", images);
+  std::vector<size_t> visited;
+  auto shape = ForEachFashionMnistImage(dir.string(), DatasetSplit::kTest, 2,
+                                        [&](size_t i, std::span<const uint8_t> pixels) {
+                                          EXPECT_EQ(pixels.size(), 4u);
+                                          visited.push_back(i);
+                                        });
+  ASSERT_TRUE(shape.ok()) << shape.status();
+  EXPECT_EQ(shape->count, 3u);
+  EXPECT_EQ(visited, (std::vector<size_t>{0, 1}));
   std::filesystem::remove_all(dir);
 }
 

@@ -269,4 +269,14 @@ absl::StatusOr<std::vector<ClientIndices>> PartitionByOwner(std::span<const uint
   return PartitionNatural<uint32_t>(owners, num_owners, num_clients);
 }
 
+void KeepOnlyPartition(std::vector<ClientIndices>& partitions, uint32_t client) {
+  for (uint32_t c = 0; c < partitions.size(); ++c) {
+    if (c == client) {
+      std::iota(partitions[c].begin(), partitions[c].end(), 0u);
+    } else {
+      ClientIndices().swap(partitions[c]);
+    }
+  }
+}
+
 }  // namespace tributary

@@ -51,6 +51,10 @@ absl::StatusOr<std::vector<ClientIndices>> PartitionByOwner(std::span<const uint
 std::vector<int64_t> LabelHistogram(std::span<const uint8_t> labels, int num_classes,
                                     std::span<const uint32_t> indices);
 
+// A single client's view of the partitions: its own renumbered 0..n-1 (its examples kept apart,
+// in partition order), every other emptied.
+void KeepOnlyPartition(std::vector<ClientIndices>& partitions, uint32_t client);
+
 // Each client's held-out examples (for per-client evaluation): a seeded `fraction` of its
 // partition (at least one when it has two or more), removed from the examples it trains on.
 std::vector<ClientIndices> SplitHoldout(std::vector<ClientIndices>& partitions, double fraction,

@@ -123,9 +123,8 @@ absl::StatusOr<std::unique_ptr<Coordinator>> Coordinator::Create(const Experimen
   auto coordinator =
       std::unique_ptr<Coordinator>(new Coordinator(config, std::move(config_toml), options));
   Coordinator& c = *coordinator;
-  // The server evaluates on the test set; the training images serve only the normalization
-  // statistics every party computes alike.
-  TRIB_ASSIGN_OR_RETURN(ExperimentData data, LoadExperimentData(config));
+  // The server evaluates on the test set and keeps no training examples.
+  TRIB_ASSIGN_OR_RETURN(ExperimentData data, LoadExperimentData(config, DataScope::Server()));
   c.config_.model = data.model;
   TRIB_ASSIGN_OR_RETURN(c.engine_,
                         RoundEngine::Create(c.config_,

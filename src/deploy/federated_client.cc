@@ -99,6 +99,10 @@ class Connection {
     args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
     args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
     args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+    // Connection attempts to a server not up yet: every 100 ms at first, at most every 2 s.
+    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
     ApplyTransportSettings(args);
     if (!options.tls.server_name.empty()) {
       args.SetSslTargetNameOverride(options.tls.server_name);
@@ -297,7 +301,8 @@ absl::Status FederatedClient::Run() {
                                                      " >= data.num_clients ",
                                                      local.data.partition.num_clients));
     }
-    TRIB_ASSIGN_OR_RETURN(ExperimentData data, LoadExperimentData(local));
+    TRIB_ASSIGN_OR_RETURN(ExperimentData data,
+                          LoadExperimentData(local, DataScope::Client(options_.client_id)));
     train_data_ = std::move(data.train);
     examples_ = std::move(data.partitions[options_.client_id]);
     data_shape_ = data.model;
@@ -337,7 +342,14 @@ absl::Status FederatedClient::Run() {
     v1::RegisterReply reply;
     grpc::ClientContext context;
     connection.Prepare(context);
-    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    // A server launched together with its clients may not listen yet: the call waits for the
+    // connection (retried every 100 ms, GRPC_ARG_*_RECONNECT_BACKOFF_MS) instead of failing at
+    // once into the 0.5 s back-off, so a client registers as soon as the server is up.
+    context.set_wait_for_ready(true);
+    context.set_deadline(
+        std::chrono::system_clock::now() +
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(
+            std::chrono::duration<double>(std::clamp(options_.give_up_seconds, 1.0, 30.0))));
     grpc::Status status = connection.stub().Register(&context, request, &reply);
     if (!status.ok()) return FromGrpc(status, "register");
     last_contact = Clock::now();

@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "common/status_util.h"
 #include "engine/experiment.h"
 #include "engine/experiment_data.h"
 
@@ -25,6 +26,13 @@ class Dataset {
   // Both splits, the training split partitioned into the federation's clients, and the model
   // with the data's input shape and class count.
   virtual absl::StatusOr<ExperimentData> Load(const ExperimentConfig& config) const = 0;
+  // What one party needs (DataScope). By default everything is loaded, then narrowed; a dataset
+  // that can read less overrides this.
+  virtual absl::StatusOr<ExperimentData> LoadFor(const ExperimentConfig& config,
+                                                 const DataScope& scope) const {
+    TRIB_ASSIGN_OR_RETURN(ExperimentData data, Load(config));
+    return NarrowToScope(std::move(data), scope);
+  }
 };
 
 // What a text dataset (`name`) asks of the config: a language model (gpt, or a torchscript one)

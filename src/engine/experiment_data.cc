@@ -14,12 +14,35 @@ constexpr int kEvalChunks = 8;
 
 }  // namespace
 
-absl::StatusOr<ExperimentData> LoadExperimentData(const ExperimentConfig& config) {
+absl::StatusOr<ExperimentData> LoadExperimentData(const ExperimentConfig& config,
+                                                  const DataScope& scope) {
   TRIB_ASSIGN_OR_RETURN(const Dataset* dataset, FindDataset(config.data.dataset));
-  TRIB_ASSIGN_OR_RETURN(ExperimentData data, dataset->Load(config));
+  if (scope.only_client &&
+      *scope.only_client >= static_cast<uint32_t>(config.data.partition.num_clients)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "client ", *scope.only_client, " >= data.num_clients ", config.data.partition.num_clients));
+  }
+  TRIB_ASSIGN_OR_RETURN(ExperimentData data, dataset->LoadFor(config, scope));
   // A built-in model is shaped by the data; a loaded one must be checked against it.
   if (data.model.name == "torchscript") {
-    TRIB_RETURN_IF_ERROR(CheckModelFitsData(data.model, *data.train));
+    const TensorDataset* sample = data.train != nullptr ? data.train.get() : data.test.get();
+    if (sample != nullptr) TRIB_RETURN_IF_ERROR(CheckModelFitsData(data.model, *sample));
+  }
+  return data;
+}
+
+absl::StatusOr<ExperimentData> NarrowToScope(ExperimentData data, const DataScope& scope) {
+  if (!scope.test) data.test.reset();
+  if (scope.only_client) {
+    ClientIndices& own = data.partitions[*scope.only_client];
+    if (own.empty()) {
+      data.train.reset();
+    } else {
+      TRIB_ASSIGN_OR_RETURN(data.train, data.train->Subset(own));
+    }
+    KeepOnlyPartition(data.partitions, *scope.only_client);
+  } else if (!scope.train) {
+    data.train.reset();
   }
   return data;
 }

@@ -1,9 +1,10 @@
 // The data of an experiment as every party loads it: the simulator, the deployed server (test
-// set, and the training set's normalization) and each deployed client (its own partition).
+// set) and each deployed client (its own partition).
 #ifndef TRIBUTARY_ENGINE_EXPERIMENT_DATA_H_
 #define TRIBUTARY_ENGINE_EXPERIMENT_DATA_H_
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -23,10 +24,27 @@ struct ExperimentData {
   ModelSpec model;  // the config's model with the data's input shape and class count
 };
 
-// Loads the configured dataset (engine/dataset_registry.h): both splits, the training split
-// partitioned, and the model as the data shapes it (ExperimentData::model, which the caller puts
-// in the config it runs).
-absl::StatusOr<ExperimentData> LoadExperimentData(const ExperimentConfig& config);
+// Which of an experiment's data a party needs: the simulator all of it, a deployed server the
+// test split (no training examples), a deployed client only its own training examples.
+struct DataScope {
+  bool test = true;   // the test split
+  bool train = true;  // the training split's examples (partitions and the model shape come anyway)
+  // Only this client's training examples: `train` holds them in its partition's order,
+  // `partitions[client]` is then 0..n-1 into it, and every other partition is empty.
+  std::optional<uint32_t> only_client;
+
+  static DataScope Server() { return {.train = false}; }
+  static DataScope Client(uint32_t client) { return {.test = false, .only_client = client}; }
+};
+
+// Loads the configured dataset (engine/dataset_registry.h): the splits `scope` asks for, the
+// training split partitioned, and the model as the data shapes it (ExperimentData::model, which
+// the caller puts in the config it runs).
+absl::StatusOr<ExperimentData> LoadExperimentData(const ExperimentConfig& config,
+                                                  const DataScope& scope = {});
+
+// Drops from fully loaded `data` what `scope` does not ask for.
+absl::StatusOr<ExperimentData> NarrowToScope(ExperimentData data, const DataScope& scope);
 
 // Whether the config's dataset is text (perplexity and tokens are reported).
 bool IsTextRun(const ExperimentConfig& config);

@@ -373,9 +373,12 @@ void RoundEngine::Tally(const RoundOutcome& outcome, RoundMetrics& metrics) {
 }
 
 absl::Status RoundEngine::Evaluate(RoundMetrics& metrics) {
+  const auto start = std::chrono::steady_clock::now();
   TRIB_ASSIGN_OR_RETURN(EvalResult total,
                         EvaluateInChunks(*pool_, evaluators_, global_, *test_data_));
   RecordEvaluation(config_, total, metrics);
+  metrics.eval_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return absl::OkStatus();
 }
 

@@ -104,7 +104,7 @@ TEST(TorchScriptNetworkTest, ModuleLossIsUsedForTrainingAndEvaluation) {
   auto network = *Network::Create(spec);
   network->LoadState(model);
   torch::NoGradGuard no_grad;
-  const torch::Tensor logits = network->Forward(data->tensors().inputs);
+  const torch::Tensor logits = network->Forward(data->tensors().AllInputs());
   const double plain =
       torch::nn::functional::cross_entropy(logits, data->tensors().targets).item<double>();
   const double penalty = network->Parameters()[2].pow(2).sum().item<double>();

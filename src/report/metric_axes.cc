@@ -40,6 +40,7 @@ const std::map<std::string, std::string>& YLabels() {
       {"clients_dropped", "clients dropped"},
       {"clients_rejected", "clients rejected"},
       {"wall_seconds", "round wall-clock time (s)"},
+      {"eval_seconds", "evaluation wall-clock time (s)"},
       {"sim_seconds", "round simulated time (s)"},
   };
   return *labels;

@@ -63,6 +63,7 @@ std::string RoundMetricsToJson(const RoundMetrics& m) {
   j["accepted_clients"] = m.accepted_clients;
   j["expected_weight"] = m.expected_weight;
   j["wall_seconds"] = m.wall_seconds;
+  j["eval_seconds"] = m.eval_seconds;
   return j.dump();
 }
 

@@ -68,6 +68,7 @@ struct RoundMetrics {
   std::vector<uint32_t> accepted_clients;
   int64_t expected_weight = 0;
   double wall_seconds = 0.0;      // this round's wall-clock time
+  double eval_seconds = 0.0;      // of which the test-set evaluation (0: not evaluated)
   double sim_seconds = 0.0;       // this round's virtual time (simulation's system model)
   double sim_time_seconds = 0.0;  // virtual time since the start
 };

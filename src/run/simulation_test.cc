@@ -72,7 +72,7 @@ TEST(SimulationTest, ShortRunLearnsFarBeyondChance) {
 
 // Measured wall-clock times are the only figures that may differ between identical runs.
 void ClearWallClock(RoundMetrics& m) {
-  m.wall_seconds = m.train_seconds_full = m.train_seconds_small = 0.0;
+  m.wall_seconds = m.eval_seconds = m.train_seconds_full = m.train_seconds_small = 0.0;
 }
 
 TEST(SimulationTest, SameSeedGivesIdenticalMetricsWithConcurrentClients) {

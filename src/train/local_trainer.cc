@@ -18,7 +18,10 @@
 namespace tributary {
 namespace {
 
-constexpr int64_t kEvalBatch = 1000;
+// Examples per evaluation forward pass. Small enough that the activations (a 1000-image batch of
+// the Fashion-MNIST CNN had a 74 MB first layer) stay in reused heap memory instead of fresh
+// pages faulted in for every batch; 125 splits the 1250-example evaluation chunks evenly.
+constexpr int64_t kEvalBatch = 125;
 
 std::unique_ptr<torch::optim::Optimizer> MakeOptimizer(const TrainOptions& options,
                                                        const std::vector<torch::Tensor>& params) {
@@ -226,7 +229,7 @@ absl::StatusOr<LocalTrainResult> LocalTrainer::Train(const ModelState& global,
       }
       const int64_t batch = std::min<int64_t>(options.batch_size, n - position);
       torch::Tensor index = torch::from_blob(order.data() + position, {batch}, torch::kInt64);
-      torch::Tensor x = data.tensors().inputs.index_select(0, index);
+      torch::Tensor x = data.tensors().Inputs(index);
       torch::Tensor y = data.tensors().targets.index_select(0, index);
       if (options.warmup_steps > 0) {
         const double ramp =
@@ -297,9 +300,12 @@ absl::StatusOr<EvalResult> LocalTrainer::Evaluate(const ModelState& model,
     network.LoadState(model);
     network.SetTraining(false);
     EvalResult result;
+    // Inference mode also skips autograd's version counting and view tracking (the weights
+    // were loaded above, outside it, so they stay ordinary trainable tensors).
+    c10::InferenceMode inference;
     for (int64_t start = begin; start < static_cast<int64_t>(end); start += kEvalBatch) {
       const int64_t stop = std::min<int64_t>(start + kEvalBatch, end);
-      EvaluateBatch(network, data.tensors().inputs.slice(0, start, stop),
+      EvaluateBatch(network, data.tensors().Inputs(start, stop),
                     data.tensors().targets.slice(0, start, stop), &result);
     }
     return result;
@@ -322,10 +328,11 @@ absl::StatusOr<EvalResult> LocalTrainer::EvaluateExamples(const ModelState& mode
     network.SetTraining(false);
     std::vector<int64_t> order(indices.begin(), indices.end());
     EvalResult result;
+    c10::InferenceMode inference;  // as in Evaluate
     for (size_t start = 0; start < order.size(); start += kEvalBatch) {
       const int64_t batch = std::min<int64_t>(kEvalBatch, order.size() - start);
       torch::Tensor index = torch::from_blob(order.data() + start, {batch}, torch::kInt64);
-      EvaluateBatch(network, data.tensors().inputs.index_select(0, index),
+      EvaluateBatch(network, data.tensors().Inputs(index),
                     data.tensors().targets.index_select(0, index), &result);
     }
     return result;
@@ -337,10 +344,9 @@ absl::StatusOr<EvalResult> LocalTrainer::EvaluateExamples(const ModelState& mode
 absl::Status CheckModelFitsData(const ModelSpec& spec, const TensorDataset& data) {
   if (data.size() == 0) return absl::InvalidArgumentError("the training set is empty");
   TRIB_ASSIGN_OR_RETURN(std::unique_ptr<Network> network, Network::Create(spec));
-  const torch::Tensor& inputs = data.tensors().inputs;
-  const torch::Tensor& targets = data.tensors().targets;
   const int64_t batch = std::min<int64_t>(2, data.size());
-  const torch::Tensor x = inputs.slice(0, 0, batch), y = targets.slice(0, 0, batch);
+  const torch::Tensor x = data.tensors().Inputs(0, batch);
+  const torch::Tensor y = data.tensors().targets.slice(0, 0, batch);
   auto shape = [](const torch::Tensor& t) { return c10::str(t.sizes()); };
   const std::string where = absl::StrCat("model ", spec.name, spec.path.empty() ? "" : " (",
                                          spec.path, spec.path.empty() ? "" : ")");

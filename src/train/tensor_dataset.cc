@@ -13,21 +13,48 @@ TensorDataset::TensorDataset(std::unique_ptr<Tensors> tensors, size_t size)
 
 TensorDataset::~TensorDataset() = default;
 
-TensorDataset::Normalization TensorDataset::ComputeNormalization(const LabeledImages& images) {
-  double sum = 0.0, sum_squares = 0.0;
-  for (uint8_t p : images.pixels) {
+void TensorDataset::PixelStatistics::Add(std::span<const uint8_t> pixels) {
+  for (uint8_t p : pixels) {
     const double v = p / 255.0;
-    sum += v;
-    sum_squares += v * v;
+    sum_ += v;
+    sum_squares_ += v * v;
   }
-  const double n = std::max<double>(1.0, images.pixels.size());
-  const double mean = sum / n;
-  const double variance = std::max(0.0, sum_squares / n - mean * mean);
+  count_ += pixels.size();
+}
+
+TensorDataset::Normalization TensorDataset::PixelStatistics::Result() const {
+  const double n = std::max<double>(1.0, count_);
+  const double mean = sum_ / n;
+  const double variance = std::max(0.0, sum_squares_ / n - mean * mean);
   return {static_cast<float>(mean), static_cast<float>(std::max(std::sqrt(variance), 1e-6))};
 }
 
+TensorDataset::Normalization TensorDataset::ComputeNormalization(const LabeledImages& images) {
+  PixelStatistics statistics;
+  statistics.Add(images.pixels);
+  return statistics.Result();
+}
+
+torch::Tensor TensorDataset::Tensors::AsModelInput(torch::Tensor batch) const {
+  if (!pixel_normalization) return batch;
+  // The operations (and their order) of converting a whole split at once, so a batch's values
+  // do not depend on whether the split was converted eagerly.
+  return batch.to(torch::kFloat32)
+      .div_(255.0f)
+      .sub_(pixel_normalization->mean)
+      .div_(pixel_normalization->stddev);
+}
+
+torch::Tensor TensorDataset::Tensors::Inputs(const torch::Tensor& index) const {
+  return AsModelInput(stored.index_select(0, index));
+}
+
+torch::Tensor TensorDataset::Tensors::Inputs(int64_t start, int64_t stop) const {
+  return AsModelInput(stored.slice(0, start, stop));
+}
+
 absl::StatusOr<std::shared_ptr<const TensorDataset>> TensorDataset::FromImages(
-    const LabeledImages& images, Normalization normalization) {
+    LabeledImages images, Normalization normalization) {
   const int64_t n = static_cast<int64_t>(images.size());
   if (n == 0) return absl::InvalidArgumentError("empty dataset");
   if (images.pixels.size() != static_cast<size_t>(n * images.rows * images.cols)) {
@@ -35,13 +62,12 @@ absl::StatusOr<std::shared_ptr<const TensorDataset>> TensorDataset::FromImages(
   }
   try {
     auto tensors = std::make_unique<Tensors>();
-    torch::Tensor bytes = torch::from_blob(const_cast<uint8_t*>(images.pixels.data()),
-                                           {n, 1, images.rows, images.cols}, torch::kUInt8);
-    torch::Tensor x = bytes.to(torch::kFloat32).div_(255.0f);
-    tensors->inputs = x.sub_(normalization.mean).div_(normalization.stddev).contiguous();
-    tensors->targets =
-        torch::from_blob(const_cast<uint8_t*>(images.labels.data()), {n}, torch::kUInt8)
-            .to(torch::kInt64);
+    tensors->targets = torch::from_blob(images.labels.data(), {n}, torch::kUInt8).to(torch::kInt64);
+    auto* owned = new std::vector<uint8_t>(std::move(images.pixels));
+    tensors->stored = torch::from_blob(
+        owned->data(), {n, 1, images.rows, images.cols}, [owned](void*) { delete owned; },
+        torch::kUInt8);
+    tensors->pixel_normalization = normalization;
     return std::shared_ptr<const TensorDataset>(
         new TensorDataset(std::move(tensors), static_cast<size_t>(n)));
   } catch (const c10::Error& e) {
@@ -66,7 +92,7 @@ absl::StatusOr<std::shared_ptr<const TensorDataset>> TensorDataset::FromArrays(
   try {
     auto tensors = std::make_unique<Tensors>();
     auto* owned = new std::vector<float>(std::move(features));
-    tensors->inputs = torch::from_blob(
+    tensors->stored = torch::from_blob(
         owned->data(), sizes, [owned](void*) { delete owned; }, torch::kFloat32);
     tensors->targets =
         torch::tensor(std::vector<int64_t>(labels.begin(), labels.end()), torch::kInt64);
@@ -74,6 +100,29 @@ absl::StatusOr<std::shared_ptr<const TensorDataset>> TensorDataset::FromArrays(
         new TensorDataset(std::move(tensors), static_cast<size_t>(n)));
   } catch (const c10::Error& e) {
     return absl::InternalError(absl::StrCat("building tensors: ", e.what_without_backtrace()));
+  }
+}
+
+absl::StatusOr<std::shared_ptr<const TensorDataset>> TensorDataset::Subset(
+    std::span<const uint32_t> indices) const {
+  if (indices.empty()) return absl::InvalidArgumentError("empty subset");
+  for (uint32_t i : indices) {
+    if (i >= size_) {
+      return absl::OutOfRangeError(absl::StrCat("example ", i, " outside the dataset of ", size_));
+    }
+  }
+  try {
+    const std::vector<int64_t> positions(indices.begin(), indices.end());
+    const torch::Tensor index =
+        torch::tensor(positions, torch::TensorOptions().dtype(torch::kInt64));
+    auto subset = std::make_unique<Tensors>();
+    subset->stored = tensors_->stored.index_select(0, index);
+    subset->targets = tensors_->targets.index_select(0, index);
+    subset->pixel_normalization = tensors_->pixel_normalization;
+    return std::shared_ptr<const TensorDataset>(
+        new TensorDataset(std::move(subset), indices.size()));
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat("selecting examples: ", e.what_without_backtrace()));
   }
 }
 
@@ -91,7 +140,7 @@ absl::StatusOr<std::shared_ptr<const TensorDataset>> TensorDataset::FromTokenWin
     torch::Tensor all =
         torch::from_blob(const_cast<int32_t*>(tokens.data()), {n, window}, torch::kInt32)
             .to(torch::kInt64);
-    tensors->inputs = all.slice(1, 0, context).contiguous();
+    tensors->stored = all.slice(1, 0, context).contiguous();
     tensors->targets = all.slice(1, 1, window).contiguous();
     return std::shared_ptr<const TensorDataset>(
         new TensorDataset(std::move(tensors), static_cast<size_t>(n)));

@@ -1,21 +1,21 @@
 #include "engine/datasets/fashion_mnist_dataset.h"
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
 #include "common/status_util.h"
 #include "data/fashion_mnist.h"
 
 namespace tributary {
 namespace {
 
-absl::StatusOr<LabeledImages> LoadSplit(const ExperimentConfig& config, DatasetSplit split,
-                                        int64_t limit) {
-  TRIB_ASSIGN_OR_RETURN(
-      LabeledImages images,
-      LoadFashionMnist(config.data.dir.empty() ? kDefaultFashionMnistDir : config.data.dir, split));
-  if (limit > 0 && static_cast<size_t>(limit) < images.size()) {
-    images.labels.resize(limit);
-    images.pixels.resize(limit * images.rows * images.cols);
-  }
-  return images;
+constexpr int kClasses = 10;
+
+// The first `limit` examples of `count` (data.max_*_examples; 0: all).
+size_t Limited(size_t count, int64_t limit) {
+  return limit > 0 && static_cast<size_t>(limit) < count ? static_cast<size_t>(limit) : count;
 }
 
 }  // namespace
@@ -29,23 +29,81 @@ absl::Status FashionMnistDataset::Validate(const ExperimentConfig& config) const
 }
 
 absl::StatusOr<ExperimentData> FashionMnistDataset::Load(const ExperimentConfig& config) const {
-  TRIB_ASSIGN_OR_RETURN(LabeledImages train_images,
-                        LoadSplit(config, DatasetSplit::kTrain, config.data.max_train_examples));
-  TRIB_ASSIGN_OR_RETURN(LabeledImages test_images,
-                        LoadSplit(config, DatasetSplit::kTest, config.data.max_test_examples));
+  return LoadFor(config, DataScope{});
+}
+
+absl::StatusOr<ExperimentData> FashionMnistDataset::LoadFor(const ExperimentConfig& config,
+                                                            const DataScope& scope) const {
+  const std::string dir = config.data.dir.empty() ? kDefaultFashionMnistDir : config.data.dir;
   ExperimentData data;
-  TRIB_ASSIGN_OR_RETURN(data.partitions,
-                        PartitionExamples(train_images.labels, train_images.num_classes,
-                                          config.data.partition, config.run.seed));
+  TRIB_ASSIGN_OR_RETURN(std::vector<uint8_t> train_labels,
+                        LoadFashionMnistLabels(dir, DatasetSplit::kTrain));
+  const size_t train_count = Limited(train_labels.size(), config.data.max_train_examples);
+  train_labels.resize(train_count);
+  TRIB_ASSIGN_OR_RETURN(data.partitions, PartitionExamples(train_labels, kClasses,
+                                                           config.data.partition, config.run.seed));
+
+  // One pass over the training images: the normalization statistics over all of them, and the
+  // images this party keeps (all, one client's in its partition's order, or none).
+  const bool keep_all = scope.train && !scope.only_client;
+  const ClientIndices* own = scope.only_client ? &data.partitions[*scope.only_client] : nullptr;
+  std::vector<int32_t> position;  // example -> its place in `own`, or -1
+  if (own != nullptr) {
+    position.assign(train_count, -1);
+    for (size_t p = 0; p < own->size(); ++p) position[(*own)[p]] = static_cast<int32_t>(p);
+  }
+  LabeledImages kept;
+  kept.num_classes = kClasses;
+  TensorDataset::PixelStatistics statistics;
+  TRIB_ASSIGN_OR_RETURN(
+      const ImageShape shape,
+      ForEachFashionMnistImage(
+          dir, DatasetSplit::kTrain, train_count, [&](size_t i, std::span<const uint8_t> pixels) {
+            statistics.Add(pixels);
+            size_t slot;
+            if (keep_all) {
+              slot = i;
+            } else if (own != nullptr && position[i] >= 0) {
+              slot = static_cast<size_t>(position[i]);
+            } else {
+              return;
+            }
+            if (kept.pixels.empty()) {
+              kept.pixels.resize((keep_all ? train_count : own->size()) * pixels.size());
+            }
+            std::copy(pixels.begin(), pixels.end(), kept.pixels.begin() + slot * pixels.size());
+          }));
+  if (shape.count < train_labels.size()) {
+    return absl::DataLossError(absl::StrCat("the Fashion-MNIST training split in ", dir, " has ",
+                                            shape.count, " images for ", train_labels.size(),
+                                            " labels"));
+  }
   data.model = config.model;
   data.model.input_channels = 1;
-  data.model.input_height = train_images.rows;
-  data.model.input_width = train_images.cols;
-  data.model.num_classes = train_images.num_classes;
-  const TensorDataset::Normalization normalization =
-      TensorDataset::ComputeNormalization(train_images);
-  TRIB_ASSIGN_OR_RETURN(data.train, TensorDataset::FromImages(train_images, normalization));
-  TRIB_ASSIGN_OR_RETURN(data.test, TensorDataset::FromImages(test_images, normalization));
+  data.model.input_height = shape.rows;
+  data.model.input_width = shape.cols;
+  data.model.num_classes = kClasses;
+  const TensorDataset::Normalization normalization = statistics.Result();
+  kept.rows = shape.rows;
+  kept.cols = shape.cols;
+  if (keep_all) {
+    kept.labels = std::move(train_labels);
+  } else if (own != nullptr) {
+    for (uint32_t i : *own) kept.labels.push_back(train_labels[i]);
+  }
+  if (!kept.labels.empty()) {
+    TRIB_ASSIGN_OR_RETURN(data.train, TensorDataset::FromImages(std::move(kept), normalization));
+  }
+  // The client's examples are now 0..n-1 of its own dataset (DataScope::only_client).
+  if (own != nullptr) KeepOnlyPartition(data.partitions, *scope.only_client);
+  if (scope.test) {
+    TRIB_ASSIGN_OR_RETURN(LabeledImages test_images, LoadFashionMnist(dir, DatasetSplit::kTest));
+    const size_t test_count = Limited(test_images.size(), config.data.max_test_examples);
+    test_images.labels.resize(test_count);
+    test_images.pixels.resize(test_count * test_images.rows * test_images.cols);
+    TRIB_ASSIGN_OR_RETURN(data.test,
+                          TensorDataset::FromImages(std::move(test_images), normalization));
+  }
   return data;
 }
 

@@ -14,6 +14,10 @@ class FashionMnistDataset final : public Dataset {
   bool text() const override { return false; }
   absl::Status Validate(const ExperimentConfig& config) const override;
   absl::StatusOr<ExperimentData> Load(const ExperimentConfig& config) const override;
+  // Streams the training images instead of holding them: a server keeps only their
+  // normalization statistics, a client its own images.
+  absl::StatusOr<ExperimentData> LoadFor(const ExperimentConfig& config,
+                                         const DataScope& scope) const override;
 };
 
 }  // namespace tributary

@@ -54,15 +54,15 @@ TEST(FileDatasetsTest, NpzWithOwnersHoldsOutASeededTestSplit) {
   for (const ClientIndices& p : data->partitions) EXPECT_FALSE(p.empty());
   EXPECT_EQ(data->model.num_classes, 3);
   EXPECT_EQ(data->model.input_width, 4);
-  EXPECT_EQ(data->train->tensors().inputs.sizes(), (std::vector<int64_t>{240, 4}));
+  EXPECT_EQ(data->train->tensors().AllInputs().sizes(), (std::vector<int64_t>{240, 4}));
   // Standardized on the training split.
-  EXPECT_NEAR(data->train->tensors().inputs.mean().item<double>(), 0.0, 1e-4);
+  EXPECT_NEAR(data->train->tensors().AllInputs().mean().item<double>(), 0.0, 1e-4);
   // The same seed holds out the same examples; another seed others.
   absl::StatusOr<ExperimentData> again = LoadExperimentData(config);
-  EXPECT_TRUE(torch::equal(again->test->tensors().inputs, data->test->tensors().inputs));
+  EXPECT_TRUE(torch::equal(again->test->tensors().AllInputs(), data->test->tensors().AllInputs()));
   config.run.seed = 9;
   absl::StatusOr<ExperimentData> other = LoadExperimentData(config);
-  EXPECT_FALSE(torch::equal(other->test->tensors().inputs, data->test->tensors().inputs));
+  EXPECT_FALSE(torch::equal(other->test->tensors().AllInputs(), data->test->tensors().AllInputs()));
 }
 
 TEST(FileDatasetsTest, CompressedNpzImagesWithTheirOwnTestSplit) {
@@ -72,11 +72,11 @@ TEST(FileDatasetsTest, CompressedNpzImagesWithTheirOwnTestSplit) {
   ASSERT_TRUE(data.ok()) << data.status();
   EXPECT_EQ(data->train->size(), 300u);
   EXPECT_EQ(data->test->size(), 30u);  // x_test, y_test
-  EXPECT_EQ(data->train->tensors().inputs.sizes(), (std::vector<int64_t>{300, 1, 6, 6}));
+  EXPECT_EQ(data->train->tensors().AllInputs().sizes(), (std::vector<int64_t>{300, 1, 6, 6}));
   EXPECT_EQ(data->model.input_height, 6);
   // uint8 values arrive unchanged as floats.
-  EXPECT_GE(data->train->tensors().inputs.min().item<float>(), 0.0f);
-  EXPECT_GT(data->train->tensors().inputs.max().item<float>(), 1.0f);
+  EXPECT_GE(data->train->tensors().AllInputs().min().item<float>(), 0.0f);
+  EXPECT_GT(data->train->tensors().AllInputs().max().item<float>(), 1.0f);
 }
 
 TEST(FileDatasetsTest, CsvColumnsByNameAndNaturalPartition) {
@@ -85,7 +85,7 @@ TEST(FileDatasetsTest, CsvColumnsByNameAndNaturalPartition) {
   absl::StatusOr<ExperimentData> data = LoadExperimentData(config);
   ASSERT_TRUE(data.ok()) << data.status();
   EXPECT_EQ(data->train->size() + data->test->size(), 300u);
-  EXPECT_EQ(data->train->tensors().inputs.size(1), 4);  // label and client are not features
+  EXPECT_EQ(data->train->tensors().AllInputs().size(1), 4);  // label and client are not features
   EXPECT_EQ(data->partitions.size(), 3u);
   EXPECT_EQ(TotalHeld(*data), data->train->size());
   // The CSV and the npz hold the same examples (to the CSV's 5 decimals).
@@ -93,7 +93,8 @@ TEST(FileDatasetsTest, CsvColumnsByNameAndNaturalPartition) {
   npz.data.files.standardize = config.data.files.standardize = false;
   absl::StatusOr<ExperimentData> a = LoadExperimentData(config), b = LoadExperimentData(npz);
   ASSERT_TRUE(a.ok() && b.ok());
-  EXPECT_TRUE(torch::allclose(a->train->tensors().inputs, b->train->tensors().inputs, 0, 1e-4));
+  EXPECT_TRUE(
+      torch::allclose(a->train->tensors().AllInputs(), b->train->tensors().AllInputs(), 0, 1e-4));
   EXPECT_TRUE(torch::equal(a->train->tensors().targets, b->train->tensors().targets));
 }
 
@@ -134,10 +135,10 @@ TEST_F(ImageFolderTest, ClassesAreSortedFoldersAndTheFirstImageSetsTheChannels) 
   ASSERT_TRUE(data.ok()) << data.status();
   EXPECT_EQ(data->train->size(), 9u);
   EXPECT_EQ(data->test->size(), 4u);
-  EXPECT_EQ(data->train->tensors().inputs.sizes(), (std::vector<int64_t>{9, 1, 6, 8}));
+  EXPECT_EQ(data->train->tensors().AllInputs().sizes(), (std::vector<int64_t>{9, 1, 6, 8}));
   // ant (sorted first) is class 0; its first image's pixels are 140 / 255.
   EXPECT_EQ(data->train->tensors().targets[0].item<int64_t>(), 0);
-  EXPECT_NEAR(data->train->tensors().inputs[0][0][0][0].item<float>(), 140 / 255.0f, 1e-6);
+  EXPECT_NEAR(data->train->tensors().AllInputs()[0][0][0][0].item<float>(), 140 / 255.0f, 1e-6);
   EXPECT_EQ(data->train->tensors().targets[8].item<int64_t>(), 1);
 
   // A colour image first: three channels for both splits, grey images replicated into each.
@@ -146,9 +147,9 @@ TEST_F(ImageFolderTest, ClassesAreSortedFoldersAndTheFirstImageSetsTheChannels) 
             0);
   data = LoadExperimentData(config);
   ASSERT_TRUE(data.ok()) << data.status();
-  EXPECT_EQ(data->train->tensors().inputs.sizes(), (std::vector<int64_t>{9, 3, 6, 8}));
-  EXPECT_NEAR(data->train->tensors().inputs[1][2][0][0].item<float>(), 140 / 255.0f, 1e-6);
-  EXPECT_EQ(data->test->tensors().inputs.size(1), 3);
+  EXPECT_EQ(data->train->tensors().AllInputs().sizes(), (std::vector<int64_t>{9, 3, 6, 8}));
+  EXPECT_NEAR(data->train->tensors().AllInputs()[1][2][0][0].item<float>(), 140 / 255.0f, 1e-6);
+  EXPECT_EQ(data->test->tensors().AllInputs().size(1), 3);
 }
 
 TEST_F(ImageFolderTest, BadFoldersAreClearErrors) {
@@ -192,7 +193,7 @@ TEST(FileDatasetsTest, TextJsonlOwnersGiveTheNaturalPartition) {
   ASSERT_TRUE(data.ok()) << data.status();
   EXPECT_EQ(data->partitions.size(), 4u);
   EXPECT_EQ(data->model.num_classes, 64);
-  EXPECT_EQ(data->train->tensors().inputs.size(1), 16);
+  EXPECT_EQ(data->train->tensors().AllInputs().size(1), 16);
   EXPECT_GT(data->test->size(), 0u);
   EXPECT_EQ(TotalHeld(*data), data->train->size());
   config.data.partition.num_clients = 5;  // four authors
