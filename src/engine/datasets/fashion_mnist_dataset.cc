@@ -38,7 +38,8 @@ absl::StatusOr<ExperimentData> FashionMnistDataset::LoadFor(const ExperimentConf
   ExperimentData data;
   TRIB_ASSIGN_OR_RETURN(std::vector<uint8_t> train_labels,
                         LoadFashionMnistLabels(dir, DatasetSplit::kTrain));
-  const size_t train_count = Limited(train_labels.size(), config.data.max_train_examples);
+  const size_t label_count = train_labels.size();
+  const size_t train_count = Limited(label_count, config.data.max_train_examples);
   train_labels.resize(train_count);
   TRIB_ASSIGN_OR_RETURN(data.partitions, PartitionExamples(train_labels, kClasses,
                                                            config.data.partition, config.run.seed));
@@ -73,10 +74,9 @@ absl::StatusOr<ExperimentData> FashionMnistDataset::LoadFor(const ExperimentConf
             }
             std::copy(pixels.begin(), pixels.end(), kept.pixels.begin() + slot * pixels.size());
           }));
-  if (shape.count < train_labels.size()) {
+  if (shape.count != label_count) {
     return absl::DataLossError(absl::StrCat("the Fashion-MNIST training split in ", dir, " has ",
-                                            shape.count, " images for ", train_labels.size(),
-                                            " labels"));
+                                            shape.count, " images for ", label_count, " labels"));
   }
   data.model = config.model;
   data.model.input_channels = 1;
