@@ -127,8 +127,7 @@ absl::StatusOr<std::unique_ptr<GzipReader>> OpenIdx(const std::string& path, int
                                                     std::vector<int64_t>* dims) {
   TRIB_ASSIGN_OR_RETURN(std::unique_ptr<GzipReader> reader, GzipReader::Open(path));
   std::vector<uint8_t> header(IdxHeaderBytes(expected_dims));
-  absl::Status read = reader->ReadExactly(header);
-  if (!read.ok()) return absl::DataLossError(absl::StrCat(path, ": ", read.message()));
+  TRIB_RETURN_IF_ERROR(reader->ReadExactly(header));  // its errors name the file
   absl::StatusOr<size_t> count = ParseIdxHeader(header, expected_dims, dims);
   if (!count.ok()) return absl::DataLossError(absl::StrCat(path, ": ", count.status().message()));
   return reader;
@@ -170,14 +169,12 @@ absl::StatusOr<ImageShape> ForEachFashionMnistImage(
   std::vector<uint8_t> image(static_cast<size_t>(shape.rows * shape.cols));
   const size_t visited = std::min(limit, shape.count);
   for (size_t i = 0; i < visited; ++i) {
-    absl::Status read = reader->ReadExactly(image);
-    if (!read.ok()) return absl::DataLossError(absl::StrCat(path, ": ", read.message()));
+    TRIB_RETURN_IF_ERROR(reader->ReadExactly(image));
     visit(i, image);
   }
   // The images not visited are still read: a truncated or corrupt file fails alike either way.
   for (size_t i = visited; i < shape.count; ++i) {
-    absl::Status read = reader->ReadExactly(image);
-    if (!read.ok()) return absl::DataLossError(absl::StrCat(path, ": ", read.message()));
+    TRIB_RETURN_IF_ERROR(reader->ReadExactly(image));
   }
   TRIB_RETURN_IF_ERROR(ReadPayloadEnd(*reader, path));
   return shape;
