@@ -8,7 +8,10 @@ export CCACHE_SLOPPINESS = pch_defines,time_macros,include_file_mtime,include_fi
 
 .PHONY: demo test test-slow bench build setup sanitize fuzz format format-check clean
 
-demo: build
+# The demo builds only the binary it runs (not the tests, benchmarks or Python module).
+demo: setup
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_ARGS)
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target tributary
 	$(BUILD_DIR)/tributary simulate configs/fmnist_fedavg_iid.toml --out runs/demo --overwrite
 
 test: build format-check
