@@ -16,6 +16,8 @@ packages=(
   dataset-fashion-mnist
   # The Python client (python/): pybind11 for the module, Debian's Python with PyTorch and numpy.
   pybind11-dev python3-dev python3-torch python3-numpy
+  # mpirun -n R tributary simulate (docs/scale.md).
+  libopenmpi-dev openmpi-bin
   # tributary plot draws with gnuplot; the dashboard's browser test drives headless chromium.
   gnuplot-nox chromium
 )

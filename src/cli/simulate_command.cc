@@ -12,6 +12,7 @@
 #include "common/file_util.h"
 #include "common/log.h"
 #include "common/status_util.h"
+#include "dist/communicator.h"
 #include "engine/recorded_rounds.h"
 #include "report/metrics_writer.h"
 #include "report/progress_printer.h"
@@ -22,17 +23,22 @@ namespace tributary {
 namespace {
 
 // `state` marks the output folder's run as running once the folder is ready; the caller marks
-// it finished or failed with the returned status.
-absl::Status Simulate(const SimulateOptions& options, std::optional<RunStateFile>& state) {
+// it finished or failed with the returned status. Under mpirun every rank runs this; rank 0
+// alone writes the output folder and logs.
+absl::Status Simulate(const SimulateOptions& options, Communicator& ranks,
+                      std::optional<RunStateFile>& state) {
   TRIB_ASSIGN_OR_RETURN(LoadedConfig loaded,
                         LoadExperimentConfig(options.config_path, options.overrides));
   const ExperimentConfig& config = loaded.config;
+  const bool reporting = ranks.rank() == 0;
   const std::string out_dir =
       options.out_dir.empty() ? absl::StrCat("runs/", config.run.name) : options.out_dir;
-  TRIB_RETURN_IF_ERROR(PrepareOutputDir(out_dir, options.overwrite));
-  TRIB_RETURN_IF_ERROR(WriteFileAtomically(out_dir + "/config.toml", loaded.resolved_toml));
-  state.emplace(out_dir, "simulate");
-  TRIB_RETURN_IF_ERROR(state->Start());
+  if (reporting) {
+    TRIB_RETURN_IF_ERROR(PrepareOutputDir(out_dir, options.overwrite));
+    TRIB_RETURN_IF_ERROR(WriteFileAtomically(out_dir + "/config.toml", loaded.resolved_toml));
+    state.emplace(out_dir, "simulate");
+    TRIB_RETURN_IF_ERROR(state->Start());
+  }
 
   const auto start = std::chrono::steady_clock::now();
   LogInfo("tributary simulate: %s — %d clients (%s), %d per round, %d rounds, model %s",
@@ -40,6 +46,11 @@ absl::Status Simulate(const SimulateOptions& options, std::optional<RunStateFile
           PartitionSchemeName(config.data.partition.scheme), config.run.clients_per_round,
           config.run.rounds, config.model.name.c_str());
   SimulationOptions simulation_options;
+  if (ranks.size() > 1) {
+    LogInfo("%d ranks (mpirun): each trains the clients it owns; rank 0 evaluates and writes",
+            ranks.size());
+    simulation_options.ranks = &ranks;
+  }
   if (!options.replay.empty()) {
     TRIB_ASSIGN_OR_RETURN(auto recorded, ReadRecordedRounds(options.replay));
     LogInfo("replaying the participation of %zu recorded rounds from %s", recorded.size(),
@@ -54,21 +65,31 @@ absl::Status Simulate(const SimulateOptions& options, std::optional<RunStateFile
           FormatBytes(simulation->global_model().num_bytes()).c_str(), simulation->num_workers(),
           config.ResolvedThreadsPerWorker(), out_dir.c_str());
 
-  TRIB_ASSIGN_OR_RETURN(std::unique_ptr<MetricsWriter> metrics,
-                        MetricsWriter::Open(out_dir + "/metrics.jsonl"));
+  std::unique_ptr<MetricsWriter> metrics;
+  if (reporting) {
+    TRIB_ASSIGN_OR_RETURN(metrics, MetricsWriter::Open(out_dir + "/metrics.jsonl"));
+  }
   // The dashboard reads what the run writes (metrics.jsonl); it adds nothing to a round.
   std::unique_ptr<DashboardServer> dashboard;
-  if (!options.dashboard.listen.empty()) {
+  if (reporting && !options.dashboard.listen.empty()) {
     TRIB_ASSIGN_OR_RETURN(dashboard,
                           StartDashboard(options.dashboard, {out_dir}, out_dir, nullptr));
   }
   ProgressPrinter progress(LogEnabled(LogLevel::kInfo) ? stdout : nullptr, config.run.rounds);
   RoundMetrics last;
-  TRIB_RETURN_IF_ERROR(simulation->Run([&](const RoundMetrics& m) {
+  TRIB_RETURN_IF_ERROR(simulation->Run([&](const RoundMetrics& m) -> absl::Status {
+    if (!reporting) {
+      // Goes on only while rank 0 does.
+      TRIB_ASSIGN_OR_RETURN(bool all_ok, ranks.AllOk(true));
+      return all_ok ? absl::OkStatus() : absl::AbortedError("rank 0 stopped the run");
+    }
     progress.PrintRound(m);
     last = m;
-    return metrics->Write(m);
+    absl::Status written = metrics->Write(m);
+    if (ranks.size() > 1) TRIB_RETURN_IF_ERROR(ranks.AllOk(written.ok()).status());
+    return written;
   }));
+  if (!reporting) return absl::OkStatus();
   TRIB_RETURN_IF_ERROR(SaveModelState(simulation->global_model(), out_dir + "/model.pt"));
 
   const double seconds =
@@ -85,14 +106,25 @@ absl::Status Simulate(const SimulateOptions& options, std::optional<RunStateFile
 }  // namespace
 
 int RunSimulateCommand(const SimulateOptions& options) {
+  absl::StatusOr<std::unique_ptr<Communicator>> ranks = JoinRanks();
+  if (!ranks.ok()) return Fail(ranks.status());
+  if ((*ranks)->rank() != 0) {
+    // Rank 0 reports; the others print only their errors.
+    const absl::Status quiet = ConfigureLogging({.level = LogLevel::kError});
+    if (!quiet.ok()) return Fail(quiet);
+  }
   std::optional<RunStateFile> state;
-  absl::Status status = Simulate(options, state);
+  absl::Status status = Simulate(options, **ranks, state);
   if (state.has_value()) {
     const absl::Status recorded =
         status.ok() ? state->Finish() : state->Fail(std::string(status.message()));
     if (!recorded.ok()) LogWarning("%s", std::string(recorded.message()).c_str());
   }
-  return status.ok() ? 0 : Fail(status);
+  if (status.ok()) return 0;
+  const int code = Fail(status);
+  // The other ranks would wait for this one in their next collective.
+  if ((*ranks)->size() > 1) (*ranks)->Abort(code);
+  return code;
 }
 
 }  // namespace tributary

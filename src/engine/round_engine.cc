@@ -386,7 +386,7 @@ absl::Status RoundEngine::Run(ClientChannel& channel,
                               const std::function<absl::Status(const RoundMetrics&)>& on_round) {
   if (config_.run.eval_initial && first_round_ == 1) {
     RoundMetrics initial;  // round 0: the starting model
-    TRIB_RETURN_IF_ERROR(Evaluate(initial));
+    if (options_.evaluate_model) TRIB_RETURN_IF_ERROR(Evaluate(initial));
     if (IsTextRun(config_)) initial.tokens_trained_total = 0;
     TRIB_RETURN_IF_ERROR(on_round(initial));
   }
@@ -500,7 +500,7 @@ absl::Status RoundEngine::Run(ClientChannel& channel,
     // The last round is evaluated, also when a technique ends the run early (a privacy budget).
     const bool last = round == config_.run.rounds || stop_before(round + 1).has_value();
     if (round % config_.run.eval_every == 0 || last) {
-      TRIB_RETURN_IF_ERROR(Evaluate(metrics));
+      if (options_.evaluate_model) TRIB_RETURN_IF_ERROR(Evaluate(metrics));
       TRIB_ASSIGN_OR_RETURN(metrics.client_accuracy, channel.EvaluateClients(global_));
     }
     metrics.wall_seconds =

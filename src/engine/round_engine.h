@@ -41,6 +41,9 @@ struct EngineOptions {
   // Replay: each round's cohort is the recorded round's accepted clients (not a sample), and
   // its aggregation expects the recorded weight. Rounds missing from the record are an error.
   std::shared_ptr<const std::map<int, RecordedRound>> replay;
+  // Whether to evaluate the global model on the test data; off on the ranks of a distributed
+  // simulation other than the one that reports (their metrics then lack the test fields).
+  bool evaluate_model = true;
 };
 
 class RoundEngine final : public RoundServer {

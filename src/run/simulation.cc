@@ -5,10 +5,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_util.h"
+#include "compress/byte_stream.h"
+#include "dist/client_ownership.h"
+#include "dist/communicator.h"
 #include "engine/client_step.h"
 #include "engine/experiment_data.h"
 #include "engine/round_engine.h"
 #include "engine/secure_aggregation.h"
+#include "run/round_share.h"
 #include "secagg/secagg_round.h"
 #include "sim/system_model.h"
 
@@ -17,6 +21,12 @@ namespace {
 
 // Per-client evaluation spreads the clients over this many tasks.
 constexpr int kEvalChunks = 8;
+
+// What a client's round costs to train, for balancing the ranks: the examples it processes.
+double ExpectedTrainingCost(const TrainOptions& train, size_t examples) {
+  if (train.steps > 0) return static_cast<double>(train.steps) * train.batch_size;
+  return static_cast<double>(train.epochs) * static_cast<double>(examples);
+}
 
 }  // namespace
 
@@ -36,6 +46,15 @@ class Simulation::VirtualClients final : public ClientChannel {
   const ClientMemory& memory(uint32_t client) const { return memories_.at(client); }
 
  private:
+  // More than one rank: this one trains only the clients it owns.
+  bool distributed() const { return ranks_ != nullptr; }
+  bool Owns(uint32_t client) const { return !distributed() || owner_[client] == ranks_->rank(); }
+  // Distributed: shares this rank's records and uploads with the others, takes theirs, submits
+  // every upload to the engine, then settles the memories of the clients this rank trained.
+  absl::Status ExchangeAndSubmit(RoundServer& server, RoundOutcome& outcome);
+  // Distributed: every rank's per-client evaluations of its own clients, on every rank.
+  absl::Status GatherClientEvaluations(std::vector<absl::StatusOr<EvalResult>>& results);
+
   // The client at `position` of the cohort: its round on worker `worker`, written into
   // `record`; its memory keeps the round only if the upload was accepted (ClientStep::Settle).
   void TrainClient(int round, size_t position, int64_t downloaded_bytes, double ratio_scale,
@@ -70,6 +89,13 @@ class Simulation::VirtualClients final : public ClientChannel {
   std::vector<Availability> availability_;
   // Secure aggregation: each cohort member's protocol client, while it takes part.
   std::vector<std::optional<SecAggRoundClient>> secure_clients_;
+  // Distributed simulation only.
+  Communicator* ranks_ = nullptr;
+  std::vector<int> owner_;  // per client, its rank
+  // Per cohort position, until the exchange: the upload the engine has yet to see, and the
+  // memory the client had before the round (to settle once its fate is known).
+  std::vector<std::optional<ClientUpload>> deferred_;
+  std::vector<std::optional<ClientMemory>> rollback_;
 };
 
 absl::StatusOr<std::unique_ptr<Simulation::VirtualClients>> Simulation::VirtualClients::Create(
@@ -88,14 +114,29 @@ absl::StatusOr<std::unique_ptr<Simulation::VirtualClients>> Simulation::VirtualC
                         SystemModel::Create(config.system, v.population_->size(), config.run.seed));
   v.train_data_ = std::move(data.train);
   TRIB_ASSIGN_OR_RETURN(
-      v.engine_,
-      RoundEngine::Create(v.config_, EngineOptions{.replay = options.replay}, data.test));
+      v.engine_, RoundEngine::Create(v.config_,
+                                     EngineOptions{.replay = options.replay,
+                                                   .evaluate_model = options.ranks == nullptr ||
+                                                                     options.ranks->rank() == 0},
+                                     data.test));
   TRIB_ASSIGN_OR_RETURN(v.step_, ClientStep::Create(v.config_, v.engine_->global_model()));
   for (int w = 0; w < v.engine_->pool().size(); ++w) {
     TRIB_ASSIGN_OR_RETURN(ClientWorkspace workspace, v.step_->NewWorkspace());
     v.workspaces_.push_back(std::move(workspace));
   }
   v.memories_.resize(v.population_->size());
+  if (options.ranks != nullptr && options.ranks->size() > 1) {
+    if (config.plugins.Get<SecAggSpec>().enabled) {
+      return absl::InvalidArgumentError(
+          "secagg.enabled: secure aggregation does not run over several ranks yet (docs/scale.md)");
+    }
+    v.ranks_ = options.ranks;
+    std::vector<double> costs(v.population_->size());
+    for (uint32_t c = 0; c < costs.size(); ++c) {
+      costs[c] = ExpectedTrainingCost(config.train, v.population_->examples(c).size());
+    }
+    v.owner_ = AssignClientsToRanks(costs, options.ranks->size());
+  }
   return clients;
 }
 
@@ -118,6 +159,10 @@ void Simulation::VirtualClients::TrainClient(int round, size_t position, int64_t
   ClientMemory& memory = memories_[cohort_[position]];
   ClientMemory before = step_->CopyForRollback(memory);
   RunClient(round, position, downloaded_bytes, ratio_scale, server, workspace, memory, record);
+  if (distributed()) {
+    rollback_[position].emplace(std::move(before));  // settled after the exchange
+    return;
+  }
   step_->Settle(record.fate == ClientFate::kAccepted, std::move(before), memory);
 }
 
@@ -196,6 +241,9 @@ void Simulation::VirtualClients::SendUpload(int round, size_t position,
     accepted = CheckClientReport(upload.report);
     if (accepted.ok()) accepted = protocol->Receive(SecAggStage::kMask, client, masked);
     if (!accepted.ok()) secure_clients_[position].reset();
+  } else if (distributed()) {
+    deferred_[position] = upload;  // every rank submits it after the exchange
+    return;
   } else {
     accepted = server.Submit(upload, &workspace.delta);
   }
@@ -281,6 +329,71 @@ void Simulation::VirtualClients::RunUnmasking(int round, SecAggRoundServer& prot
   }
 }
 
+absl::Status Simulation::VirtualClients::ExchangeAndSubmit(RoundServer& server,
+                                                           RoundOutcome& outcome) {
+  std::vector<SharedClient> mine;
+  for (size_t i = 0; i < cohort_.size(); ++i) {
+    if (!Owns(cohort_[i])) continue;
+    mine.push_back({.position = static_cast<uint32_t>(i),
+                    .record = outcome.records[i],
+                    .upload = deferred_[i]});
+  }
+  TRIB_ASSIGN_OR_RETURN(std::vector<std::vector<uint8_t>> shares,
+                        ranks_->AllGather(SerializeRoundShare(mine)));
+  mine.clear();
+  std::vector<bool> reported(cohort_.size(), false);
+  for (int rank = 0; rank < static_cast<int>(shares.size()); ++rank) {
+    if (rank == ranks_->rank()) {
+      for (size_t i = 0; i < cohort_.size(); ++i) reported[i] = reported[i] || Owns(cohort_[i]);
+      continue;
+    }
+    absl::StatusOr<std::vector<SharedClient>> clients = ParseRoundShare(shares[rank]);
+    if (!clients.ok()) {
+      return absl::DataLossError(
+          absl::StrCat("rank ", rank, "'s round share: ", clients.status().message()));
+    }
+    std::vector<uint8_t>().swap(shares[rank]);
+    for (SharedClient& c : *clients) {
+      if (c.position >= cohort_.size() || reported[c.position] ||
+          owner_[cohort_[c.position]] != rank || c.record.client != cohort_[c.position]) {
+        return absl::DataLossError(absl::StrCat("rank ", rank, " reported client ", c.record.client,
+                                                " at cohort position ", c.position,
+                                                ", which is not its to report"));
+      }
+      reported[c.position] = true;
+      outcome.records[c.position] = std::move(c.record);
+      deferred_[c.position] = std::move(c.upload);
+    }
+  }
+  for (size_t i = 0; i < cohort_.size(); ++i) {
+    if (!reported[i]) {
+      return absl::DataLossError(absl::StrCat("rank ", owner_[cohort_[i]],
+                                              " did not report client ", cohort_[i],
+                                              " of the round's cohort"));
+    }
+  }
+  // Aggregation is order-invariant (tensor/order_invariant_sum.h): the workers may submit in
+  // any order and every rank reaches the same sum.
+  for (size_t i = 0; i < cohort_.size(); ++i) {
+    if (!deferred_[i].has_value()) continue;
+    engine_->pool().Submit([&, i](int worker) {
+      ClientRecord& record = outcome.records[i];
+      const absl::Status accepted = server.Submit(*deferred_[i], &workspaces_[worker].delta);
+      record.fate = accepted.ok() ? ClientFate::kAccepted : ClientFate::kRejected;
+      if (!accepted.ok()) record.error = std::string(accepted.message());
+    });
+  }
+  engine_->pool().Wait();
+  for (size_t i = 0; i < cohort_.size(); ++i) {
+    deferred_[i].reset();
+    if (!rollback_[i].has_value()) continue;
+    step_->Settle(outcome.records[i].fate == ClientFate::kAccepted, *std::move(rollback_[i]),
+                  memories_[cohort_[i]]);
+    rollback_[i].reset();
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<RoundOutcome> Simulation::VirtualClients::RunRound(int round, RoundServer& server) {
   RoundOutcome outcome;
   outcome.records.resize(cohort_.size());
@@ -296,8 +409,11 @@ absl::StatusOr<RoundOutcome> Simulation::VirtualClients::RunRound(int round, Rou
   SecAggRoundServer* protocol = server.secure_round();
   secure_clients_.clear();
   if (protocol != nullptr) RunStagesBeforeTraining(round, *protocol, outcome);
+  deferred_.assign(cohort_.size(), std::nullopt);
+  rollback_.clear();  // ClientMemory is move-only
+  rollback_.resize(cohort_.size());
   for (size_t i = 0; i < cohort_.size(); ++i) {
-    if (availability_[i] == Availability::kDropsOut) continue;
+    if (availability_[i] == Availability::kDropsOut || !Owns(cohort_[i])) continue;
     // A client that left the protocol before training has nothing to send.
     if (protocol != nullptr && !secure_clients_[i].has_value()) continue;
     engine_->pool().Submit([&, i](int worker) {
@@ -305,6 +421,7 @@ absl::StatusOr<RoundOutcome> Simulation::VirtualClients::RunRound(int round, Rou
     });
   }
   engine_->pool().Wait();
+  if (distributed()) TRIB_RETURN_IF_ERROR(ExchangeAndSubmit(server, outcome));
   if (protocol != nullptr) RunUnmasking(round, *protocol, outcome);
   double slowest = 0.0;
   bool cut_off = false;
@@ -335,13 +452,14 @@ absl::StatusOr<std::optional<double>> Simulation::VirtualClients::EvaluateClient
     engine_->pool().Submit([&, chunk](int worker) {
       ClientWorkspace& workspace = workspaces_[worker];
       for (size_t c = clients * chunk / kEvalChunks; c < clients * (chunk + 1) / kEvalChunks; ++c) {
-        if (holdout_[c].empty()) continue;
+        if (holdout_[c].empty() || !Owns(static_cast<uint32_t>(c))) continue;
         const ModelState& model = step_->PersonalModel(global, memories_[c], workspace);
         results[c] = workspace.trainer->EvaluateExamples(model, *train_data_, holdout_[c]);
       }
     });
   }
   engine_->pool().Wait();
+  if (distributed()) TRIB_RETURN_IF_ERROR(GatherClientEvaluations(results));
   double sum = 0.0;
   int counted = 0;
   for (const auto& result : results) {
@@ -351,6 +469,39 @@ absl::StatusOr<std::optional<double>> Simulation::VirtualClients::EvaluateClient
     ++counted;
   }
   return std::optional<double>(counted > 0 ? sum / counted : 0.0);
+}
+
+absl::Status Simulation::VirtualClients::GatherClientEvaluations(
+    std::vector<absl::StatusOr<EvalResult>>& results) {
+  std::vector<uint8_t> mine;
+  ByteWriter out(&mine);
+  for (uint32_t c = 0; c < results.size(); ++c) {
+    if (!Owns(c) || holdout_[c].empty()) continue;
+    TRIB_RETURN_IF_ERROR(results[c].status());
+    out.Put(c);
+    out.Put(results[c]->count);
+    out.Put(results[c]->correct);
+    out.Put(results[c]->loss_sum);
+  }
+  TRIB_ASSIGN_OR_RETURN(std::vector<std::vector<uint8_t>> shares, ranks_->AllGather(mine));
+  for (int rank = 0; rank < static_cast<int>(shares.size()); ++rank) {
+    if (rank == ranks_->rank()) continue;
+    ByteReader in(shares[rank]);
+    while (in.remaining() > 0) {
+      TRIB_ASSIGN_OR_RETURN(uint32_t c, in.Get<uint32_t>());
+      EvalResult result;
+      TRIB_ASSIGN_OR_RETURN(result.count, in.Get<int64_t>());
+      TRIB_ASSIGN_OR_RETURN(result.correct, in.Get<int64_t>());
+      TRIB_ASSIGN_OR_RETURN(result.loss_sum, in.Get<double>());
+      if (c >= results.size() || owner_[c] != rank || result.count < 0 || result.correct < 0 ||
+          result.correct > result.count) {
+        return absl::DataLossError(
+            absl::StrCat("rank ", rank, " sent a bad evaluation of client ", c));
+      }
+      results[c] = result;
+    }
+  }
+  return absl::OkStatus();
 }
 
 Simulation::Simulation(std::unique_ptr<VirtualClients> clients) : clients_(std::move(clients)) {}

@@ -4,6 +4,12 @@
 // links, speeds and failures are modelled on a virtual clock (sim/system_model.h), and their
 // uploads are folded into the strategy as they finish.
 //
+// Over several ranks (SimulationOptions::ranks, `mpirun -n R tributary simulate`) every rank
+// runs this same engine: it derives each round's cohort from the seed, trains the cohort
+// members it owns (dist/client_ownership.h; their state lives only there), and shares their
+// records and encoded uploads with the other ranks (run/round_share.h); every rank then
+// submits every upload, so all hold the same model, bit for bit, whatever the rank count.
+//
 // Thread-safety: Run() is called from one thread; it uses its own worker threads inside.
 #ifndef TRIBUTARY_RUN_SIMULATION_H_
 #define TRIBUTARY_RUN_SIMULATION_H_
@@ -21,12 +27,16 @@
 
 namespace tributary {
 
+class Communicator;   // dist/communicator.h
 struct ClientMemory;  // engine/client_step.h
 
 struct SimulationOptions {
   // `tributary simulate --replay`: every round trains the recorded round's accepted clients
   // (engine/recorded_rounds.h) instead of a sample, and none of them fails.
   std::shared_ptr<const std::map<int, RecordedRound>> replay;
+  // The ranks this simulation runs on (outlives the Simulation); null or one rank: this
+  // process alone. Only rank 0 evaluates the global model (the others' metrics lack it).
+  Communicator* ranks = nullptr;
 };
 
 class Simulation {
@@ -42,8 +52,8 @@ class Simulation {
 
   const ModelState& global_model() const;
   const ClientPopulation& population() const;
-  // What client `client` keeps between rounds, and the techniques' server state (SCAFFOLD's c),
-  // for inspection after Run().
+  // What client `client` keeps between rounds (empty on ranks that do not own it), and the
+  // techniques' server state (SCAFFOLD's c), for inspection after Run().
   const ClientMemory& client_memory(uint32_t client) const;
   const ModelState* server_state() const;
   int num_workers() const;

@@ -1,0 +1,102 @@
+// The Communicator over MPI, compiled when cmake finds MPI (TRIBUTARY_HAVE_MPI).
+#include <mpi.h>
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "dist/communicator.h"
+
+namespace tributary {
+namespace {
+
+// MPI counts are ints: larger buffers travel in pieces of this size.
+constexpr size_t kPiece = size_t{1} << 30;
+
+absl::Status MpiError(const char* call, int code) {
+  char text[MPI_MAX_ERROR_STRING];
+  int length = 0;
+  MPI_Error_string(code, text, &length);
+  return absl::InternalError(absl::StrCat(call, " failed: ", std::string(text, length)));
+}
+
+class MpiCommunicator final : public Communicator {
+ public:
+  MpiCommunicator() {
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
+    MPI_Comm_size(MPI_COMM_WORLD, &size_);
+  }
+  ~MpiCommunicator() override { MPI_Finalize(); }
+
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+
+  absl::StatusOr<std::vector<std::vector<uint8_t>>> AllGather(
+      std::span<const uint8_t> mine) override {
+    const uint64_t my_size = mine.size();
+    std::vector<uint64_t> sizes(size_);
+    if (int code =
+            MPI_Allgather(&my_size, 1, MPI_UINT64_T, sizes.data(), 1, MPI_UINT64_T, MPI_COMM_WORLD);
+        code != MPI_SUCCESS) {
+      return MpiError("MPI_Allgather", code);
+    }
+    std::vector<std::vector<uint8_t>> all(size_);
+    for (int root = 0; root < size_; ++root) {
+      std::vector<uint8_t>& buffer = all[root];
+      if (root == rank_) {
+        buffer.assign(mine.begin(), mine.end());
+      } else {
+        buffer.resize(sizes[root]);
+      }
+      for (size_t at = 0; at < buffer.size(); at += kPiece) {
+        const int count = static_cast<int>(std::min(kPiece, buffer.size() - at));
+        if (int code = MPI_Bcast(buffer.data() + at, count, MPI_BYTE, root, MPI_COMM_WORLD);
+            code != MPI_SUCCESS) {
+          return MpiError("MPI_Bcast", code);
+        }
+      }
+    }
+    return all;
+  }
+
+  absl::StatusOr<bool> AllOk(bool ok) override {
+    int mine = ok ? 1 : 0, all = 0;
+    if (int code = MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+        code != MPI_SUCCESS) {
+      return MpiError("MPI_Allreduce", code);
+    }
+    return all == 1;
+  }
+
+  [[noreturn]] void Abort(int exit_code) override {
+    MPI_Abort(MPI_COMM_WORLD, exit_code);
+    std::exit(exit_code);  // MPI_Abort does not return; this only satisfies [[noreturn]]
+  }
+
+ private:
+  int rank_ = 0;
+  int size_ = 1;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Communicator>> JoinRanks() {
+  if (!LaunchedByMpi()) return SingleProcess();
+  int provided = 0;
+  if (int code = MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
+      code != MPI_SUCCESS) {
+    return MpiError("MPI_Init_thread", code);
+  }
+  // Errors come back as codes (turned into statuses) instead of ending the job.
+  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+  if (provided < MPI_THREAD_FUNNELED) {
+    MPI_Finalize();
+    return absl::FailedPreconditionError(
+        "the MPI library cannot be used from a process with other threads "
+        "(MPI_THREAD_FUNNELED)");
+  }
+  return std::make_unique<MpiCommunicator>();
+}
+
+}  // namespace tributary
