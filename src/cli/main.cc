@@ -40,7 +40,9 @@ int main(int argc, char** argv) {
 
   tributary::SimulateOptions simulate;
   CLI::App* sim = app.add_subcommand(
-      "simulate", "Run a federated experiment with virtual clients in this process");
+      "simulate",
+      "Run a federated experiment with virtual clients in this process; under `mpirun -n R` "
+      "the clients are spread over R processes with bit-identical results (docs/scale.md)");
   sim->add_option("config", simulate.config_path, "Experiment config (TOML)")
       ->required()
       ->check(CLI::ExistingFile);
