@@ -20,9 +20,11 @@ class Communicator {
   virtual ~Communicator() = default;
   virtual int rank() const = 0;
   virtual int size() const = 0;
-  // Every rank's `mine`, indexed by rank, on every rank.
-  virtual absl::StatusOr<std::vector<std::vector<uint8_t>>> AllGather(
-      std::span<const uint8_t> mine) = 0;
+  // Every other rank's `mine`: (*others)[r] holds rank r's bytes, (*others)[rank()] is left
+  // empty. The vectors are reused (their capacity kept), so that a round's buffers of hundreds
+  // of megabytes do not come back as fresh pages every round.
+  virtual absl::Status AllGather(std::span<const uint8_t> mine,
+                                 std::vector<std::vector<uint8_t>>* others) = 0;
   // Whether every rank passed `ok`.
   virtual absl::StatusOr<bool> AllOk(bool ok) = 0;
   // Ends every rank's process with `exit_code`: after one rank failed, the others would wait in

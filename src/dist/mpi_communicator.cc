@@ -6,6 +6,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/huge_pages.h"
 #include "dist/communicator.h"
 
 namespace tributary {
@@ -32,8 +33,8 @@ class MpiCommunicator final : public Communicator {
   int rank() const override { return rank_; }
   int size() const override { return size_; }
 
-  absl::StatusOr<std::vector<std::vector<uint8_t>>> AllGather(
-      std::span<const uint8_t> mine) override {
+  absl::Status AllGather(std::span<const uint8_t> mine,
+                         std::vector<std::vector<uint8_t>>* others) override {
     const uint64_t my_size = mine.size();
     std::vector<uint64_t> sizes(size_);
     if (int code =
@@ -41,23 +42,34 @@ class MpiCommunicator final : public Communicator {
         code != MPI_SUCCESS) {
       return MpiError("MPI_Allgather", code);
     }
-    std::vector<std::vector<uint8_t>> all(size_);
+    others->resize(size_);
     for (int root = 0; root < size_; ++root) {
-      std::vector<uint8_t>& buffer = all[root];
+      std::vector<uint8_t>& buffer = (*others)[root];
+      uint8_t* data = nullptr;
+      size_t size = 0;
       if (root == rank_) {
-        buffer.assign(mine.begin(), mine.end());
+        buffer.clear();
+        data = const_cast<uint8_t*>(mine.data());  // MPI_Bcast only reads the root's buffer
+        size = mine.size();
       } else {
+        if (buffer.capacity() < sizes[root]) {
+          std::vector<uint8_t>().swap(buffer);
+          buffer.reserve(sizes[root]);
+          AdviseHugePages(buffer.data(), buffer.capacity());
+        }
         buffer.resize(sizes[root]);
+        data = buffer.data();
+        size = buffer.size();
       }
-      for (size_t at = 0; at < buffer.size(); at += kPiece) {
-        const int count = static_cast<int>(std::min(kPiece, buffer.size() - at));
-        if (int code = MPI_Bcast(buffer.data() + at, count, MPI_BYTE, root, MPI_COMM_WORLD);
+      for (size_t at = 0; at < size; at += kPiece) {
+        const int count = static_cast<int>(std::min(kPiece, size - at));
+        if (int code = MPI_Bcast(data + at, count, MPI_BYTE, root, MPI_COMM_WORLD);
             code != MPI_SUCCESS) {
           return MpiError("MPI_Bcast", code);
         }
       }
     }
-    return all;
+    return absl::OkStatus();
   }
 
   absl::StatusOr<bool> AllOk(bool ok) override {

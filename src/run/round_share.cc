@@ -46,38 +46,29 @@ absl::StatusOr<ClientReport> GetReport(ByteReader& in) {
 
 }  // namespace
 
-std::vector<uint8_t> SerializeRoundShare(std::span<const SharedClient> clients) {
-  std::vector<uint8_t> bytes;
-  ByteWriter out(&bytes);
-  out.PutVarint(clients.size());
-  for (const SharedClient& c : clients) {
-    const ClientRecord& r = c.record;
-    out.PutVarint(c.position);
-    out.Put(r.client);
-    out.Put(static_cast<uint8_t>(r.fate));
-    out.Put(static_cast<uint8_t>(r.uploaded));
-    out.Put(r.bytes_up);
-    out.Put(r.finish_seconds);
-    const std::string& error = r.error;
-    PutBlob(out, {reinterpret_cast<const uint8_t*>(error.data()), error.size()});
-    PutReport(out, r.report);
-    out.Put(static_cast<uint8_t>(c.upload.has_value()));
-    if (c.upload.has_value()) {
-      PutBlob(out, c.upload->update);
-      PutBlob(out, c.upload->attachment);
-    }
+void AppendSharedClient(uint32_t position, const ClientRecord& record, const ClientUpload* upload,
+                        std::vector<uint8_t>* share) {
+  ByteWriter out(share);
+  out.PutVarint(position);
+  out.Put(record.client);
+  out.Put(static_cast<uint8_t>(record.fate));
+  out.Put(static_cast<uint8_t>(record.uploaded));
+  out.Put(record.bytes_up);
+  out.Put(record.finish_seconds);
+  PutBlob(out, {reinterpret_cast<const uint8_t*>(record.error.data()), record.error.size()});
+  PutReport(out, record.report);
+  out.Put(static_cast<uint8_t>(upload != nullptr));
+  if (upload != nullptr) {
+    PutBlob(out, upload->update);
+    PutBlob(out, upload->attachment);
   }
-  return bytes;
 }
 
-absl::StatusOr<std::vector<SharedClient>> ParseRoundShare(std::span<const uint8_t> bytes) {
+absl::StatusOr<std::vector<SharedClientView>> ParseRoundShare(std::span<const uint8_t> bytes) {
   ByteReader in(bytes);
-  TRIB_ASSIGN_OR_RETURN(uint64_t count, in.GetVarint());
-  if (count > in.remaining()) {
-    return absl::InvalidArgumentError("round share: more clients than bytes");
-  }
-  std::vector<SharedClient> clients(count);
-  for (SharedClient& c : clients) {
+  std::vector<SharedClientView> clients;
+  while (in.remaining() > 0) {
+    SharedClientView& c = clients.emplace_back();
     ClientRecord& r = c.record;
     TRIB_ASSIGN_OR_RETURN(uint64_t position, in.GetVarint());
     if (position > UINT32_MAX) return absl::InvalidArgumentError("round share: bad position");
@@ -97,16 +88,12 @@ absl::StatusOr<std::vector<SharedClient>> ParseRoundShare(std::span<const uint8_
     TRIB_ASSIGN_OR_RETURN(r.report, GetReport(in));
     TRIB_ASSIGN_OR_RETURN(uint8_t has_upload, in.Get<uint8_t>());
     if (has_upload > 1) return absl::InvalidArgumentError("round share: bad flag");
-    if (has_upload == 1) {
-      ClientUpload& upload = c.upload.emplace();
-      upload.report = r.report;
-      TRIB_ASSIGN_OR_RETURN(std::span<const uint8_t> update, GetBlob(in));
-      upload.update.assign(update.begin(), update.end());
-      TRIB_ASSIGN_OR_RETURN(std::span<const uint8_t> attachment, GetBlob(in));
-      upload.attachment.assign(attachment.begin(), attachment.end());
+    c.has_upload = has_upload == 1;
+    if (c.has_upload) {
+      TRIB_ASSIGN_OR_RETURN(c.update, GetBlob(in));
+      TRIB_ASSIGN_OR_RETURN(c.attachment, GetBlob(in));
     }
   }
-  if (in.remaining() != 0) return absl::InvalidArgumentError("round share: trailing bytes");
   return clients;
 }
 

@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "common/huge_pages.h"
 #include "common/status_util.h"
 #include "compress/byte_stream.h"
 #include "dist/client_ownership.h"
@@ -64,9 +65,8 @@ class Simulation::VirtualClients final : public ClientChannel {
                  ClientRecord& record);
   // Hands an upload to the server: as it is, or under secure aggregation as the client's masked
   // input. Sets the record's fate, and bytes_up to what was sent.
-  void SendUpload(int round, size_t position, const ClientStepResult& step,
-                  int64_t downloaded_bytes, RoundServer& server, ClientWorkspace& workspace,
-                  ClientRecord& record);
+  void SendUpload(int round, size_t position, ClientStepResult& step, int64_t downloaded_bytes,
+                  RoundServer& server, ClientWorkspace& workspace, ClientRecord& record);
 
   // Secure aggregation: the stages before training (advertise and share keys) and after the
   // masked inputs (unmasking), each client's messages going through its own protocol client.
@@ -92,10 +92,15 @@ class Simulation::VirtualClients final : public ClientChannel {
   // Distributed simulation only.
   Communicator* ranks_ = nullptr;
   std::vector<int> owner_;  // per client, its rank
-  // Per cohort position, until the exchange: the upload the engine has yet to see, and the
-  // memory the client had before the round (to settle once its fate is known).
-  std::vector<std::optional<ClientUpload>> deferred_;
+  // Per cohort position, until the exchange: whether its upload awaits the engine (bytes, not
+  // bits: workers set them concurrently), the upload, and the memory the client had before the
+  // round (to settle once its fate is known). The upload and share buffers are reused round
+  // after round: fresh pages cost more here than the copies themselves.
+  std::vector<uint8_t> awaiting_;
+  std::vector<ClientUpload> uploads_;
   std::vector<std::optional<ClientMemory>> rollback_;
+  std::vector<uint8_t> share_;                  // this rank's
+  std::vector<std::vector<uint8_t>> received_;  // the other ranks'
 };
 
 absl::StatusOr<std::unique_ptr<Simulation::VirtualClients>> Simulation::VirtualClients::Create(
@@ -186,10 +191,9 @@ void Simulation::VirtualClients::RunClient(int round, size_t position, int64_t d
   SendUpload(round, position, *step, downloaded_bytes, server, workspace, record);
 }
 
-void Simulation::VirtualClients::SendUpload(int round, size_t position,
-                                            const ClientStepResult& step, int64_t downloaded_bytes,
-                                            RoundServer& server, ClientWorkspace& workspace,
-                                            ClientRecord& record) {
+void Simulation::VirtualClients::SendUpload(int round, size_t position, ClientStepResult& step,
+                                            int64_t downloaded_bytes, RoundServer& server,
+                                            ClientWorkspace& workspace, ClientRecord& record) {
   const uint32_t client = cohort_[position];
   const ClientUpload& upload = step.upload;
   SecAggRoundServer* protocol = server.secure_round();
@@ -242,7 +246,12 @@ void Simulation::VirtualClients::SendUpload(int round, size_t position,
     if (accepted.ok()) accepted = protocol->Receive(SecAggStage::kMask, client, masked);
     if (!accepted.ok()) secure_clients_[position].reset();
   } else if (distributed()) {
-    deferred_[position] = upload;  // every rank submits it after the exchange
+    // Copied into the slot's kept capacity, not moved: the slot's pages stay mapped.
+    ClientUpload& slot = uploads_[position];
+    slot.report = step.upload.report;
+    slot.update.assign(step.upload.update.begin(), step.upload.update.end());
+    slot.attachment.assign(step.upload.attachment.begin(), step.upload.attachment.end());
+    awaiting_[position] = 1;  // every rank submits it after the exchange
     return;
   } else {
     accepted = server.Submit(upload, &workspace.delta);
@@ -331,29 +340,33 @@ void Simulation::VirtualClients::RunUnmasking(int round, SecAggRoundServer& prot
 
 absl::Status Simulation::VirtualClients::ExchangeAndSubmit(RoundServer& server,
                                                            RoundOutcome& outcome) {
-  std::vector<SharedClient> mine;
+  size_t bound = 0;  // the share's size at most
   for (size_t i = 0; i < cohort_.size(); ++i) {
     if (!Owns(cohort_[i])) continue;
-    mine.push_back({.position = static_cast<uint32_t>(i),
-                    .record = outcome.records[i],
-                    .upload = deferred_[i]});
+    bound += kSharedClientOverhead + outcome.records[i].error.size();
+    if (awaiting_[i]) bound += uploads_[i].update.size() + uploads_[i].attachment.size();
   }
-  TRIB_ASSIGN_OR_RETURN(std::vector<std::vector<uint8_t>> shares,
-                        ranks_->AllGather(SerializeRoundShare(mine)));
-  mine.clear();
+  share_.clear();
+  if (share_.capacity() < bound) {
+    share_.reserve(bound);
+    AdviseHugePages(share_.data(), share_.capacity());
+  }
+  for (size_t i = 0; i < cohort_.size(); ++i) {
+    if (!Owns(cohort_[i])) continue;
+    AppendSharedClient(static_cast<uint32_t>(i), outcome.records[i],
+                       awaiting_[i] ? &uploads_[i] : nullptr, &share_);
+  }
+  TRIB_RETURN_IF_ERROR(ranks_->AllGather(share_, &received_));
   std::vector<bool> reported(cohort_.size(), false);
-  for (int rank = 0; rank < static_cast<int>(shares.size()); ++rank) {
-    if (rank == ranks_->rank()) {
-      for (size_t i = 0; i < cohort_.size(); ++i) reported[i] = reported[i] || Owns(cohort_[i]);
-      continue;
-    }
-    absl::StatusOr<std::vector<SharedClient>> clients = ParseRoundShare(shares[rank]);
+  for (size_t i = 0; i < cohort_.size(); ++i) reported[i] = Owns(cohort_[i]);
+  for (int rank = 0; rank < ranks_->size(); ++rank) {
+    if (rank == ranks_->rank()) continue;
+    absl::StatusOr<std::vector<SharedClientView>> clients = ParseRoundShare(received_[rank]);
     if (!clients.ok()) {
       return absl::DataLossError(
           absl::StrCat("rank ", rank, "'s round share: ", clients.status().message()));
     }
-    std::vector<uint8_t>().swap(shares[rank]);
-    for (SharedClient& c : *clients) {
+    for (SharedClientView& c : *clients) {
       if (c.position >= cohort_.size() || reported[c.position] ||
           owner_[cohort_[c.position]] != rank || c.record.client != cohort_[c.position]) {
         return absl::DataLossError(absl::StrCat("rank ", rank, " reported client ", c.record.client,
@@ -362,7 +375,12 @@ absl::Status Simulation::VirtualClients::ExchangeAndSubmit(RoundServer& server,
       }
       reported[c.position] = true;
       outcome.records[c.position] = std::move(c.record);
-      deferred_[c.position] = std::move(c.upload);
+      if (!c.has_upload) continue;
+      ClientUpload& upload = uploads_[c.position];
+      upload.report = outcome.records[c.position].report;
+      upload.update.assign(c.update.begin(), c.update.end());
+      upload.attachment.assign(c.attachment.begin(), c.attachment.end());
+      awaiting_[c.position] = 1;
     }
   }
   for (size_t i = 0; i < cohort_.size(); ++i) {
@@ -375,17 +393,16 @@ absl::Status Simulation::VirtualClients::ExchangeAndSubmit(RoundServer& server,
   // Aggregation is order-invariant (tensor/order_invariant_sum.h): the workers may submit in
   // any order and every rank reaches the same sum.
   for (size_t i = 0; i < cohort_.size(); ++i) {
-    if (!deferred_[i].has_value()) continue;
+    if (!awaiting_[i]) continue;
     engine_->pool().Submit([&, i](int worker) {
       ClientRecord& record = outcome.records[i];
-      const absl::Status accepted = server.Submit(*deferred_[i], &workspaces_[worker].delta);
+      const absl::Status accepted = server.Submit(uploads_[i], &workspaces_[worker].delta);
       record.fate = accepted.ok() ? ClientFate::kAccepted : ClientFate::kRejected;
       if (!accepted.ok()) record.error = std::string(accepted.message());
     });
   }
   engine_->pool().Wait();
   for (size_t i = 0; i < cohort_.size(); ++i) {
-    deferred_[i].reset();
     if (!rollback_[i].has_value()) continue;
     step_->Settle(outcome.records[i].fate == ClientFate::kAccepted, *std::move(rollback_[i]),
                   memories_[cohort_[i]]);
@@ -409,7 +426,8 @@ absl::StatusOr<RoundOutcome> Simulation::VirtualClients::RunRound(int round, Rou
   SecAggRoundServer* protocol = server.secure_round();
   secure_clients_.clear();
   if (protocol != nullptr) RunStagesBeforeTraining(round, *protocol, outcome);
-  deferred_.assign(cohort_.size(), std::nullopt);
+  awaiting_.assign(cohort_.size(), 0);
+  uploads_.resize(cohort_.size());
   rollback_.clear();  // ClientMemory is move-only
   rollback_.resize(cohort_.size());
   for (size_t i = 0; i < cohort_.size(); ++i) {
@@ -483,10 +501,11 @@ absl::Status Simulation::VirtualClients::GatherClientEvaluations(
     out.Put(results[c]->correct);
     out.Put(results[c]->loss_sum);
   }
-  TRIB_ASSIGN_OR_RETURN(std::vector<std::vector<uint8_t>> shares, ranks_->AllGather(mine));
-  for (int rank = 0; rank < static_cast<int>(shares.size()); ++rank) {
+  std::vector<std::vector<uint8_t>> others;
+  TRIB_RETURN_IF_ERROR(ranks_->AllGather(mine, &others));
+  for (int rank = 0; rank < ranks_->size(); ++rank) {
     if (rank == ranks_->rank()) continue;
-    ByteReader in(shares[rank]);
+    ByteReader in(others[rank]);
     while (in.remaining() > 0) {
       TRIB_ASSIGN_OR_RETURN(uint32_t c, in.Get<uint32_t>());
       EvalResult result;
