@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -76,6 +77,14 @@ absl::StatusOr<std::string> GnuplotScript(const Figure& figure, const std::strin
                   "\n");
   if (!figure.title.empty()) absl::StrAppend(&script, "set title ", Quoted(figure.title), "\n");
   if (figure.log_x) absl::StrAppend(&script, "set logscale x\n");
+  double x_max = 0.0;
+  for (const FigureSeries& series : figure.series) {
+    for (double x : series.x) {
+      if (std::isfinite(x)) x_max = std::max(x_max, std::abs(x));
+    }
+  }
+  // Linear tick labels such as 1.2e+06 run into each other; 1.2M does not.
+  if (!figure.log_x && x_max >= 1e5) absl::StrAppend(&script, "set format x '%.1s%c'\n");
   if (figure.log_y) absl::StrAppend(&script, "set logscale y\n");
   for (size_t s = 0; s < figure.series.size(); ++s) {
     const FigureSeries& series = figure.series[s];
