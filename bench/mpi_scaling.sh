@@ -4,9 +4,9 @@
 # ratio. Every rank has one worker with one thread, so R ranks use R cores. The runs must also
 # agree bit for bit (metrics without wall-clock fields, model.pt); the script checks that.
 #   bench/mpi_scaling.sh [BUILD_DIR] [ROUNDS] [PAIRS]
-# Setting: Fashion-MNIST CNN, 1,000 IID clients of 60 examples, 200 per round, 1 epoch. A
-# round's cohort is a random sample, so with fixed client ownership each rank trains a
-# binomial share of it: about 100 +- 7 of the 200 (docs/scale.md).
+# Setting: Fashion-MNIST CNN, 1,000 IID clients of 60 examples, 200 per round, 1 epoch, dense
+# fp32 uploads (148 MB exchanged per round). Its clients keep no state between rounds, so each
+# round's cohort is split evenly between the ranks (docs/scale.md).
 set -euo pipefail
 build=${1:-build/release}
 rounds=${2:-4}

@@ -46,6 +46,16 @@ const ModelState& ClientStep::PersonalModel(const ModelState& global, const Clie
   return global;
 }
 
+bool ClientStep::KeepsClientState() const {
+  if (train_.keep_optimizer_state || config_.compress.error_feedback) return true;
+  // PowerSGD warm-starts each matrix's Q from the client's previous round.
+  if (config_.compress.uplink.find("powersgd") != std::string::npos) return true;
+  for (const auto& technique : techniques_) {
+    if (technique->NewClientState() != nullptr) return true;
+  }
+  return false;
+}
+
 ClientMemory ClientStep::CopyForRollback(const ClientMemory& memory) const {
   ClientMemory copy{.codec = memory.codec};
   for (size_t t = 0; t < memory.techniques.size(); ++t) {

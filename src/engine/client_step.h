@@ -78,6 +78,11 @@ class ClientStep {
   const ModelState& PersonalModel(const ModelState& global, const ClientMemory& memory,
                                   ClientWorkspace& workspace) const;
 
+  // Whether a client carries anything from one round to the next: an error-feedback residual,
+  // PowerSGD's warm-started Q, kept optimizer state, a technique's per-client state. When not,
+  // any process may train any client (a distributed simulation balances each round's cohort).
+  bool KeepsClientState() const;
+
   // A copy of what `memory` holds but the optimizer state, to roll back an unacknowledged round.
   ClientMemory CopyForRollback(const ClientMemory& memory) const;
 

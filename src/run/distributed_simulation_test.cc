@@ -17,6 +17,9 @@ TEST_F(DistributedSimulationTest, OneAndTwoRanksGiveTheSingleProcessRunBitForBit
         "--set strategy.name=scaffold", "--set strategy.name=median"}) {
     ExpectSameResultsOnRanks(*this, strategy, {1, 2});
   }
+  // Without client state each round's cohort is balanced over the ranks afresh.
+  ExpectSameResultsOnRanks(*this, "--set compress.error_feedback=false --set compress.uplink=fp32",
+                           {2});
 }
 
 TEST_F(DistributedSimulationTest, ARankThatFailsEndsTheJobWithItsError) {

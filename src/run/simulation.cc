@@ -23,6 +23,14 @@ namespace {
 // Per-client evaluation spreads the clients over this many tasks.
 constexpr int kEvalChunks = 8;
 
+// Whether a client's memory holds nothing (as when it never trained).
+bool IsEmpty(const ClientMemory& memory) {
+  return memory.codec.residual.empty() && memory.codec.low_rank_q.empty() &&
+         memory.optimizer.first.empty() && memory.optimizer.second.empty() &&
+         std::all_of(memory.techniques.begin(), memory.techniques.end(),
+                     [](const auto& state) { return state == nullptr; });
+}
+
 // What a client's round costs to train, for balancing the ranks: the examples it processes.
 double ExpectedTrainingCost(const TrainOptions& train, size_t examples) {
   if (train.steps > 0) return static_cast<double>(train.steps) * train.batch_size;
@@ -47,9 +55,13 @@ class Simulation::VirtualClients final : public ClientChannel {
   const ClientMemory& memory(uint32_t client) const { return memories_.at(client); }
 
  private:
-  // More than one rank: this one trains only the clients it owns.
+  // More than one rank: this one trains only the clients it owns, and of the round's cohort the
+  // positions it was given.
   bool distributed() const { return ranks_ != nullptr; }
   bool Owns(uint32_t client) const { return !distributed() || owner_[client] == ranks_->rank(); }
+  bool TrainsPosition(size_t position) const {
+    return !distributed() || cohort_owner_[position] == ranks_->rank();
+  }
   // Distributed: shares this rank's records and uploads with the others, takes theirs, submits
   // every upload to the engine, then settles the memories of the clients this rank trained.
   absl::Status ExchangeAndSubmit(RoundServer& server, RoundOutcome& outcome);
@@ -92,6 +104,10 @@ class Simulation::VirtualClients final : public ClientChannel {
   // Distributed simulation only.
   Communicator* ranks_ = nullptr;
   std::vector<int> owner_;  // per client, its rank
+  // Clients keep no state between rounds (ClientStep::KeepsClientState): each round's cohort is
+  // balanced over the ranks afresh instead of following owner_.
+  bool balance_each_round_ = false;
+  std::vector<int> cohort_owner_;  // per cohort position, the rank that trains it
   // Per cohort position, until the exchange: whether its upload awaits the engine (bytes, not
   // bits: workers set them concurrently), the upload, and the memory the client had before the
   // round (to settle once its fate is known). The upload and share buffers are reused round
@@ -141,6 +157,7 @@ absl::StatusOr<std::unique_ptr<Simulation::VirtualClients>> Simulation::VirtualC
       costs[c] = ExpectedTrainingCost(config.train, v.population_->examples(c).size());
     }
     v.owner_ = AssignClientsToRanks(costs, options.ranks->size());
+    v.balance_each_round_ = !v.step_->KeepsClientState();
   }
   return clients;
 }
@@ -153,6 +170,18 @@ std::optional<int64_t> Simulation::VirtualClients::PrepareRound(int round,
   for (uint32_t c : cohort_) {
     expected_examples += static_cast<int64_t>(population_->examples(c).size());
     availability_.push_back(system_->Draw(c, round, config_.run.seed));
+  }
+  if (distributed()) {
+    cohort_owner_.resize(cohort_.size());
+    if (balance_each_round_) {
+      std::vector<double> costs;
+      for (uint32_t c : cohort_) {
+        costs.push_back(ExpectedTrainingCost(config_.train, population_->examples(c).size()));
+      }
+      cohort_owner_ = AssignClientsToRanks(costs, ranks_->size());
+    } else {
+      for (size_t i = 0; i < cohort_.size(); ++i) cohort_owner_[i] = owner_[cohort_[i]];
+    }
   }
   return expected_examples;
 }
@@ -342,7 +371,7 @@ absl::Status Simulation::VirtualClients::ExchangeAndSubmit(RoundServer& server,
                                                            RoundOutcome& outcome) {
   size_t bound = 0;  // the share's size at most
   for (size_t i = 0; i < cohort_.size(); ++i) {
-    if (!Owns(cohort_[i])) continue;
+    if (!TrainsPosition(i)) continue;
     bound += kSharedClientOverhead + outcome.records[i].error.size();
     if (awaiting_[i]) bound += uploads_[i].update.size() + uploads_[i].attachment.size();
   }
@@ -352,13 +381,13 @@ absl::Status Simulation::VirtualClients::ExchangeAndSubmit(RoundServer& server,
     AdviseHugePages(share_.data(), share_.capacity());
   }
   for (size_t i = 0; i < cohort_.size(); ++i) {
-    if (!Owns(cohort_[i])) continue;
+    if (!TrainsPosition(i)) continue;
     AppendSharedClient(static_cast<uint32_t>(i), outcome.records[i],
                        awaiting_[i] ? &uploads_[i] : nullptr, &share_);
   }
   TRIB_RETURN_IF_ERROR(ranks_->AllGather(share_, &received_));
   std::vector<bool> reported(cohort_.size(), false);
-  for (size_t i = 0; i < cohort_.size(); ++i) reported[i] = Owns(cohort_[i]);
+  for (size_t i = 0; i < cohort_.size(); ++i) reported[i] = TrainsPosition(i);
   for (int rank = 0; rank < ranks_->size(); ++rank) {
     if (rank == ranks_->rank()) continue;
     absl::StatusOr<std::vector<SharedClientView>> clients = ParseRoundShare(received_[rank]);
@@ -368,7 +397,7 @@ absl::Status Simulation::VirtualClients::ExchangeAndSubmit(RoundServer& server,
     }
     for (SharedClientView& c : *clients) {
       if (c.position >= cohort_.size() || reported[c.position] ||
-          owner_[cohort_[c.position]] != rank || c.record.client != cohort_[c.position]) {
+          cohort_owner_[c.position] != rank || c.record.client != cohort_[c.position]) {
         return absl::DataLossError(absl::StrCat("rank ", rank, " reported client ", c.record.client,
                                                 " at cohort position ", c.position,
                                                 ", which is not its to report"));
@@ -385,9 +414,8 @@ absl::Status Simulation::VirtualClients::ExchangeAndSubmit(RoundServer& server,
   }
   for (size_t i = 0; i < cohort_.size(); ++i) {
     if (!reported[i]) {
-      return absl::DataLossError(absl::StrCat("rank ", owner_[cohort_[i]],
-                                              " did not report client ", cohort_[i],
-                                              " of the round's cohort"));
+      return absl::DataLossError(absl::StrCat("rank ", cohort_owner_[i], " did not report client ",
+                                              cohort_[i], " of the round's cohort"));
     }
   }
   // Aggregation is order-invariant (tensor/order_invariant_sum.h): the workers may submit in
@@ -404,9 +432,16 @@ absl::Status Simulation::VirtualClients::ExchangeAndSubmit(RoundServer& server,
   engine_->pool().Wait();
   for (size_t i = 0; i < cohort_.size(); ++i) {
     if (!rollback_[i].has_value()) continue;
+    ClientMemory& memory = memories_[cohort_[i]];
     step_->Settle(outcome.records[i].fate == ClientFate::kAccepted, *std::move(rollback_[i]),
-                  memories_[cohort_[i]]);
+                  memory);
     rollback_[i].reset();
+    if (balance_each_round_ && !IsEmpty(memory)) {
+      return absl::InternalError(
+          absl::StrCat("client ", cohort_[i],
+                       " kept state from its round although ClientStep said it keeps "
+                       "none: a rank balancing each round would lose it"));
+    }
   }
   return absl::OkStatus();
 }
@@ -431,7 +466,7 @@ absl::StatusOr<RoundOutcome> Simulation::VirtualClients::RunRound(int round, Rou
   rollback_.clear();  // ClientMemory is move-only
   rollback_.resize(cohort_.size());
   for (size_t i = 0; i < cohort_.size(); ++i) {
-    if (availability_[i] == Availability::kDropsOut || !Owns(cohort_[i])) continue;
+    if (availability_[i] == Availability::kDropsOut || !TrainsPosition(i)) continue;
     // A client that left the protocol before training has nothing to send.
     if (protocol != nullptr && !secure_clients_[i].has_value()) continue;
     engine_->pool().Submit([&, i](int worker) {
