@@ -461,10 +461,12 @@ absl::StatusOr<RoundOutcome> Simulation::VirtualClients::RunRound(int round, Rou
   SecAggRoundServer* protocol = server.secure_round();
   secure_clients_.clear();
   if (protocol != nullptr) RunStagesBeforeTraining(round, *protocol, outcome);
-  awaiting_.assign(cohort_.size(), 0);
-  uploads_.resize(cohort_.size());
-  rollback_.clear();  // ClientMemory is move-only
-  rollback_.resize(cohort_.size());
+  if (distributed()) {
+    awaiting_.assign(cohort_.size(), 0);
+    uploads_.resize(cohort_.size());  // existing slots keep their capacity
+    rollback_.clear();                // ClientMemory is move-only
+    rollback_.resize(cohort_.size());
+  }
   for (size_t i = 0; i < cohort_.size(); ++i) {
     if (availability_[i] == Availability::kDropsOut || !TrainsPosition(i)) continue;
     // A client that left the protocol before training has nothing to send.
