@@ -103,6 +103,11 @@ class Connection {
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
     args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
+    // A connection of its own, even beside other clients in one process (benchmarks, tests):
+    // gRPC would otherwise share one TCP connection among identical channels, and the server's
+    // per-connection stream limit (ServerLimits) would then hold one client's calls behind the
+    // others' long polls.
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
     ApplyTransportSettings(args);
     if (!options.tls.server_name.empty()) {
       args.SetSslTargetNameOverride(options.tls.server_name);
