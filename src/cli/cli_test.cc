@@ -1,35 +1,21 @@
 // Runs the real tributary binary: bad input must end with a clear message and exit code 2,
 // never a crash.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "common/test_shell.h"
+
 namespace tributary {
 namespace {
 
-struct CommandResult {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr
-};
-
 CommandResult RunTributary(const std::string& args) {
-  const std::string command = std::string(TRIBUTARY_BINARY) + " " + args + " 2>&1";
-  CommandResult result;
-  std::FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return result;
-  char buffer[4096];
-  size_t n;
-  while ((n = std::fread(buffer, 1, sizeof(buffer), pipe)) > 0) result.output.append(buffer, n);
-  const int status = pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return result;
+  return RunShell(std::string(TRIBUTARY_BINARY) + " " + args);
 }
 
 class CliTest : public ::testing::Test {

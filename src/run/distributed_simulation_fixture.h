@@ -4,10 +4,8 @@
 #define TRIBUTARY_RUN_DISTRIBUTED_SIMULATION_FIXTURE_H_
 
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -15,24 +13,9 @@
 #include <string>
 #include <vector>
 
+#include "common/test_shell.h"
+
 namespace tributary {
-
-struct CommandResult {
-  int exit_code = -1;
-  std::string output;
-};
-
-inline CommandResult RunShell(const std::string& command) {
-  CommandResult result;
-  std::FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return result;
-  char buffer[4096];
-  size_t n;
-  while ((n = std::fread(buffer, 1, sizeof(buffer), pipe)) > 0) result.output.append(buffer, n);
-  const int status = pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return result;
-}
 
 inline std::string ReadFile(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);

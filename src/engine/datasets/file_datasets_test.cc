@@ -3,15 +3,14 @@
 // malformed files end in clear errors with exit code 2.
 #include <gtest/gtest.h>
 #include <stb/stb_image_write.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <numeric>
 #include <set>
 
+#include "common/test_shell.h"
 #include "engine/experiment_data.h"
 #include "run/simulation.h"
 #include "train/tensor_dataset_tensors.h"
@@ -241,18 +240,11 @@ TEST(FileDatasetsTest, CommandLineExitsWithCode2OnMalformedData) {
       {"text", (dir / "empty").string()},
   };
   for (const auto& [dataset, path] : cases) {
-    const std::string command =
+    const CommandResult run = RunShell(
         std::string(TRIBUTARY_BINARY) + " simulate " + config + " --out " + (dir / "out").string() +
-        " --overwrite --set data.dataset=" + dataset + " --set data.path=" + path + " 2>&1";
-    std::FILE* pipe = popen(command.c_str(), "r");
-    ASSERT_NE(pipe, nullptr);
-    std::string output;
-    char buffer[4096];
-    size_t n;
-    while ((n = std::fread(buffer, 1, sizeof(buffer), pipe)) > 0) output.append(buffer, n);
-    const int status = pclose(pipe);
-    EXPECT_EQ(WIFEXITED(status) ? WEXITSTATUS(status) : -1, 2) << dataset << "\n" << output;
-    EXPECT_NE(output.find("error: "), std::string::npos) << output;
+        " --overwrite --set data.dataset=" + dataset + " --set data.path=" + path);
+    EXPECT_EQ(run.exit_code, 2) << dataset << "\n" << run.output;
+    EXPECT_NE(run.output.find("error: "), std::string::npos) << run.output;
   }
   fs::remove_all(dir);
 }
