@@ -33,6 +33,7 @@ enum class RngPurpose : uint64_t {
   kSecAggRounding = 18,  // a client's stochastic rounding into the secure aggregation ring
   kSecAggDropout = 19,   // simulated dropouts between secure aggregation stages
   kSecAggCodec = 20,     // the uplink codec seed all clients of a secure round share
+  kSyntheticData = 21,   // data.dataset = synthetic_images: each generated example
 };
 
 using Rng = std::mt19937_64;

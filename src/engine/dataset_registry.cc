@@ -7,6 +7,7 @@
 #include "engine/datasets/fashion_mnist_dataset.h"
 #include "engine/datasets/labeled_file_dataset.h"
 #include "engine/datasets/sotu_dataset.h"
+#include "engine/datasets/synthetic_images_dataset.h"
 #include "engine/datasets/text_file_dataset.h"
 
 namespace tributary {
@@ -22,6 +23,7 @@ const std::vector<std::unique_ptr<Dataset>>& Registry() {
     datasets->push_back(
         std::make_unique<LabeledFileDataset>("image_folder", ReadImageFolderSplits));
     datasets->push_back(std::make_unique<TextFileDataset>());
+    datasets->push_back(std::make_unique<SyntheticImagesDataset>());
     return datasets;
   }();
   return *registry;

@@ -38,8 +38,12 @@ std::vector<ExperimentField> CoreFields() {
           "when privacy is on",
           [](C& c) -> ClientSampling& { return c.run.sampling; }, ParseClientSampling,
           ClientSamplingName),
-      StringField<C>("data.dataset", "dataset: fashion_mnist or sotu (State of the Union text)",
-                     [](C& c) -> std::string& { return c.data.dataset; }),
+      StringField<C>(
+          "data.dataset",
+          "dataset: fashion_mnist, sotu (State of the Union text), npz, csv, image_folder, text "
+          "(your files: data.path), or synthetic_images (generated, "
+          "data.max_train_examples of them; 0: 60,000)",
+          [](C& c) -> std::string& { return c.data.dataset; }),
       StringField<C>("data.dir", "folder with the dataset's files (empty: its default)",
                      [](C& c) -> std::string& { return c.data.dir; }),
       IntegerField<C>(
@@ -206,6 +210,15 @@ std::vector<ExperimentField> CoreFields() {
           "compute.threads_per_worker",
           "intra-op threads of each worker (0: 1; raise for large models and few clients)",
           [](C& c) -> int& { return c.compute.threads_per_worker; }, 0, 1024),
+      IntegerField<C>(
+          "compute.client_state_mb",
+          "simulate: MiB of error-feedback residuals, PowerSGD factors and kept optimizer state "
+          "held for clients outside the round; past it the least recently trained clients' state "
+          "is spilled to a file and read back exactly when they return (0: no limit)",
+          [](C& c) -> int64_t& { return c.compute.client_state_mb; }, 0, kMaxInt64 >> 20),
+      StringField<C>("compute.spill_dir",
+                     "simulate: folder of the client-state spill file (empty: the temp folder)",
+                     [](C& c) -> std::string& { return c.compute.spill_dir; }),
   };
 }
 

@@ -13,6 +13,7 @@
 #include "engine/experiment_data.h"
 #include "engine/round_engine.h"
 #include "engine/secure_aggregation.h"
+#include "run/client_state_spill.h"
 #include "run/round_share.h"
 #include "secagg/secagg_round.h"
 #include "sim/system_model.h"
@@ -96,6 +97,7 @@ class Simulation::VirtualClients final : public ClientChannel {
   std::unique_ptr<ClientStep> step_;
   std::vector<ClientWorkspace> workspaces_;  // one per worker
   std::vector<ClientMemory> memories_;       // one per client
+  std::unique_ptr<ClientStateSpill> spill_;  // keeps memories_ within compute.client_state_mb
   // The prepared round.
   std::vector<uint32_t> cohort_;
   std::vector<Availability> availability_;
@@ -146,6 +148,8 @@ absl::StatusOr<std::unique_ptr<Simulation::VirtualClients>> Simulation::VirtualC
     v.workspaces_.push_back(std::move(workspace));
   }
   v.memories_.resize(v.population_->size());
+  v.spill_ = std::make_unique<ClientStateSpill>(config.compute.client_state_mb << 20,
+                                                config.compute.spill_dir, v.memories_.size());
   if (options.ranks != nullptr && options.ranks->size() > 1) {
     if (config.plugins.Get<SecAggSpec>().enabled) {
       return absl::InvalidArgumentError(
@@ -447,6 +451,7 @@ absl::Status Simulation::VirtualClients::ExchangeAndSubmit(RoundServer& server,
 }
 
 absl::StatusOr<RoundOutcome> Simulation::VirtualClients::RunRound(int round, RoundServer& server) {
+  TRIB_RETURN_IF_ERROR(spill_->PrepareRound(cohort_, memories_));
   RoundOutcome outcome;
   outcome.records.resize(cohort_.size());
   std::vector<int64_t> downloaded(cohort_.size(), 0);

@@ -52,8 +52,9 @@ class Simulation {
 
   const ModelState& global_model() const;
   const ClientPopulation& population() const;
-  // What client `client` keeps between rounds (empty on ranks that do not own it), and the
-  // techniques' server state (SCAFFOLD's c), for inspection after Run().
+  // What client `client` keeps between rounds (empty on ranks that do not own it; codec and
+  // optimizer state empty while spilled, compute.client_state_mb), and the techniques' server
+  // state (SCAFFOLD's c), for inspection after Run().
   const ClientMemory& client_memory(uint32_t client) const;
   const ModelState* server_state() const;
   int num_workers() const;
