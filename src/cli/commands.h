@@ -51,8 +51,10 @@ int RunServerCommand(const ServerCommandOptions& options);
 struct ClientCommandOptions {
   std::string server;  // HOST:PORT
   uint32_t client_id = 0;
-  std::string token;       // or token_file
-  std::string token_file;  // keeps the token out of the process list
+  bool has_client_id = false;  // --client-id was given
+  std::string client_ids;      // or: many clients in this process, "0-999" or "0-9,20"
+  std::string token;           // or token_file
+  std::string token_file;      // keeps the token out of the process list
   std::string data_config_path;
   std::vector<std::string> overrides;  // applied to the data config
   ClientTlsOptions tls;

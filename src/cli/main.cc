@@ -158,10 +158,17 @@ int main(int argc, char** argv) {
   tributary::ClientCommandOptions client;
   CLI::App* cli = app.add_subcommand("client", "Join a federated run as one client");
   cli->add_option("--server", client.server, "Server HOST:PORT")->required();
-  cli->add_option("--client-id", client.client_id, "This client's id (its data partition)")
-      ->required();
+  CLI::Option* client_id =
+      cli->add_option("--client-id", client.client_id, "This client's id (its data partition)");
+  cli->add_option("--client-ids", client.client_ids,
+                  "Host many clients in this process instead, e.g. 0-999 or 0-9,20,30-39: the "
+                  "data is loaded once, and each client runs on its own thread with its own "
+                  "connection and token (--token-file then holds \"CLIENT_ID TOKEN\" lines, as "
+                  "the server's --tokens file does)")
+      ->excludes(client_id);
   cli->add_option("--token", client.token, "Bearer token (or --token-file)");
-  cli->add_option("--token-file", client.token_file, "File holding the bearer token")
+  cli->add_option("--token-file", client.token_file,
+                  "File holding the bearer token (with --client-ids: each client's)")
       ->check(CLI::ExistingFile);
   cli->add_option("--data-config", client.data_config_path,
                   "Config whose [data] section and run.seed give this client's partition")
@@ -275,6 +282,9 @@ int main(int argc, char** argv) {
   if (dash->parsed()) return tributary::RunDashboardCommand(dashboard);
   if (sim->parsed()) return tributary::RunSimulateCommand(simulate);
   if (srv->parsed()) return tributary::RunServerCommand(server);
-  if (cli->parsed()) return tributary::RunClientCommand(client);
+  if (cli->parsed()) {
+    client.has_client_id = client_id->count() > 0;
+    return tributary::RunClientCommand(client);
+  }
   return tributary::RunPartitionCommand(partition);
 }

@@ -49,6 +49,11 @@ absl::StatusOr<ClientTokens> ClientTokens::Load(const std::string& path, uint32_
   return table;
 }
 
+const std::string* ClientTokens::Find(uint32_t client) const {
+  auto it = tokens_.find(client);
+  return it == tokens_.end() ? nullptr : &it->second;
+}
+
 bool ClientTokens::Check(uint32_t client, std::string_view token) const {
   auto it = tokens_.find(client);
   if (it == tokens_.end()) return false;

@@ -1,5 +1,6 @@
-// The server's table of client bearer tokens, from a file of "CLIENT_ID TOKEN" lines (blank
-// lines and lines starting with '#' ignored). Tokens are compared in constant time.
+// The server's table of client bearer tokens (and that of a process hosting many clients), from a
+// file of "CLIENT_ID TOKEN" lines (blank lines and lines starting with '#' ignored). Tokens are
+// compared in constant time.
 //
 // Thread-safety: immutable after Load().
 #ifndef TRIBUTARY_DEPLOY_CLIENT_TOKENS_H_
@@ -23,6 +24,8 @@ class ClientTokens {
 
   // True when `token` is `client`'s token.
   bool Check(uint32_t client, std::string_view token) const;
+  // `client`'s token, or null (a process hosting many clients reads theirs from such a file).
+  const std::string* Find(uint32_t client) const;
   size_t size() const { return tokens_.size(); }
 
  private:

@@ -185,6 +185,57 @@ TEST_F(DeployLoopbackTest, FourClientProcessesMatchSimulation) {
 // The Python client (`import tributary`) as one of four: its train function hands the state
 // dict of torch tensors to the engine's own training and returns what it gives, so the run must
 // equal `simulate` byte for byte (codecs and error feedback run in the module's C++ side).
+// `tributary client --client-ids`: one process hosting all four clients (the data loaded once,
+// a connection and token each) is the same federation as four processes.
+TEST_F(DeployLoopbackTest, OneProcessHostingFourClientsMatchesSimulation) {
+  Simulate();
+  ASSERT_FALSE(HasFatalFailure());
+  auto server = StartServer("srv", {"--insecure", "--listen", "127.0.0.1:0"});
+  const std::string port = ServerPort("srv", *server);
+  Process clients(
+      {"client", "--server", "127.0.0.1:" + port, "--client-ids", "0-1,2-3", "--token-file",
+       (dir_ / "tokens.txt").string(), "--data-config", config_, "--insecure"},
+      dir_ / "clients.log");
+  ASSERT_EQ(server->Wait(300s), 0) << server->Output() << clients.Output();
+  ASSERT_EQ(clients.Wait(30s), 0) << clients.Output();
+  EXPECT_NE(clients.Output().find("all 4 clients done"), std::string::npos) << clients.Output();
+  const auto simulated = ReadMetrics(dir_ / "sim" / "metrics.jsonl");
+  const auto deployed = ReadMetrics(dir_ / "srv" / "metrics.jsonl");
+  ASSERT_EQ(deployed.size(), simulated.size());
+  for (size_t r = 0; r < deployed.size(); ++r) ExpectSameLearning(simulated[r], deployed[r]);
+  ExpectSameModel();
+}
+
+TEST_F(DeployLoopbackTest, ClientIdsAreCheckedBeforeAnyClientStarts) {
+  const std::string tokens = (dir_ / "tokens.txt").string();  // clients 0-3
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"0-3,2", "client 2 twice"},
+      {"3-1", "is not an id or a range"},
+      {"0-4", ">= data.num_clients 4"},
+      {"x", "is not an id or a range"}};
+  for (const auto& [ids, message] : cases) {
+    Process client({"client", "--server", "127.0.0.1:1", "--client-ids", ids, "--token-file",
+                    tokens, "--data-config", config_, "--insecure"},
+                   dir_ / "client.log");
+    EXPECT_NE(client.Wait(60s), 0) << ids;
+    EXPECT_NE(client.Output().find(message), std::string::npos) << ids << client.Output();
+  }
+  {
+    std::ofstream partial(dir_ / "partial.txt");
+    partial << "0 " << Token(0) << "\n";
+  }
+  Process missing({"client", "--server", "127.0.0.1:1", "--client-ids", "0-1", "--token-file",
+                   (dir_ / "partial.txt").string(), "--data-config", config_, "--insecure"},
+                  dir_ / "missing.log");
+  EXPECT_NE(missing.Wait(60s), 0);
+  EXPECT_NE(missing.Output().find("has no token for client 1"), std::string::npos)
+      << missing.Output();
+  Process both({"client", "--server", "127.0.0.1:1", "--client-ids", "0-1", "--client-id", "0",
+                "--token-file", tokens, "--data-config", config_, "--insecure"},
+               dir_ / "both.log");
+  EXPECT_NE(both.Wait(60s), 0);
+}
+
 TEST_F(DeployLoopbackTest, PythonClientAmongFourMatchesSimulation) {
   const auto deployed = ExpectDeploymentMatchesSimulation(
       4, 3, {"bytes_up", "bytes_down", "bytes_up_total", "uplink_compression"}, {}, nullptr,

@@ -306,11 +306,17 @@ absl::Status FederatedClient::Run() {
                                                      " >= data.num_clients ",
                                                      local.data.partition.num_clients));
     }
-    TRIB_ASSIGN_OR_RETURN(ExperimentData data,
-                          LoadExperimentData(local, DataScope::Client(options_.client_id)));
-    train_data_ = std::move(data.train);
-    examples_ = std::move(data.partitions[options_.client_id]);
-    data_shape_ = data.model;
+    if (options_.shared_data.train != nullptr) {
+      train_data_ = options_.shared_data.train;
+      examples_ = options_.shared_data.examples;
+      data_shape_ = options_.shared_data.shape;
+    } else {
+      TRIB_ASSIGN_OR_RETURN(ExperimentData data,
+                            LoadExperimentData(local, DataScope::Client(options_.client_id)));
+      train_data_ = std::move(data.train);
+      examples_ = std::move(data.partitions[options_.client_id]);
+      data_shape_ = data.model;
+    }
     if (examples_.empty()) {
       return absl::FailedPreconditionError(
           absl::StrCat("client ", options_.client_id, "'s partition is empty"));

@@ -40,6 +40,14 @@ struct FederatedClientOptions {
   bool chaos_secagg_dropout = false;
   // This client's own data: its [data] section and run.seed pick its partition.
   ExperimentConfig data_config;
+  // Data loaded once for many clients in one process (`tributary client --client-ids`): when
+  // `train` is set the client trains on `examples` of it and loads nothing itself.
+  struct SharedData {
+    std::shared_ptr<const TensorDataset> train;
+    ClientIndices examples;  // this client's partition, as indices into `train`
+    ModelSpec shape;         // the model's input shape and classes, from the data
+  };
+  SharedData shared_data;
   // Parses the run's config from the server's config text (model, training, codecs).
   std::function<absl::StatusOr<ExperimentConfig>(const std::string& server_config_toml)>
       resolve_config;

@@ -62,6 +62,7 @@ class Process {
     return exited_ ? std::optional<int>(exit_code_) : std::nullopt;
   }
   void Signal(int signal) { kill(pid_, signal); }
+  pid_t pid() const { return pid_; }
   void Kill() {
     kill(pid_, SIGKILL);
     waitpid(pid_, nullptr, 0);
