@@ -3,7 +3,7 @@
 // every client in every round. In round 2 the process of 100 is killed in the middle of its
 // uploads (10% of the federation disconnects at once) and started again. Every round must
 // complete; the killed clients are dropped from round 2 only, and all 1,000 are back in round 3.
-// The server's peak memory and thread count are printed.
+// The server's peak memory and thread count, and the hosting process's memory, are printed.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -86,10 +86,11 @@ workers = 1
   // and the kill below lands in the middle of it.
   auto few = host("900-999", "few.log", {"--uplink-mbps", "0.05"});
 
-  int64_t peak_threads = 0, server_peak_kib = 0;
+  int64_t peak_threads = 0, server_peak_kib = 0, host_peak_kib = 0;
   const auto sample = [&] {
     peak_threads = std::max(peak_threads, ProcStatus(server->pid(), "Threads"));
     server_peak_kib = std::max(server_peak_kib, ProcStatus(server->pid(), "VmHWM"));
+    host_peak_kib = std::max(host_peak_kib, ProcStatus(most->pid(), "VmHWM"));
   };
   const fs::path metrics = dir_ / "srv" / "metrics.jsonl";
   // Round 1 done: round 2's tasks go out at once; the slow clients are uploading 1.5 s later.
@@ -127,8 +128,9 @@ workers = 1
   for (const auto& round : rounds) EXPECT_TRUE(round["test_accuracy"].is_number());
   std::printf(
       "1,000 clients, 3 rounds: %.1f s; round 2 dropped %d; server peak RSS %.0f MiB, "
-      "peak threads %lld\n",
-      seconds, dropped, server_peak_kib / 1024.0, static_cast<long long>(peak_threads));
+      "peak threads %lld; the process hosting 900 clients: peak RSS %.0f MiB\n",
+      seconds, dropped, server_peak_kib / 1024.0, static_cast<long long>(peak_threads),
+      host_peak_kib / 1024.0);
   RecordProperty("server_peak_rss_kib", std::to_string(server_peak_kib));
   RecordProperty("server_peak_threads", std::to_string(peak_threads));
 }

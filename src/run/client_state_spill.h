@@ -31,7 +31,8 @@ class ClientStateSpill {
   ClientStateSpill(const ClientStateSpill&) = delete;
   ClientStateSpill& operator=(const ClientStateSpill&) = delete;
 
-  // Before a round of `cohort`: first spills, least recently trained first, the state of
+  // Before a round of `cohort` (the clients this process trains): first spills, least
+  // recently trained first, the state of
   // clients outside the cohort until what they hold in memory is within the budget; then reads
   // back what the cohort's clients had spilled. `memories` is every client's, by id. An I/O
   // error leaves every client's state where it was (memory or file) and says what failed.

@@ -17,6 +17,9 @@ TEST_F(DistributedSimulationTest, OneAndTwoRanksGiveTheSingleProcessRunBitForBit
         "--set strategy.name=scaffold", "--set strategy.name=median"}) {
     ExpectSameResultsOnRanks(*this, strategy, {1, 2});
   }
+  // Each rank spills the state of the clients it owns past the budget (two of these 473 kB
+  // residuals) and reads it back.
+  ExpectSameResultsOnRanks(*this, "--set compute.client_state_mb=1 --set model.hidden=128", {2});
   // Without client state each round's cohort is balanced over the ranks afresh.
   ExpectSameResultsOnRanks(*this, "--set compress.error_feedback=false --set compress.uplink=fp32",
                            {2});

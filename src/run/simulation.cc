@@ -100,6 +100,7 @@ class Simulation::VirtualClients final : public ClientChannel {
   std::unique_ptr<ClientStateSpill> spill_;  // keeps memories_ within compute.client_state_mb
   // The prepared round.
   std::vector<uint32_t> cohort_;
+  std::vector<uint32_t> trained_here_;  // the cohort's clients this process trains
   std::vector<Availability> availability_;
   // Secure aggregation: each cohort member's protocol client, while it takes part.
   std::vector<std::optional<SecAggRoundClient>> secure_clients_;
@@ -451,7 +452,11 @@ absl::Status Simulation::VirtualClients::ExchangeAndSubmit(RoundServer& server,
 }
 
 absl::StatusOr<RoundOutcome> Simulation::VirtualClients::RunRound(int round, RoundServer& server) {
-  TRIB_RETURN_IF_ERROR(spill_->PrepareRound(cohort_, memories_));
+  trained_here_.clear();
+  for (size_t i = 0; i < cohort_.size(); ++i) {
+    if (TrainsPosition(i)) trained_here_.push_back(cohort_[i]);
+  }
+  TRIB_RETURN_IF_ERROR(spill_->PrepareRound(trained_here_, memories_));
   RoundOutcome outcome;
   outcome.records.resize(cohort_.size());
   std::vector<int64_t> downloaded(cohort_.size(), 0);
