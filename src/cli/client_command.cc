@@ -75,6 +75,8 @@ absl::Status RunOneClient(const ClientCommandOptions& options, const ExperimentC
   return status;
 }
 
+constexpr size_t kMaxHostedClients = 10000;
+
 // "0-999" or "0-9,20,30-39": distinct ids below `num_clients`, in the order given.
 absl::StatusOr<std::vector<uint32_t>> ParseClientIds(std::string_view text, int num_clients) {
   std::vector<uint32_t> ids;
@@ -107,6 +109,15 @@ absl::StatusOr<std::vector<uint32_t>> ParseClientIds(std::string_view text, int 
 absl::Status RunManyClients(const ClientCommandOptions& options, const ExperimentConfig& local) {
   const int num_clients = local.data.partition.num_clients;
   TRIB_ASSIGN_OR_RETURN(std::vector<uint32_t> ids, ParseClientIds(options.client_ids, num_clients));
+  if (ids.size() > kMaxHostedClients) {
+    return absl::InvalidArgumentError(absl::StrCat("--client-ids: ", ids.size(),
+                                                   " clients; one process hosts at most ",
+                                                   kMaxHostedClients, " (two threads each)"));
+  }
+  if (options.chaos_secagg_dropout) {
+    return absl::InvalidArgumentError(
+        "--chaos-secagg-dropout kills the whole process: give each such client its own");
+  }
   if (options.token_file.empty()) {
     return absl::InvalidArgumentError(
         "--client-ids needs --token-file with a \"CLIENT_ID TOKEN\" line per client");

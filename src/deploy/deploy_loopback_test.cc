@@ -234,6 +234,11 @@ TEST_F(DeployLoopbackTest, ClientIdsAreCheckedBeforeAnyClientStarts) {
                 "--token-file", tokens, "--data-config", config_, "--insecure"},
                dir_ / "both.log");
   EXPECT_NE(both.Wait(60s), 0);
+  Process chaos({"client", "--server", "127.0.0.1:1", "--client-ids", "0-1", "--token-file", tokens,
+                 "--data-config", config_, "--insecure", "--chaos-secagg-dropout"},
+                dir_ / "chaos.log");
+  EXPECT_NE(chaos.Wait(60s), 0);
+  EXPECT_NE(chaos.Output().find("kills the whole process"), std::string::npos) << chaos.Output();
 }
 
 TEST_F(DeployLoopbackTest, PythonClientAmongFourMatchesSimulation) {

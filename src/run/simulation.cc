@@ -1,6 +1,7 @@
 #include "run/simulation.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <optional>
 
 #include "absl/strings/str_cat.h"
@@ -149,6 +150,11 @@ absl::StatusOr<std::unique_ptr<Simulation::VirtualClients>> Simulation::VirtualC
     v.workspaces_.push_back(std::move(workspace));
   }
   v.memories_.resize(v.population_->size());
+  if (!config.compute.spill_dir.empty() &&
+      !std::filesystem::is_directory(config.compute.spill_dir)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("compute.spill_dir: ", config.compute.spill_dir, " is not a folder"));
+  }
   v.spill_ = std::make_unique<ClientStateSpill>(config.compute.client_state_mb << 20,
                                                 config.compute.spill_dir, v.memories_.size());
   if (options.ranks != nullptr && options.ranks->size() > 1) {

@@ -426,6 +426,11 @@ TEST(SimulationTest, BadConfigIsAnErrorNotACrash) {
   config = ShortRun();
   config.compress.uplink = "topk:ratio=7";
   EXPECT_FALSE(Simulation::Create(config).ok());
+  config = ShortRun();
+  config.compute.spill_dir = "/nonexistent/spill";
+  auto spill = Simulation::Create(config);
+  ASSERT_FALSE(spill.ok());
+  EXPECT_NE(spill.status().message().find("compute.spill_dir"), std::string::npos);
 }
 
 }  // namespace
