@@ -123,6 +123,76 @@ TEST_F(CliTest, RunWritesResultsAndRefusesToOverwriteThem) {
   }
 }
 
+// A run killed (SIGKILL) after some rounds, then `simulate --resume`: its metrics.jsonl (less
+// wall-clock fields) and model.pt are those of a run never stopped.
+TEST_F(CliTest, KilledRunResumesToTheUninterruptedResults) {
+  const std::string config = WriteConfig(R"(
+[run]
+rounds = 12
+clients_per_round = 4
+seed = 9
+[data]
+partition = "iid"
+num_clients = 12
+max_train_examples = 1200
+max_test_examples = 300
+[model]
+name = "mlp"
+hidden = 64
+[train]
+momentum = 0.9
+keep_optimizer_state = true
+[compress]
+uplink = "topk:ratio=0.05"
+error_feedback = true
+)");
+  const std::string whole = (dir_ / "whole").string(), cut = (dir_ / "cut").string();
+  ASSERT_EQ(RunTributary("simulate " + config + " --quiet --out " + whole).exit_code, 0);
+  // Killed once 3 rounds are reported; the loop ends when the process does.
+  const CommandResult killed =
+      RunShell(std::string("(") + TRIBUTARY_BINARY + " simulate " + config +
+               " --quiet --checkpoint-every 1 --out " + cut +
+               " & p=$!; while kill -0 $p 2>/dev/null && [ \"$(cat " + cut +
+               "/metrics.jsonl 2>/dev/null | wc -l)\" -lt 3 ]; do sleep 0.005; done; kill -9 $p; "
+               "wait $p; echo \"exit $?\"; wc -l < " +
+               cut + "/metrics.jsonl)");
+  ASSERT_NE(killed.output.find("exit 137"), std::string::npos) << killed.output;
+  const int reported = std::stoi(killed.output.substr(killed.output.rfind("137") + 3));
+  ASSERT_GE(reported, 3);
+  ASSERT_LT(reported, 12) << "the run ended before it was killed";
+  // Resuming needs the run's own config; another one is refused.
+  CommandResult other =
+      RunTributary("simulate " + config + " --set train.lr=0.2 --out " + cut + " --resume");
+  EXPECT_NE(other.exit_code, 0);
+  EXPECT_NE(other.output.find("another config"), std::string::npos) << other.output;
+  CommandResult resumed =
+      RunTributary("simulate " + cut + "/config.toml --out " + cut + " --resume");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("resuming after round"), std::string::npos) << resumed.output;
+  const auto rows = [](const std::string& run) {
+    std::vector<nlohmann::json> lines;
+    std::ifstream in(run + "/metrics.jsonl");
+    for (std::string line; std::getline(in, line);) {
+      nlohmann::json row = nlohmann::json::parse(line);
+      for (const char* wall :
+           {"wall_seconds", "eval_seconds", "train_seconds_full", "train_seconds_small"}) {
+        row.erase(wall);
+      }
+      lines.push_back(row);
+    }
+    return lines;
+  };
+  EXPECT_EQ(rows(cut), rows(whole));
+  EXPECT_EQ(rows(cut).size(), 12u);
+  CommandResult same = RunShell("cmp " + whole + "/model.pt " + cut + "/model.pt");
+  EXPECT_EQ(same.exit_code, 0) << same.output;
+  // Complete: nothing left to resume.
+  EXPECT_FALSE(std::filesystem::exists(cut + "/checkpoint.bin"));
+  EXPECT_NE(RunTributary("simulate " + config + " --out " + (dir_ / "none").string() + " --resume")
+                .output.find("no checkpoint"),
+            std::string::npos);
+}
+
 TEST_F(CliTest, PrivacyBudgetEndsTheRunEvaluatedAfterItsLastRound) {
   // q = 2 / 4, z = 2: epsilon 2.06 after 2 rounds, 2.47 after 3.
   const std::string config = WriteConfig(kValid);

@@ -20,7 +20,9 @@ struct SimulateOptions {
   std::vector<std::string> overrides;  // "key=value"
   std::string out_dir;                 // empty: runs/<run.name>
   bool overwrite = false;
-  std::string replay;  // a recorded run's metrics.jsonl; empty: sample as usual
+  bool resume = false;        // continue the run in out_dir from its checkpoint
+  int checkpoint_every = -1;  // rounds between checkpoints; 0: none; -1: every 5 minutes
+  std::string replay;         // a recorded run's metrics.jsonl; empty: sample as usual
   DashboardFlags dashboard;
 };
 int RunSimulateCommand(const SimulateOptions& options);

@@ -50,9 +50,22 @@ int main(int argc, char** argv) {
                   "Override a config key, e.g. --set train.lr=0.1 (repeatable)")
       ->allow_extra_args(false);
   sim->add_option("--out", simulate.out_dir,
-                  "Output folder (default runs/<run.name>): config.toml, metrics.jsonl, model.pt");
-  sim->add_flag("--overwrite", simulate.overwrite,
-                "Replace the results already in the output folder");
+                  "Output folder (default runs/<run.name>): config.toml, metrics.jsonl, "
+                  "checkpoint.bin, model.pt");
+  CLI::Option* overwrite = sim->add_flag("--overwrite", simulate.overwrite,
+                                         "Replace the results already in the output folder");
+  sim->add_flag("--resume", simulate.resume,
+                "Continue the run in --out after the last round its checkpoint.bin holds (give "
+                "the run's own config, e.g. OUT/config.toml): the rest of the run's metrics and "
+                "its model are the same bytes as if it had never stopped")
+      ->excludes(overwrite);
+  sim->add_option("--checkpoint-every", simulate.checkpoint_every,
+                  "Write checkpoint.bin after every N rounds (0: never; default: after the first "
+                  "round that ends 5 minutes or more after the last checkpoint). It holds the "
+                  "downlink's history and every client's carried state (error-feedback "
+                  "residuals, kept optimizer moments), so it can be large; it is removed when "
+                  "the run completes")
+      ->check(CLI::NonNegativeNumber);
   sim->add_option("--replay", simulate.replay,
                   "A recorded run's metrics.jsonl: each round trains exactly the clients whose "
                   "updates that run aggregated (no sampling, no failures), so that with the "

@@ -1,5 +1,8 @@
+#include <xxhash.h>
+
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <optional>
 
 #include "absl/strings/str_cat.h"
@@ -33,9 +36,19 @@ absl::Status Simulate(const SimulateOptions& options, Communicator& ranks,
   const bool reporting = ranks.rank() == 0;
   const std::string out_dir =
       options.out_dir.empty() ? absl::StrCat("runs/", config.run.name) : options.out_dir;
+  const std::string checkpoint_path = out_dir + "/checkpoint.bin";
+  // Ties a checkpoint to the resolved config, as the server's do.
+  const uint64_t fingerprint = XXH64(loaded.resolved_toml.data(), loaded.resolved_toml.size(), 0);
+  if (options.resume && !std::filesystem::exists(checkpoint_path) &&
+      !std::filesystem::exists(PreviousVersionPath(checkpoint_path))) {
+    return absl::NotFoundError(
+        absl::StrCat("--resume: no checkpoint at ", checkpoint_path, " (wrong --out?)"));
+  }
   if (reporting) {
-    TRIB_RETURN_IF_ERROR(PrepareOutputDir(out_dir, options.overwrite));
-    TRIB_RETURN_IF_ERROR(WriteFileAtomically(out_dir + "/config.toml", loaded.resolved_toml));
+    if (!options.resume) {
+      TRIB_RETURN_IF_ERROR(PrepareOutputDir(out_dir, options.overwrite));
+      TRIB_RETURN_IF_ERROR(WriteFileAtomically(out_dir + "/config.toml", loaded.resolved_toml));
+    }
     state.emplace(out_dir, "simulate");
     TRIB_RETURN_IF_ERROR(state->Start());
   }
@@ -65,9 +78,30 @@ absl::Status Simulate(const SimulateOptions& options, Communicator& ranks,
           FormatBytes(simulation->global_model().num_bytes()).c_str(), simulation->num_workers(),
           config.ResolvedThreadsPerWorker(), out_dir.c_str());
 
+  int resumed_after = 0;
+  if (options.resume) {
+    TRIB_ASSIGN_OR_RETURN(resumed_after, simulation->Resume(checkpoint_path, fingerprint));
+    LogInfo("resuming after round %d of %d (%s)", resumed_after, config.run.rounds,
+            checkpoint_path);
+  }
+  int checkpoint_every = options.checkpoint_every;
+  if (checkpoint_every != 0) {
+    if (std::optional<std::string> why = simulation->WhyNoCheckpoints()) {
+      if (reporting && options.checkpoint_every > 0) LogInfo("no checkpoints: %s", *why);
+      checkpoint_every = 0;
+    }
+  }
+  // By default a checkpoint costs at most one round's writing per 5 minutes of running.
+  constexpr auto kCheckpointInterval = std::chrono::minutes(5);
+  auto last_checkpoint = std::chrono::steady_clock::now();
+  const auto checkpoint_due = [&](int round) {
+    if (checkpoint_every > 0) return round % checkpoint_every == 0;
+    return checkpoint_every < 0 &&
+           std::chrono::steady_clock::now() - last_checkpoint >= kCheckpointInterval;
+  };
   std::unique_ptr<MetricsWriter> metrics;
   if (reporting) {
-    TRIB_ASSIGN_OR_RETURN(metrics, MetricsWriter::Open(out_dir + "/metrics.jsonl"));
+    TRIB_ASSIGN_OR_RETURN(metrics, MetricsWriter::Open(out_dir + "/metrics.jsonl", resumed_after));
   }
   // The dashboard reads what the run writes (metrics.jsonl); it adds nothing to a round.
   std::unique_ptr<DashboardServer> dashboard;
@@ -86,11 +120,21 @@ absl::Status Simulate(const SimulateOptions& options, Communicator& ranks,
     progress.PrintRound(m);
     last = m;
     absl::Status written = metrics->Write(m);
+    // After the metrics line: a resumed run never repeats a round its metrics already hold.
+    if (written.ok() && m.round > 0 && m.round < config.run.rounds && checkpoint_due(m.round)) {
+      written = simulation->WriteCheckpoint(checkpoint_path, m.round, fingerprint);
+      last_checkpoint = std::chrono::steady_clock::now();
+    }
     if (ranks.size() > 1) TRIB_RETURN_IF_ERROR(ranks.AllOk(written.ok()).status());
     return written;
   }));
   if (!reporting) return absl::OkStatus();
   TRIB_RETURN_IF_ERROR(SaveModelState(simulation->global_model(), out_dir + "/model.pt"));
+  // A complete run has nothing to resume: its checkpoints would only take space.
+  for (const std::string& path : {checkpoint_path, PreviousVersionPath(checkpoint_path)}) {
+    std::error_code ignored;
+    std::filesystem::remove(path, ignored);
+  }
 
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -87,6 +87,10 @@ absl::Status WriteFileAtomically(const std::string& path, std::string_view conte
 absl::Status ReplaceFileKeepingPrevious(const std::string& path, std::string_view contents) {
   const std::string temp = path + ".tmp";
   TRIB_RETURN_IF_ERROR(WriteDurably(temp, contents));
+  return CommitKeepingPrevious(temp, path);
+}
+
+absl::Status CommitKeepingPrevious(const std::string& temp, const std::string& path) {
   // From here on, a crash leaves the old file at `path` or at PreviousVersionPath(path), and the
   // new one complete at `temp` or at `path`.
   if (std::filesystem::exists(path)) {

@@ -21,6 +21,9 @@ absl::Status WriteFileAtomically(const std::string& path, std::string_view conte
 // the next replacement): if the newest is ever found corrupt, the one before is still there.
 absl::Status ReplaceFileKeepingPrevious(const std::string& path, std::string_view contents);
 std::string PreviousVersionPath(const std::string& path);
+// The last step of ReplaceFileKeepingPrevious, for a file written (and fsynced) at `temp`
+// otherwise: `path` moves to PreviousVersionPath(path), `temp` to `path`.
+absl::Status CommitKeepingPrevious(const std::string& temp, const std::string& path);
 
 }  // namespace tributary
 

@@ -50,6 +50,10 @@ bool ClientStep::KeepsClientState() const {
   if (train_.keep_optimizer_state || config_.compress.error_feedback) return true;
   // PowerSGD warm-starts each matrix's Q from the client's previous round.
   if (config_.compress.uplink.find("powersgd") != std::string::npos) return true;
+  return TechniquesKeepClientState();
+}
+
+bool ClientStep::TechniquesKeepClientState() const {
   for (const auto& technique : techniques_) {
     if (technique->NewClientState() != nullptr) return true;
   }

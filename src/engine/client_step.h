@@ -82,6 +82,9 @@ class ClientStep {
   // PowerSGD's warm-started Q, kept optimizer state, a technique's per-client state. When not,
   // any process may train any client (a distributed simulation balances each round's cohort).
   bool KeepsClientState() const;
+  // Whether a technique keeps per-client state (SCAFFOLD's c_i, local layers): what a
+  // simulation's checkpoint cannot hold yet.
+  bool TechniquesKeepClientState() const;
 
   // A copy of what `memory` holds but the optimizer state, to roll back an unacknowledged round.
   ClientMemory CopyForRollback(const ClientMemory& memory) const;

@@ -1,5 +1,7 @@
 #include "engine/downlink.h"
 
+#include <cstring>
+
 #include "absl/strings/str_cat.h"
 #include "common/seeded_rng.h"
 #include "common/status_util.h"
@@ -129,6 +131,63 @@ absl::Status Downlink::Restore(const ModelState& model, int64_t version) {
   versions_.clear();
   versions_.push_back({version, model});
   restored_ = true;
+  transfers_.clear();
+  return absl::OkStatus();
+}
+
+std::vector<uint8_t> Downlink::SaveState() const {
+  std::vector<uint8_t> bytes;
+  ByteWriter out(&bytes);
+  out.Put<uint32_t>(static_cast<uint32_t>(versions_.size()));
+  for (const Version& version : versions_) {
+    out.Put<int64_t>(version.number);
+    const std::span<const float> values = version.model.flat();
+    out.PutBytes({reinterpret_cast<const uint8_t*>(values.data()), values.size_bytes()});
+    out.Put<uint64_t>(version.increment ? version.increment->size() : ~uint64_t{0});
+    if (version.increment) out.PutBytes(*version.increment);
+  }
+  out.Put<uint64_t>(client_version_.size());
+  for (int64_t held : client_version_) out.Put<int64_t>(held);
+  out.Put<uint8_t>(restored_ ? 1 : 0);
+  return bytes;
+}
+
+absl::Status Downlink::LoadState(std::span<const uint8_t> bytes) {
+  const auto damaged = [](const std::string& what) {
+    return absl::DataLossError(absl::StrCat("downlink state: ", what));
+  };
+  ByteReader in(bytes);
+  TRIB_ASSIGN_OR_RETURN(const uint32_t count, in.Get<uint32_t>());
+  if (count < 1 || static_cast<int>(count) > history_) return damaged("bad version count");
+  std::deque<Version> versions;
+  const size_t model_bytes = initial_.num_elements() * sizeof(float);
+  for (uint32_t v = 0; v < count; ++v) {
+    TRIB_ASSIGN_OR_RETURN(const int64_t number, in.Get<int64_t>());
+    if (number < 1 || (!versions.empty() && number != versions.back().number + 1)) {
+      return damaged("version numbers out of order");
+    }
+    TRIB_ASSIGN_OR_RETURN(std::span<const uint8_t> values, in.GetBytes(model_bytes));
+    Version version{number, initial_, nullptr};
+    std::memcpy(version.model.flat().data(), values.data(), model_bytes);
+    TRIB_ASSIGN_OR_RETURN(const uint64_t increment, in.Get<uint64_t>());
+    if (increment != ~uint64_t{0}) {
+      TRIB_ASSIGN_OR_RETURN(std::span<const uint8_t> payload, in.GetBytes(increment));
+      version.increment = std::make_shared<const Payload>(payload.begin(), payload.end());
+    }
+    versions.push_back(std::move(version));
+  }
+  TRIB_ASSIGN_OR_RETURN(const uint64_t clients, in.Get<uint64_t>());
+  if (clients != client_version_.size()) return damaged("another number of clients");
+  std::vector<int64_t> held(clients);
+  for (int64_t& version : held) {
+    TRIB_ASSIGN_OR_RETURN(version, in.Get<int64_t>());
+    if (version < 0 || version > versions.back().number) return damaged("a client's version");
+  }
+  TRIB_ASSIGN_OR_RETURN(const uint8_t restored, in.Get<uint8_t>());
+  if (in.remaining() != 0 || restored > 1) return damaged("trailing bytes");
+  versions_ = std::move(versions);
+  client_version_ = std::move(held);
+  restored_ = restored == 1;
   transfers_.clear();
   return absl::OkStatus();
 }

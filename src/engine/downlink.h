@@ -67,6 +67,12 @@ class Downlink {
   // the history (older clients catch up from the initial model or resync).
   absl::Status Restore(const ModelState& model, int64_t version);
 
+  // Everything a simulated run's checkpoint needs to go on exactly as if never stopped: the
+  // versions kept (models and increments) and the version each client holds. LoadState checks
+  // the bytes against this downlink's layout, history and population before it changes anything.
+  std::vector<uint8_t> SaveState() const;
+  absl::Status LoadState(std::span<const uint8_t> bytes);
+
   // Ends `round`: moves H toward `global` and makes it the current version. The downlink codec's
   // randomness comes from the run seed and the round, on a stream no client id uses, so every
   // server (simulated or deployed) encodes the same way.

@@ -9,6 +9,7 @@
 #include "aggregate/strategy_registry.h"
 #include "common/log.h"
 #include "common/status_util.h"
+#include "compress/byte_stream.h"
 #include "engine/experiment_data.h"
 #include "engine/secure_aggregation.h"
 #include "engine/technique_registry.h"
@@ -115,6 +116,24 @@ Checkpoint RoundEngine::MakeCheckpoint(int round) const {
     checkpoint.strategy_state.push_back(*buffer);
   }
   return checkpoint;
+}
+
+std::vector<uint8_t> RoundEngine::SaveSimulationState() const {
+  std::vector<uint8_t> bytes;
+  ByteWriter out(&bytes);
+  out.Put<double>(sim_time_);
+  out.PutBytes(downlink_->SaveState());
+  return bytes;
+}
+
+absl::Status RoundEngine::RestoreSimulationState(std::span<const uint8_t> bytes) {
+  ByteReader in(bytes);
+  TRIB_ASSIGN_OR_RETURN(const double sim_time, in.Get<double>());
+  if (!(sim_time >= 0.0)) return absl::DataLossError("checkpoint: bad virtual clock");
+  TRIB_ASSIGN_OR_RETURN(std::span<const uint8_t> downlink, in.GetBytes(in.remaining()));
+  TRIB_RETURN_IF_ERROR(downlink_->LoadState(downlink));
+  sim_time_ = sim_time;
+  return absl::OkStatus();
 }
 
 const ModelState* RoundEngine::ServerState() const {

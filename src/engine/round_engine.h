@@ -16,6 +16,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -59,6 +60,11 @@ class RoundEngine final : public RoundServer {
   absl::Status Restore(Checkpoint checkpoint);
   // What the next round depends on, after `round`.
   Checkpoint MakeCheckpoint(int round) const;
+  // What a simulated run adds to the checkpoint so that, resumed, it goes on exactly as if it
+  // had never stopped (a deployed server's clients tell it which version they hold): the
+  // downlink's whole history and each client's version, and the virtual clock. Restore first.
+  std::vector<uint8_t> SaveSimulationState() const;
+  absl::Status RestoreSimulationState(std::span<const uint8_t> bytes);
 
   // Runs the remaining rounds over `channel`; `on_round` sees each round's metrics (and round 0,
   // the starting model, with run.eval_initial) and may stop the run by returning an error.

@@ -144,8 +144,8 @@ absl::Status ClientStateSpill::Spill(uint32_t client, ClientMemory& memory) {
   return absl::OkStatus();
 }
 
-absl::Status ClientStateSpill::Restore(uint32_t client, ClientMemory& memory) {
-  const Extent extent = spilled_[client];
+absl::Status ClientStateSpill::ReadRecord(uint32_t client, const Extent& extent,
+                                          ClientMemory& memory) const {
   const auto vectors = Vectors(memory);
   if (StateBytes(memory) != 0) {
     return absl::InternalError(
@@ -173,11 +173,36 @@ absl::Status ClientStateSpill::Restore(uint32_t client, ClientMemory& memory) {
     }
     at += size;
   }
+  return absl::OkStatus();
+}
+
+absl::Status ClientStateSpill::Restore(uint32_t client, ClientMemory& memory) {
+  const Extent extent = spilled_[client];
+  TRIB_RETURN_IF_ERROR(ReadRecord(client, extent, memory));
   free_extents_[extent.length].push_back(extent.offset);
   spilled_[client] = {};
   spilled_bytes_ -= extent.length;
   bytes_[client] = StateBytes(memory);
   resident_bytes_ += bytes_[client];
+  return absl::OkStatus();
+}
+
+absl::Status ClientStateSpill::ReadSpilled(uint32_t client, ClientMemory& copy) const {
+  return ReadRecord(client, spilled_[client], copy);
+}
+
+absl::Status ClientStateSpill::Adopt(uint32_t client, std::vector<ClientMemory>& memories) {
+  if (budget_bytes_ <= 0) return absl::OkStatus();
+  bytes_[client] = StateBytes(memories[client]);
+  resident_bytes_ += bytes_[client];
+  last_use_[client] = calls_;
+  use_order_.emplace_back(client, calls_);
+  while (resident_bytes_ > budget_bytes_ && !use_order_.empty()) {
+    const auto [oldest, call] = use_order_.front();
+    use_order_.pop_front();
+    if (last_use_[oldest] != call || bytes_[oldest] == 0) continue;
+    TRIB_RETURN_IF_ERROR(Spill(oldest, memories[oldest]));
+  }
   return absl::OkStatus();
 }
 

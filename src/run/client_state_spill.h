@@ -38,6 +38,16 @@ class ClientStateSpill {
   // error leaves every client's state where it was (memory or file) and says what failed.
   absl::Status PrepareRound(std::span<const uint32_t> cohort, std::vector<ClientMemory>& memories);
 
+  // Checkpoints: whether `client`'s state is in the file, and a copy of it (the file and the
+  // accounts unchanged).
+  bool IsSpilled(uint32_t client) const {
+    return budget_bytes_ > 0 && spilled_[client].offset >= 0;
+  }
+  absl::Status ReadSpilled(uint32_t client, ClientMemory& copy) const;
+  // Resuming: `client`'s state was just put in memories[client]; it is accounted, and the least
+  // recently adopted clients are spilled while the state in memory exceeds the budget.
+  absl::Status Adopt(uint32_t client, std::vector<ClientMemory>& memories);
+
   // Bytes of spillable state now in memory (as of the last PrepareRound) and in the file.
   int64_t resident_bytes() const { return resident_bytes_; }
   int64_t spilled_bytes() const { return spilled_bytes_; }
@@ -53,6 +63,8 @@ class ClientStateSpill {
   void AccountLastCohort(const std::vector<ClientMemory>& memories);
   absl::Status Spill(uint32_t client, ClientMemory& memory);
   absl::Status Restore(uint32_t client, ClientMemory& memory);
+  // Reads the record at `extent` into `memory`'s empty vectors (left empty on an error).
+  absl::Status ReadRecord(uint32_t client, const Extent& extent, ClientMemory& memory) const;
   absl::Status OpenFile();
   int64_t AllocateExtent(int64_t length);
 

@@ -1,19 +1,25 @@
 #include "run/simulation.h"
 
 #include <algorithm>
+#include <array>
+#include <cstring>
 #include <filesystem>
 #include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "common/file_util.h"
 #include "common/huge_pages.h"
+#include "common/log.h"
 #include "common/status_util.h"
 #include "compress/byte_stream.h"
 #include "dist/client_ownership.h"
 #include "dist/communicator.h"
+#include "engine/checkpoint.h"
 #include "engine/client_step.h"
 #include "engine/experiment_data.h"
 #include "engine/round_engine.h"
 #include "engine/secure_aggregation.h"
+#include "run/checksummed_stream.h"
 #include "run/client_state_spill.h"
 #include "run/round_share.h"
 #include "secagg/secagg_round.h"
@@ -52,6 +58,10 @@ class Simulation::VirtualClients final : public ClientChannel {
   absl::StatusOr<RoundOutcome> RunRound(int round, RoundServer& server) override;
   absl::StatusOr<std::optional<double>> EvaluateClients(const ModelState& global) override;
 
+  std::optional<std::string> WhyNoCheckpoints() const;
+  absl::Status WriteCheckpoint(const std::string& path, int round, uint64_t fingerprint) const;
+  absl::StatusOr<int> Resume(const std::string& path, uint64_t fingerprint);
+
   RoundEngine& engine() { return *engine_; }
   const ClientPopulation& population() const { return *population_; }
   const ClientMemory& memory(uint32_t client) const { return memories_.at(client); }
@@ -77,6 +87,9 @@ class Simulation::VirtualClients final : public ClientChannel {
   void RunClient(int round, size_t position, int64_t downloaded_bytes, double ratio_scale,
                  RoundServer& server, ClientWorkspace& workspace, ClientMemory& memory,
                  ClientRecord& record);
+  // Resume() from one file (the newest or the previous one).
+  absl::StatusOr<int> ResumeFrom(const std::string& path, uint64_t fingerprint);
+
   // Hands an upload to the server: as it is, or under secure aggregation as the client's masked
   // input. Sets the record's fate, and bytes_up to what was sent.
   void SendUpload(int round, size_t position, ClientStepResult& step, int64_t downloaded_bytes,
@@ -576,6 +589,163 @@ absl::Status Simulation::VirtualClients::GatherClientEvaluations(
   return absl::OkStatus();
 }
 
+std::optional<std::string> Simulation::VirtualClients::WhyNoCheckpoints() const {
+  if (distributed()) return "checkpoints over several ranks are not written yet";
+  if (step_->TechniquesKeepClientState()) {
+    return "a technique keeps per-client state (SCAFFOLD's control variates, local layers) "
+           "that checkpoints do not hold yet";
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+constexpr char kSimulationCheckpointMagic[8] = {'T', 'R', 'I', 'B', 'S', 'I', 'M', 'C'};
+constexpr uint32_t kSimulationCheckpointFormat = 1;
+constexpr uint32_t kEndOfClients = ~uint32_t{0};
+
+// A client's carried vectors, in the order a record holds them.
+std::array<std::vector<float>*, 4> CarriedVectors(ClientMemory& memory) {
+  return {&memory.codec.residual, &memory.codec.low_rank_q, &memory.optimizer.first,
+          &memory.optimizer.second};
+}
+std::array<const std::vector<float>*, 4> CarriedVectors(const ClientMemory& memory) {
+  return {&memory.codec.residual, &memory.codec.low_rank_q, &memory.optimizer.first,
+          &memory.optimizer.second};
+}
+
+absl::Status PutSection(ChecksummedWriter& out, std::span<const uint8_t> bytes) {
+  TRIB_RETURN_IF_ERROR(out.Put<uint64_t>(bytes.size()));
+  return out.Write(bytes);
+}
+
+absl::StatusOr<std::vector<uint8_t>> GetSection(ChecksummedReader& in) {
+  TRIB_ASSIGN_OR_RETURN(const uint64_t size, in.Get<uint64_t>());
+  if (size > static_cast<uint64_t>(in.remaining())) {
+    return absl::DataLossError(absl::StrCat(in.path(), ": a section runs past the end"));
+  }
+  std::vector<uint8_t> bytes(size);
+  TRIB_RETURN_IF_ERROR(in.Read(bytes));
+  return bytes;
+}
+
+}  // namespace
+
+// The file: magic, format, config fingerprint, round; the engine's checkpoint
+// (engine/checkpoint.h) and simulation state (RoundEngine::SaveSimulationState) as sections;
+// then one record per client with carried state (id, optimizer step, its four vectors), an end
+// mark, and the checksum (run/checksummed_stream.h).
+absl::Status Simulation::VirtualClients::WriteCheckpoint(const std::string& path, int round,
+                                                         uint64_t fingerprint) const {
+  if (std::optional<std::string> why = WhyNoCheckpoints()) {
+    return absl::FailedPreconditionError(*why);
+  }
+  TRIB_ASSIGN_OR_RETURN(std::unique_ptr<ChecksummedWriter> out, ChecksummedWriter::Create(path));
+  TRIB_RETURN_IF_ERROR(out->Write({reinterpret_cast<const uint8_t*>(kSimulationCheckpointMagic),
+                                   sizeof(kSimulationCheckpointMagic)}));
+  TRIB_RETURN_IF_ERROR(out->Put<uint32_t>(kSimulationCheckpointFormat));
+  TRIB_RETURN_IF_ERROR(out->Put<uint64_t>(fingerprint));
+  TRIB_RETURN_IF_ERROR(out->Put<int32_t>(round));
+  TRIB_RETURN_IF_ERROR(PutSection(*out, SerializeCheckpoint(engine_->MakeCheckpoint(round))));
+  TRIB_RETURN_IF_ERROR(PutSection(*out, engine_->SaveSimulationState()));
+  TRIB_RETURN_IF_ERROR(out->Put<uint64_t>(memories_.size()));
+  for (uint32_t c = 0; c < memories_.size(); ++c) {
+    // A spilled client's vectors come from the spill file, without disturbing it.
+    ClientMemory spilled;
+    if (spill_->IsSpilled(c)) TRIB_RETURN_IF_ERROR(spill_->ReadSpilled(c, spilled));
+    const ClientMemory& memory = spill_->IsSpilled(c) ? spilled : memories_[c];
+    const auto vectors = CarriedVectors(memory);
+    const bool carries = memory.optimizer.step != 0 ||
+                         std::any_of(vectors.begin(), vectors.end(),
+                                     [](const std::vector<float>* v) { return !v->empty(); });
+    if (!carries) continue;
+    TRIB_RETURN_IF_ERROR(out->Put<uint32_t>(c));
+    TRIB_RETURN_IF_ERROR(out->Put<int64_t>(memories_[c].optimizer.step));
+    for (const std::vector<float>* vector : vectors) {
+      TRIB_RETURN_IF_ERROR(out->Put<uint64_t>(vector->size()));
+      TRIB_RETURN_IF_ERROR(out->Write(
+          {reinterpret_cast<const uint8_t*>(vector->data()), vector->size() * sizeof(float)}));
+    }
+  }
+  TRIB_RETURN_IF_ERROR(out->Put<uint32_t>(kEndOfClients));
+  return out->Commit();
+}
+
+absl::StatusOr<int> Simulation::VirtualClients::Resume(const std::string& path,
+                                                       uint64_t fingerprint) {
+  if (std::optional<std::string> why = WhyNoCheckpoints()) {
+    return absl::FailedPreconditionError(absl::StrCat("--resume: ", *why));
+  }
+  absl::StatusOr<int> resumed = ResumeFrom(path, fingerprint);
+  if (resumed.ok() || absl::IsFailedPrecondition(resumed.status())) return resumed;
+  const std::string previous = PreviousVersionPath(path);
+  if (!std::filesystem::exists(previous)) return resumed;
+  LogWarning("%s; resuming from the checkpoint before it, %s", resumed.status().message(),
+             previous);
+  return ResumeFrom(previous, fingerprint);
+}
+
+absl::StatusOr<int> Simulation::VirtualClients::ResumeFrom(const std::string& path,
+                                                           uint64_t fingerprint) {
+  TRIB_ASSIGN_OR_RETURN(std::unique_ptr<ChecksummedReader> in, ChecksummedReader::Open(path));
+  char magic[sizeof(kSimulationCheckpointMagic)];
+  TRIB_RETURN_IF_ERROR(in->Read({reinterpret_cast<uint8_t*>(magic), sizeof(magic)}));
+  if (std::memcmp(magic, kSimulationCheckpointMagic, sizeof(magic)) != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(path, " is not a simulation checkpoint"));
+  }
+  TRIB_ASSIGN_OR_RETURN(const uint32_t format, in->Get<uint32_t>());
+  if (format != kSimulationCheckpointFormat) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ": checkpoint format ", format, "; this build reads ", kSimulationCheckpointFormat));
+  }
+  TRIB_ASSIGN_OR_RETURN(const uint64_t stored_fingerprint, in->Get<uint64_t>());
+  if (stored_fingerprint != fingerprint) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, " belongs to another config; resume with the run's own config.toml"));
+  }
+  TRIB_ASSIGN_OR_RETURN(const int32_t round, in->Get<int32_t>());
+  TRIB_ASSIGN_OR_RETURN(std::vector<uint8_t> engine_bytes, GetSection(*in));
+  TRIB_ASSIGN_OR_RETURN(Checkpoint checkpoint,
+                        ParseCheckpoint(engine_bytes, path, engine_->global_model().specs()));
+  if (checkpoint.round != round) {
+    return absl::DataLossError(absl::StrCat(path, ": the engine's round differs from the file's"));
+  }
+  TRIB_ASSIGN_OR_RETURN(std::vector<uint8_t> simulation_bytes, GetSection(*in));
+  TRIB_ASSIGN_OR_RETURN(const uint64_t clients, in->Get<uint64_t>());
+  if (clients != memories_.size()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, " has ", clients, " clients; this run ", memories_.size()));
+  }
+  // Everything is checked before the engine changes; a client record's failure leaves only
+  // client state behind, and the run stops.
+  std::vector<bool> seen(memories_.size(), false);
+  TRIB_RETURN_IF_ERROR(engine_->Restore(std::move(checkpoint)));
+  TRIB_RETURN_IF_ERROR(engine_->RestoreSimulationState(simulation_bytes));
+  while (true) {
+    TRIB_ASSIGN_OR_RETURN(const uint32_t c, in->Get<uint32_t>());
+    if (c == kEndOfClients) break;
+    if (c >= memories_.size() || seen[c]) {
+      return absl::DataLossError(absl::StrCat(path, ": a bad or repeated client ", c));
+    }
+    seen[c] = true;
+    ClientMemory& memory = memories_[c];
+    TRIB_ASSIGN_OR_RETURN(memory.optimizer.step, in->Get<int64_t>());
+    for (std::vector<float>* vector : CarriedVectors(memory)) {
+      TRIB_ASSIGN_OR_RETURN(const uint64_t count, in->Get<uint64_t>());
+      if (count > static_cast<uint64_t>(in->remaining()) / sizeof(float)) {
+        return absl::DataLossError(
+            absl::StrCat(path, ": client ", c, "'s state runs past the end"));
+      }
+      vector->resize(count);
+      TRIB_RETURN_IF_ERROR(
+          in->Read({reinterpret_cast<uint8_t*>(vector->data()), count * sizeof(float)}));
+    }
+    TRIB_RETURN_IF_ERROR(spill_->Adopt(c, memories_));
+  }
+  if (in->remaining() != 0) return absl::DataLossError(absl::StrCat(path, ": trailing bytes"));
+  return round;
+}
+
 Simulation::Simulation(std::unique_ptr<VirtualClients> clients) : clients_(std::move(clients)) {}
 Simulation::~Simulation() = default;
 
@@ -604,6 +774,16 @@ const ClientMemory& Simulation::client_memory(uint32_t client) const {
   return clients_->memory(client);
 }
 const ModelState* Simulation::server_state() const { return clients_->engine().ServerState(); }
+std::optional<std::string> Simulation::WhyNoCheckpoints() const {
+  return clients_->WhyNoCheckpoints();
+}
+absl::Status Simulation::WriteCheckpoint(const std::string& path, int round,
+                                         uint64_t config_fingerprint) const {
+  return clients_->WriteCheckpoint(path, round, config_fingerprint);
+}
+absl::StatusOr<int> Simulation::Resume(const std::string& path, uint64_t config_fingerprint) {
+  return clients_->Resume(path, config_fingerprint);
+}
 int Simulation::num_workers() const { return clients_->engine().pool().size(); }
 
 }  // namespace tributary

@@ -17,6 +17,8 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "engine/experiment.h"
@@ -58,6 +60,20 @@ class Simulation {
   const ClientMemory& client_memory(uint32_t client) const;
   const ModelState* server_state() const;
   int num_workers() const;
+
+  // Checkpoints (`tributary simulate` writes DIR/checkpoint.bin; --resume): everything the next
+  // round depends on (the engine's checkpoint, the downlink's history and each client's
+  // version, the virtual clock, every client's carried state), so a resumed run ends with the
+  // same metrics and model, byte for byte, as one never stopped. Why this run cannot have them
+  // (several ranks; a technique with per-client state), or nothing.
+  std::optional<std::string> WhyNoCheckpoints() const;
+  // After round `round` completed (from Run()'s callback); `config_fingerprint` ties the file to
+  // the resolved config.
+  absl::Status WriteCheckpoint(const std::string& path, int round,
+                               uint64_t config_fingerprint) const;
+  // Before Run(): goes on after the checkpoint at `path` (or, when that one is damaged, the one
+  // before it); returns its round.
+  absl::StatusOr<int> Resume(const std::string& path, uint64_t config_fingerprint);
 
  private:
   class VirtualClients;
