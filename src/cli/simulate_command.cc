@@ -36,7 +36,10 @@ absl::Status Simulate(const SimulateOptions& options, Communicator& ranks,
   const bool reporting = ranks.rank() == 0;
   const std::string out_dir =
       options.out_dir.empty() ? absl::StrCat("runs/", config.run.name) : options.out_dir;
-  const std::string checkpoint_path = out_dir + "/checkpoint.bin";
+  // Each rank checkpoints the clients it owns (with the engine's state, the same on every rank).
+  const std::string checkpoint_path =
+      ranks.rank() == 0 ? out_dir + "/checkpoint.bin"
+                        : absl::StrCat(out_dir, "/checkpoint.rank", ranks.rank(), ".bin");
   // Ties a checkpoint to the resolved config, as the server's do.
   const uint64_t fingerprint = XXH64(loaded.resolved_toml.data(), loaded.resolved_toml.size(), 0);
   if (options.resume && !std::filesystem::exists(checkpoint_path) &&
@@ -112,29 +115,42 @@ absl::Status Simulate(const SimulateOptions& options, Communicator& ranks,
   ProgressPrinter progress(LogEnabled(LogLevel::kInfo) ? stdout : nullptr, config.run.rounds);
   RoundMetrics last;
   TRIB_RETURN_IF_ERROR(simulation->Run([&](const RoundMetrics& m) -> absl::Status {
-    if (!reporting) {
-      // Goes on only while rank 0 does.
-      TRIB_ASSIGN_OR_RETURN(bool all_ok, ranks.AllOk(true));
-      return all_ok ? absl::OkStatus() : absl::AbortedError("rank 0 stopped the run");
+    absl::Status written = absl::OkStatus();
+    if (reporting) {
+      progress.PrintRound(m);
+      last = m;
+      written = metrics->Write(m);
     }
-    progress.PrintRound(m);
-    last = m;
-    absl::Status written = metrics->Write(m);
     // After the metrics line: a resumed run never repeats a round its metrics already hold.
-    if (written.ok() && m.round > 0 && m.round < config.run.rounds && checkpoint_due(m.round)) {
-      written = simulation->WriteCheckpoint(checkpoint_path, m.round, fingerprint);
-      last_checkpoint = std::chrono::steady_clock::now();
+    // Every rank checkpoints the same rounds: one is written when any rank finds it due.
+    if (checkpoint_every != 0 && m.round > 0 && m.round < config.run.rounds) {
+      bool due = written.ok() && checkpoint_due(m.round);
+      if (ranks.size() > 1) {
+        TRIB_ASSIGN_OR_RETURN(const bool none_due, ranks.AllOk(!due));
+        due = !none_due;
+      }
+      if (due && written.ok()) {
+        written = simulation->WriteCheckpoint(checkpoint_path, m.round, fingerprint);
+        last_checkpoint = std::chrono::steady_clock::now();
+      }
     }
-    if (ranks.size() > 1) TRIB_RETURN_IF_ERROR(ranks.AllOk(written.ok()).status());
+    if (ranks.size() > 1) {
+      // Goes on only while every rank does.
+      TRIB_ASSIGN_OR_RETURN(const bool all_ok, ranks.AllOk(written.ok()));
+      if (written.ok() && !all_ok) return absl::AbortedError("another rank stopped the run");
+    }
     return written;
   }));
-  if (!reporting) return absl::OkStatus();
-  TRIB_RETURN_IF_ERROR(SaveModelState(simulation->global_model(), out_dir + "/model.pt"));
+  if (reporting) {
+    TRIB_RETURN_IF_ERROR(SaveModelState(simulation->global_model(), out_dir + "/model.pt"));
+  }
   // A complete run has nothing to resume: its checkpoints would only take space.
-  for (const std::string& path : {checkpoint_path, PreviousVersionPath(checkpoint_path)}) {
+  for (const std::string& path :
+       {checkpoint_path, PreviousVersionPath(checkpoint_path), checkpoint_path + ".tmp"}) {
     std::error_code ignored;
     std::filesystem::remove(path, ignored);
   }
+  if (!reporting) return absl::OkStatus();
 
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -25,6 +25,37 @@ TEST_F(DistributedSimulationTest, OneAndTwoRanksGiveTheSingleProcessRunBitForBit
                            {2});
 }
 
+// Killed (SIGKILL to both ranks and mpirun) once 3 of 8 rounds are reported, then resumed on 2
+// ranks: each rank goes on from its own checkpoint (the clients it owns), and the results are those
+// of the one-process run never stopped.
+TEST_F(DistributedSimulationTest, KilledTwoRankRunResumesToTheOneProcessResults) {
+  const std::string rounds =
+      "--set run.rounds=8 --set train.momentum=0.9 "
+      "--set train.keep_optimizer_state=true";
+  CommandResult alone = Simulate("", "alone", rounds);
+  ASSERT_EQ(alone.exit_code, 0) << alone.output;
+  const std::string cut = (dir() / "cut").string();
+  const CommandResult killed =
+      RunShell("(" + Mpirun(2) + " " + TRIBUTARY_BINARY + " simulate " +
+               (dir() / "config.toml").string() + " --quiet --checkpoint-every 1 --out " + cut +
+               " " + rounds + " & p=$!; while kill -0 $p 2>/dev/null && [ \"$(cat " + cut +
+               "/metrics.jsonl 2>/dev/null | wc -l)\" -lt 3 ]; do sleep 0.005; done; pkill -9 -P "
+               "$p; kill -9 $p; wait $p; echo \"lines $(wc -l < " +
+               cut + "/metrics.jsonl)\")");
+  const size_t lines = killed.output.rfind("lines ");
+  ASSERT_NE(lines, std::string::npos) << killed.output;
+  const int reported = std::stoi(killed.output.substr(lines + 6));
+  ASSERT_GE(reported, 3) << killed.output;
+  ASSERT_LT(reported, 8) << "the run ended before it was killed\n" << killed.output;
+  CommandResult resumed = RunShell(Mpirun(2) + " " + TRIBUTARY_BINARY + " simulate " + cut +
+                                   "/config.toml --out " + cut + " --resume");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_EQ(Metrics(cut), Metrics(dir() / "alone"));
+  EXPECT_TRUE(ReadFile(std::filesystem::path(cut) / "model.pt") ==
+              ReadFile(dir() / "alone" / "model.pt"));
+  EXPECT_FALSE(std::filesystem::exists(cut + "/checkpoint.rank1.bin"));
+}
+
 TEST_F(DistributedSimulationTest, ARankThatFailsEndsTheJobWithItsError) {
   CommandResult first = Simulate("", "taken", "");
   ASSERT_EQ(first.exit_code, 0) << first.output;

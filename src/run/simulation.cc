@@ -89,6 +89,8 @@ class Simulation::VirtualClients final : public ClientChannel {
                  ClientRecord& record);
   // Resume() from one file (the newest or the previous one).
   absl::StatusOr<int> ResumeFrom(const std::string& path, uint64_t fingerprint);
+  // The round of the checkpoint at `path`, once its checksum and header are checked.
+  absl::StatusOr<int> CheckpointRound(const std::string& path, uint64_t fingerprint) const;
 
   // Hands an upload to the server: as it is, or under secure aggregation as the client's masked
   // input. Sets the record's fate, and bytes_up to what was sent.
@@ -590,7 +592,6 @@ absl::Status Simulation::VirtualClients::GatherClientEvaluations(
 }
 
 std::optional<std::string> Simulation::VirtualClients::WhyNoCheckpoints() const {
-  if (distributed()) return "checkpoints over several ranks are not written yet";
   if (step_->TechniquesKeepClientState()) {
     return "a technique keeps per-client state (SCAFFOLD's control variates, local layers) "
            "that checkpoints do not hold yet";
@@ -617,6 +618,27 @@ std::array<const std::vector<float>*, 4> CarriedVectors(const ClientMemory& memo
 absl::Status PutSection(ChecksummedWriter& out, std::span<const uint8_t> bytes) {
   TRIB_RETURN_IF_ERROR(out.Put<uint64_t>(bytes.size()));
   return out.Write(bytes);
+}
+
+// Magic, format and the config fingerprint; errors name the file.
+absl::Status ReadCheckpointHeader(ChecksummedReader& in, uint64_t fingerprint) {
+  const std::string& path = in.path();
+  char magic[sizeof(kSimulationCheckpointMagic)];
+  TRIB_RETURN_IF_ERROR(in.Read({reinterpret_cast<uint8_t*>(magic), sizeof(magic)}));
+  if (std::memcmp(magic, kSimulationCheckpointMagic, sizeof(magic)) != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(path, " is not a simulation checkpoint"));
+  }
+  TRIB_ASSIGN_OR_RETURN(const uint32_t format, in.Get<uint32_t>());
+  if (format != kSimulationCheckpointFormat) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ": checkpoint format ", format, "; this build reads ", kSimulationCheckpointFormat));
+  }
+  TRIB_ASSIGN_OR_RETURN(const uint64_t stored_fingerprint, in.Get<uint64_t>());
+  if (stored_fingerprint != fingerprint) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, " belongs to another config; resume with the run's own config.toml"));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<uint8_t>> GetSection(ChecksummedReader& in) {
@@ -676,33 +698,61 @@ absl::StatusOr<int> Simulation::VirtualClients::Resume(const std::string& path,
   if (std::optional<std::string> why = WhyNoCheckpoints()) {
     return absl::FailedPreconditionError(absl::StrCat("--resume: ", *why));
   }
+  const std::string previous = PreviousVersionPath(path);
+  if (distributed()) {
+    // Each rank has its own file and the one before it; a crash while they were being written
+    // can leave ranks one round apart. The newest round every rank holds is resumed.
+    std::vector<uint8_t> mine;
+    ByteWriter out(&mine);
+    absl::Status refused = absl::OkStatus();  // another config: after the exchange, not before
+    for (const std::string& candidate : {path, previous}) {
+      absl::StatusOr<int> round = CheckpointRound(candidate, fingerprint);
+      if (!round.ok() && absl::IsFailedPrecondition(round.status())) refused = round.status();
+      out.Put<int32_t>(round.ok() ? *round : -1);
+    }
+    std::vector<std::vector<uint8_t>> others;
+    TRIB_RETURN_IF_ERROR(ranks_->AllGather(mine, &others));
+    TRIB_RETURN_IF_ERROR(refused);
+    others[ranks_->rank()] = mine;
+    const auto holds = [](const std::vector<uint8_t>& rounds, int32_t round) {
+      for (size_t at = 0; at + sizeof(int32_t) <= rounds.size(); at += sizeof(int32_t)) {
+        int32_t held;
+        std::memcpy(&held, rounds.data() + at, sizeof(held));
+        if (held == round) return true;
+      }
+      return false;
+    };
+    for (size_t at = 0; at < 2; ++at) {
+      int32_t round;
+      std::memcpy(&round, mine.data() + at * sizeof(int32_t), sizeof(round));
+      if (round < 0) continue;
+      const bool everywhere = std::all_of(others.begin(), others.end(),
+                                          [&](const auto& theirs) { return holds(theirs, round); });
+      if (everywhere) return ResumeFrom(at == 0 ? path : previous, fingerprint);
+    }
+    return absl::FailedPreconditionError(
+        absl::StrCat("--resume: the ranks hold no checkpoint of a common round (", path, " and ",
+                     previous, " on each rank; resume with as many ranks as the run had)"));
+  }
   absl::StatusOr<int> resumed = ResumeFrom(path, fingerprint);
   if (resumed.ok() || absl::IsFailedPrecondition(resumed.status())) return resumed;
-  const std::string previous = PreviousVersionPath(path);
   if (!std::filesystem::exists(previous)) return resumed;
   LogWarning("%s; resuming from the checkpoint before it, %s", resumed.status().message(),
              previous);
   return ResumeFrom(previous, fingerprint);
 }
 
+absl::StatusOr<int> Simulation::VirtualClients::CheckpointRound(const std::string& path,
+                                                                uint64_t fingerprint) const {
+  TRIB_ASSIGN_OR_RETURN(std::unique_ptr<ChecksummedReader> in, ChecksummedReader::Open(path));
+  TRIB_RETURN_IF_ERROR(ReadCheckpointHeader(*in, fingerprint));
+  return in->Get<int32_t>();
+}
+
 absl::StatusOr<int> Simulation::VirtualClients::ResumeFrom(const std::string& path,
                                                            uint64_t fingerprint) {
   TRIB_ASSIGN_OR_RETURN(std::unique_ptr<ChecksummedReader> in, ChecksummedReader::Open(path));
-  char magic[sizeof(kSimulationCheckpointMagic)];
-  TRIB_RETURN_IF_ERROR(in->Read({reinterpret_cast<uint8_t*>(magic), sizeof(magic)}));
-  if (std::memcmp(magic, kSimulationCheckpointMagic, sizeof(magic)) != 0) {
-    return absl::InvalidArgumentError(absl::StrCat(path, " is not a simulation checkpoint"));
-  }
-  TRIB_ASSIGN_OR_RETURN(const uint32_t format, in->Get<uint32_t>());
-  if (format != kSimulationCheckpointFormat) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        path, ": checkpoint format ", format, "; this build reads ", kSimulationCheckpointFormat));
-  }
-  TRIB_ASSIGN_OR_RETURN(const uint64_t stored_fingerprint, in->Get<uint64_t>());
-  if (stored_fingerprint != fingerprint) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(path, " belongs to another config; resume with the run's own config.toml"));
-  }
+  TRIB_RETURN_IF_ERROR(ReadCheckpointHeader(*in, fingerprint));
   TRIB_ASSIGN_OR_RETURN(const int32_t round, in->Get<int32_t>());
   TRIB_ASSIGN_OR_RETURN(std::vector<uint8_t> engine_bytes, GetSection(*in));
   TRIB_ASSIGN_OR_RETURN(Checkpoint checkpoint,
