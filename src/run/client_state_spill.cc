@@ -15,6 +15,10 @@
 namespace tributary {
 namespace {
 
+// Direct I/O's unit: offsets, lengths and buffers are multiples of it.
+constexpr int64_t kBlock = 4096;
+int64_t RoundUpToBlock(int64_t bytes) { return (bytes + kBlock - 1) / kBlock * kBlock; }
+
 // A spilled state: four counts (residual, low_rank_q, optimizer first, second), then the values.
 constexpr int kVectors = 4;
 constexpr int64_t kHeaderBytes = kVectors * sizeof(int64_t);
@@ -81,7 +85,11 @@ absl::Status ClientStateSpill::OpenFile() {
   const std::string dir =
       dir_.empty() ? std::filesystem::temp_directory_path().string() : std::string(dir_);
   // Unlinked from the start: the kernel frees it when the process ends, however it ends.
-  fd_ = open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  // Direct I/O where the file system has it: the state goes to the disk without passing through
+  // the page cache, whose fresh pages cost more here than the disk's time.
+  fd_ = open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC | O_DIRECT, 0600);
+  direct_ = fd_ >= 0;
+  if (fd_ < 0) fd_ = open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
   if (fd_ < 0) {  // a file system without O_TMPFILE: create, then unlink at once
     std::string name = (std::filesystem::path(dir) / "tributary-client-state-XXXXXX").string();
     fd_ = mkostemp(name.data(), O_CLOEXEC);
@@ -93,8 +101,8 @@ absl::Status ClientStateSpill::OpenFile() {
                      std::strerror(errno)));
   }
   path_ = absl::StrCat(dir, " (unlinked file)");
-  LogInfo("clients' state past %.1f MiB (compute.client_state_mb) is spilled to %s",
-          static_cast<double>(budget_bytes_) / (1 << 20), path_);
+  LogInfo("clients' state past %.1f MiB (compute.client_state_mb) is spilled to %s%s",
+          static_cast<double>(budget_bytes_) / (1 << 20), path_, direct_ ? ", direct I/O" : "");
   return absl::OkStatus();
 }
 
@@ -124,20 +132,36 @@ absl::Status ClientStateSpill::Spill(uint32_t client, ClientMemory& memory) {
   std::array<int64_t, kVectors> counts;
   for (int v = 0; v < kVectors; ++v) counts[v] = static_cast<int64_t>(vectors[v]->size());
   const int64_t length = kHeaderBytes + bytes_[client];
-  const int64_t offset = AllocateExtent(length);
-  absl::Status written = WriteAt(fd_, counts.data(), kHeaderBytes, offset);
-  int64_t at = offset + kHeaderBytes;
-  for (int v = 0; v < kVectors && written.ok(); ++v) {
-    const int64_t size = counts[v] * static_cast<int64_t>(sizeof(float));
-    written = WriteAt(fd_, vectors[v]->data(), size, at);
-    at += size;
+  // Direct I/O moves whole blocks: the record is padded to them.
+  const int64_t footprint = direct_ ? RoundUpToBlock(length) : length;
+  const int64_t offset = AllocateExtent(footprint);
+  absl::Status written;
+  if (direct_) {
+    uint8_t* staging = Staging(footprint);
+    if (staging == nullptr) return absl::ResourceExhaustedError("no memory for the spill buffer");
+    std::memcpy(staging, counts.data(), kHeaderBytes);
+    int64_t at = kHeaderBytes;
+    for (const std::vector<float>* vector : vectors) {
+      std::memcpy(staging + at, vector->data(), vector->size() * sizeof(float));
+      at += static_cast<int64_t>(vector->size() * sizeof(float));
+    }
+    std::memset(staging + at, 0, static_cast<size_t>(footprint - at));
+    written = WriteAt(fd_, staging, footprint, offset);
+  } else {
+    written = WriteAt(fd_, counts.data(), kHeaderBytes, offset);
+    int64_t at = offset + kHeaderBytes;
+    for (int v = 0; v < kVectors && written.ok(); ++v) {
+      const int64_t size = counts[v] * static_cast<int64_t>(sizeof(float));
+      written = WriteAt(fd_, vectors[v]->data(), size, at);
+      at += size;
+    }
   }
   if (!written.ok()) {
-    free_extents_[length].push_back(offset);
+    free_extents_[footprint].push_back(offset);
     return written;
   }
   for (std::vector<float>* vector : vectors) std::vector<float>().swap(*vector);  // frees it
-  spilled_[client] = {.offset = offset, .length = length};
+  spilled_[client] = {.offset = offset, .length = length, .footprint = footprint};
   spilled_bytes_ += length;
   resident_bytes_ -= bytes_[client];
   bytes_[client] = 0;
@@ -151,8 +175,20 @@ absl::Status ClientStateSpill::ReadRecord(uint32_t client, const Extent& extent,
     return absl::InternalError(
         absl::StrCat("client ", client, " has state in memory and in the spill file"));
   }
+  // Direct I/O: the whole padded record into the staging buffer, values copied from there.
+  const uint8_t* staged = nullptr;
+  if (direct_) {
+    uint8_t* staging = Staging(extent.footprint);
+    if (staging == nullptr) return absl::ResourceExhaustedError("no memory for the spill buffer");
+    TRIB_RETURN_IF_ERROR(ReadAt(fd_, staging, extent.footprint, extent.offset));
+    staged = staging;
+  }
   std::array<int64_t, kVectors> counts;
-  TRIB_RETURN_IF_ERROR(ReadAt(fd_, counts.data(), kHeaderBytes, extent.offset));
+  if (staged != nullptr) {
+    std::memcpy(counts.data(), staged, kHeaderBytes);
+  } else {
+    TRIB_RETURN_IF_ERROR(ReadAt(fd_, counts.data(), kHeaderBytes, extent.offset));
+  }
   int64_t values = 0;
   for (int64_t count : counts) {
     if (count < 0 || count > extent.length) values = -1;
@@ -162,12 +198,14 @@ absl::Status ClientStateSpill::ReadRecord(uint32_t client, const Extent& extent,
     return absl::DataLossError(
         absl::StrCat("the client-state spill file holds a damaged record for client ", client));
   }
-  int64_t at = extent.offset + kHeaderBytes;
+  int64_t at = kHeaderBytes;
   for (int v = 0; v < kVectors; ++v) {
     vectors[v]->resize(static_cast<size_t>(counts[v]));
     const int64_t size = counts[v] * static_cast<int64_t>(sizeof(float));
-    absl::Status read = ReadAt(fd_, vectors[v]->data(), size, at);
-    if (!read.ok()) {
+    if (staged != nullptr) {
+      std::memcpy(vectors[v]->data(), staged + at, static_cast<size_t>(size));
+    } else if (absl::Status read = ReadAt(fd_, vectors[v]->data(), size, extent.offset + at);
+               !read.ok()) {
       for (std::vector<float>* vector : vectors) std::vector<float>().swap(*vector);
       return read;
     }
@@ -176,10 +214,18 @@ absl::Status ClientStateSpill::ReadRecord(uint32_t client, const Extent& extent,
   return absl::OkStatus();
 }
 
+uint8_t* ClientStateSpill::Staging(int64_t bytes) const {
+  if (staging_size_ < bytes) {
+    staging_.reset(static_cast<uint8_t*>(std::aligned_alloc(kBlock, static_cast<size_t>(bytes))));
+    staging_size_ = staging_ ? bytes : 0;
+  }
+  return staging_.get();
+}
+
 absl::Status ClientStateSpill::Restore(uint32_t client, ClientMemory& memory) {
   const Extent extent = spilled_[client];
   TRIB_RETURN_IF_ERROR(ReadRecord(client, extent, memory));
-  free_extents_[extent.length].push_back(extent.offset);
+  free_extents_[extent.footprint].push_back(extent.offset);
   spilled_[client] = {};
   spilled_bytes_ -= extent.length;
   bytes_[client] = StateBytes(memory);

@@ -10,6 +10,7 @@
 #define TRIBUTARY_RUN_CLIENT_STATE_SPILL_H_
 
 #include <cstdint>
+#include <cstdlib>
 #include <deque>
 #include <map>
 #include <memory>
@@ -55,8 +56,9 @@ class ClientStateSpill {
 
  private:
   struct Extent {
-    int64_t offset = -1;  // -1: not spilled
-    int64_t length = 0;
+    int64_t offset = -1;    // -1: not spilled
+    int64_t length = 0;     // the record's bytes
+    int64_t footprint = 0;  // the file's bytes it takes (padded to blocks for direct I/O)
   };
 
   // Brings the bytes each of the last cohort's clients now holds into the accounts.
@@ -72,6 +74,11 @@ class ClientStateSpill {
   std::string dir_;
   std::string path_;  // the file's folder and name, for messages (the file itself is unlinked)
   int fd_ = -1;
+  bool direct_ = false;  // the file is open with O_DIRECT
+  // A block-aligned buffer that direct I/O goes through (records are copied in and out).
+  uint8_t* Staging(int64_t bytes) const;
+  mutable std::unique_ptr<uint8_t, decltype(&std::free)> staging_{nullptr, &std::free};
+  mutable int64_t staging_size_ = 0;
   int64_t file_end_ = 0;
   std::map<int64_t, std::vector<int64_t>> free_extents_;  // by length: offsets to reuse
 
