@@ -118,8 +118,13 @@ int64_t ClientStateSpill::AllocateExtent(int64_t length) {
   return offset;
 }
 
-void ClientStateSpill::AccountLastCohort(const std::vector<ClientMemory>& memories) {
+void ClientStateSpill::AccountLastCohort(std::vector<ClientMemory>& memories) {
   for (uint32_t c : last_cohort_) {
+    std::vector<float>& residual = memories[c].codec.residual;
+    if (residual.empty() && residual.capacity() > 0) {  // lent, not used (the client dropped)
+      spare_.push_back(std::move(residual));
+      residual = std::vector<float>();
+    }
     const int64_t now = StateBytes(memories[c]);
     resident_bytes_ += now - bytes_[c];
     bytes_[c] = now;
@@ -160,7 +165,11 @@ absl::Status ClientStateSpill::Spill(uint32_t client, ClientMemory& memory) {
     free_extents_[footprint].push_back(offset);
     return written;
   }
-  for (std::vector<float>* vector : vectors) std::vector<float>().swap(*vector);  // frees it
+  // The residual's buffer goes to a client of the coming round, whose residual then needs no
+  // fresh pages (faulting them in is slow on this VM); the rest is freed.
+  spare_.push_back(std::move(memory.codec.residual));
+  spare_.back().clear();
+  for (std::vector<float>* vector : vectors) std::vector<float>().swap(*vector);
   spilled_[client] = {.offset = offset, .length = length, .footprint = footprint};
   spilled_bytes_ += length;
   resident_bytes_ -= bytes_[client];
@@ -224,6 +233,10 @@ uint8_t* ClientStateSpill::Staging(int64_t bytes) const {
 
 absl::Status ClientStateSpill::Restore(uint32_t client, ClientMemory& memory) {
   const Extent extent = spilled_[client];
+  if (!spare_.empty() && memory.codec.residual.capacity() == 0) {
+    memory.codec.residual = std::move(spare_.back());
+    spare_.pop_back();
+  }
   TRIB_RETURN_IF_ERROR(ReadRecord(client, extent, memory));
   free_extents_[extent.footprint].push_back(extent.offset);
   spilled_[client] = {};
@@ -249,6 +262,7 @@ absl::Status ClientStateSpill::Adopt(uint32_t client, std::vector<ClientMemory>&
     if (last_use_[oldest] != call || bytes_[oldest] == 0) continue;
     TRIB_RETURN_IF_ERROR(Spill(oldest, memories[oldest]));
   }
+  spare_.clear();  // no round to lend them to
   return absl::OkStatus();
 }
 
@@ -278,6 +292,16 @@ absl::Status ClientStateSpill::PrepareRound(std::span<const uint32_t> cohort,
   for (uint32_t c : cohort) {
     if (spilled_[c].offset >= 0) TRIB_RETURN_IF_ERROR(Restore(c, memories[c]));
   }
+  // Clients without a residual yet get a spilled client's buffer to fill (error feedback keeps
+  // its capacity); what is left over is freed.
+  for (uint32_t c : cohort) {
+    if (spare_.empty()) break;
+    std::vector<float>& residual = memories[c].codec.residual;
+    if (!residual.empty() || residual.capacity() > 0) continue;
+    residual = std::move(spare_.back());
+    spare_.pop_back();
+  }
+  spare_.clear();
   last_cohort_.assign(cohort.begin(), cohort.end());
   return absl::OkStatus();
 }

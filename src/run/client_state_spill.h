@@ -62,7 +62,8 @@ class ClientStateSpill {
   };
 
   // Brings the bytes each of the last cohort's clients now holds into the accounts.
-  void AccountLastCohort(const std::vector<ClientMemory>& memories);
+  // Takes back the buffers lent to clients that did not use them.
+  void AccountLastCohort(std::vector<ClientMemory>& memories);
   absl::Status Spill(uint32_t client, ClientMemory& memory);
   absl::Status Restore(uint32_t client, ClientMemory& memory);
   // Reads the record at `extent` into `memory`'s empty vectors (left empty on an error).
@@ -88,6 +89,8 @@ class ClientStateSpill {
   // (client, call) in the order of use; an entry is stale once the client was used again.
   std::deque<std::pair<uint32_t, int64_t>> use_order_;
   std::vector<uint32_t> last_cohort_;
+  // Residual buffers of clients just spilled, lent to the round's clients that need one.
+  std::vector<std::vector<float>> spare_;
   int64_t calls_ = 0;
   int64_t resident_bytes_ = 0;
   int64_t spilled_bytes_ = 0;
