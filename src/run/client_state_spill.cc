@@ -68,8 +68,9 @@ absl::Status ReadAt(int fd, void* data, int64_t size, int64_t offset) {
 
 }  // namespace
 
-ClientStateSpill::ClientStateSpill(int64_t budget_bytes, std::string dir, size_t clients)
-    : budget_bytes_(budget_bytes), dir_(std::move(dir)) {
+ClientStateSpill::ClientStateSpill(int64_t budget_bytes, std::string dir, size_t clients,
+                                   bool direct_io)
+    : budget_bytes_(budget_bytes), dir_(std::move(dir)), try_direct_(direct_io) {
   if (budget_bytes_ > 0) {
     bytes_.assign(clients, 0);
     last_use_.assign(clients, -1);
@@ -87,7 +88,7 @@ absl::Status ClientStateSpill::OpenFile() {
   // Unlinked from the start: the kernel frees it when the process ends, however it ends.
   // Direct I/O where the file system has it: the state goes to the disk without passing through
   // the page cache, whose fresh pages cost more here than the disk's time.
-  fd_ = open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC | O_DIRECT, 0600);
+  if (try_direct_) fd_ = open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC | O_DIRECT, 0600);
   direct_ = fd_ >= 0;
   if (fd_ < 0) fd_ = open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
   if (fd_ < 0) {  // a file system without O_TMPFILE: create, then unlink at once
@@ -152,6 +153,14 @@ absl::Status ClientStateSpill::Spill(uint32_t client, ClientMemory& memory) {
     }
     std::memset(staging + at, 0, static_cast<size_t>(footprint - at));
     written = WriteAt(fd_, staging, footprint, offset);
+    if (!written.ok() && errno == EINVAL) {
+      // A file system that opened the file for direct I/O but refuses it: buffered from now on.
+      const int flags = fcntl(fd_, F_GETFL);
+      if (flags >= 0 && fcntl(fd_, F_SETFL, flags & ~O_DIRECT) == 0) {
+        direct_ = false;
+        written = WriteAt(fd_, staging, footprint, offset);
+      }
+    }
   } else {
     written = WriteAt(fd_, counts.data(), kHeaderBytes, offset);
     int64_t at = offset + kHeaderBytes;

@@ -27,7 +27,9 @@ class ClientStateSpill {
  public:
   // `budget_bytes` 0: no limit (nothing is ever spilled). The file is created in `dir` (empty:
   // the temp folder) on the first spill.
-  ClientStateSpill(int64_t budget_bytes, std::string dir, size_t clients);
+  // `direct_io`: write the file with O_DIRECT where the file system allows it (tests turn it
+  // off to cover the buffered path).
+  ClientStateSpill(int64_t budget_bytes, std::string dir, size_t clients, bool direct_io = true);
   ~ClientStateSpill();
   ClientStateSpill(const ClientStateSpill&) = delete;
   ClientStateSpill& operator=(const ClientStateSpill&) = delete;
@@ -75,6 +77,7 @@ class ClientStateSpill {
   std::string dir_;
   std::string path_;  // the file's folder and name, for messages (the file itself is unlinked)
   int fd_ = -1;
+  bool try_direct_ = true;
   bool direct_ = false;  // the file is open with O_DIRECT
   // A block-aligned buffer that direct I/O goes through (records are copied in and out).
   uint8_t* Staging(int64_t bytes) const;

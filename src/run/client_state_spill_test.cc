@@ -32,11 +32,15 @@ void ExpectSameState(const ClientMemory& a, const ClientMemory& b) {
   EXPECT_EQ(a.optimizer.second, b.optimizer.second);
 }
 
-TEST(ClientStateSpillTest, SpillsTheLeastRecentlyTrainedAndRestoresExactly) {
+// Direct I/O (O_DIRECT) and buffered.
+class ClientStateSpillIoTest : public ::testing::TestWithParam<bool> {};
+
+TEST_P(ClientStateSpillIoTest, SpillsTheLeastRecentlyTrainedAndRestoresExactly) {
   constexpr size_t kClients = 40;
   std::vector<ClientMemory> memories(kClients);
   // Room for about three clients' residuals outside the round.
-  ClientStateSpill spill(/*budget_bytes=*/3 * kValues * 4 + 100, "", kClients);
+  ClientStateSpill spill(/*budget_bytes=*/3 * kValues * 4 + 100, "", kClients,
+                         /*direct_io=*/GetParam());
   std::vector<uint32_t> trained;
   for (uint32_t round = 0; round < 10; ++round) {
     const std::vector<uint32_t> cohort = {round * 4, round * 4 + 1, round * 4 + 2, round * 4 + 3};
@@ -68,6 +72,8 @@ TEST(ClientStateSpillTest, SpillsTheLeastRecentlyTrainedAndRestoresExactly) {
   }
   EXPECT_LE(spill.resident_bytes(), 3 * kValues * 4 + 100 + 2 * 7 * kValues);
 }
+
+INSTANTIATE_TEST_SUITE_P(DirectAndBuffered, ClientStateSpillIoTest, ::testing::Bool());
 
 TEST(ClientStateSpillTest, NoBudgetNeverSpills) {
   std::vector<ClientMemory> memories(8);
