@@ -1,9 +1,11 @@
 // Keeps the simulated clients' carried state within a memory budget (compute.client_state_mb):
 // error-feedback residuals, PowerSGD's Q and kept optimizer state are model-sized per client that
 // ever trained, so a population of 100,000 would need tens of GB. Past the budget the least
-// recently trained clients' vectors are written to one unlinked spill file and freed; when such a
-// client is next in a cohort they are read back exactly (the same bytes: results do not depend
-// on the budget). Technique state (SCAFFOLD's control variate, local layers) stays in memory.
+// recently trained clients' vectors are written to one unlinked spill file (direct I/O where the
+// file system allows it) and leave memory (a residual's buffer is lent to a client of the coming
+// round that needs one, the rest freed); when such a client is next in a cohort they are read
+// back exactly (the same bytes: results do not depend on the budget). Technique state
+// (SCAFFOLD's control variate, local layers) stays in memory.
 //
 // Not thread-safe: called between rounds.
 #ifndef TRIBUTARY_RUN_CLIENT_STATE_SPILL_H_
