@@ -34,6 +34,8 @@ enum class RngPurpose : uint64_t {
   kSecAggDropout = 19,   // simulated dropouts between secure aggregation stages
   kSecAggCodec = 20,     // the uplink codec seed all clients of a secure round share
   kSyntheticData = 21,   // data.dataset = synthetic_images: each generated example
+  kSeedPool = 22,        // model.seed_pool: chunk `client` of direction `round` (shared by all)
+  kSeedChoice = 23,      // train.optimizer = zo_sgd: which pool seed each local step perturbs along
 };
 
 using Rng = std::mt19937_64;

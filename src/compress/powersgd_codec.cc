@@ -3,8 +3,8 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "common/fast_rng.h"
 #include "common/status_util.h"
-#include "compress/fast_rng.h"
 
 namespace tributary {
 namespace {

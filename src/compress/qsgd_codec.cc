@@ -8,9 +8,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/fast_rng.h"
 #include "common/status_util.h"
 #include "compress/bit_packing.h"
-#include "compress/fast_rng.h"
 #include "compress/value_range.h"
 
 namespace tributary {

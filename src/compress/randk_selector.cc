@@ -5,7 +5,7 @@
 #include <unordered_set>
 
 #include "absl/strings/str_cat.h"
-#include "compress/fast_rng.h"
+#include "common/fast_rng.h"
 
 namespace tributary {
 

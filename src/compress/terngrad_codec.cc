@@ -7,9 +7,9 @@
 #include <limits>
 
 #include "absl/strings/str_cat.h"
+#include "common/fast_rng.h"
 #include "common/status_util.h"
 #include "compress/bit_packing.h"
-#include "compress/fast_rng.h"
 #include "compress/value_range.h"
 
 // 2-bit codes: 0 is zero, 1 is +scale, 2 is -scale; 3 is invalid.

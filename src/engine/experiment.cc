@@ -34,6 +34,11 @@ absl::Status ExperimentConfig::Validate() const {
         "coordinate, so they cannot be rotated with them) would act on the wrong coordinates. "
         "Set train.keep_optimizer_state = false: the moments restart each round");
   }
+  if (IsSeedSubspace(model) != (train.optimizer == OptimizerKind::kZerothOrder)) {
+    return absl::InvalidArgumentError(
+        "model.seed_pool and train.optimizer = zo_sgd go together: a seeded-subspace model has "
+        "no gradient to its coefficients, and zeroth-order steps move along the pool's seeds");
+  }
   if (data.text.min_year > data.text.max_year) {
     return absl::InvalidArgumentError("data.min_year must not be after data.max_year");
   }

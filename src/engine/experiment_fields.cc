@@ -136,13 +136,24 @@ std::vector<ExperimentField> CoreFields() {
                      "torchscript: float buffers (batch-norm statistics) are averaged with the "
                      "model (aggregate) or kept on each client (local)",
                      [](C& c) -> std::string& { return c.model.buffers; }),
-      StringField<C>("model.base", "gpt with LoRA: checkpoint (model.pt) of the frozen model",
+      StringField<C>("model.base",
+                     "gpt with LoRA, or model.seed_pool: checkpoint (model.pt) of the frozen model",
                      [](C& c) -> std::string& { return c.model.base; }),
+      IntegerField<C>(
+          "model.seed_pool",
+          "K > 0: zeroth-order fine-tuning in K seeded directions over model.base (FedKSeed); "
+          "the model's state is K coefficients, trained with train.optimizer = zo_sgd",
+          [](C& c) -> int& { return c.model.seed_pool; }, 0, 1 << 20),
+      IntegerField<C>(
+          "model.seed_pool_seed", "the seed the pool's directions are drawn from (every party's)",
+          [](C& c) -> uint64_t& { return c.model.seed_pool_seed; }, 0, kMaxInt64),
       IntegerField<C>(
           "model.hidden", "width of the hidden fully connected layer(s)",
           [](C& c) -> int& { return c.model.hidden; }, 1, 65536),
       EnumField<C>(
-          "train.optimizer", "local optimizer: sgd or adamw",
+          "train.optimizer",
+          "local optimizer: sgd, adamw, or zo_sgd (zeroth-order, two forward passes per step "
+          "along a seed drawn uniformly from model.seed_pool; no momentum)",
           [](C& c) -> OptimizerKind& { return c.train.optimizer; }, ParseOptimizerKind,
           OptimizerKindName),
       FloatField<C>("train.lr", "local learning rate",
@@ -162,6 +173,9 @@ std::vector<ExperimentField> CoreFields() {
       IntegerField<C>(
           "train.steps", "local mini-batch steps per round; overrides epochs when > 0",
           [](C& c) -> int& { return c.train.steps; }, 0, 100000000),
+      FloatField<C>("train.zo_eps",
+                    "zo_sgd: perturbation scale of the two-sided difference along a direction",
+                    [](C& c) -> double& { return c.train.zo_eps; }),
       FloatField<C>("train.clip_norm", "clip each step's gradient to this L2 norm (0: off)",
                     [](C& c) -> double& { return c.train.clip_norm; }),
       IntegerField<C>(

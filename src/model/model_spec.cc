@@ -82,6 +82,22 @@ absl::Status ValidateModelSpec(const ModelSpec& spec) {
       spec.num_classes < 2) {
     return absl::InvalidArgumentError("model input shape and class count must be positive");
   }
+  if (spec.seed_pool < 0 || spec.seed_pool > (1 << 20)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("model.seed_pool must be in [0, 1048576], got ", spec.seed_pool));
+  }
+  if (IsSeedSubspace(spec)) {
+    if (spec.base.empty()) {
+      return absl::InvalidArgumentError(
+          "model.seed_pool needs model.base: the checkpoint the seeded directions start from");
+    }
+    if (spec.name == "torchscript" || spec.lora_rank != 0 || !spec.init.empty()) {
+      return absl::InvalidArgumentError(
+          "model.seed_pool works over a built-in model's full weights: not with torchscript, "
+          "LoRA (model.lora_rank) or model.init (the coefficients start at zero, the weights at "
+          "model.base)");
+    }
+  }
   if (spec.name == "gpt") return ValidateGptSpec(spec);
   if (spec.name == "torchscript") return ValidateTorchScriptSpec(spec);
   if (spec.lora_rank != 0) return absl::InvalidArgumentError("LoRA needs model.name = gpt");

@@ -39,6 +39,12 @@ struct ModelSpec {
   double lora_alpha = 16.0;
   bool lora_train_a = true;
   std::string base;  // checkpoint of the full model (SaveModelState / simulate's model.pt)
+  // Zeroth-order fine-tuning in a seeded subspace (FedKSeed; model/seed_subspace.h): seed_pool
+  // K > 0 freezes the `base` checkpoint W0 and makes the model's state K coefficients c, the
+  // weights W0 + sum_j c_j z_j with z_j ~ N(0, I) drawn from the pool's seed j. Trained with
+  // train.optimizer = zo_sgd; every party must use the same seed_pool_seed.
+  int seed_pool = 0;
+  uint64_t seed_pool_seed = 1;
   // Checkpoint the global model starts from (e.g. a pre-trained model to fine-tune); every party
   // loads it locally, as the initial model. Empty: initialized from the seed.
   std::string init;
@@ -68,6 +74,9 @@ absl::Status ValidateTorchScriptSpec(const ModelSpec& spec);
 
 // True when the spec's tensors are LoRA adapters over a frozen base.
 inline bool IsLora(const ModelSpec& spec) { return spec.name == "gpt" && spec.lora_rank > 0; }
+
+// True when the spec's state is the coefficients of a seeded subspace over a frozen base.
+inline bool IsSeedSubspace(const ModelSpec& spec) { return spec.seed_pool > 0; }
 
 // Freshly initialized parameters (PyTorch's default initialization), fixed by `seed`.
 // Thread-safe.

@@ -61,11 +61,64 @@ struct CnnImpl : torch::nn::Module {
   torch::nn::Linear fc1{nullptr}, fc2{nullptr};
 };
 
+// model.seed_pool: the full model (its own initialization is overwritten) with its parameters
+// rebound to views of one flat tensor, filled with W(c) whenever coefficients c are loaded.
+absl::StatusOr<std::unique_ptr<Network>> CreateSeedSubspaceNetwork(const ModelSpec& spec) {
+  TRIB_ASSIGN_OR_RETURN(std::shared_ptr<const SeedSubspace> space,
+                        LoadSharedSubspace(spec.base, spec.seed_pool, spec.seed_pool_seed));
+  ModelSpec full = spec;
+  full.seed_pool = 0;
+  full.base.clear();
+  TRIB_ASSIGN_OR_RETURN(std::unique_ptr<Network> made, Network::Create(full));
+  std::shared_ptr<Network> inner = std::move(made);
+  if (inner->layout() != space->base().specs() ||
+      inner->layout().size() != inner->Parameters().size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("model.base ", spec.base, " does not hold this model's parameters (",
+                     space->base().specs().size(), " tensors in the file, ", inner->layout().size(),
+                     " in the model): it must be a model.pt of the same model.name and sizes"));
+  }
+  auto subspace = std::make_shared<SubspaceWeights>();
+  subspace->space = space;
+  subspace->weights = torch::empty({static_cast<int64_t>(space->dimension())}, torch::kFloat32);
+  {
+    torch::NoGradGuard no_grad;
+    int64_t offset = 0;
+    for (torch::Tensor parameter : inner->Parameters()) {
+      parameter.set_data(
+          subspace->weights.narrow(0, offset, parameter.numel()).view(parameter.sizes()));
+      offset += parameter.numel();
+    }
+  }
+  torch::Tensor coefficients = torch::zeros({spec.seed_pool}, torch::kFloat32);
+  Network::Parts parts;
+  parts.forward = [raw = inner.get()](const torch::Tensor& x) { return raw->Forward(x); };
+  parts.set_training = [raw = inner.get()](bool training) { raw->SetTraining(training); };
+  if (inner->has_own_loss()) {
+    parts.loss = [raw = inner.get()](const torch::Tensor& x, const torch::Tensor& y) {
+      return raw->OwnLoss(x, y);
+    };
+  }
+  parts.parameters.emplace_back("seed_coefficients", coefficients);
+  parts.after_load = [subspace, coefficients] {
+    std::shared_ptr<const std::vector<float>> weights = subspace->space->Weights(
+        {coefficients.data_ptr<float>(), static_cast<size_t>(coefficients.numel())});
+    std::memcpy(subspace->weights.data_ptr<float>(), weights->data(),
+                weights->size() * sizeof(float));
+  };
+  parts.after_load();
+  parts.subspace = std::move(subspace);
+  parts.owner = std::move(inner);
+  return Network::FromParts(std::move(parts));
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Network>> Network::Create(const ModelSpec& spec,
                                                          std::optional<uint64_t> init_seed) {
   TRIB_RETURN_IF_ERROR(ValidateModelSpec(spec));
+  // Nothing random to draw: the coefficients start at zero, the weights at the base.
+  if (IsSeedSubspace(spec)) return CreateSeedSubspaceNetwork(spec);
   // Torch's default generator is process-global: every construction draws from it, so one
   // thread's draws must not fall between another's seeding and its draws.
   static std::mutex generator_mutex;

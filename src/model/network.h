@@ -16,9 +16,18 @@
 
 #include "absl/status/statusor.h"
 #include "model/model_spec.h"
+#include "model/seed_subspace.h"
 #include "tensor/model_state.h"
 
 namespace tributary {
+
+// A seeded-subspace model's (model.seed_pool) inner weights W = W0 + sum_j c_j z_j: one
+// contiguous tensor that the wrapped model's parameters view, which zeroth-order training
+// perturbs and steps in place.
+struct SubspaceWeights {
+  std::shared_ptr<const SeedSubspace> space;
+  torch::Tensor weights;  // [dimension], float
+};
 
 class Network {
  public:
@@ -41,6 +50,8 @@ class Network {
     std::vector<std::pair<std::string, torch::Tensor>> parameters, buffers;
     // Called after every LoadState (restores state that is not in the ModelState).
     std::function<void()> after_load;
+    // Set for a seeded-subspace model.
+    std::shared_ptr<SubspaceWeights> subspace;
   };
   static std::unique_ptr<Network> FromParts(Parts parts);
 
@@ -55,6 +66,8 @@ class Network {
   // The trained tensors (not buffers), in layout order.
   const std::vector<torch::Tensor>& Parameters() const { return parameters_; }
   void SetTraining(bool training) { parts_.set_training(training); }
+  // The weights a seeded-subspace model runs with (model.seed_pool), or null.
+  SubspaceWeights* subspace() const { return parts_.subspace.get(); }
 
   // The ModelState layout: parameters in registration order, then carried buffers.
   const std::vector<TensorSpec>& layout() const { return layout_; }

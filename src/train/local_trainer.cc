@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -152,6 +153,30 @@ void SaveOptimizerState(OptimizerKind kind, const std::vector<torch::Tensor>& pa
   }
 }
 
+// The batch's mean loss at weights `from` + `scale` z, written into the model's weights `w`.
+double PerturbedLoss(Network& network, const torch::Tensor& x, const torch::Tensor& y,
+                     std::span<const float> from, float scale, std::span<const float> z,
+                     std::span<float> w) {
+  for (size_t i = 0; i < w.size(); ++i) w[i] = from[i] + scale * z[i];
+  c10::InferenceMode inference;
+  return TrainingLoss(network, x, y).item<double>();
+}
+
+// One two-sided difference along z at weights `at`: (L(at + eps z) - L(at - eps z)) / (2 eps),
+// and the mean of the two losses.
+struct ZerothOrderEstimate {
+  double derivative = 0.0;
+  double mean_loss = 0.0;
+};
+ZerothOrderEstimate EstimateAlong(Network& network, const torch::Tensor& x, const torch::Tensor& y,
+                                  std::span<const float> at, std::span<const float> z, double eps,
+                                  std::span<float> w) {
+  const float e = static_cast<float>(eps);
+  const double plus = PerturbedLoss(network, x, y, at, e, z, w);
+  const double minus = PerturbedLoss(network, x, y, at, -e, z, w);
+  return {.derivative = (plus - minus) / (2.0 * eps), .mean_loss = 0.5 * (plus + minus)};
+}
+
 }  // namespace
 
 struct LocalTrainer::Impl {
@@ -186,7 +211,19 @@ absl::StatusOr<LocalTrainResult> LocalTrainer::Train(const ModelState& global,
   if (indices.empty()) return absl::InvalidArgumentError("client has no training examples");
   TRIB_RETURN_IF_ERROR(CheckIndices(indices, data.size()));
   const TrainOptions& options = impl_->options;
+  if (options.optimizer == OptimizerKind::kZerothOrder) {
+    if (gradient_correction != nullptr || optimizer_state != nullptr) {
+      return absl::InvalidArgumentError(
+          "zo_sgd takes no gradient correction (SCAFFOLD) and keeps no optimizer state");
+    }
+    return TrainZerothOrder(global, data, indices, shuffle_seed, delta);
+  }
   Network& network = *impl_->network;
+  if (network.subspace() != nullptr) {
+    return absl::InvalidArgumentError(
+        "a model.seed_pool model has no gradient to its coefficients: it trains with "
+        "train.optimizer = zo_sgd");
+  }
   const int64_t n = static_cast<int64_t>(indices.size());
   const int64_t batches_per_epoch = (n + options.batch_size - 1) / options.batch_size;
   const int64_t total_steps =
@@ -281,6 +318,118 @@ absl::StatusOr<LocalTrainResult> LocalTrainer::Train(const ModelState& global,
                             .mean_loss = loss_sum / seen};
   } catch (const std::exception& e) {
     return absl::InternalError(absl::StrCat("local training: ", TorchErrorText(e)));
+  }
+}
+
+// MeZO's step (Malladi et al. 2023) along FedKSeed's pool (Qin et al. 2024): each step draws a
+// seed j uniformly from the pool, estimates the directional derivative g along z_j from two
+// forward passes on the batch, and moves the weights by -lr g z_j. The update the client sends
+// is, per seed, the sum of its -lr g: the weights moved by exactly those multiples of the
+// directions (up to the float rounding of the local steps). Forward passes run in evaluation
+// mode, so both sides of a difference see the same network (no dropout).
+absl::StatusOr<LocalTrainResult> LocalTrainer::TrainZerothOrder(const ModelState& global,
+                                                                const TensorDataset& data,
+                                                                std::span<const uint32_t> indices,
+                                                                uint64_t shuffle_seed,
+                                                                ModelState* delta) {
+  const TrainOptions& options = impl_->options;
+  Network& network = *impl_->network;
+  SubspaceWeights* subspace = network.subspace();
+  if (subspace == nullptr) {
+    return absl::InvalidArgumentError("train.optimizer = zo_sgd needs model.seed_pool > 0");
+  }
+  const int64_t n = static_cast<int64_t>(indices.size());
+  const int64_t batches_per_epoch = (n + options.batch_size - 1) / options.batch_size;
+  const int64_t total_steps =
+      options.steps > 0 ? options.steps : options.epochs * batches_per_epoch;
+  const SeedSubspace& space = *subspace->space;
+  try {
+    torch::NoGradGuard no_grad;
+    network.LoadState(global);
+    network.SetTraining(false);
+    std::span<float> w(subspace->weights.data_ptr<float>(), space.dimension());
+    std::vector<float> current(w.begin(), w.end());
+    std::vector<float> z(space.dimension());
+    std::span<float> sums = delta->flat();
+    std::fill(sums.begin(), sums.end(), 0.0f);
+    Rng rng(shuffle_seed);
+    Rng choice(DeriveSeed(shuffle_seed, 0, 0, RngPurpose::kSeedChoice));
+    std::uniform_int_distribution<uint32_t> pick(0, space.pool_size() - 1);
+    std::vector<int64_t> order(indices.begin(), indices.end());
+    int64_t position = n;
+    double loss_sum = 0.0;
+    int64_t seen = 0;
+    for (int64_t step = 0; step < total_steps; ++step) {
+      if (position >= n) {
+        Shuffle(order.data(), order.size(), rng);
+        position = 0;
+      }
+      const int64_t batch = std::min<int64_t>(options.batch_size, n - position);
+      torch::Tensor index = torch::from_blob(order.data() + position, {batch}, torch::kInt64);
+      torch::Tensor x = data.tensors().Inputs(index);
+      torch::Tensor y = data.tensors().targets.index_select(0, index);
+      const uint32_t j = pick(choice);
+      space.Direction(j, z);
+      const ZerothOrderEstimate estimate =
+          EstimateAlong(network, x, y, current, z, options.zo_eps, w);
+      if (!std::isfinite(estimate.derivative)) {
+        return absl::FailedPreconditionError(
+            "zeroth-order training diverged (loss is not finite); lower train.lr");
+      }
+      double lr = options.learning_rate;
+      if (options.warmup_steps > 0) {
+        lr *= std::min(1.0, static_cast<double>(step + 1) / options.warmup_steps);
+      }
+      const float move = static_cast<float>(-lr * estimate.derivative);
+      for (size_t i = 0; i < current.size(); ++i) current[i] += move * z[i];
+      sums[j] += move;
+      loss_sum += estimate.mean_loss * batch;
+      seen += batch;
+      position += batch;
+    }
+    return LocalTrainResult{.num_examples = n,
+                            .steps = total_steps,
+                            .examples_processed = seen,
+                            .mean_loss = loss_sum / seen};
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat("zeroth-order training: ", TorchErrorText(e)));
+  }
+}
+
+absl::StatusOr<double> LocalTrainer::DirectionalDerivative(const ModelState& model,
+                                                           const TensorDataset& data,
+                                                           std::span<const uint32_t> indices,
+                                                           uint32_t seed_index) {
+  SubspaceWeights* subspace = impl_->network->subspace();
+  if (subspace == nullptr) return absl::InvalidArgumentError("not a model.seed_pool model");
+  if (model.specs() != layout()) {
+    return absl::InvalidArgumentError("model state layout does not match the trainer's model");
+  }
+  if (indices.empty()) return absl::InvalidArgumentError("no examples");
+  if (seed_index >= static_cast<uint32_t>(subspace->space->pool_size())) {
+    return absl::OutOfRangeError(absl::StrCat("seed index ", seed_index, " outside the pool"));
+  }
+  TRIB_RETURN_IF_ERROR(CheckIndices(indices, data.size()));
+  try {
+    torch::NoGradGuard no_grad;
+    Network& network = *impl_->network;
+    network.LoadState(model);
+    network.SetTraining(false);
+    std::span<float> w(subspace->weights.data_ptr<float>(), subspace->space->dimension());
+    const std::vector<float> at(w.begin(), w.end());
+    std::vector<float> z(at.size());
+    subspace->space->Direction(seed_index, z);
+    std::vector<int64_t> order(indices.begin(), indices.end());
+    torch::Tensor index =
+        torch::from_blob(order.data(), {static_cast<int64_t>(order.size())}, torch::kInt64);
+    const double derivative = EstimateAlong(network, data.tensors().Inputs(index),
+                                            data.tensors().targets.index_select(0, index), at, z,
+                                            impl_->options.zo_eps, w)
+                                  .derivative;
+    std::copy(at.begin(), at.end(), w.begin());
+    return derivative;
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat("directional derivative: ", TorchErrorText(e)));
   }
 }
 

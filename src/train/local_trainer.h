@@ -60,6 +60,13 @@ class LocalTrainer {
                                          const ModelState* gradient_correction = nullptr,
                                          OptimizerState* optimizer_state = nullptr);
 
+  // model.seed_pool models: the two-sided difference (L(W + eps z_j) - L(W - eps z_j)) /
+  // (2 eps) at the weights of coefficients `model`, on the batch of examples `indices`, along
+  // the pool's direction `seed_index`: the scalar a zo_sgd step computes and sends.
+  absl::StatusOr<double> DirectionalDerivative(const ModelState& model, const TensorDataset& data,
+                                               std::span<const uint32_t> indices,
+                                               uint32_t seed_index);
+
   // Loss and accuracy of `model` on examples [begin, end) of `data`.
   absl::StatusOr<EvalResult> Evaluate(const ModelState& model, const TensorDataset& data,
                                       size_t begin, size_t end);
@@ -70,6 +77,10 @@ class LocalTrainer {
  private:
   struct Impl;
   explicit LocalTrainer(std::unique_ptr<Impl> impl);
+  absl::StatusOr<LocalTrainResult> TrainZerothOrder(const ModelState& global,
+                                                    const TensorDataset& data,
+                                                    std::span<const uint32_t> indices,
+                                                    uint64_t shuffle_seed, ModelState* delta);
   std::unique_ptr<Impl> impl_;
 };
 

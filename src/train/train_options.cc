@@ -9,12 +9,21 @@ namespace tributary {
 absl::StatusOr<OptimizerKind> ParseOptimizerKind(const std::string& name) {
   if (name == "sgd") return OptimizerKind::kSgd;
   if (name == "adamw") return OptimizerKind::kAdamW;
+  if (name == "zo_sgd") return OptimizerKind::kZerothOrder;
   return absl::InvalidArgumentError(
-      absl::StrCat("unknown optimizer '", name, "' (expected sgd or adamw)"));
+      absl::StrCat("unknown optimizer '", name, "' (expected sgd, adamw or zo_sgd)"));
 }
 
 const char* OptimizerKindName(OptimizerKind kind) {
-  return kind == OptimizerKind::kSgd ? "sgd" : "adamw";
+  switch (kind) {
+    case OptimizerKind::kSgd:
+      return "sgd";
+    case OptimizerKind::kAdamW:
+      return "adamw";
+    case OptimizerKind::kZerothOrder:
+      return "zo_sgd";
+  }
+  return "?";
 }
 
 absl::Status TrainOptions::Validate() const {
@@ -52,6 +61,17 @@ absl::Status TrainOptions::Validate() const {
     return absl::InvalidArgumentError(
         "set train.epochs (passes over the local data) or train.steps (mini-batches) to a positive "
         "number");
+  }
+  if (!in_range(zo_eps, 0.0, 1.0) || zo_eps == 0.0) {
+    return absl::InvalidArgumentError(absl::StrCat("train.zo_eps must be in (0, 1], got ", zo_eps));
+  }
+  if (optimizer == OptimizerKind::kZerothOrder &&
+      (weight_decay != 0.0 || clip_norm != 0.0 || keep_optimizer_state || proximal_mu != 0.0)) {
+    return absl::InvalidArgumentError(
+        "train.optimizer = zo_sgd is plain zeroth-order SGD (two forward passes per step, no "
+        "gradient): it has no weight decay, gradient clipping, kept optimizer state or FedProx "
+        "term; leave train.weight_decay, train.clip_norm, train.keep_optimizer_state unset and "
+        "use strategy fedavg");
   }
   return absl::OkStatus();
 }

@@ -9,7 +9,9 @@
 
 namespace tributary {
 
-enum class OptimizerKind { kSgd, kAdamW };
+// kZerothOrder ("zo_sgd"): MeZO-style zeroth-order SGD along seeded directions, for
+// model.seed_pool models only (train/local_trainer.cc).
+enum class OptimizerKind { kSgd, kAdamW, kZerothOrder };
 
 absl::StatusOr<OptimizerKind> ParseOptimizerKind(const std::string& name);
 const char* OptimizerKindName(OptimizerKind kind);
@@ -32,6 +34,9 @@ struct TrainOptions {
   int warmup_steps = 0;
   // Keep each client's optimizer state (moments, step count) from round to round.
   bool keep_optimizer_state = false;
+  // zo_sgd: the perturbation scale eps of the two-sided difference (L(W + eps z) -
+  // L(W - eps z)) / (2 eps) along a seeded direction z.
+  double zo_eps = 1e-3;
   // FedProx: adds mu / 2 * ||w - w_start||^2 to the loss (set by the strategy, not the config).
   double proximal_mu = 0.0;
 

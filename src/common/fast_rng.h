@@ -1,9 +1,9 @@
 // xoshiro256** (Blackman and Vigna): a small, fast generator for the per-coordinate random
-// numbers of stochastic quantizers, where mt19937_64 would dominate the encoding time. Seeded
-// from a 64-bit seed through SplitMix64, so it stays inside the (seed, round, client, purpose)
-// scheme of common/seeded_rng.h.
-#ifndef TRIBUTARY_COMPRESS_FAST_RNG_H_
-#define TRIBUTARY_COMPRESS_FAST_RNG_H_
+// numbers of stochastic quantizers and seeded perturbations, where mt19937_64 would dominate.
+// Seeded from a 64-bit seed through SplitMix64, so it stays inside the (seed, round, client,
+// purpose) scheme of common/seeded_rng.h.
+#ifndef TRIBUTARY_COMMON_FAST_RNG_H_
+#define TRIBUTARY_COMMON_FAST_RNG_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -55,4 +55,4 @@ class FastRng {
 
 }  // namespace tributary
 
-#endif  // TRIBUTARY_COMPRESS_FAST_RNG_H_
+#endif  // TRIBUTARY_COMMON_FAST_RNG_H_
