@@ -401,12 +401,19 @@ absl::Status RoundEngine::Evaluate(RoundMetrics& metrics) {
   return absl::OkStatus();
 }
 
+void RoundEngine::SetTrainingTotals(RoundMetrics& metrics) const {
+  const bool zeroth_order = config_.train.optimizer == OptimizerKind::kZerothOrder;
+  metrics.tokens_trained_total = examples_trained_total_ * config_.model.context;
+  metrics.forward_passes_total = examples_trained_total_ * (zeroth_order ? 2 : 1);
+  metrics.backward_passes_total = zeroth_order ? 0 : examples_trained_total_;
+}
+
 absl::Status RoundEngine::Run(ClientChannel& channel,
                               const std::function<absl::Status(const RoundMetrics&)>& on_round) {
   if (config_.run.eval_initial && first_round_ == 1) {
     RoundMetrics initial;  // round 0: the starting model
     if (options_.evaluate_model) TRIB_RETURN_IF_ERROR(Evaluate(initial));
-    if (IsTextRun(config_)) initial.tokens_trained_total = 0;
+    if (IsTextRun(config_)) SetTrainingTotals(initial);
     TRIB_RETURN_IF_ERROR(on_round(initial));
   }
   const int population = config_.data.partition.num_clients;
@@ -513,9 +520,7 @@ absl::Status RoundEngine::Run(ClientChannel& channel,
     bytes_down_total_ += metrics.bytes_down;
     metrics.bytes_up_total = bytes_up_total_;
     metrics.bytes_down_total = bytes_down_total_;
-    if (IsTextRun(config_)) {
-      metrics.tokens_trained_total = examples_trained_total_ * config_.model.context;
-    }
+    if (IsTextRun(config_)) SetTrainingTotals(metrics);
     // The last round is evaluated, also when a technique ends the run early (a privacy budget).
     const bool last = round == config_.run.rounds || stop_before(round + 1).has_value();
     if (round % config_.run.eval_every == 0 || last) {

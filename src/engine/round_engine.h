@@ -132,6 +132,8 @@ class RoundEngine final : public RoundServer {
 
   int first_round_ = 1;
   int64_t bytes_up_total_ = 0, bytes_down_total_ = 0, examples_trained_total_ = 0;
+  // Text runs: the tokens and model passes of the training so far, into `metrics`.
+  void SetTrainingTotals(RoundMetrics& metrics) const;
   double sim_time_ = 0.0;
 
   std::mutex mu_;  // guards the downlink and the open round's download counts

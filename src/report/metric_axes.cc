@@ -20,6 +20,7 @@ const std::map<std::string, std::string>& XLabels() {
       {"sim_time", "simulated time (s)"},
       {"wall_time", "wall-clock time of the rounds (s)"},
       {"tokens", "tokens trained on"},
+      {"passes", "training passes through the model, forward + backward (windows)"},
   };
   return *labels;
 }
@@ -112,6 +113,10 @@ absl::StatusOr<FigureSeries> SeriesFromRows(const std::vector<nlohmann::json>& r
       x_value = wall_time;
     } else if (x.name == "tokens") {
       x_value = Number(row, "tokens_trained_total");
+    } else if (x.name == "passes") {
+      auto forward = Number(row, "forward_passes_total");
+      auto backward = Number(row, "backward_passes_total");
+      if (forward && backward) x_value = *forward + *backward;
     }
     const std::optional<double> y_value = Number(row, y.name.c_str());
     if (!x_value || !y_value) continue;

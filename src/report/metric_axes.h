@@ -19,7 +19,8 @@ struct MetricAxis {
 };
 
 // round, bytes_up, bytes_down, bytes_total (cumulative, MB), sim_time (virtual seconds since the
-// start), wall_time (seconds of the rounds so far), tokens (tokens trained on since the start).
+// start), wall_time (seconds of the rounds so far), tokens (tokens trained on since the start),
+// passes (forward plus backward passes of training windows since the start).
 absl::StatusOr<MetricAxis> XAxis(const std::string& name);
 // Any numeric field of a metrics row; accuracies are shown in percent, per-round bytes in MB.
 absl::StatusOr<MetricAxis> YAxis(const std::string& name);

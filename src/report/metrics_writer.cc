@@ -29,6 +29,8 @@ std::string RoundMetricsToJson(const RoundMetrics& m) {
   j["test_loss"] = OrNull(m.test_loss);
   if (m.test_perplexity.has_value()) j["test_perplexity"] = *m.test_perplexity;
   if (m.tokens_trained_total.has_value()) j["tokens_trained_total"] = *m.tokens_trained_total;
+  if (m.forward_passes_total.has_value()) j["forward_passes_total"] = *m.forward_passes_total;
+  if (m.backward_passes_total.has_value()) j["backward_passes_total"] = *m.backward_passes_total;
   if (m.dp_epsilon.has_value()) j["dp_epsilon"] = *m.dp_epsilon;
   if (m.dp_clip_norm.has_value()) j["dp_clip_norm"] = *m.dp_clip_norm;
   if (m.secagg.has_value()) {

@@ -47,6 +47,11 @@ struct RoundMetrics {
   // aggregated clients since the start.
   std::optional<double> test_perplexity;
   std::optional<int64_t> tokens_trained_total;
+  // Language models: the windows the aggregated clients' training ran through the model since
+  // the start, forward and backward counted apart (backpropagation: one of each per window;
+  // train.optimizer = zo_sgd: two forward, no backward).
+  std::optional<int64_t> forward_passes_total;
+  std::optional<int64_t> backward_passes_total;
   // Mean over clients of each client's accuracy on its own held-out examples, with its own
   // local layers (set on evaluation rounds when data.client_holdout > 0).
   std::optional<double> client_accuracy;

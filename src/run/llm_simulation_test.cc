@@ -77,6 +77,8 @@ TEST_F(LlmSimulationTest, ShortRunLowersPerplexity) {
       << "an untrained model is near the vocabulary size";
   // Every round both clients trained 15 steps of 8 windows of 32 tokens.
   EXPECT_EQ(*rounds.back().tokens_trained_total, 3 * 2 * 15 * 8 * 32);
+  EXPECT_EQ(*rounds.back().forward_passes_total, 3 * 2 * 15 * 8);
+  EXPECT_EQ(*rounds.back().backward_passes_total, 3 * 2 * 15 * 8);
 
   // LoRA over the trained model: only the adapters travel.
   const std::string base = dir_ + "/base.pt";
@@ -124,6 +126,10 @@ TEST_F(LlmSimulationTest, ZerothOrderFineTuningSendsSeedScalarsAndLowersPerplexi
   ASSERT_EQ(coefficients.flat().size(), 256u);
   // Zeroth-order steps are slow learners: 240 of them take 0.8% off here (153.6 to 152.4).
   EXPECT_LT(*rounds.back().test_perplexity, *rounds.front().test_perplexity * 0.995);
+  // Two forward passes per window trained on, no backward pass.
+  EXPECT_EQ(*rounds.back().forward_passes_total, 2 * *rounds.back().tokens_trained_total / 32);
+  EXPECT_GT(*rounds.back().forward_passes_total, 4 * 2 * 60 * 8);
+  EXPECT_EQ(*rounds.back().backward_passes_total, 0);
   for (size_t r = 1; r < rounds.size(); ++r) {
     // Two clients, each at most 60 pairs of 8 bytes plus the payload's framing.
     EXPECT_LE(rounds[r].bytes_up, 2 * (60 * 8 + 64)) << "round " << r;
