@@ -91,6 +91,16 @@ struct PrivacyCommandOptions {
 };
 int RunPrivacyCommand(const PrivacyCommandOptions& options);
 
+struct NoiseScaleCommandOptions {
+  std::string config_path;
+  std::vector<std::string> overrides;
+  int64_t small_batch = 0;  // 0: train.batch_size
+  int64_t big_batch = 0;    // 0: 16 x the small batch
+  int draws = 20;
+  uint64_t seed = 1;
+};
+int RunNoiseScaleCommand(const NoiseScaleCommandOptions& options);
+
 struct PlotCommandOptions {
   std::vector<std::string> runs;    // run folders or metrics.jsonl files
   std::vector<std::string> labels;  // legend entries; empty: the runs' folder names

@@ -244,6 +244,23 @@ int main(int argc, char** argv) {
   priv->add_option("--target-epsilon", privacy.target_epsilon,
                    "prints the smallest noise multiplier that stays within it");
 
+  tributary::NoiseScaleCommandOptions noise;
+  CLI::App* nsc = app.add_subcommand(
+      "noise-scale",
+      "The gradient noise scale B_simple = tr(Sigma) / |G|^2 of a config's model (model.init, "
+      "or its seeded start) on all its training examples (McCandlish et al. 2018): about the "
+      "critical batch size");
+  nsc->add_option("config", noise.config_path, "Run config (TOML)")->required();
+  nsc->add_option("--set", noise.overrides, "Override a config key, e.g. model.init=model.pt");
+  nsc->add_option("--small", noise.small_batch, "Small batch (default: train.batch_size)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
+  nsc->add_option("--big", noise.big_batch, "Big batch (default: 16 x the small one)")
+      ->check(CLI::Range(int64_t{2}, int64_t{1} << 30));
+  nsc->add_option("--draws", noise.draws, "Gradients drawn at each size")
+      ->capture_default_str()
+      ->check(CLI::Range(2, 100000));
+  nsc->add_option("--seed", noise.seed, "Seed of the batches drawn")->capture_default_str();
+
   tributary::PlotCommandOptions plot;
   CLI::App* plt = app.add_subcommand(
       "plot", "Draw a metric of one or more runs against rounds, bytes or time (gnuplot)");
@@ -292,6 +309,7 @@ int main(int argc, char** argv) {
   if (gen->parsed()) return tributary::RunGenerateCommand(generate);
   if (priv->parsed()) return tributary::RunPrivacyCommand(privacy);
   if (plt->parsed()) return tributary::RunPlotCommand(plot);
+  if (nsc->parsed()) return tributary::RunNoiseScaleCommand(noise);
   if (dash->parsed()) return tributary::RunDashboardCommand(dashboard);
   if (sim->parsed()) return tributary::RunSimulateCommand(simulate);
   if (srv->parsed()) return tributary::RunServerCommand(server);
