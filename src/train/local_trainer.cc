@@ -153,6 +153,35 @@ void SaveOptimizerState(OptimizerKind kind, const std::vector<torch::Tensor>& pa
   }
 }
 
+// A client's mini-batches: its examples in an order shuffled by the seed's stream at the start
+// of every pass; the last batch of a pass may be short.
+class BatchCursor {
+ public:
+  BatchCursor(std::span<const uint32_t> indices, uint64_t seed, int64_t batch_size)
+      : order_(indices.begin(), indices.end()),
+        rng_(seed),
+        batch_size_(batch_size),
+        position_(order_.size()) {}
+  // The next batch's example indices, viewing this cursor's order (valid until the next call).
+  torch::Tensor Next() {
+    const int64_t n = static_cast<int64_t>(order_.size());
+    if (position_ >= n) {
+      Shuffle(order_.data(), order_.size(), rng_);
+      position_ = 0;
+    }
+    const int64_t batch = std::min<int64_t>(batch_size_, n - position_);
+    torch::Tensor index = torch::from_blob(order_.data() + position_, {batch}, torch::kInt64);
+    position_ += batch;
+    return index;
+  }
+
+ private:
+  std::vector<int64_t> order_;
+  Rng rng_;
+  int64_t batch_size_;
+  int64_t position_;
+};
+
 // The batch's mean loss at weights `from` + `scale` z, written into the model's weights `w`.
 double PerturbedLoss(Network& network, const torch::Tensor& x, const torch::Tensor& y,
                      std::span<const float> from, float scale, std::span<const float> z,
@@ -254,18 +283,12 @@ absl::StatusOr<LocalTrainResult> LocalTrainer::Train(const ModelState& global,
                 .clone());
       }
     }
-    Rng rng(shuffle_seed);
-    std::vector<int64_t> order(indices.begin(), indices.end());
-    int64_t position = n;  // forces a shuffle before the first batch
+    BatchCursor batches(indices, shuffle_seed, options.batch_size);
     double loss_sum = 0.0;
     int64_t seen = 0;
     for (int64_t step = 0; step < total_steps; ++step) {
-      if (position >= n) {
-        Shuffle(order.data(), order.size(), rng);
-        position = 0;
-      }
-      const int64_t batch = std::min<int64_t>(options.batch_size, n - position);
-      torch::Tensor index = torch::from_blob(order.data() + position, {batch}, torch::kInt64);
+      torch::Tensor index = batches.Next();
+      const int64_t batch = index.numel();
       torch::Tensor x = data.tensors().Inputs(index);
       torch::Tensor y = data.tensors().targets.index_select(0, index);
       if (options.warmup_steps > 0) {
@@ -299,7 +322,6 @@ absl::StatusOr<LocalTrainResult> LocalTrainer::Train(const ModelState& global,
       optimizer->step();
       loss_sum += loss.item<double>() * batch;
       seen += batch;
-      position += batch;
     }
     if (!std::isfinite(loss_sum)) {
       return absl::FailedPreconditionError(
@@ -352,20 +374,14 @@ absl::StatusOr<LocalTrainResult> LocalTrainer::TrainZerothOrder(const ModelState
     std::vector<float> z(space.dimension());
     std::span<float> sums = delta->flat();
     std::fill(sums.begin(), sums.end(), 0.0f);
-    Rng rng(shuffle_seed);
+    BatchCursor batches(indices, shuffle_seed, options.batch_size);
     Rng choice(DeriveSeed(shuffle_seed, 0, 0, RngPurpose::kSeedChoice));
     std::uniform_int_distribution<uint32_t> pick(0, space.pool_size() - 1);
-    std::vector<int64_t> order(indices.begin(), indices.end());
-    int64_t position = n;
     double loss_sum = 0.0;
     int64_t seen = 0;
     for (int64_t step = 0; step < total_steps; ++step) {
-      if (position >= n) {
-        Shuffle(order.data(), order.size(), rng);
-        position = 0;
-      }
-      const int64_t batch = std::min<int64_t>(options.batch_size, n - position);
-      torch::Tensor index = torch::from_blob(order.data() + position, {batch}, torch::kInt64);
+      torch::Tensor index = batches.Next();
+      const int64_t batch = index.numel();
       torch::Tensor x = data.tensors().Inputs(index);
       torch::Tensor y = data.tensors().targets.index_select(0, index);
       const uint32_t j = pick(choice);
@@ -385,7 +401,6 @@ absl::StatusOr<LocalTrainResult> LocalTrainer::TrainZerothOrder(const ModelState
       sums[j] += move;
       loss_sum += estimate.mean_loss * batch;
       seen += batch;
-      position += batch;
     }
     return LocalTrainResult{.num_examples = n,
                             .steps = total_steps,
