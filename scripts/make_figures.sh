@@ -6,7 +6,7 @@
 # Without a group name, all three. --plot-only draws from the runs present and names the
 # missing ones instead of running them. Time on this 2-core machine, one group at a time:
 # compression about 2 h (12 runs, four of them 80-100 rounds), strategies about 1.5 h (14 runs),
-# llm about 4 h (17 runs).
+# llm about 4.5 h (18 runs).
 # The figures are deterministic for a given build and machine; other CPUs (BLAS kernels) move
 # the curves slightly (docs/determinism.md).
 set -euo pipefail
@@ -95,9 +95,10 @@ llm() {
   local lora=(sotu_full_finetune sotu_lora_fedit sotu_lora_ffa sotu_lora_fedit_reset
               sotu_lora_exact sotu_lora_fedit_ternary sotu_lora_fedit_ternary25_q4down)
   local warm=(sotu_sync_h1_warmup sotu_diloco_h50_from_warm sotu_sync_h1_from_warm)
+  local zeroth_order=(sotu_full_finetune sotu_lora_fedit sotu_zo_fedkseed)
   # The fine-tuning runs start from sotu_pretrain_pre1933's model, the warm starts from
   # sotu_sync_h1_warmup's: those run first.
-  ensure_llm "${diloco[@]}" sotu_pretrain_pre1933 "${lora[@]}" "${warm[@]}"
+  ensure_llm "${diloco[@]}" sotu_pretrain_pre1933 "${lora[@]}" "${warm[@]}" sotu_zo_fedkseed
   plot llm_diloco_perplexity_vs_tokens.svg "SOTU, 5.3M-parameter GPT, 8 clients" \
     tokens test_perplexity --log-y -- "${diloco[@]/#/runs/llm/}"
   # The single worker communicates nothing: no point on a bytes axis.
@@ -108,6 +109,10 @@ llm() {
     bytes_total test_perplexity --log-x -- "${lora[@]/#/runs/llm/}"
   plot llm_warm_start.svg "DiLoCo from a warm start" \
     tokens test_perplexity --log-y -- "${warm[@]/#/runs/llm/}"
+  plot llm_zo_perplexity_vs_bytes.svg "Fine-tuning on the presidents from 1933 on, 8 clients" \
+    bytes_total test_perplexity --log-x -- "${zeroth_order[@]/#/runs/llm/}"
+  plot llm_zo_perplexity_vs_passes.svg "Fine-tuning on the presidents from 1933 on, 8 clients" \
+    passes test_perplexity -- "${zeroth_order[@]/#/runs/llm/}"
 }
 
 for group in "${groups[@]}"; do "$group"; done
