@@ -153,6 +153,12 @@ void SaveOptimizerState(OptimizerKind kind, const std::vector<torch::Tensor>& pa
   }
 }
 
+// A round's local steps: train.steps, or train.epochs passes over the client's n examples.
+int64_t TotalSteps(const TrainOptions& options, int64_t n) {
+  if (options.steps > 0) return options.steps;
+  return options.epochs * ((n + options.batch_size - 1) / options.batch_size);
+}
+
 // A client's mini-batches: its examples in an order shuffled by the seed's stream at the start
 // of every pass; the last batch of a pass may be short.
 class BatchCursor {
@@ -254,9 +260,7 @@ absl::StatusOr<LocalTrainResult> LocalTrainer::Train(const ModelState& global,
         "train.optimizer = zo_sgd");
   }
   const int64_t n = static_cast<int64_t>(indices.size());
-  const int64_t batches_per_epoch = (n + options.batch_size - 1) / options.batch_size;
-  const int64_t total_steps =
-      options.steps > 0 ? options.steps : options.epochs * batches_per_epoch;
+  const int64_t total_steps = TotalSteps(options, n);
 
   try {
     network.LoadState(global);
@@ -361,9 +365,7 @@ absl::StatusOr<LocalTrainResult> LocalTrainer::TrainZerothOrder(const ModelState
     return absl::InvalidArgumentError("train.optimizer = zo_sgd needs model.seed_pool > 0");
   }
   const int64_t n = static_cast<int64_t>(indices.size());
-  const int64_t batches_per_epoch = (n + options.batch_size - 1) / options.batch_size;
-  const int64_t total_steps =
-      options.steps > 0 ? options.steps : options.epochs * batches_per_epoch;
+  const int64_t total_steps = TotalSteps(options, n);
   const SeedSubspace& space = *subspace->space;
   try {
     torch::NoGradGuard no_grad;
