@@ -93,6 +93,21 @@ TEST(MetricAxesTest, PointsOnlyWhereBothValuesExistInFigureUnits) {
   ASSERT_TRUE(wall.ok());
   EXPECT_EQ(wall->x, (std::vector<double>{2.0, 5.0}));
   EXPECT_EQ(wall->y, (std::vector<double>{1e6, 2e6}));
+  // Training passes: forward plus backward, where a row has both.
+  const std::vector<nlohmann::json> text = {
+      {{"round", 1},
+       {"forward_passes_total", 200},
+       {"backward_passes_total", 0},
+       {"test_perplexity", 90.0}},
+      {{"round", 2},
+       {"forward_passes_total", 100},
+       {"backward_passes_total", 100},
+       {"test_perplexity", 80.0}},
+      {{"round", 3}, {"forward_passes_total", 300}, {"test_perplexity", 70.0}}};
+  auto passes = SeriesFromRows(text, *XAxis("passes"), *YAxis("test_perplexity"), "run");
+  ASSERT_TRUE(passes.ok()) << passes.status();
+  EXPECT_EQ(passes->x, (std::vector<double>{200.0, 200.0}));
+  EXPECT_EQ(passes->y, (std::vector<double>{90.0, 80.0}));
 }
 
 TEST(MetricAxesTest, UnknownAxesAndAbsentValuesAreErrors) {
