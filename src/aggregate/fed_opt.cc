@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "common/learning_rate_schedule.h"
+
 namespace tributary {
 
 void FedOpt::Step(std::span<float> model, std::span<const double> sum, double inverse_weight) {
@@ -14,7 +16,11 @@ void FedOpt::Step(std::span<float> model, std::span<const double> sum, double in
   }
   if (rounds_.size() != 1) rounds_.assign(1, 0.0f);
   rounds_[0] += 1.0f;
-  const float lr = static_cast<float>(spec_.server_lr);
+  const LearningRateSchedule schedule{.warmup = spec_.warmup_rounds,
+                                      .decay_until = spec_.decay_rounds,
+                                      .min_ratio = spec_.min_lr_ratio};
+  const float lr =
+      static_cast<float>(spec_.server_lr * schedule.Factor(static_cast<int64_t>(rounds_[0])));
   if (kind_ == ServerOptimizer::kMomentum) {
     const float momentum = static_cast<float>(spec_.momentum);
     for (size_t i = 0; i < n; ++i) {

@@ -76,6 +76,30 @@ TEST(StrategiesTest, AdaptiveServerOptimizersFollowTheirUpdateRules) {
   }
 }
 
+TEST(StrategiesTest, ServerLearningRateWarmsUpThenDecaysOnACosine) {
+  // fedavgm without momentum steps by server_lr(t) * D; D = 1 every round, so each round's move
+  // is the scheduled rate: 1/2, then 1 (warm-up over 2 rounds), then the cosine from 1 at round
+  // 2 to 0.2 at round 4 (0.6 at round 3), then the floor.
+  auto s = Make({.name = "fedavgm",
+                 .server_lr = 1.0,
+                 .momentum = 0.0,
+                 .warmup_rounds = 2,
+                 .decay_rounds = 4,
+                 .min_lr_ratio = 0.2});
+  std::vector<float> x = {0.0f};
+  std::vector<float> moves;
+  for (int round = 0; round < 5; ++round) {
+    const float before = x[0];
+    x = Round(*s, Filled(x), {{Filled({1.0f}), 1}});
+    moves.push_back(x[0] - before);
+  }
+  const std::vector<float> expected = {0.5f, 1.0f, 0.6f, 0.2f, 0.2f};
+  for (size_t r = 0; r < expected.size(); ++r) EXPECT_NEAR(moves[r], expected[r], 1e-6f) << r;
+  // Only server optimizers have a rate to schedule; a decay must end after the warm-up.
+  EXPECT_FALSE(CreateStrategy({.name = "diloco", .warmup_rounds = 2}).ok());
+  EXPECT_FALSE(CreateStrategy({.name = "fedadam", .warmup_rounds = 4, .decay_rounds = 4}).ok());
+}
+
 TEST(StrategiesTest, DiLoCoTakesNesterovStepsOnThePseudoGradient) {
   auto s = Make({.name = "diloco", .server_lr = 0.7, .momentum = 0.9});
   // Mean delta 1 -> g = -1, m = -1, x = 0 - 0.7 * (-1 + 0.9 * -1) = 1.33.

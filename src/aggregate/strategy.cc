@@ -91,6 +91,23 @@ absl::Status StrategySpec::Validate() const {
         "strategy.bucket_size and strategy.nearest_neighbor_mixing are alternatives; set one");
   }
   if (byzantine < 0) return absl::InvalidArgumentError("strategy.byzantine must be >= 0");
+  if (warmup_rounds < 0 || decay_rounds < 0 ||
+      (decay_rounds > 0 && decay_rounds <= warmup_rounds)) {
+    return absl::InvalidArgumentError(
+        "strategy.warmup_rounds must be >= 0 and strategy.decay_rounds 0 (no decay) or past the "
+        "warm-up");
+  }
+  if (!in(min_lr_ratio, 0.0, 1.0)) {
+    return absl::InvalidArgumentError("strategy.min_lr_ratio must be in [0, 1]");
+  }
+  const bool server_optimizer =
+      name == "fedavgm" || name == "fedadam" || name == "fedyogi" || name == "fedadagrad";
+  if ((warmup_rounds > 0 || decay_rounds > 0) && !server_optimizer) {
+    return absl::InvalidArgumentError(
+        "strategy.warmup_rounds and strategy.decay_rounds schedule the server learning rate of "
+        "fedavgm, fedadam, fedyogi and fedadagrad only, not strategy " +
+        name);
+  }
   return absl::OkStatus();
 }
 
@@ -115,6 +132,18 @@ std::vector<ConfigField<StrategySpec>> StrategySpecFields() {
                    "fedadam: Adam's bias-corrected moments (with 1-step SGD clients: "
                    "data-parallel Adam)",
                    [](S& s) -> bool& { return s.bias_correction; }),
+      IntegerField<S>(
+          "strategy.warmup_rounds",
+          "server_lr rises linearly over the first N rounds (fedavgm, fedad*, fedyogi)",
+          [](S& s) -> int& { return s.warmup_rounds; }, 0, 100000000),
+      IntegerField<S>(
+          "strategy.decay_rounds",
+          "server_lr decays (cosine) from the end of the warmup to strategy.min_lr_ratio of "
+          "itself at round N (0: none)",
+          [](S& s) -> int& { return s.decay_rounds; }, 0, 100000000),
+      FloatField<S>("strategy.min_lr_ratio",
+                    "floor of strategy.decay_rounds' cosine, times server_lr",
+                    [](S& s) -> double& { return s.min_lr_ratio; }),
       IntegerField<S>(
           "strategy.byzantine", "attackers Krum and nearest-neighbour mixing tolerate (f)",
           [](S& s) -> int& { return s.byzantine; }, 0, 100000),

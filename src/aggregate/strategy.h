@@ -53,7 +53,13 @@ struct StrategySpec {
   double beta2 = 0.99;           // fedadam, fedyogi
   double tau = 1e-3;             // adaptivity floor of fedadam, fedyogi, fedadagrad
   bool bias_correction = false;  // fedadam: Adam's bias-corrected moments (fed_opt.h)
-  int byzantine = 2;             // krum, nearest-neighbour mixing: f, attackers tolerated
+  // fedavgm, fedadam, fedyogi, fedadagrad: server_lr warms up linearly over the first
+  // warmup_rounds rounds, then decays (cosine) to min_lr_ratio of itself at round decay_rounds
+  // (0: no decay); with one-step SGD clients, data-parallel Adam's usual schedule.
+  int warmup_rounds = 0;
+  int decay_rounds = 0;
+  double min_lr_ratio = 0.1;
+  int byzantine = 2;  // krum, nearest-neighbour mixing: f, attackers tolerated
   // median, trimmed_mean, krum: first average random buckets of this many updates, then apply
   // the robust rule to the bucket means (Karimireddy et al. 2022); 1: off.
   int bucket_size = 1;

@@ -181,6 +181,14 @@ std::vector<ExperimentField> CoreFields() {
       IntegerField<C>(
           "train.warmup_steps", "linear learning-rate warmup over a client's first N steps",
           [](C& c) -> int& { return c.train.warmup_steps; }, 0, 100000000),
+      IntegerField<C>(
+          "train.decay_steps",
+          "cosine learning-rate decay from the end of the warmup to train.min_lr_ratio of the "
+          "peak at a client's step N (counted across rounds when the optimizer state is kept; "
+          "0: none)",
+          [](C& c) -> int& { return c.train.decay_steps; }, 0, 100000000),
+      FloatField<C>("train.min_lr_ratio", "floor of train.decay_steps' cosine, times the peak",
+                    [](C& c) -> double& { return c.train.min_lr_ratio; }),
       BoolField<C>("train.keep_optimizer_state",
                    "keep each client's optimizer moments from round to round (DiLoCo, Photon)",
                    [](C& c) -> bool& { return c.train.keep_optimizer_state; }),

@@ -287,6 +287,8 @@ absl::StatusOr<LocalTrainResult> LocalTrainer::Train(const ModelState& global,
                 .clone());
       }
     }
+    const LearningRateSchedule schedule = options.schedule();
+    const bool scheduled = options.warmup_steps > 0 || options.decay_steps > 0;
     BatchCursor batches(indices, shuffle_seed, options.batch_size);
     double loss_sum = 0.0;
     int64_t seen = 0;
@@ -295,11 +297,10 @@ absl::StatusOr<LocalTrainResult> LocalTrainer::Train(const ModelState& global,
       const int64_t batch = index.numel();
       torch::Tensor x = data.tensors().Inputs(index);
       torch::Tensor y = data.tensors().targets.index_select(0, index);
-      if (options.warmup_steps > 0) {
-        const double ramp =
-            std::min(1.0, static_cast<double>(steps_before + step + 1) / options.warmup_steps);
+      if (scheduled) {
+        const double factor = schedule.Factor(steps_before + step + 1);
         for (auto& group : optimizer->param_groups()) {
-          group.options().set_lr(options.learning_rate * ramp);
+          group.options().set_lr(options.learning_rate * factor);
         }
       }
       optimizer->zero_grad();
@@ -376,6 +377,7 @@ absl::StatusOr<LocalTrainResult> LocalTrainer::TrainZerothOrder(const ModelState
     std::vector<float> z(space.dimension());
     std::span<float> sums = delta->flat();
     std::fill(sums.begin(), sums.end(), 0.0f);
+    const LearningRateSchedule schedule = options.schedule();
     BatchCursor batches(indices, shuffle_seed, options.batch_size);
     Rng choice(DeriveSeed(shuffle_seed, 0, 0, RngPurpose::kSeedChoice));
     std::uniform_int_distribution<uint32_t> pick(0, space.pool_size() - 1);
@@ -394,10 +396,7 @@ absl::StatusOr<LocalTrainResult> LocalTrainer::TrainZerothOrder(const ModelState
         return absl::FailedPreconditionError(
             "zeroth-order training diverged (loss is not finite); lower train.lr");
       }
-      double lr = options.learning_rate;
-      if (options.warmup_steps > 0) {
-        lr *= std::min(1.0, static_cast<double>(step + 1) / options.warmup_steps);
-      }
+      const double lr = options.learning_rate * schedule.Factor(step + 1);
       const float move = static_cast<float>(-lr * estimate.derivative);
       for (size_t i = 0; i < current.size(); ++i) current[i] += move * z[i];
       sums[j] += move;

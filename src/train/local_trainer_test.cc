@@ -1,5 +1,6 @@
 // Local training's order of operations: FedProx's proximal term is part of the objective, so
-// gradient clipping bounds the gradient of loss + mu/2 |w - w0|^2, not the loss's alone.
+// gradient clipping bounds the gradient of loss + mu/2 |w - w0|^2, not the loss's alone; and the
+// learning-rate schedule counts a client's steps across rounds.
 #include "train/local_trainer.h"
 
 #include <gtest/gtest.h>
@@ -43,6 +44,48 @@ TEST(LocalTrainerTest, ClippingBoundsTheGradientWithTheProximalTerm) {
   // Two steps of at most lr * clip_norm each.
   EXPECT_LE(std::sqrt(squares), 2 * 0.1 * 0.01 * (1 + 1e-4));
   EXPECT_GT(std::sqrt(squares), 0.1 * 0.01 * 0.5) << "the model should have moved";
+}
+
+TEST(LocalTrainerTest, LearningRateWarmsUpThenDecaysOnACosineAcrossRounds) {
+  std::mt19937 rng(2);
+  std::uniform_int_distribution<int32_t> token(0, 29);
+  std::vector<int32_t> tokens(6 * (kContext + 1));
+  for (int32_t& t : tokens) t = token(rng);
+  std::shared_ptr<const TensorDataset> windows = *TensorDataset::FromTokenWindows(tokens, kContext);
+  ModelSpec spec{.name = "gpt"};
+  spec.layers = 1;
+  spec.heads = 2;
+  spec.embed = 8;
+  spec.context = kContext;
+  spec.num_classes = 30;
+  // Plain SGD with the gradient clipped to norm 0.01 (an untrained model's is far larger): each
+  // step moves the model by exactly 0.01 times the step's learning rate.
+  TrainOptions options{.optimizer = OptimizerKind::kSgd, .learning_rate = 1.0};
+  options.momentum = 0.0;
+  options.batch_size = 6;
+  options.steps = 1;
+  options.clip_norm = 0.01;
+  options.warmup_steps = 2;
+  options.decay_steps = 4;
+  options.min_lr_ratio = 0.2;
+  options.keep_optimizer_state = true;
+  auto trainer = *LocalTrainer::Create(spec, options);
+  ModelState model = *InitialModelState(spec, 2);
+  const std::vector<uint32_t> all = {0, 1, 2, 3, 4, 5};
+  OptimizerState kept;  // one step per round: the schedule must count the rounds' steps
+  const std::vector<double> factors = {0.5, 1.0, 0.6, 0.2, 0.2};
+  for (size_t round = 0; round < factors.size(); ++round) {
+    ModelState delta = model.ZerosLike();
+    auto result = trainer->Train(model, *windows, all, 3, &delta, nullptr, &kept);
+    ASSERT_TRUE(result.ok()) << result.status();
+    double squares = 0.0;
+    for (float v : delta.flat()) squares += double(v) * v;
+    EXPECT_NEAR(std::sqrt(squares), 0.01 * factors[round], 1e-6) << "round " << round;
+    for (size_t i = 0; i < model.flat().size(); ++i) model.flat()[i] += delta.flat()[i];
+  }
+  // A decay must end after the warm-up.
+  options.decay_steps = 2;
+  EXPECT_FALSE(options.Validate().ok());
 }
 
 }  // namespace

@@ -57,6 +57,15 @@ absl::Status TrainOptions::Validate() const {
     return absl::InvalidArgumentError(
         absl::StrCat("train.warmup_steps must be >= 0, got ", warmup_steps));
   }
+  if (decay_steps < 0 || (decay_steps > 0 && decay_steps <= warmup_steps)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "train.decay_steps must be 0 (no decay) or past the warm-up's train.warmup_steps = ",
+        warmup_steps, ", got ", decay_steps));
+  }
+  if (!in_range(min_lr_ratio, 0.0, 1.0)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("train.min_lr_ratio must be in [0, 1], got ", min_lr_ratio));
+  }
   if (steps < 0 || epochs < 0 || (steps == 0 && epochs == 0)) {
     return absl::InvalidArgumentError(
         "set train.epochs (passes over the local data) or train.steps (mini-batches) to a positive "

@@ -6,6 +6,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/learning_rate_schedule.h"
 
 namespace tributary {
 
@@ -32,6 +33,10 @@ struct TrainOptions {
   // Learning rate rises linearly over a client's first warmup_steps optimizer steps (counted
   // across rounds when the optimizer state is kept); 0: off.
   int warmup_steps = 0;
+  // Then a cosine decay to min_lr_ratio of the peak at the client's step decay_steps (counted
+  // like warmup_steps); 0: the rate stays at its peak.
+  int decay_steps = 0;
+  double min_lr_ratio = 0.1;
   // Keep each client's optimizer state (moments, step count) from round to round.
   bool keep_optimizer_state = false;
   // zo_sgd: the perturbation scale eps of the two-sided difference (L(W + eps z) -
@@ -41,6 +46,9 @@ struct TrainOptions {
   double proximal_mu = 0.0;
 
   absl::Status Validate() const;
+  LearningRateSchedule schedule() const {
+    return {.warmup = warmup_steps, .decay_until = decay_steps, .min_ratio = min_lr_ratio};
+  }
 };
 
 }  // namespace tributary
