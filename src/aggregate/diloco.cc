@@ -7,6 +7,7 @@ void DiLoCo::Step(std::span<float> model, std::span<const double> sum, double in
   const float lr = static_cast<float>(spec_.server_lr);
   const float momentum = static_cast<float>(spec_.momentum);
   for (size_t i = 0; i < model.size(); ++i) {
+    if (!Covered(i)) continue;
     const float g = -static_cast<float>(MeanDelta(sum, inverse_weight, i));
     m_[i] = momentum * m_[i] + g;
     model[i] -= lr * (g + momentum * m_[i]);

@@ -24,6 +24,7 @@ void FedOpt::Step(std::span<float> model, std::span<const double> sum, double in
   if (kind_ == ServerOptimizer::kMomentum) {
     const float momentum = static_cast<float>(spec_.momentum);
     for (size_t i = 0; i < n; ++i) {
+      if (!Covered(i)) continue;
       m_[i] = momentum * m_[i] + static_cast<float>(MeanDelta(sum, inverse_weight, i));
       model[i] += lr * m_[i];
     }
@@ -37,6 +38,7 @@ void FedOpt::Step(std::span<float> model, std::span<const double> sum, double in
   const float v_scale =
       corrected ? static_cast<float>(1.0 / (1.0 - std::pow(spec_.beta2, rounds_[0]))) : 1.0f;
   for (size_t i = 0; i < n; ++i) {
+    if (!Covered(i)) continue;
     const float d = static_cast<float>(MeanDelta(sum, inverse_weight, i));
     const float d2 = d * d;
     m_[i] = b1 * m_[i] + (1.0f - b1) * d;

@@ -35,6 +35,9 @@ class FedAvg : public Strategy {
     if (!mask_aware_) return sum[i] * inverse_weight;
     return coverage_[i] > 0.0 ? sum[i] / coverage_[i] : 0.0;
   }
+  // Whether some client sent coordinate i (always, without mask-aware averaging). A server
+  // optimizer leaves the others, and its state for them, as they are.
+  bool Covered(size_t i) const { return !mask_aware_ || coverage_[i] > 0.0; }
 
  private:
   ModelState global_;

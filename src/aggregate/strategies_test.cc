@@ -110,6 +110,27 @@ TEST(StrategiesTest, DiLoCoTakesNesterovStepsOnThePseudoGradient) {
   EXPECT_NEAR(x[0], 1.33f + 1.897f, 1e-5f);
 }
 
+TEST(StrategiesTest, MaskAwareServerOptimizersLeaveCoordinatesNobodySentAlone) {
+  // Round 1 moves both coordinates (and builds momentum for both); round 2's update holds only
+  // coordinate 0, so coordinate 1 and its momentum stay as they are (Streaming DiLoCo's
+  // fragments rely on this).
+  for (const char* name : {"diloco", "fedavgm", "fedadam"}) {
+    auto s = Make({.name = name, .server_lr = 0.5, .mask_aware = true});
+    std::vector<float> x = Round(*s, Filled({0.0f, 0.0f}), {{Filled({1.0f, 1.0f}), 1}});
+    ASSERT_NE(x[1], 0.0f) << name;
+    const float after_first = x[1];
+    ASSERT_TRUE(s->Init(Filled(x), 1).ok());
+    const ModelState delta = Filled({1.0f, 0.0f});
+    const std::vector<uint32_t> sent = {0};
+    ASSERT_TRUE(
+        s->Accumulate({.client_id = 0, .delta = &delta, .num_examples = 1, .sent = &sent}).ok());
+    absl::StatusOr<ModelState> next = s->Finalize();
+    ASSERT_TRUE(next.ok()) << next.status();
+    EXPECT_NE(next->flat()[0], x[0]) << name;
+    EXPECT_EQ(next->flat()[1], after_first) << name;
+  }
+}
+
 TEST(StrategiesTest, FedProxAndScaffoldAggregateTheModelLikeFedAvg) {
   for (const char* name : {"fedprox", "scaffold"}) {
     auto s = Make({.name = name});

@@ -172,6 +172,7 @@ Downlink::Transfer RoundEngine::Download(uint32_t client, std::optional<int64_t>
   round_increments_ += transfer.kind == Downlink::Kind::kIncrements;
   if (ServerState() != nullptr) transfer.bytes += server_state_bytes_;
   round_bytes_down_ += transfer.bytes;
+  round_largest_download_ = std::max(round_largest_download_, transfer.bytes);
   return transfer;
 }
 
@@ -340,8 +341,10 @@ void RoundEngine::Tally(const RoundOutcome& outcome, RoundMetrics& metrics) {
   double loss_sum = 0.0;
   int64_t examples = 0;
   int uploads = 0;
+  int64_t largest_upload = 0;
   for (const ClientRecord& record : outcome.records) {
     metrics.bytes_up += record.bytes_up;
+    largest_upload = std::max(largest_upload, record.bytes_up);
     if (record.uploaded) {
       ++uploads;
       const bool small = IsSmallClient(record.client);
@@ -373,6 +376,7 @@ void RoundEngine::Tally(const RoundOutcome& outcome, RoundMetrics& metrics) {
     }
   }
   std::sort(metrics.accepted_clients.begin(), metrics.accepted_clients.end());
+  metrics.client_bytes_peak += largest_upload;
   if (metrics.full_clients_trained > 0) {
     metrics.train_seconds_full /= metrics.full_clients_trained;
     metrics.bytes_up_per_full_client /= metrics.full_clients_trained;
@@ -466,6 +470,7 @@ absl::Status RoundEngine::Run(ClientChannel& channel,
     {
       std::lock_guard lock(mu_);
       round_bytes_down_ = 0;
+      round_largest_download_ = 0;
       round_resyncs_ = 0;
       round_increments_ = 0;
       server_state_payload_.reset();
@@ -500,6 +505,7 @@ absl::Status RoundEngine::Run(ClientChannel& channel,
     {
       std::lock_guard lock(mu_);
       metrics.bytes_down += round_bytes_down_;  // after the secure protocol's replies
+      metrics.client_bytes_peak = round_largest_download_;
       metrics.downlink_resyncs = round_resyncs_;
       metrics.downlink_increments = round_increments_;
     }

@@ -138,6 +138,7 @@ class RoundEngine final : public RoundServer {
 
   std::mutex mu_;  // guards the downlink and the open round's download counts
   int64_t round_bytes_down_ = 0;
+  int64_t round_largest_download_ = 0;
   int round_resyncs_ = 0;
   int round_increments_ = 0;
   std::shared_ptr<const Payload> server_state_payload_;  // this round's, once asked for

@@ -11,6 +11,7 @@
 #include "engine/techniques/proximal_term.h"
 #include "engine/techniques/scaffold_control.h"
 #include "engine/techniques/sketch_aggregation.h"
+#include "engine/techniques/streaming_fragments.h"
 
 namespace tributary {
 namespace {
@@ -28,15 +29,16 @@ struct Registration {
   std::optional<ClientSampling> (*sampling)(const ExperimentConfig&) = nullptr;
 };
 
-// Hook order: an attack replaces the whole trained update before local layers split it; Deep
-// Gradient Compression's clipping and momentum then shape what is left to upload, and
-// differential privacy clips (and noises) it.
+// Hook order: an attack replaces the whole trained update before local layers split it (or
+// Streaming DiLoCo takes one fragment of it); Deep Gradient Compression's clipping and momentum
+// then shape what is left to upload, and differential privacy clips (and noises) it.
 constexpr Registration kTechniques[] = {
     {"fedprox", CreateProximalTerm, ProximalTermFields, ValidateProximalTerm},
     {"scaffold", CreateScaffoldControl},
     {"heterofl", CreateHeteroFl, HeteroFlFields, ValidateHeteroFl},
     {"attack", CreateByzantineAttack, ByzantineAttackFields, ValidateByzantineAttack},
     {"local_layers", CreateLocalLayers, LocalLayersFields, ValidateLocalLayers},
+    {"streaming", CreateStreaming, StreamingFields, ValidateStreaming},
     {"dgc", CreateDgc, DgcFields, ValidateDgc},
     {"dp", CreateDifferentialPrivacy, PrivacyFields, ValidateDifferentialPrivacy, PrivacySampling},
     {"bandwidth_aware", CreateBandwidthAware, BandwidthAwareFields},

@@ -65,6 +65,9 @@ struct RoundMetrics {
   double uplink_compression = 1.0;  // dense fp32 bytes of this round's uploads / bytes_up
   int downlink_resyncs = 0;         // clients sent the full model
   int downlink_increments = 0;      // clients sent the downlink codec's increments they missed
+  // This round's largest download plus its largest upload of one client: what one link must
+  // carry at a synchronization (Streaming DiLoCo lowers it by sending one fragment at a time).
+  int64_t client_bytes_peak = 0;
   int64_t bytes_up_total = 0;
   int64_t bytes_down_total = 0;
   // The clients whose updates were aggregated, ascending, and the total weight the round's

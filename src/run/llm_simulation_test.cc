@@ -1,11 +1,13 @@
 // Language modelling end to end in the simulator: a tiny GPT on the State of the Union corpus
-// learns (perplexity falls far below the vocabulary size), and LoRA runs send only adapters.
+// learns (perplexity falls far below the vocabulary size), and LoRA runs send only adapters;
+// Streaming DiLoCo synchronizes one fragment of the model per round.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
 
+#include "engine/techniques/streaming_fragments.h"
 #include "run/simulation.h"
 
 namespace tributary {
@@ -135,6 +137,46 @@ TEST_F(LlmSimulationTest, ZerothOrderFineTuningSendsSeedScalarsAndLowersPerplexi
     EXPECT_LE(rounds[r].bytes_up, 2 * (60 * 8 + 64)) << "round " << r;
     EXPECT_LE(rounds[r].bytes_down, 2 * (256 * 4 + 64)) << "round " << r;
   }
+}
+
+TEST_F(LlmSimulationTest, StreamingDiLoCoSynchronizesOneFragmentPerRound) {
+  ExperimentConfig config = TinyRun();
+  config.run.rounds = 4;
+  config.run.eval_initial = true;
+  config.train.steps = 5;  // H / P: 4 rounds = every fragment twice, H = 10
+  config.strategy.name = "diloco";
+  config.strategy.server_lr = 0.7;
+  config.system.seconds_per_example = 1e-3;
+  ModelState plain_model;
+  const std::vector<RoundMetrics> plain = Run(config, &plain_model);
+  config.plugins.Mutable<StreamingOptions>() = {.fragments = 2, .overlap = false};
+  const std::vector<RoundMetrics> streaming = Run(config, nullptr);
+  config.plugins.Mutable<StreamingOptions>().overlap = true;
+  const std::vector<RoundMetrics> overlapped = Run(config, nullptr);
+  ASSERT_EQ(plain.size(), 5u);
+  ASSERT_EQ(streaming.size(), 5u);
+  ASSERT_EQ(overlapped.size(), 5u);
+  const int64_t n = static_cast<int64_t>(plain_model.flat().size());
+  for (size_t r = 1; r < streaming.size(); ++r) {
+    // Each upload is half the model in fp32 (plus framing); the plain run's is all of it.
+    EXPECT_GT(plain[r].bytes_up, 2 * 4 * n);
+    EXPECT_LT(streaming[r].bytes_up, 2 * (4 * n / 2 + 256)) << r;
+    EXPECT_GT(streaming[r].bytes_up, 2 * 4 * (n / 2)) << r;
+    // From round 2 on a download is one fragment's changed values, not the model.
+    if (r >= 2) EXPECT_LT(streaming[r].client_bytes_peak, 0.75 * plain[r].client_bytes_peak) << r;
+    // Overlap charges a round the longer of compute and transfers, not their sum.
+    EXPECT_LT(overlapped[r].sim_seconds, streaming[r].sim_seconds) << r;
+  }
+  for (const auto* run : {&streaming, &overlapped}) {
+    ASSERT_TRUE(run->back().test_perplexity.has_value());
+    EXPECT_LT(*run->back().test_perplexity, 0.9 * *run->front().test_perplexity);
+  }
+  // Misconfigurations are refused before anything runs.
+  config.strategy.name = "fedavg";
+  EXPECT_FALSE(Simulation::Create(config).ok());
+  config.strategy.name = "diloco";
+  config.train.keep_optimizer_state = false;
+  EXPECT_FALSE(Simulation::Create(config).ok());
 }
 
 TEST_F(LlmSimulationTest, TextConfigErrorsAreClear) {

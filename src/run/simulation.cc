@@ -19,6 +19,7 @@
 #include "engine/experiment_data.h"
 #include "engine/round_engine.h"
 #include "engine/secure_aggregation.h"
+#include "engine/techniques/streaming_fragments.h"
 #include "run/checksummed_stream.h"
 #include "run/client_state_spill.h"
 #include "run/round_share.h"
@@ -150,8 +151,10 @@ absl::StatusOr<std::unique_ptr<Simulation::VirtualClients>> Simulation::VirtualC
     v.holdout_ = SplitHoldout(data.partitions, config.data.client_holdout, config.run.seed);
   }
   v.population_ = std::make_unique<ClientPopulation>(std::move(data.partitions));
+  SystemSpec system = config.system;
+  system.overlap_transfers = config.plugins.Get<StreamingOptions>().overlap;
   TRIB_ASSIGN_OR_RETURN(v.system_,
-                        SystemModel::Create(config.system, v.population_->size(), config.run.seed));
+                        SystemModel::Create(system, v.population_->size(), config.run.seed));
   v.train_data_ = std::move(data.train);
   TRIB_ASSIGN_OR_RETURN(
       v.engine_, RoundEngine::Create(v.config_,

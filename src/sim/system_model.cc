@@ -1,5 +1,6 @@
 #include "sim/system_model.h"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -129,8 +130,10 @@ Availability SystemModel::Draw(uint32_t client, int round, uint64_t seed) const 
 double SystemModel::RoundTrip(uint32_t client, int64_t bytes_down, double examples,
                               int64_t bytes_up) const {
   const ClientSystem& c = clients_[client];
-  return 2 * c.latency_seconds + 8.0 * bytes_down / c.downlink_bps +
-         examples * spec_.seconds_per_example / c.speed + 8.0 * bytes_up / c.uplink_bps;
+  const double transfers =
+      2 * c.latency_seconds + 8.0 * bytes_down / c.downlink_bps + 8.0 * bytes_up / c.uplink_bps;
+  const double compute = examples * spec_.seconds_per_example / c.speed;
+  return spec_.overlap_transfers ? std::max(transfers, compute) : transfers + compute;
 }
 
 }  // namespace tributary

@@ -35,6 +35,10 @@ struct SystemSpec {
   double deadline_seconds = 0.0;      // 0: none
   double dropout = 0.0;               // per sampled client and round
   double crash_upload = 0.0;          // per sampled client and round
+  // A client's transfers run while it trains (Streaming DiLoCo's overlap), so a round takes the
+  // longer of the two instead of their sum. Set by the run from strategy.fragment_overlap, not
+  // a key of its own: only a method that trains on while it communicates may claim it.
+  bool overlap_transfers = false;
 
   absl::Status Validate() const;
 };

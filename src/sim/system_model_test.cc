@@ -31,6 +31,11 @@ TEST(SystemModelTest, RoundTripAddsLatencyTransfersAndCompute) {
   auto uniform = *SystemModel::Create({.seconds_per_example = 0.002}, 3, 1);
   // 2 x 10 ms + 1 MB down and 0.5 MB up at 100 Mbit/s + 1000 examples x 2 ms.
   EXPECT_NEAR(uniform.RoundTrip(0, 1000000, 1000, 500000), 0.02 + 0.08 + 2.0 + 0.04, 1e-12);
+  // Transfers overlapping the training (Streaming DiLoCo): the longer of the two.
+  auto overlapped =
+      *SystemModel::Create({.seconds_per_example = 0.002, .overlap_transfers = true}, 3, 1);
+  EXPECT_NEAR(overlapped.RoundTrip(0, 1000000, 1000, 500000), 2.0, 1e-12);
+  EXPECT_NEAR(overlapped.RoundTrip(0, 1000000, 10, 500000), 0.02 + 0.08 + 0.04, 1e-12);
 }
 
 TEST(SystemModelTest, AvailabilityFollowsItsProbabilities) {
