@@ -6,7 +6,7 @@
 # Without a group name, all three. --plot-only draws from the runs present and names the
 # missing ones instead of running them. Time on this 2-core machine, one group at a time:
 # compression about 2 h (12 runs, four of them 80-100 rounds), strategies about 1.5 h (14 runs),
-# llm about 4.5 h (18 runs).
+# llm about 6.5 h (32 runs).
 # The figures are deterministic for a given build and machine; other CPUs (BLAS kernels) move
 # the curves slightly (docs/determinism.md).
 set -euo pipefail
@@ -96,9 +96,19 @@ llm() {
               sotu_lora_exact sotu_lora_fedit_ternary sotu_lora_fedit_ternary25_q4down)
   local warm=(sotu_sync_h1_warmup sotu_diloco_h50_from_warm sotu_sync_h1_from_warm)
   local zeroth_order=(sotu_full_finetune sotu_lora_fedit sotu_zo_fedkseed)
+  # DiLoCo in its regime: a 235k-parameter GPT from a common warm start (regime/warmup).
+  local regime=(regime/h1_b128 regime/diloco_h50_b128 regime/diloco_h200_b128
+                regime/diloco_h50_b128_average)
+  local batches=(regime/h1_b8 regime/diloco_h50_b8 regime/h1_b32 regime/diloco_h50_b32
+                 regime/h1_b128 regime/diloco_h50_b128)
+  local outer=(regime/h1_b32 regime/diloco_h50_b32 regime/diloco_h50_b32_average
+               regime/diloco_h50_b32_lr04 regime/diloco_h50_b32_lr1)
+  local streaming=(regime/h1_b32 regime/diloco_h50_b32 regime/streaming_p5_b32
+                   regime/streaming_p5_b32_q4_overlap)
   # The fine-tuning runs start from sotu_pretrain_pre1933's model, the warm starts from
   # sotu_sync_h1_warmup's: those run first.
-  ensure_llm "${diloco[@]}" sotu_pretrain_pre1933 "${lora[@]}" "${warm[@]}" sotu_zo_fedkseed
+  ensure_llm "${diloco[@]}" sotu_pretrain_pre1933 "${lora[@]}" "${warm[@]}" sotu_zo_fedkseed \
+    regime/warmup "${batches[@]}" "${regime[@]:2}" "${outer[@]:2}" "${streaming[@]:2}"
   plot llm_diloco_perplexity_vs_tokens.svg "SOTU, 5.3M-parameter GPT, 8 clients" \
     tokens test_perplexity --log-y -- "${diloco[@]/#/runs/llm/}"
   # The single worker communicates nothing: no point on a bytes axis.
@@ -111,6 +121,19 @@ llm() {
     tokens test_perplexity --log-y -- "${warm[@]/#/runs/llm/}"
   plot llm_zo_perplexity_vs_bytes.svg "Fine-tuning on the presidents from 1933 on, 8 clients" \
     bytes_total test_perplexity --log-x -- "${zeroth_order[@]/#/runs/llm/}"
+  local title="235k-parameter GPT from a warm start, 8 workers"
+  plot llm_regime_perplexity_vs_tokens.svg "$title of 128 windows per step" \
+    tokens test_perplexity -- "${regime[@]/#/runs/llm/}"
+  plot llm_regime_perplexity_vs_bytes.svg "$title of 128 windows per step" \
+    bytes_total test_perplexity --log-x -- "${regime[@]/#/runs/llm/}"
+  plot llm_regime_batch_sizes.svg "H = 1 against DiLoCo H = 50 at 8, 32 and 128 windows per worker" \
+    tokens test_perplexity --log-x --log-y -- "${batches[@]/#/runs/llm/}"
+  plot llm_regime_outer_lr.svg "$title of 32 windows per step: outer learning rates" \
+    tokens test_perplexity -- "${outer[@]/#/runs/llm/}"
+  plot llm_streaming_perplexity_vs_tokens.svg "$title of 32 windows per step: Streaming DiLoCo" \
+    tokens test_perplexity -- "${streaming[@]/#/runs/llm/}"
+  plot llm_streaming_perplexity_vs_bytes.svg "$title of 32 windows per step: Streaming DiLoCo" \
+    bytes_total test_perplexity --log-x -- "${streaming[@]/#/runs/llm/}"
   plot llm_zo_perplexity_vs_passes.svg "Fine-tuning on the presidents from 1933 on, 8 clients" \
     passes test_perplexity -- "${zeroth_order[@]/#/runs/llm/}"
 }

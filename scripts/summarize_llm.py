@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Summarizes language-model runs (folders with metrics.jsonl) as Markdown: for each run the
 final validation perplexity, tokens trained and bytes communicated (up + down), and against a
-baseline run the perplexity gap and the byte reduction; with --curve, every evaluated round
-(perplexity against tokens and bytes)."""
+baseline run the perplexity gap and the byte reduction; with --links, the most bytes one client
+moved in a round (client_bytes_peak: what its link must carry at a synchronization) and the
+simulated time on the run's [system] links; with --curve, every evaluated round (perplexity
+against tokens and bytes)."""
 import argparse
 import json
 import pathlib
@@ -19,17 +21,27 @@ def evaluated(rounds):
     return [r for r in rounds if r.get("test_perplexity") is not None]
 
 
+def peak_bytes(r):
+    # Runs from before the metric existed: a round's mean per client (clients are alike there).
+    if "client_bytes_peak" in r:
+        return r["client_bytes_peak"]
+    return (r["bytes_up"] + r["bytes_down"]) / max(r["clients"], 1)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("runs", type=pathlib.Path, nargs="+")
     parser.add_argument("--baseline", help="run folder name the others are compared with")
+    parser.add_argument("--links", action="store_true")
     parser.add_argument("--curve", action="store_true")
     args = parser.parse_args()
     runs = {p.name: load(p) for p in args.runs}
     base = evaluated(runs[args.baseline])[-1] if args.baseline else None
     print("| run | rounds | tokens trained | bytes up+down | final perplexity |"
-          + (" vs baseline | bytes reduction |" if base else ""))
-    print("|---|---:|---:|---:|---:|" + ("---:|---:|" if base else ""))
+          + (" vs baseline | bytes reduction |" if base else "")
+          + (" peak bytes per client and round | simulated time |" if args.links else ""))
+    print("|---|---:|---:|---:|---:|" + ("---:|---:|" if base else "")
+          + ("---:|---:|" if args.links else ""))
     for name, rounds in runs.items():
         last = evaluated(rounds)[-1]
         total = last["bytes_up_total"] + last["bytes_down_total"]
@@ -39,6 +51,9 @@ def main():
             base_total = base["bytes_up_total"] + base["bytes_down_total"]
             gap = last["test_perplexity"] / base["test_perplexity"] - 1
             row += f" {gap * 100:+.1f}% | {base_total / max(total, 1):.0f}x |"
+        if args.links:
+            row += (f" {max(peak_bytes(r) for r in rounds) / 1e6:.3f} MB |"
+                    f" {rounds[-1]['sim_time_seconds']:.1f} s |")
         print(row)
     if args.curve:
         for name, rounds in runs.items():
