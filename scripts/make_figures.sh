@@ -6,7 +6,7 @@
 # Without a group name, all three. --plot-only draws from the runs present and names the
 # missing ones instead of running them. Time on this 2-core machine, one group at a time:
 # compression about 2 h (12 runs, four of them 80-100 rounds), strategies about 1.5 h (14 runs),
-# llm about 6.5 h (32 runs).
+# llm about 6 h (31 runs).
 # The figures are deterministic for a given build and machine; other CPUs (BLAS kernels) move
 # the curves slightly (docs/determinism.md).
 set -euo pipefail
@@ -96,9 +96,8 @@ llm() {
               sotu_lora_exact sotu_lora_fedit_ternary sotu_lora_fedit_ternary25_q4down)
   local warm=(sotu_sync_h1_warmup sotu_diloco_h50_from_warm sotu_sync_h1_from_warm)
   local zeroth_order=(sotu_full_finetune sotu_lora_fedit sotu_zo_fedkseed)
-  # DiLoCo in its regime: a 235k-parameter GPT from a common warm start (regime/warmup).
-  local regime=(regime/h1_b128 regime/diloco_h50_b128 regime/diloco_h200_b128
-                regime/diloco_h50_b128_average)
+  # DiLoCo at larger worker batches, Streaming DiLoCo: a 235k-parameter GPT from a common warm start (regime/warmup).
+  local regime=(regime/h1_b128 regime/diloco_h50_b128 regime/diloco_h200_b128)
   local batches=(regime/h1_b8 regime/diloco_h50_b8 regime/h1_b32 regime/diloco_h50_b32
                  regime/h1_b128 regime/diloco_h50_b128)
   local outer=(regime/h1_b32 regime/diloco_h50_b32 regime/diloco_h50_b32_average

@@ -596,8 +596,8 @@ absl::Status Simulation::VirtualClients::GatherClientEvaluations(
 
 std::optional<std::string> Simulation::VirtualClients::WhyNoCheckpoints() const {
   if (step_->TechniquesKeepClientState()) {
-    return "a technique keeps per-client state (SCAFFOLD's control variates, local layers) "
-           "that checkpoints do not hold yet";
+    return "a technique keeps per-client state (SCAFFOLD's control variates, local layers, "
+           "Streaming DiLoCo's worker models) that checkpoints do not hold yet";
   }
   return std::nullopt;
 }

@@ -148,12 +148,14 @@ std::vector<ConfigField<ExperimentConfig>> StreamingFields() {
   return {
       IntegerField<C>(
           "strategy.fragments",
-          "Streaming DiLoCo: synchronize one of N equal slices of the model per round, in turn "
-          "(a fragment every N rounds of train.steps inner steps; 0: off)",
+          "Streaming DiLoCo: synchronize one of N equal slices of the flat parameter vector per "
+          "round, in turn (each every N rounds of train.steps inner steps; the paper groups "
+          "transformer blocks instead; 0: off)",
           [=](C& c) -> int& { return options(c).fragments; }, 0, 4096),
       BoolField<C>("strategy.fragment_overlap",
                    "Streaming DiLoCo: merge a synchronized fragment one round later, its "
-                   "transfers overlapping that round's inner steps",
+                   "transfers overlapping that round's inner steps (tau = train.steps; the paper "
+                   "overlaps a few steps)",
                    [=](C& c) -> bool& { return options(c).overlap; }),
       FloatField<C>("strategy.fragment_mixing",
                     "Streaming DiLoCo with overlap: the worker's own share of a merged fragment",
