@@ -13,18 +13,28 @@ namespace {
 
 constexpr int64_t kContext = 8;
 
-TEST(LocalTrainerTest, ClippingBoundsTheGradientWithTheProximalTerm) {
-  std::mt19937 rng(1);
+// Six windows of random tokens from a 30-token vocabulary.
+std::shared_ptr<const TensorDataset> RandomWindows(uint32_t seed) {
+  std::mt19937 rng(seed);
   std::uniform_int_distribution<int32_t> token(0, 29);
   std::vector<int32_t> tokens(6 * (kContext + 1));
   for (int32_t& t : tokens) t = token(rng);
-  std::shared_ptr<const TensorDataset> windows = *TensorDataset::FromTokenWindows(tokens, kContext);
+  return *TensorDataset::FromTokenWindows(tokens, kContext);
+}
+
+ModelSpec TinyGpt() {
   ModelSpec spec{.name = "gpt"};
   spec.layers = 1;
   spec.heads = 2;
   spec.embed = 8;
   spec.context = kContext;
   spec.num_classes = 30;
+  return spec;
+}
+
+TEST(LocalTrainerTest, ClippingBoundsTheGradientWithTheProximalTerm) {
+  std::shared_ptr<const TensorDataset> windows = RandomWindows(1);
+  const ModelSpec spec = TinyGpt();
   // Plain SGD, so a step moves the model by exactly lr times the clipped gradient; with
   // lr * mu = 10, a proximal term added after clipping would move step 2 ten times further.
   TrainOptions options{.optimizer = OptimizerKind::kSgd, .learning_rate = 0.1};
@@ -47,17 +57,8 @@ TEST(LocalTrainerTest, ClippingBoundsTheGradientWithTheProximalTerm) {
 }
 
 TEST(LocalTrainerTest, LearningRateWarmsUpThenDecaysOnACosineAcrossRounds) {
-  std::mt19937 rng(2);
-  std::uniform_int_distribution<int32_t> token(0, 29);
-  std::vector<int32_t> tokens(6 * (kContext + 1));
-  for (int32_t& t : tokens) t = token(rng);
-  std::shared_ptr<const TensorDataset> windows = *TensorDataset::FromTokenWindows(tokens, kContext);
-  ModelSpec spec{.name = "gpt"};
-  spec.layers = 1;
-  spec.heads = 2;
-  spec.embed = 8;
-  spec.context = kContext;
-  spec.num_classes = 30;
+  std::shared_ptr<const TensorDataset> windows = RandomWindows(2);
+  const ModelSpec spec = TinyGpt();
   // Plain SGD with the gradient clipped to norm 0.01 (an untrained model's is far larger): each
   // step moves the model by exactly 0.01 times the step's learning rate.
   TrainOptions options{.optimizer = OptimizerKind::kSgd, .learning_rate = 1.0};
