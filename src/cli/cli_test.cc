@@ -124,7 +124,8 @@ TEST_F(CliTest, RunWritesResultsAndRefusesToOverwriteThem) {
 }
 
 // A run killed (SIGKILL) after some rounds, then `simulate --resume`: its metrics.jsonl (less
-// wall-clock fields) and model.pt are those of a run never stopped.
+// wall-clock fields) and model.pt are those of a run never stopped. The killed run evaluates
+// alongside the next round (compute.eval_threads), which must not change a figure either.
 TEST_F(CliTest, KilledRunResumesToTheUninterruptedResults) {
   const std::string config = WriteConfig(R"(
 [run]
@@ -151,7 +152,7 @@ error_feedback = true
   // Killed once 3 rounds are reported; the loop ends when the process does.
   const CommandResult killed =
       RunShell(std::string("(") + TRIBUTARY_BINARY + " simulate " + config +
-               " --quiet --checkpoint-every 1 --out " + cut +
+               " --quiet --checkpoint-every 1 --set compute.eval_threads=1 --out " + cut +
                " & p=$!; while kill -0 $p 2>/dev/null && [ \"$(cat " + cut +
                "/metrics.jsonl 2>/dev/null | wc -l)\" -lt 3 ]; do sleep 0.005; done; kill -9 $p; "
                "wait $p; echo \"exit $?\"; wc -l < " +

@@ -22,6 +22,7 @@
 #include "deploy/transport_settings.h"
 #include "report/metrics_writer.h"
 #include "report/progress_printer.h"
+#include "report/round_report_queue.h"
 #include "report/run_state.h"
 
 namespace tributary {
@@ -136,18 +137,31 @@ absl::Status Serve(const ServerCommandOptions& options, std::optional<RunStateFi
   }
   ProgressPrinter progress(LogEnabled(LogLevel::kInfo) ? stdout : nullptr, config.run.rounds);
   RoundMetrics last;
+  // With compute.eval_threads a round is reported (metrics line, then its checkpoint) once its
+  // evaluation, running alongside the next round, is done; still in round order.
+  RoundReportQueue reports;
+  CoordinatorCounters& counters = coordinator->counters();
   absl::Status run = coordinator->Run([&](const RoundMetrics& m, const Checkpoint& checkpoint) {
-    progress.PrintRound(m);
-    last = m;
-    TRIB_RETURN_IF_ERROR(metrics->Write(m));
-    TRIB_RETURN_IF_ERROR(WriteCheckpoint(checkpoint_path, checkpoint));
-    LogInfo("checkpoint: round %d", m.round);
-    return absl::OkStatus();
+    const auto report = [&](const RoundMetrics& m, const Checkpoint& checkpoint) {
+      progress.PrintRound(m);
+      last = m;
+      if (m.test_accuracy.has_value()) counters.last_test_accuracy = *m.test_accuracy;
+      TRIB_RETURN_IF_ERROR(metrics->Write(m));
+      TRIB_RETURN_IF_ERROR(WriteCheckpoint(checkpoint_path, checkpoint));
+      LogInfo("checkpoint: round %d", m.round);
+      return absl::OkStatus();
+    };
+    if (!reports.WouldDefer(m)) return report(m, checkpoint);
+    // Deferred: the engine goes on, so the report keeps its own copy of this round's state.
+    auto saved = std::make_shared<const Checkpoint>(checkpoint);
+    return reports.Push(m, [report, saved](const RoundMetrics& m) { return report(m, *saved); });
   });
+  const absl::Status reported = reports.Drain();
   // Every client asks for its next round and hears that the run is over before the port closes.
   if (run.ok()) coordinator->WaitUntilClientsHeardTheEnd(5.0);
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   TRIB_RETURN_IF_ERROR(run);
+  TRIB_RETURN_IF_ERROR(reported);
   TRIB_RETURN_IF_ERROR(SaveModelState(coordinator->global_model(), out_dir + "/model.pt"));
   LogInfo("done: test accuracy %.2f%%, %s up, %s down; results in %s",
           last.test_accuracy.value_or(0.0) * 100.0, FormatBytes(last.bytes_up_total).c_str(),

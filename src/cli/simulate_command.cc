@@ -19,6 +19,7 @@
 #include "engine/recorded_rounds.h"
 #include "report/metrics_writer.h"
 #include "report/progress_printer.h"
+#include "report/round_report_queue.h"
 #include "report/run_state.h"
 #include "run/simulation.h"
 
@@ -114,13 +115,16 @@ absl::Status Simulate(const SimulateOptions& options, Communicator& ranks,
   }
   ProgressPrinter progress(LogEnabled(LogLevel::kInfo) ? stdout : nullptr, config.run.rounds);
   RoundMetrics last;
-  TRIB_RETURN_IF_ERROR(simulation->Run([&](const RoundMetrics& m) -> absl::Status {
-    absl::Status written = absl::OkStatus();
-    if (reporting) {
-      progress.PrintRound(m);
-      last = m;
-      written = metrics->Write(m);
-    }
+  // With compute.eval_threads a round is reported once its evaluation, running alongside the
+  // next round, is done; still in round order.
+  RoundReportQueue reports;
+  const auto report = [&](const RoundMetrics& m) {
+    progress.PrintRound(m);
+    last = m;
+    return metrics->Write(m);
+  };
+  const absl::Status run = simulation->Run([&](const RoundMetrics& m) -> absl::Status {
+    absl::Status written = reporting ? reports.Push(m, report) : absl::OkStatus();
     // After the metrics line: a resumed run never repeats a round its metrics already hold.
     // Every rank checkpoints the same rounds: one is written when any rank finds it due.
     if (checkpoint_every != 0 && m.round > 0 && m.round < config.run.rounds) {
@@ -129,6 +133,7 @@ absl::Status Simulate(const SimulateOptions& options, Communicator& ranks,
         TRIB_ASSIGN_OR_RETURN(const bool none_due, ranks.AllOk(!due));
         due = !none_due;
       }
+      if (due && written.ok()) written = reports.Drain();  // the line first
       if (due && written.ok()) {
         written = simulation->WriteCheckpoint(checkpoint_path, m.round, fingerprint);
         last_checkpoint = std::chrono::steady_clock::now();
@@ -140,7 +145,11 @@ absl::Status Simulate(const SimulateOptions& options, Communicator& ranks,
       if (written.ok() && !all_ok) return absl::AbortedError("another rank stopped the run");
     }
     return written;
-  }));
+  });
+  // The rounds already run are reported, also when the run stopped.
+  const absl::Status reported = reports.Drain();
+  TRIB_RETURN_IF_ERROR(run);
+  TRIB_RETURN_IF_ERROR(reported);
   if (reporting) {
     TRIB_RETURN_IF_ERROR(SaveModelState(simulation->global_model(), out_dir + "/model.pt"));
   }

@@ -574,7 +574,6 @@ absl::Status Coordinator::Run(
   };
   TRIB_RETURN_IF_ERROR(WaitForClients());
   return engine_->Run(*this, [&](const RoundMetrics& metrics) {
-    if (metrics.test_accuracy.has_value()) counters_.last_test_accuracy = *metrics.test_accuracy;
     if (metrics.round > 0) {
       counters_.rounds_completed = metrics.round;
       counters_.bytes_up_total = metrics.bytes_up_total;

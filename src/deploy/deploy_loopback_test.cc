@@ -122,7 +122,8 @@ context = 16
       int python_client = -1);
 
   void ExpectResumedServerMatchesSimulation(const std::vector<std::string>& overrides,
-                                            const std::vector<const char*>& keys);
+                                            const std::vector<const char*>& keys,
+                                            const std::vector<std::string>& server_extra = {});
 };
 
 std::vector<nlohmann::json> DeployLoopbackTest::ExpectDeploymentMatchesSimulation(
@@ -501,17 +502,23 @@ TEST_F(DeployLoopbackTest, MalformedSecureAggregationMessageDropsItsSender) {
 }
 
 // A server killed after its round-2 checkpoint and resumed ends round 3 as `simulate` does:
-// same learning figures, same `keys`, same model.
+// same learning figures, same `keys`, same model. `server_extra`: more arguments of both server
+// runs.
 void DeployLoopbackTest::ExpectResumedServerMatchesSimulation(
-    const std::vector<std::string>& overrides, const std::vector<const char*>& keys) {
+    const std::vector<std::string>& overrides, const std::vector<const char*>& keys,
+    const std::vector<std::string>& server_extra) {
   ASSERT_NO_FATAL_FAILURE(Simulate(overrides));
-  auto server = StartServer("srv", {"--insecure", "--listen", "127.0.0.1:0"});
+  std::vector<std::string> first = {"--insecure", "--listen", "127.0.0.1:0"};
+  first.insert(first.end(), server_extra.begin(), server_extra.end());
+  auto server = StartServer("srv", first);
   const std::string port = ServerPort("srv", *server);
   auto clients = StartClients(4, port, {"--insecure"});
   ASSERT_TRUE(server->WaitForOutput("checkpoint: round 2", 300s)) << server->Output();
   server->Kill();
 
-  auto resumed = StartServer("srv", {"--insecure", "--listen", "127.0.0.1:" + port, "--resume"});
+  std::vector<std::string> again = {"--insecure", "--listen", "127.0.0.1:" + port, "--resume"};
+  again.insert(again.end(), server_extra.begin(), server_extra.end());
+  auto resumed = StartServer("srv", again);
   ASSERT_EQ(resumed->Wait(300s), 0) << resumed->Output();
   EXPECT_NE(resumed->Output().find("resuming after round 2"), std::string::npos);
   for (auto& client : clients) EXPECT_EQ(client->Wait(30s), 0) << client->Output();
@@ -528,6 +535,13 @@ void DeployLoopbackTest::ExpectResumedServerMatchesSimulation(
 
 TEST_F(DeployLoopbackTest, ResumedServerEndsWithTheUninterruptedModel) {
   ExpectResumedServerMatchesSimulation({}, {});
+}
+
+// The server evaluates each round alongside the next one (compute.eval_threads): its rounds are
+// reported, and checkpointed with the state they ended with, in order once their evaluation is
+// done; the figures are the simulation's, evaluated between rounds.
+TEST_F(DeployLoopbackTest, ServerEvaluatingAlongsideTheNextRoundResumesToTheSameModel) {
+  ExpectResumedServerMatchesSimulation({}, {}, {"--set", "compute.eval_threads=1"});
 }
 
 // The accountant's RDP and the adaptive clip norm travel in the checkpoint.

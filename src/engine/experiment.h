@@ -75,6 +75,9 @@ struct CompressOptions {
 struct ComputeOptions {
   int workers = 0;             // concurrent client trainings; 0: one per hardware thread
   int threads_per_worker = 0;  // intra-op threads of each worker; 0: 1
+  // Workers of their own that evaluate a round's model while the next round trains; 0: the
+  // evaluation runs between rounds on the round's workers.
+  int eval_threads = 0;
   // simulate: memory for the codec and optimizer state of clients outside the round; past it the
   // least recently trained clients' state goes to a file in spill_dir (empty: the temp folder).
   int64_t client_state_mb = 4096;

@@ -63,11 +63,12 @@ absl::StatusOr<ModelState> InitialGlobalModel(const ExperimentConfig& config) {
   return loaded;
 }
 
-void RecordEvaluation(const ExperimentConfig& config, const EvalResult& result,
-                      RoundMetrics& metrics) {
-  metrics.test_accuracy = result.accuracy();
-  metrics.test_loss = result.mean_loss();
-  if (IsTextRun(config)) metrics.test_perplexity = std::exp(result.mean_loss());
+TestEvaluation ToTestEvaluation(const ExperimentConfig& config, const EvalResult& result,
+                                double seconds) {
+  TestEvaluation evaluation{
+      .accuracy = result.accuracy(), .loss = result.mean_loss(), .seconds = seconds};
+  if (IsTextRun(config)) evaluation.perplexity = std::exp(result.mean_loss());
+  return evaluation;
 }
 
 absl::StatusOr<EvalResult> EvaluateInChunks(WorkerPool& pool,

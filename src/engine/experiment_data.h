@@ -53,9 +53,9 @@ bool IsTextRun(const ExperimentConfig& config);
 // model's layout) or a fresh initialization from the seed.
 absl::StatusOr<ModelState> InitialGlobalModel(const ExperimentConfig& config);
 
-// Records a test-set evaluation in `metrics`: accuracy, loss and, for text, perplexity.
-void RecordEvaluation(const ExperimentConfig& config, const EvalResult& result,
-                      RoundMetrics& metrics);
+// A test-set evaluation's figures: accuracy, loss and, for text, perplexity.
+TestEvaluation ToTestEvaluation(const ExperimentConfig& config, const EvalResult& result,
+                                double seconds);
 
 // The model on `data`, split into a fixed number of chunks merged in chunk order: the figures
 // depend neither on scheduling nor on the number of workers. trainers[w] is worker w's.

@@ -233,6 +233,12 @@ std::vector<ExperimentField> CoreFields() {
           "intra-op threads of each worker (0: 1; raise for large models and few clients)",
           [](C& c) -> int& { return c.compute.threads_per_worker; }, 0, 1024),
       IntegerField<C>(
+          "compute.eval_threads",
+          "workers of its own that evaluate each round's model on the test set while the next "
+          "round trains (results still reported in round order; eval_seconds then is not part "
+          "of wall_seconds); 0: evaluate between rounds on the round's workers",
+          [](C& c) -> int& { return c.compute.eval_threads; }, 0, 1024),
+      IntegerField<C>(
           "compute.client_state_mb",
           "simulate: MiB of error-feedback residuals, PowerSGD factors and kept optimizer state "
           "held for clients outside the round; past it the least recently trained clients' state "

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <future>
 
 #include "absl/strings/str_cat.h"
 #include "aggregate/strategy_registry.h"
@@ -18,7 +19,10 @@
 
 namespace tributary {
 
-RoundEngine::~RoundEngine() = default;
+RoundEngine::~RoundEngine() {
+  // The evaluation in flight uses the engine's workers and test data.
+  if (last_evaluation_.valid()) last_evaluation_.wait();
+}
 
 absl::StatusOr<std::unique_ptr<RoundEngine>> RoundEngine::Create(
     const ExperimentConfig& config, const EngineOptions& options,
@@ -67,6 +71,14 @@ absl::StatusOr<std::unique_ptr<RoundEngine>> RoundEngine::Create(
     e.evaluators_.push_back(std::move(trainer));
   }
   e.pool_ = std::make_unique<WorkerPool>(workers, nullptr);
+  if (config.compute.eval_threads > 0 && options.evaluate_model) {
+    for (int w = 0; w < config.compute.eval_threads; ++w) {
+      TRIB_ASSIGN_OR_RETURN(std::unique_ptr<LocalTrainer> trainer,
+                            LocalTrainer::Create(config.model, config.train));
+      e.eval_trainers_.push_back(std::move(trainer));
+    }
+    e.eval_pool_ = std::make_unique<WorkerPool>(config.compute.eval_threads, nullptr);
+  }
   TRIB_ASSIGN_OR_RETURN(e.uplink_, Pipeline::Parse(config.compress.uplink));
   TRIB_ASSIGN_OR_RETURN(e.fp32_, Pipeline::Parse("fp32"));
   e.server_state_bytes_ = static_cast<int64_t>(e.fp32_->Encode(e.global_.flat(), 0).size());
@@ -396,13 +408,39 @@ void RoundEngine::Tally(const RoundOutcome& outcome, RoundMetrics& metrics) {
 }
 
 absl::Status RoundEngine::Evaluate(RoundMetrics& metrics) {
+  if (eval_pool_ != nullptr) {
+    StartEvaluation(metrics);
+    return absl::OkStatus();
+  }
   const auto start = std::chrono::steady_clock::now();
   TRIB_ASSIGN_OR_RETURN(EvalResult total,
                         EvaluateInChunks(*pool_, evaluators_, global_, *test_data_));
-  RecordEvaluation(config_, total, metrics);
-  metrics.eval_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  RecordTestEvaluation(
+      ToTestEvaluation(
+          config_, total,
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()),
+      metrics);
   return absl::OkStatus();
+}
+
+void RoundEngine::StartEvaluation(RoundMetrics& metrics) {
+  auto model = std::make_shared<const ModelState>(global_);
+  std::shared_future<absl::StatusOr<TestEvaluation>> previous = last_evaluation_;
+  last_evaluation_ =
+      std::async(
+          std::launch::async,
+          [this, model = std::move(model),
+           previous = std::move(previous)]() -> absl::StatusOr<TestEvaluation> {
+            if (previous.valid()) previous.wait();
+            const auto start = std::chrono::steady_clock::now();
+            TRIB_ASSIGN_OR_RETURN(EvalResult total, EvaluateInChunks(*eval_pool_, eval_trainers_,
+                                                                     *model, *test_data_));
+            return ToTestEvaluation(
+                config_, total,
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+          })
+          .share();
+  metrics.pending_evaluation = last_evaluation_;
 }
 
 void RoundEngine::SetTrainingTotals(RoundMetrics& metrics) const {

@@ -6,6 +6,10 @@
 // evaluate, and report the round's metrics. The same config and seed give the same metrics and
 // model whichever channel ran the clients, when every client answers.
 //
+// With compute.eval_threads > 0 a round's evaluation runs alongside the next round, and the
+// metrics handed to `on_round` carry it as pending_evaluation (report them with a
+// RoundReportQueue).
+//
 // Thread-safety: Run() from one thread; the RoundServer methods from any thread during a round.
 #ifndef TRIBUTARY_ENGINE_ROUND_ENGINE_H_
 #define TRIBUTARY_ENGINE_ROUND_ENGINE_H_
@@ -101,6 +105,10 @@ class RoundEngine final : public RoundServer {
   // Fills the round's client counts, losses and byte figures from what the channel reported.
   void Tally(const RoundOutcome& outcome, RoundMetrics& metrics);
   absl::Status Evaluate(RoundMetrics& metrics);
+  // compute.eval_threads > 0: evaluates a copy of the global model on the evaluation's own
+  // workers while the next round trains; `metrics` gets the pending result. One evaluation at a
+  // time, in round order.
+  void StartEvaluation(RoundMetrics& metrics);
   // A client's weight in the round's mean (strategy.weighting), bounded by what the server
   // knows: its example count (checked against its registration) and the configured local work.
   absl::StatusOr<int64_t> WeightOf(const ClientReport& report) const;
@@ -129,6 +137,10 @@ class RoundEngine final : public RoundServer {
   std::shared_ptr<const TensorDataset> test_data_;
   std::unique_ptr<WorkerPool> pool_;
   std::vector<std::unique_ptr<LocalTrainer>> evaluators_;  // one per pool worker
+  // compute.eval_threads > 0: the evaluation's own workers, and the latest evaluation started.
+  std::unique_ptr<WorkerPool> eval_pool_;
+  std::vector<std::unique_ptr<LocalTrainer>> eval_trainers_;
+  std::shared_future<absl::StatusOr<TestEvaluation>> last_evaluation_;
 
   int first_round_ = 1;
   int64_t bytes_up_total_ = 0, bytes_down_total_ = 0, examples_trained_total_ = 0;

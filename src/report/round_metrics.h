@@ -4,10 +4,21 @@
 
 #include <array>
 #include <cstdint>
+#include <future>
 #include <optional>
 #include <vector>
 
+#include "absl/status/statusor.h"
+
 namespace tributary {
+
+// The test-set evaluation of one round's model.
+struct TestEvaluation {
+  double accuracy = 0.0;
+  double loss = 0.0;
+  std::optional<double> perplexity;  // language models
+  double seconds = 0.0;              // the evaluation's own wall-clock time
+};
 
 // Secure aggregation's side of a round (docs/secure_aggregation.md). Its bytes are also in the
 // round's bytes_up and bytes_down.
@@ -75,11 +86,22 @@ struct RoundMetrics {
   // simulate --replay` needs to recompute the run's model exactly.
   std::vector<uint32_t> accepted_clients;
   int64_t expected_weight = 0;
-  double wall_seconds = 0.0;      // this round's wall-clock time
-  double eval_seconds = 0.0;      // of which the test-set evaluation (0: not evaluated)
+  double wall_seconds = 0.0;  // this round's wall-clock time
+  // The test-set evaluation's wall-clock time (0: not evaluated): part of wall_seconds, unless
+  // the evaluation ran alongside the next round (compute.eval_threads > 0).
+  double eval_seconds = 0.0;
   double sim_seconds = 0.0;       // this round's virtual time (simulation's system model)
   double sim_time_seconds = 0.0;  // virtual time since the start
+  // Set while this round's test evaluation still runs alongside the next round: the test fields
+  // and eval_seconds are filled by AwaitEvaluation.
+  std::shared_future<absl::StatusOr<TestEvaluation>> pending_evaluation;
 };
+
+// Fills the test fields from `evaluation`.
+void RecordTestEvaluation(const TestEvaluation& evaluation, RoundMetrics& metrics);
+
+// Waits for metrics.pending_evaluation, if any, and fills the test fields from it.
+absl::Status AwaitEvaluation(RoundMetrics& metrics);
 
 }  // namespace tributary
 

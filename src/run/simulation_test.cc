@@ -106,6 +106,39 @@ TEST(SimulationTest, SameSeedGivesIdenticalMetricsWithConcurrentClients) {
   EXPECT_NE(checksum_a, checksum_d);
 }
 
+// compute.eval_threads: every evaluation (round 0 included) reaches the callback still running,
+// and finishes with the figures of the evaluation between rounds; the model is the same.
+TEST(SimulationTest, EvaluationAlongsideTheNextRoundGivesTheSameFigures) {
+  ExperimentConfig config = ShortRun();
+  config.run.rounds = 3;
+  config.run.eval_initial = true;
+  uint64_t between_checksum = 0;
+  std::vector<RoundMetrics> between = RunAll(config, &between_checksum);
+  config.compute.eval_threads = 1;
+  auto simulation = Simulation::Create(config);
+  ASSERT_TRUE(simulation.ok()) << simulation.status();
+  std::vector<RoundMetrics> alongside;
+  int pending = 0;
+  ASSERT_TRUE((*simulation)
+                  ->Run([&](const RoundMetrics& m) {
+                    pending += m.pending_evaluation.valid() ? 1 : 0;
+                    alongside.push_back(m);
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  EXPECT_EQ(pending, 4);
+  EXPECT_EQ((*simulation)->global_model().Checksum(), between_checksum);
+  ASSERT_EQ(alongside.size(), between.size());
+  for (size_t i = 0; i < between.size(); ++i) {
+    ASSERT_TRUE(AwaitEvaluation(alongside[i]).ok());
+    ASSERT_TRUE(alongside[i].test_accuracy.has_value());
+    EXPECT_GT(alongside[i].eval_seconds, 0.0);
+    ClearWallClock(alongside[i]);
+    ClearWallClock(between[i]);
+    EXPECT_EQ(RoundMetricsToJson(alongside[i]), RoundMetricsToJson(between[i]));
+  }
+}
+
 TEST(SimulationTest, CompressedUplinkWithErrorFeedbackLearnsOnFewBytes) {
   ExperimentConfig config = ShortRun();
   config.run.rounds = 6;
