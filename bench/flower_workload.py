@@ -4,11 +4,17 @@
 Deployed: `tributary server` and 4 `tributary client` processes on loopback (plain text),
 launched together; then `tributary simulate` on the same config. Prints, for each: whole run
 (launch to the last exit), mean round (metrics.jsonl's wall_seconds), launch -> round 1 start
-(when round 1's metrics line appeared, less that round's wall_seconds), evaluation seconds
+(when round 1's metrics line appeared, less that round's wall_seconds, and less its
+eval_seconds when the evaluation ran alongside the next round), evaluation seconds
 (metrics.jsonl's eval_seconds where the build reports it), peak RSS, user and system CPU of every
-process (from wait4, so exact per process), and the accuracy after the last round.
+process (from wait4, so exact per process), and the accuracy after the last round. Mean round:
+from round 1's start to the last round's line (its evaluation included), over the rounds.
 
     bench/flower_workload.py [--build build/release] [--repeat N] [--skip-simulate] [--keep DIR]
+                             [--set KEY=VALUE ...] [--variant KEY=VALUE ...]
+
+--set changes the config of every run (server and simulate); with --variant each repeat runs
+the config as it is, then with the variant's settings, and prints the ratios of the two.
 """
 import argparse
 import json
@@ -69,7 +75,8 @@ def wait_all(procs):
     return results
 
 
-def summarize(label, start, watcher, results, log_dir):
+def summarize(label, start, watcher, results, log_dir, alongside):
+    """Prints the run's figures; returns (ok, whole run seconds, mean round seconds)."""
     watcher.stop = True
     watcher.poll()
     end = max(r[4] for r in results.values())
@@ -82,14 +89,18 @@ def summarize(label, start, watcher, results, log_dir):
         print(f"   FAILED: {name} exited with {results[name][0]}; last lines of its log:")
         for line in tail:
             print(f"     {line}")
-    rounds = [watcher.seen[k][1] for k in sorted(watcher.seen)]
+    rounds = [watcher.seen[k][1] for k in sorted(watcher.seen) if k > 0]
     print(f"   whole run, launch to exit: {end - start:.1f} s")
+    mean_round = None
     if rounds:
         walls = [r["wall_seconds"] for r in rounds]
-        first_at, first = watcher.seen[min(watcher.seen)]
-        print(f"   mean round: {sum(walls) / len(walls):.2f} s over {len(walls)} rounds "
-              f"(min {min(walls):.2f}, max {max(walls):.2f})")
-        print(f"   launch -> round 1 start: {first_at - first['wall_seconds']:.1f} s")
+        first_at, first = watcher.seen[rounds[0]["round"]]
+        last_at, _ = watcher.seen[rounds[-1]["round"]]
+        first_start = first_at - first["wall_seconds"] - (first["eval_seconds"] if alongside else 0)
+        mean_round = (last_at - first_start) / len(rounds)
+        print(f"   mean round: {mean_round:.2f} s over {len(rounds)} rounds (wall_seconds: min "
+              f"{min(walls):.2f}, max {max(walls):.2f})")
+        print(f"   launch -> round 1 start: {first_start:.1f} s")
         evals = [r["eval_seconds"] for r in rounds if "eval_seconds" in r]
         print("   evaluation: " + (f"{sum(evals):.1f} s in all" if evals
                                     else "not reported by this build's metrics.jsonl"))
@@ -97,10 +108,19 @@ def summarize(label, start, watcher, results, log_dir):
     for name, (code, rss, user, system, _) in results.items():
         print(f"   {name:9s} peak RSS {rss:7.1f} MiB  user {user:6.1f} s  system {system:5.1f} s"
               f" ({100 * system / max(user, 1e-9):.0f}% of user)")
-    return not failed
+    return not failed, end - start, mean_round
 
 
-def deployed(binary, work):
+def set_args(settings):
+    return [arg for setting in settings for arg in ("--set", setting)]
+
+
+def evaluates_alongside(settings):
+    return any(s.startswith("compute.eval_threads=") and s.split("=", 1)[1].strip() != "0"
+               for s in settings)
+
+
+def deployed(binary, work, settings):
     port = free_port()
     tokens = os.path.join(work, "tokens.txt")
     with open(tokens, "w") as f:
@@ -114,7 +134,7 @@ def deployed(binary, work):
     logs["server"] = open(os.path.join(work, "server.log"), "w")
     procs["server"] = subprocess.Popen(
         [binary, "server", CONFIG, "--tokens", tokens, "--insecure", "--listen",
-         f"127.0.0.1:{port}", "--out", out, "--overwrite"],
+         f"127.0.0.1:{port}", "--out", out, "--overwrite"] + set_args(settings),
         stdout=logs["server"], stderr=subprocess.STDOUT)
     for i in range(CLIENTS):
         name = f"client {i}"
@@ -126,19 +146,21 @@ def deployed(binary, work):
     watcher.start()
     results = wait_all(procs)
     return summarize(f"deployed: server + {CLIENTS} clients on loopback", start, watcher, results,
-                     work)
+                     work, evaluates_alongside(settings))
 
 
-def simulated(binary, work):
+def simulated(binary, work, settings):
     out = os.path.join(work, "simulated")
     start = time.monotonic()
     watcher = MetricsWatcher(os.path.join(out, "metrics.jsonl"), start)
     with open(os.path.join(work, "simulate.log"), "w") as log:
-        proc = subprocess.Popen([binary, "simulate", CONFIG, "--out", out, "--overwrite"],
-                                stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [binary, "simulate", CONFIG, "--out", out, "--overwrite"] + set_args(settings),
+            stdout=log, stderr=subprocess.STDOUT)
         watcher.start()
         results = wait_all({"simulate": proc})
-    return summarize("simulate, same config", start, watcher, results, work)
+    return summarize("simulate, same config", start, watcher, results, work,
+                     evaluates_alongside(settings))
 
 
 def main():
@@ -149,19 +171,35 @@ def main():
     parser.add_argument("--keep", metavar="DIR",
                         help="write the logs and run folders under DIR/run-N instead of a "
                              "temporary folder")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a config override for every run (repeatable)")
+    parser.add_argument("--variant", action="append", default=[], metavar="KEY=VALUE",
+                        help="also run each repeat with these overrides and print the ratios")
     args = parser.parse_args()
     binary = os.path.join(args.build, "tributary")
     if not os.access(binary, os.X_OK):
         sys.exit(f"flower_workload: no {binary}; run `make build` first")
     ok = True
+    setups = [("as configured", args.set)]
+    if args.variant:
+        setups.append(("with " + " ".join(args.variant), args.set + args.variant))
     for i in range(args.repeat):
-        with tempfile.TemporaryDirectory(prefix="flower_workload.") as temporary:
-            work = os.path.join(args.keep, f"run-{i + 1}") if args.keep else temporary
-            os.makedirs(work, exist_ok=True)
-            print(f"-- run {i + 1} of {args.repeat}")
-            ok &= deployed(binary, work)
-            if not args.skip_simulate:
-                ok &= simulated(binary, work)
+        figures = []
+        for label, settings in setups:
+            with tempfile.TemporaryDirectory(prefix="flower_workload.") as temporary:
+                work = os.path.join(args.keep, f"run-{i + 1}-{len(figures)}") if args.keep \
+                    else temporary
+                os.makedirs(work, exist_ok=True)
+                print(f"-- run {i + 1} of {args.repeat}, {label}")
+                run_ok, whole, mean_round = deployed(binary, work, settings)
+                ok &= run_ok
+                figures.append((whole, mean_round))
+                if not args.skip_simulate:
+                    ok &= simulated(binary, work, settings)[0]
+        if len(figures) == 2 and None not in (figures[0][1], figures[1][1]):
+            print(f"-- run {i + 1}, deployed, variant against as configured: whole run "
+                  f"{figures[0][0] / figures[1][0]:.2f}x, mean round "
+                  f"{figures[0][1] / figures[1][1]:.2f}x faster")
     sys.exit(0 if ok else 1)
 
 

@@ -3,14 +3,17 @@
 # rounds in one sitting, alternated PAIRS times; prints each run's training seconds and the
 # ratio. Every rank has one worker with one thread, so R ranks use R cores. The runs must also
 # agree bit for bit (metrics without wall-clock fields, model.pt); the script checks that.
-#   bench/mpi_scaling.sh [BUILD_DIR] [ROUNDS] [PAIRS]
-# Setting: Fashion-MNIST CNN, 1,000 IID clients of 60 examples, 200 per round, 1 epoch, dense
-# fp32 uploads (148 MB exchanged per round). Its clients keep no state between rounds, so each
-# round's cohort is split evenly between the ranks (docs/scale.md).
+#   bench/mpi_scaling.sh [BUILD_DIR] [ROUNDS] [PAIRS] [CLIENTS] [PER_ROUND]
+# Setting: Fashion-MNIST CNN, CLIENTS IID clients (default 100, so 600 examples each, the demo's
+# partition), PER_ROUND of them a round (default 20), 1 epoch, dense fp32 uploads. Its clients
+# keep no state between rounds, so each round's cohort is split evenly between the ranks
+# (docs/scale.md).
 set -euo pipefail
 build=${1:-build/release}
 rounds=${2:-4}
 pairs=${3:-2}
+clients=${4:-100}
+per_round=${5:-20}
 root="$(cd "$(dirname "$0")/.." && pwd)"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -19,8 +22,8 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 run() {  # run RANKS NAME
   mpirun -n "$1" --oversubscribe --bind-to none "$build/tributary" simulate \
     "$root/configs/fmnist_fedavg_iid.toml" --out "$work/$2" --overwrite --quiet \
-    --set "run.rounds=$rounds" --set run.eval_every=1000 --set data.num_clients=1000 \
-    --set run.clients_per_round=200 --set train.epochs=1 \
+    --set "run.rounds=$rounds" --set run.eval_every=1000 --set "data.num_clients=$clients" \
+    --set "run.clients_per_round=$per_round" --set train.epochs=1 \
     --set compute.workers=1 --set compute.threads_per_worker=1
 }
 
@@ -29,15 +32,16 @@ for pair in $(seq "$pairs"); do
   run 2 "two_$pair"
 done
 
-python3 - "$work" "$pairs" <<'PY'
+python3 - "$work" "$pairs" "$clients" <<'PY'
 import filecmp, json, statistics, sys
-work, pairs = sys.argv[1], int(sys.argv[2])
+work, pairs, clients = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 WALL = ("wall_seconds", "eval_seconds", "train_seconds_full", "train_seconds_small")
 def load(run):
     rows = [json.loads(line) for line in open(f"{work}/{run}/metrics.jsonl")]
     # Training time: each round's wall time less its evaluation (only the last is evaluated).
     seconds = sum(r["wall_seconds"] - r.get("eval_seconds", 0.0) for r in rows)
-    examples = sum(r["clients"] for r in rows) * 60  # every accepted client trains 60 examples
+    # Every accepted client trains its whole IID share of the 60,000 examples once.
+    examples = sum(r["clients"] for r in rows) * (60000 // clients)
     for r in rows:
         for key in WALL: r.pop(key, None)
     return rows, seconds, examples
