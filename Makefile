@@ -26,6 +26,7 @@ bench: build
 	$(BUILD_DIR)/bench/codec_variance
 	$(BUILD_DIR)/bench/train_throughput_bench
 	$(BUILD_DIR)/bench/lm_throughput_bench
+	$(BUILD_DIR)/bench/training_flops_bench
 	$(BUILD_DIR)/bench/deploy_bench
 	$(BUILD_DIR)/bench/secagg_bench
 	/usr/bin/python3 examples/bring_your_own/model.py $(BUILD_DIR)/fmnist_cnn.pt
