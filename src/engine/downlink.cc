@@ -192,7 +192,8 @@ absl::Status Downlink::LoadState(std::span<const uint8_t> bytes) {
   return absl::OkStatus();
 }
 
-absl::Status Downlink::Publish(const ModelState& global, uint64_t run_seed, int round) {
+absl::Status Downlink::Publish(const ModelState& global, uint64_t run_seed, int round,
+                               std::optional<ModelSpan> span) {
   constexpr uint64_t kServerStream = ~uint64_t{0};
   const uint64_t seed = DeriveSeed(run_seed, round, kServerStream, RngPurpose::kCodec);
   Version next{versions_.back().number + 1, versions_.back().model};
@@ -201,15 +202,63 @@ absl::Status Downlink::Publish(const ModelState& global, uint64_t run_seed, int 
   } else {
     TRIB_ASSIGN_OR_RETURN(ModelState difference, Subtract(global, next.model));
     const CodecContext context{.seed = seed, .layout = global.specs()};
-    Payload payload = codec_->Encode(difference.flat(), context);
-    TRIB_ASSIGN_OR_RETURN(Update update,
-                          codec_->Decode(payload, difference.num_elements(), global.specs()));
-    update.AddTo(next.model.flat());
+    const ModelSpan whole{.begin = 0, .end = difference.num_elements()};
+    const ModelSpan moved = span.value_or(whole);
+    if (moved.begin >= moved.end || moved.end > whole.end) {
+      return absl::InvalidArgumentError("downlink: a span outside the model");
+    }
+    Payload payload = EncodeIncrement(*codec_, difference.flat(), context, moved);
+    TRIB_RETURN_IF_ERROR(ApplyIncrement(*codec_, payload, next.model));
     next.increment = std::make_shared<const Payload>(std::move(payload));
   }
   versions_.push_back(std::move(next));
   transfers_.clear();
   while (static_cast<int>(versions_.size()) > history_) versions_.pop_front();
+  return absl::OkStatus();
+}
+
+namespace {
+// Starts a ranged increment; a codec payload starts with the pipeline's own magic instead.
+constexpr uint8_t kRangeMagic[4] = {'R', 'N', 'G', '1'};
+}  // namespace
+
+Payload EncodeIncrement(const Pipeline& codec, std::span<const float> change,
+                        const CodecContext& context, ModelSpan span) {
+  if (span.begin == 0 && span.end == change.size()) return codec.Encode(change, context);
+  const size_t length = span.end - span.begin;
+  const std::vector<TensorSpec> span_layout = {
+      TensorSpec{.name = "range", .shape = {static_cast<int64_t>(length)}}};
+  const CodecContext span_context{.seed = context.seed, .layout = span_layout};
+  Payload payload;
+  ByteWriter out(&payload);
+  out.PutBytes(kRangeMagic);
+  out.Put<uint64_t>(span.begin);
+  out.Put<uint64_t>(length);
+  out.PutBytes(codec.Encode(change.subspan(span.begin, length), span_context));
+  return payload;
+}
+
+absl::Status ApplyIncrement(const Pipeline& codec, std::span<const uint8_t> increment,
+                            ModelState& model) {
+  const size_t n = model.num_elements();
+  if (increment.size() < sizeof(kRangeMagic) ||
+      std::memcmp(increment.data(), kRangeMagic, sizeof(kRangeMagic)) != 0) {
+    TRIB_ASSIGN_OR_RETURN(Update update, codec.Decode(increment, n, model.specs()));
+    update.AddTo(model.flat());
+    return absl::OkStatus();
+  }
+  ByteReader in(increment.subspan(sizeof(kRangeMagic)));
+  TRIB_ASSIGN_OR_RETURN(const uint64_t begin, in.Get<uint64_t>());
+  TRIB_ASSIGN_OR_RETURN(const uint64_t length, in.Get<uint64_t>());
+  TRIB_ASSIGN_OR_RETURN(std::span<const uint8_t> payload, in.GetBytes(in.remaining()));
+  if (length == 0 || begin >= n || length > n - begin) {
+    return absl::DataLossError(absl::StrCat("downlink: an increment of coordinates ", begin, " to ",
+                                            begin + length, " of a model of ", n));
+  }
+  const std::vector<TensorSpec> span_layout = {
+      TensorSpec{.name = "range", .shape = {static_cast<int64_t>(length)}}};
+  TRIB_ASSIGN_OR_RETURN(Update update, codec.Decode(payload, length, span_layout));
+  update.AddTo(model.flat().subspan(begin, length));
   return absl::OkStatus();
 }
 
@@ -270,8 +319,7 @@ absl::Status DownlinkReceiver::Apply(Downlink::Kind kind, bool from_initial,
       for (uint32_t i = 0; i < count; ++i) {
         TRIB_ASSIGN_OR_RETURN(const uint32_t length, in.Get<uint32_t>());
         TRIB_ASSIGN_OR_RETURN(std::span<const uint8_t> increment, in.GetBytes(length));
-        TRIB_ASSIGN_OR_RETURN(Update update, codec_->Decode(increment, n, initial_.specs()));
-        update.AddTo(next.flat());
+        TRIB_RETURN_IF_ERROR(ApplyIncrement(*codec_, increment, next));
       }
       if (in.remaining() != 0) {
         return absl::DataLossError("downlink: bytes after the last increment");

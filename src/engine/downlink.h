@@ -13,6 +13,11 @@
 // older than the history kept, regenerates it locally (the seed: 8 bytes) and catches up from
 // there.
 //
+// Publish may be given a span (Streaming DiLoCo: the fragment the round synchronized): H then
+// moves toward G on that span only, and the increment carries that span alone (the range
+// marker, its start and length, and the codec's payload of the span; DownlinkReceiver reads
+// both forms); what G - H holds elsewhere waits for its own span's turn.
+//
 // Thread-safety: not thread-safe.
 #ifndef TRIBUTARY_ENGINE_DOWNLINK_H_
 #define TRIBUTARY_ENGINE_DOWNLINK_H_
@@ -31,6 +36,12 @@
 #include "tensor/model_state.h"
 
 namespace tributary {
+
+// Coordinates [begin, end) of the flat model.
+struct ModelSpan {
+  size_t begin = 0;
+  size_t end = 0;
+};
 
 class Downlink {
  public:
@@ -76,7 +87,9 @@ class Downlink {
   // Ends `round`: moves H toward `global` and makes it the current version. The downlink codec's
   // randomness comes from the run seed and the round, on a stream no client id uses, so every
   // server (simulated or deployed) encodes the same way.
-  absl::Status Publish(const ModelState& global, uint64_t run_seed, int round);
+  // With `span` (a lossy codec only), H moves on coordinates [begin, end) alone.
+  absl::Status Publish(const ModelState& global, uint64_t run_seed, int round,
+                       std::optional<ModelSpan> span = std::nullopt);
 
  private:
   struct Version {
@@ -124,6 +137,16 @@ class DownlinkReceiver {
 
 // Increments travel as: count (u32), then per increment its length (u32) and payload.
 Payload FrameIncrements(std::span<const Payload* const> increments);
+
+// One increment of the public model through `codec`, `change` = G - H: the codec's payload of
+// the whole vector, or for a strict sub-span of it the range marker "RNG1", the span's start
+// and length (u64 each) and the codec's payload of change[span].
+Payload EncodeIncrement(const Pipeline& codec, std::span<const float> change,
+                        const CodecContext& context, ModelSpan span);
+// Adds a decoded increment (either form) to `model`, as the server applied it. Checks the
+// payload (a span inside the model) before changing anything.
+absl::Status ApplyIncrement(const Pipeline& codec, std::span<const uint8_t> increment,
+                            ModelState& model);
 
 }  // namespace tributary
 

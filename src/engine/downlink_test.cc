@@ -125,5 +125,55 @@ TEST(DownlinkTest, MalformedIncrementsAreRefused) {
   EXPECT_TRUE(BitIdentical(held, before));
 }
 
+// Streaming DiLoCo publishes one fragment of the model per round: each increment carries that
+// span alone (what the codec left of the other spans waits for their turn), and a client
+// applying them holds the public model exactly.
+TEST(DownlinkTest, IncrementsOfASpanCarryThatSpanOnly) {
+  const char* codec = "qsgd:bits=4,norm=max,bucket=64";
+  const ModelState layout = Layout();  // 20,050 values
+  const size_t n = layout.num_elements();
+  std::unique_ptr<Downlink> whole = *Downlink::Create(layout, codec, 16, 2);
+  std::unique_ptr<Downlink> spans = *Downlink::Create(layout, codec, 16, 2);
+  const DownlinkReceiver receiver = *DownlinkReceiver::Create(layout, codec);
+  ModelState global = layout, held = layout;
+  Sync(*spans, receiver, 0, 0, held);
+  std::mt19937 rng(3);
+  std::normal_distribution<float> step(0.0f, 0.01f);
+  for (int round = 1; round <= 8; ++round) {
+    const ModelSpan fragment{.begin = (round - 1) % 4 * n / 4,
+                             .end = ((round - 1) % 4 + 1) * n / 4};
+    for (size_t i = fragment.begin; i < fragment.end; ++i) global.flat()[i] += step(rng);
+    const ModelState before = spans->public_model();
+    ASSERT_TRUE(whole->Publish(global, kRunSeed, round).ok());
+    ASSERT_TRUE(spans->Publish(global, kRunSeed, round, fragment).ok());
+    for (size_t i = 0; i < n; ++i) {
+      if (i >= fragment.begin && i < fragment.end) continue;
+      ASSERT_EQ(spans->public_model().flat()[i], before.flat()[i]) << "outside the span: " << i;
+    }
+    const Downlink::Transfer a = whole->SyncClientFrom(1, round, true);
+    const Downlink::Transfer b = Sync(*spans, receiver, 0, round, held);
+    ASSERT_EQ(b.kind, Downlink::Kind::kIncrements);
+    EXPECT_TRUE(BitIdentical(held, spans->public_model())) << round;
+    // A quarter of the values (4 bits and a scale per 64) plus the range header.
+    EXPECT_LT(b.bytes, a.bytes / 3) << round;
+  }
+  // A client several rounds behind applies the span increments in turn.
+  ModelState late = layout;
+  Sync(*spans, receiver, 1, 0, late);
+  EXPECT_TRUE(BitIdentical(late, spans->public_model()));
+  EXPECT_FALSE(spans->Publish(global, kRunSeed, 9, ModelSpan{.begin = 10, .end = n + 1}).ok());
+
+  // A span past the model's end is refused and leaves the model alone.
+  const Downlink::Transfer good = spans->SyncClientFrom(0, spans->current_version() - 1, true);
+  ASSERT_EQ(good.kind, Downlink::Kind::kIncrements);
+  Payload bad = *good.payload;
+  const size_t start_field = 2 * sizeof(uint32_t) + 4;  // count, length, marker
+  const uint64_t past_end = n;
+  std::memcpy(bad.data() + start_field, &past_end, sizeof(past_end));
+  const ModelState before = held;
+  EXPECT_FALSE(receiver.Apply(Downlink::Kind::kIncrements, false, bad, held).ok());
+  EXPECT_TRUE(BitIdentical(held, before));
+}
+
 }  // namespace
 }  // namespace tributary

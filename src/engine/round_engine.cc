@@ -559,7 +559,11 @@ absl::Status RoundEngine::Run(ClientChannel& channel,
       LogWarning("round %d: %d accepted updates, quorum %d: the model is unchanged", round,
                  metrics.clients, options_.quorum);
     }
-    TRIB_RETURN_IF_ERROR(downlink_->Publish(global_, config_.run.seed, round));
+    std::optional<ModelSpan> span;
+    for (const auto& technique : techniques_) {
+      if (!span) span = technique->DownlinkSpan(round, global_.num_elements());
+    }
+    TRIB_RETURN_IF_ERROR(downlink_->Publish(global_, config_.run.seed, round, span));
     bytes_up_total_ += metrics.bytes_up;
     bytes_down_total_ += metrics.bytes_down;
     metrics.bytes_up_total = bytes_up_total_;

@@ -25,6 +25,7 @@
 #include "aggregate/strategy.h"
 #include "compress/pipeline.h"
 #include "engine/client_channel.h"
+#include "engine/downlink.h"
 #include "report/round_metrics.h"
 #include "tensor/model_state.h"
 #include "train/local_trainer.h"
@@ -125,6 +126,10 @@ class Technique {
   // Before the strategy is created: what the technique needs of it (HeteroFL: mask-aware
   // averaging).
   virtual void AdjustStrategy(StrategySpec& spec) const {}
+  // The coordinates a round's downlink publishes, when not the whole model (Streaming DiLoCo:
+  // the fragment synchronized in `round`; the rest of the public model is not read until its own
+  // fragment's turn). `n`: the model's size.
+  virtual std::optional<ModelSpan> DownlinkSpan(int round, size_t n) const { return std::nullopt; }
   // Once the strategy exists: may wrap it (differential privacy clips, noises and averages the
   // updates before the strategy's server step sees their mean).
   virtual std::unique_ptr<Strategy> WrapStrategy(std::unique_ptr<Strategy> strategy) {

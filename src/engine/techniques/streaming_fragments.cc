@@ -26,7 +26,7 @@ class StreamingFragments final : public Technique {
       : options_(options), zeros_(global.ZerosLike()) {
     const size_t n = global.flat().size();
     for (int p = 0; p < options_.fragments; ++p) {
-      const FragmentRange range = Fragment(n, options_.fragments, p);
+      const ModelSpan range = Fragment(n, options_.fragments, p);
       layouts_.push_back({TensorSpec{.name = "fragment",
                                      .shape = {static_cast<int64_t>(range.end - range.begin)}}});
       std::vector<uint32_t>& indices = indices_.emplace_back();
@@ -59,8 +59,8 @@ class StreamingFragments final : public Technique {
       // round, or with overlap the round before (last round's inner steps ran meanwhile).
       const int synced = options_.overlap ? r - 2 : r - 1;
       if (synced >= 1) {
-        const FragmentRange f = Fragment(global.size(), options_.fragments,
-                                         FragmentOfRound(synced, options_.fragments));
+        const ModelSpan f = Fragment(global.size(), options_.fragments,
+                                     FragmentOfRound(synced, options_.fragments));
         const float own = options_.overlap ? static_cast<float>(options_.mixing) : 0.0f;
         for (size_t i = f.begin; i < f.end; ++i) {
           worker.values[i] = own * worker.values[i] + (1.0f - own) * global[i];
@@ -87,7 +87,7 @@ class StreamingFragments final : public Technique {
     // global fragment of its previous synchronization (unchanged in the public model since).
     std::span<const float> global = round.public_model->flat();
     const int p = FragmentOfRound(round.task->round, options_.fragments);
-    const FragmentRange f = Fragment(global.size(), options_.fragments, p);
+    const ModelSpan f = Fragment(global.size(), options_.fragments, p);
     round.upload_buffer.resize(f.end - f.begin);
     for (size_t i = f.begin; i < f.end; ++i) {
       round.upload_buffer[i - f.begin] = worker.values[i] - global[i];
@@ -98,6 +98,9 @@ class StreamingFragments final : public Technique {
   }
 
   void AdjustStrategy(StrategySpec& spec) const override { spec.mask_aware = true; }
+  std::optional<ModelSpan> DownlinkSpan(int round, size_t n) const override {
+    return Fragment(n, options_.fragments, FragmentOfRound(round, options_.fragments));
+  }
   void OnRoundStart(std::span<const uint32_t> cohort, RoundMetrics& metrics) override {
     round_.store(metrics.round);
   }
@@ -134,7 +137,7 @@ class StreamingFragments final : public Technique {
 
 }  // namespace
 
-FragmentRange Fragment(size_t n, int fragments, int p) {
+ModelSpan Fragment(size_t n, int fragments, int p) {
   return {.begin = n * p / fragments, .end = n * (p + 1) / fragments};
 }
 

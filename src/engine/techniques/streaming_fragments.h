@@ -41,10 +41,7 @@ std::vector<ConfigField<ExperimentConfig>> StreamingFields();
 absl::Status ValidateStreaming(const ExperimentConfig& config);
 
 // The [begin, end) coordinates of fragment p of P over a model of n parameters.
-struct FragmentRange {
-  size_t begin = 0, end = 0;
-};
-FragmentRange Fragment(size_t n, int fragments, int p);
+ModelSpan Fragment(size_t n, int fragments, int p);
 // The fragment that round `round` (1-based) synchronizes.
 int FragmentOfRound(int round, int fragments);
 
