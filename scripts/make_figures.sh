@@ -103,7 +103,8 @@ llm() {
   local outer=(regime/h1_b32 regime/diloco_h50_b32 regime/diloco_h50_b32_average
                regime/diloco_h50_b32_lr04 regime/diloco_h50_b32_lr1)
   local streaming=(regime/h1_b32 regime/diloco_h50_b32 regime/streaming_p5_b32
-                   regime/streaming_p5_b32_q4_overlap)
+                   regime/streaming_p5_b32_q4_overlap regime/streaming_p10_b32_q4_overlap
+                   regime/streaming_p25_b32_q4_overlap)
   # The fine-tuning runs start from sotu_pretrain_pre1933's model, the warm starts from
   # sotu_sync_h1_warmup's: those run first.
   ensure_llm "${diloco[@]}" sotu_pretrain_pre1933 "${lora[@]}" "${warm[@]}" sotu_zo_fedkseed \
