@@ -242,7 +242,9 @@ std::vector<ExperimentField> CoreFields() {
           "compute.client_state_mb",
           "simulate: MiB of error-feedback residuals, PowerSGD factors and kept optimizer state "
           "held for clients outside the round; past it the least recently trained clients' state "
-          "is spilled to a file and read back exactly when they return (0: no limit)",
+          "is spilled to a file and read back exactly when they return, both while the round "
+          "trains (up to one round's spilled state is held above the limit until written; 0: no "
+          "limit)",
           [](C& c) -> int64_t& { return c.compute.client_state_mb; }, 0, kMaxInt64 >> 20),
       StringField<C>("compute.spill_dir",
                      "simulate: folder of the client-state spill file (empty: the temp folder)",

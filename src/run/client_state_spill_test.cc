@@ -1,7 +1,9 @@
 #include "run/client_state_spill.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
+#include <csignal>
 #include <numeric>
 
 #include "report/metrics_writer.h"
@@ -56,17 +58,30 @@ TEST_P(ClientStateSpillIoTest, SpillsTheLeastRecentlyTrainedAndRestoresExactly) 
   EXPECT_EQ(memories[39].codec.residual.size(), kValues);
   EXPECT_TRUE(memories[0].codec.residual.empty());
   EXPECT_EQ(memories[0].codec.residual.capacity(), 0u);
+  // A checkpoint reads spilled state without disturbing it, whether it is in the file or still
+  // being written (the last call spilled 34 to 37; 0 and 1 went to the file long before).
+  for (uint32_t c : {0u, 1u, 36u, 37u}) {
+    SCOPED_TRACE(c);
+    ASSERT_TRUE(spill.IsSpilled(c));
+    ClientMemory copy;
+    ASSERT_TRUE(spill.ReadSpilled(c, copy).ok());
+    ExpectSameState(copy, StateOf(c));
+  }
   // Back in a cohort, each holds exactly what it had, in any order of return.
+  // (Read back while the round trains: a client's state is there once AwaitRestored returns.)
   const std::vector<uint32_t> returning = {1, 0, 17, 39};
   ASSERT_TRUE(spill.PrepareRound(returning, memories).ok());
   for (uint32_t c : returning) {
     SCOPED_TRACE(c);
+    ASSERT_TRUE(spill.AwaitRestored(c).ok());
     ExpectSameState(memories[c], StateOf(c));
   }
+  ASSERT_TRUE(spill.FinishReading().ok());
   // Everyone, a few at a time: all of it comes back, and the file's space is reused.
   for (uint32_t c = 0; c < kClients; c += 2) {
     const std::vector<uint32_t> cohort = {c, c + 1};
     ASSERT_TRUE(spill.PrepareRound(cohort, memories).ok());
+    ASSERT_TRUE(spill.FinishReading().ok());
     ExpectSameState(memories[c], StateOf(c));
     ExpectSameState(memories[c + 1], StateOf(c + 1));
   }
@@ -97,6 +112,41 @@ TEST(ClientStateSpillTest, AFolderItCannotWriteIsAClearErrorAndNothingIsLost) {
   EXPECT_FALSE(status.ok());
   EXPECT_NE(status.message().find("/nonexistent/folder"), std::string::npos) << status;
   EXPECT_NE(status.message().find("compute.spill_dir"), std::string::npos) << status;
+  ExpectSameState(memories[0], StateOf(0));
+  ExpectSameState(memories[1], StateOf(1));
+}
+
+// The spill file's writes run while the round trains; one that fails (here the file-size limit,
+// as a full disk would) is reported by the next call, and the state it held is back in memory.
+TEST(ClientStateSpillTest, AWriteThatFailsWhileTheRoundTrainsLosesNothing) {
+  std::vector<ClientMemory> memories(4);
+  ClientStateSpill spill(/*budget_bytes=*/1, "", memories.size(), /*direct_io=*/false);
+  ASSERT_TRUE(spill.PrepareRound(std::vector<uint32_t>{0, 1}, memories).ok());
+  memories[0] = StateOf(0);
+  memories[1] = StateOf(1);
+  // Room for client 0's record (4,032 bytes), not for client 1's after it.
+  rlimit old_limit;
+  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  rlimit limit = old_limit;
+  limit.rlim_cur = 6000;
+  const sighandler_t old_handler = std::signal(SIGXFSZ, SIG_IGN);  // EFBIG instead of a signal
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &limit), 0);
+  const absl::Status queued = spill.PrepareRound(std::vector<uint32_t>{2}, memories);
+  EXPECT_TRUE(queued.ok()) << queued;
+  EXPECT_TRUE(memories[0].codec.residual.empty());
+  EXPECT_TRUE(memories[1].codec.residual.empty());
+  const absl::Status failed = spill.PrepareRound(std::vector<uint32_t>{3}, memories);
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  std::signal(SIGXFSZ, old_handler);
+  EXPECT_FALSE(failed.ok());
+  EXPECT_NE(failed.message().find("spill file"), std::string::npos) << failed;
+  EXPECT_NE(failed.message().find("compute.spill_dir"), std::string::npos) << failed;
+  // Client 0 reached the file, client 1 is back in memory; both come back whole.
+  EXPECT_TRUE(spill.IsSpilled(0));
+  EXPECT_FALSE(spill.IsSpilled(1));
+  ExpectSameState(memories[1], StateOf(1));
+  ASSERT_TRUE(spill.PrepareRound(std::vector<uint32_t>{0, 1}, memories).ok());
+  ASSERT_TRUE(spill.FinishReading().ok());
   ExpectSameState(memories[0], StateOf(0));
   ExpectSameState(memories[1], StateOf(1));
 }

@@ -220,6 +220,8 @@ void Simulation::VirtualClients::TrainClient(int round, size_t position, int64_t
                                              ClientRecord& record) {
   ClientWorkspace& workspace = workspaces_[worker];
   ClientMemory& memory = memories_[cohort_[position]];
+  // A spilled client's state is read back while the round trains; RunRound reports a failure.
+  if (!spill_->AwaitRestored(cohort_[position]).ok()) return;
   ClientMemory before = step_->CopyForRollback(memory);
   RunClient(round, position, downloaded_bytes, ratio_scale, server, workspace, memory, record);
   if (distributed()) {
@@ -510,6 +512,7 @@ absl::StatusOr<RoundOutcome> Simulation::VirtualClients::RunRound(int round, Rou
     });
   }
   engine_->pool().Wait();
+  TRIB_RETURN_IF_ERROR(spill_->FinishReading());
   if (distributed()) TRIB_RETURN_IF_ERROR(ExchangeAndSubmit(server, outcome));
   if (protocol != nullptr) RunUnmasking(round, *protocol, outcome);
   double slowest = 0.0;
