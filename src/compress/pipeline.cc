@@ -280,11 +280,19 @@ absl::StatusOr<Pipeline::OpenedPayload> Pipeline::Open(std::span<const uint8_t> 
 
 absl::StatusOr<Update> Pipeline::Decode(std::span<const uint8_t> payload, size_t dimension,
                                         std::span<const TensorSpec> layout) const {
+  Update update;
+  TRIB_RETURN_IF_ERROR(DecodeInto(payload, dimension, layout, update));
+  return update;
+}
+
+absl::Status Pipeline::DecodeInto(std::span<const uint8_t> payload, size_t dimension,
+                                  std::span<const TensorSpec> layout, Update& update) const {
   TRIB_ASSIGN_OR_RETURN(OpenedPayload opened, Open(payload, dimension));
   const uint64_t seed = opened.seed;
   std::span<const uint8_t> body = opened.body();
   ByteReader reader(body);
-  Update update;
+  update.values.clear();
+  update.indices.clear();
   update.dimension = dimension;
   update.sparse = selector_ != nullptr;
   for (const Section& section : Sections(dimension, CodecContext{.seed = seed, .layout = layout})) {
@@ -334,7 +342,7 @@ absl::StatusOr<Update> Pipeline::Decode(std::span<const uint8_t> payload, size_t
   bool finite = true;
   for (float v : update.values) finite &= std::isfinite(v);
   if (!finite) return absl::InvalidArgumentError("payload holds a non-finite value");
-  return update;
+  return absl::OkStatus();
 }
 
 const SketchCodec* Pipeline::sketch() const {

@@ -62,6 +62,11 @@ class Pipeline {
   // `layout` is the model's (needed by per-matrix stages such as powersgd).
   absl::StatusOr<Update> Decode(std::span<const uint8_t> payload, size_t dimension,
                                 std::span<const TensorSpec> layout = {}) const;
+  // Decode into `update`, reusing the memory of its vectors: a server that decodes many large
+  // uploads then touches no fresh pages (each costs a kernel page fault). On an error `update`
+  // holds something unspecified.
+  absl::Status DecodeInto(std::span<const uint8_t> payload, size_t dimension,
+                          std::span<const TensorSpec> layout, Update& update) const;
 
   // True when every client encoding with the same context sends plain fp32 values at the same
   // coordinates (no selector, or one that draws its indices from the seed alone; a lossless

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <future>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "aggregate/strategy_registry.h"
 #include "common/log.h"
@@ -233,6 +234,24 @@ absl::StatusOr<int64_t> RoundEngine::WeightOf(const ClientReport& report) const 
   }
 }
 
+RoundEngine::SubmitBuffers RoundEngine::TakeSubmitBuffers() {
+  {
+    std::lock_guard lock(submit_buffers_mutex_);
+    if (!submit_buffers_.empty()) {
+      SubmitBuffers kept = std::move(submit_buffers_.back());
+      submit_buffers_.pop_back();
+      std::fill(kept.delta.flat().begin(), kept.delta.flat().end(), 0.0f);
+      return kept;
+    }
+  }
+  return SubmitBuffers{.delta = global_.ZerosLike(), .decoded = {}};
+}
+
+void RoundEngine::KeepSubmitBuffers(SubmitBuffers buffers) {
+  std::lock_guard lock(submit_buffers_mutex_);
+  if (submit_buffers_.size() < kKeptSubmitBuffers) submit_buffers_.push_back(std::move(buffers));
+}
+
 absl::Status RoundEngine::Submit(const ClientUpload& upload, ModelState* scratch) {
   const ClientReport& report = upload.report;
   TRIB_RETURN_IF_ERROR(CheckClientReport(report));
@@ -245,29 +264,34 @@ absl::Status RoundEngine::Submit(const ClientUpload& upload, ModelState* scratch
   if (aggregator_ != nullptr) {
     return aggregator_->Accumulate(upload, weight, global_.num_elements());
   }
-  ModelState owned;
+  std::optional<SubmitBuffers> owned;
+  Update decoded_here;
+  Update* decoded = &decoded_here;
   if (scratch == nullptr) {
-    owned = global_.ZerosLike();
-    scratch = &owned;
+    owned = TakeSubmitBuffers();
+    scratch = &owned->delta;
+    decoded = &owned->decoded;
   }
+  absl::Cleanup keep_buffers = [&] {
+    if (owned.has_value()) KeepSubmitBuffers(*std::move(owned));
+  };
   ClientUpdate update{.client_id = report.client, .delta = scratch, .num_examples = weight};
   // A technique that shapes this client's uploads decodes them; else they cover the whole model.
   std::vector<uint32_t> sent;
-  std::optional<absl::Status> decoded;
+  std::optional<absl::Status> by_technique;
   for (const auto& technique : techniques_) {
-    decoded =
+    by_technique =
         technique->DecodeUpdate(report.client, *uplink_, upload.update, *scratch, sent, update);
-    if (decoded.has_value()) break;
+    if (by_technique.has_value()) break;
   }
-  Update dense_or_sparse;
-  if (decoded.has_value()) {
-    TRIB_RETURN_IF_ERROR(*decoded);
+  if (by_technique.has_value()) {
+    TRIB_RETURN_IF_ERROR(*by_technique);
   } else {
-    TRIB_ASSIGN_OR_RETURN(
-        dense_or_sparse, uplink_->Decode(upload.update, scratch->num_elements(), scratch->specs()));
+    TRIB_RETURN_IF_ERROR(
+        uplink_->DecodeInto(upload.update, scratch->num_elements(), scratch->specs(), *decoded));
     std::fill(scratch->flat().begin(), scratch->flat().end(), 0.0f);
-    dense_or_sparse.AddTo(scratch->flat());
-    if (dense_or_sparse.sparse) update.sent = &dense_or_sparse.indices;
+    decoded->AddTo(scratch->flat());
+    if (decoded->sparse) update.sent = &decoded->indices;
   }
   ModelState attachment;
   for (const auto& technique : techniques_) {

@@ -155,6 +155,18 @@ class RoundEngine final : public RoundServer {
   int round_increments_ = 0;
   std::shared_ptr<const Payload> server_state_payload_;  // this round's, once asked for
   std::mutex strategy_mutex_;  // serializes Accumulate; decoding runs outside it
+  // Submit without a caller's scratch (the deployed server) decodes into these, kept for the
+  // next uploads (at most kKeptSubmitBuffers): a large model's buffers would otherwise be fresh
+  // pages, zeroed by the kernel, for every upload.
+  struct SubmitBuffers {
+    ModelState delta;
+    Update decoded;
+  };
+  static constexpr size_t kKeptSubmitBuffers = 2;
+  SubmitBuffers TakeSubmitBuffers();  // zeroed delta
+  void KeepSubmitBuffers(SubmitBuffers buffers);
+  std::mutex submit_buffers_mutex_;
+  std::vector<SubmitBuffers> submit_buffers_;
 };
 
 }  // namespace tributary
