@@ -141,6 +141,9 @@ absl::Status Serve(const ServerCommandOptions& options, std::optional<RunStateFi
   // evaluation, running alongside the next round, is done; still in round order.
   RoundReportQueue reports;
   CoordinatorCounters& counters = coordinator->counters();
+  // A report may now come after the next round has started: that round's uploads are
+  // acknowledged once the report's checkpoint is written.
+  coordinator->HoldAcknowledgementsUntilReported();
   absl::Status run = coordinator->Run([&](const RoundMetrics& m, const Checkpoint& checkpoint) {
     const auto report = [&](const RoundMetrics& m, const Checkpoint& checkpoint) {
       progress.PrintRound(m);
@@ -148,6 +151,7 @@ absl::Status Serve(const ServerCommandOptions& options, std::optional<RunStateFi
       if (m.test_accuracy.has_value()) counters.last_test_accuracy = *m.test_accuracy;
       TRIB_RETURN_IF_ERROR(metrics->Write(m));
       TRIB_RETURN_IF_ERROR(WriteCheckpoint(checkpoint_path, checkpoint));
+      coordinator->ReportedRound(m.round);
       LogInfo("checkpoint: round %d", m.round);
       return absl::OkStatus();
     };

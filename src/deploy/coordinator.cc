@@ -302,7 +302,7 @@ absl::Status Coordinator::SubmitUpdate(const ClientUpload& upload) {
       refused_by_protocol = !accepted.ok();
     }
   }
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   Participant& participant = participants_[upload.report.client];
   if (secure != nullptr && accepted.ok()) participant.secure_stages = 3;
   if (refused_by_protocol) counters_.secagg_refused++;
@@ -314,9 +314,25 @@ absl::Status Coordinator::SubmitUpdate(const ClientUpload& upload) {
     counters_.Reject(examples_match ? UploadRejection::kInvalid
                                     : UploadRejection::kExamplesMismatch);
   }
+  // The reply acknowledges the upload: not before the rounds before it are checkpointed.
+  progress_.wait(lock, [&] {
+    return unreported_.empty() || *unreported_.begin() >= upload.report.round || finished_ ||
+           stop_requested_;
+  });
   --submitting_;
   progress_.notify_all();
   return accepted;
+}
+
+void Coordinator::HoldAcknowledgementsUntilReported() {
+  std::lock_guard lock(mu_);
+  hold_acknowledgements_ = true;
+}
+
+void Coordinator::ReportedRound(int round) {
+  std::lock_guard lock(mu_);
+  unreported_.erase(round);
+  progress_.notify_all();
 }
 
 void Coordinator::ClientFailed(uint32_t client, int round, int64_t bytes,
@@ -574,6 +590,10 @@ absl::Status Coordinator::Run(
   };
   TRIB_RETURN_IF_ERROR(WaitForClients());
   return engine_->Run(*this, [&](const RoundMetrics& metrics) {
+    {
+      std::lock_guard lock(mu_);
+      if (hold_acknowledgements_) unreported_.insert(metrics.round);
+    }
     if (metrics.round > 0) {
       counters_.rounds_completed = metrics.round;
       counters_.bytes_up_total = metrics.bytes_up_total;

@@ -187,6 +187,14 @@ class Coordinator final : public ClientChannel {
       const std::function<absl::Status(const RoundMetrics&, const Checkpoint&)>& on_round);
   // Ends the run early: pollers get RunFinished, Run() returns after the current round.
   void Stop();
+  // For a server that reports a round, and writes its checkpoint, while the next one trains
+  // (compute.eval_threads): from now on an upload of round r is acknowledged only once every
+  // round before r is reported (ReportedRound). An acknowledged client has settled its state
+  // (error feedback), so a server that dies and resumes from round r - 1's checkpoint must not
+  // have acknowledged anything of round r. Call before Run().
+  void HoldAcknowledgementsUntilReported();
+  // Round `round`'s report (metrics line and checkpoint) is written.
+  void ReportedRound(int round);
   // After Run(): waits until every registered client has been told that the run is over (it
   // asks for its next round once its last upload was answered), or `timeout_seconds`, so that
   // closing the port does not leave a client retrying a server that is gone.
@@ -289,7 +297,9 @@ class Coordinator final : public ClientChannel {
   bool finished_ = false;
   bool stop_requested_ = false;
   int submitting_ = 0;  // uploads being decoded and aggregated; the round waits for these only
-  std::vector<uint32_t> cohort_;      // the prepared round's selection
+  bool hold_acknowledgements_ = false;
+  std::set<int> unreported_;      // rounds done but not reported yet, with hold_acknowledgements_
+  std::vector<uint32_t> cohort_;  // the prepared round's selection
   std::set<uint32_t> told_finished_;  // clients that received RunFinished
   std::map<uint32_t, Participant> participants_;
   // Secure aggregation: the open round's protocol (owned by the engine), the stage whose

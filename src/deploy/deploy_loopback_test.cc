@@ -544,6 +544,37 @@ TEST_F(DeployLoopbackTest, ServerEvaluatingAlongsideTheNextRoundResumesToTheSame
   ExpectResumedServerMatchesSimulation({}, {}, {"--set", "compute.eval_threads=1"});
 }
 
+// A server killed after acknowledging some of round 3's uploads (the fourth client's, at 50
+// kbit/s, keeps the round open) resumes from round 2's checkpoint and asks for round 3 again:
+// the clients that had settled it (error feedback) roll back to their state before it, so the
+// run still ends with the uninterrupted model.
+TEST_F(DeployLoopbackTest, ServerKilledAfterAcknowledgingPartOfARoundResumesToTheSameModel) {
+  ASSERT_NO_FATAL_FAILURE(Simulate());
+  auto server = StartServer("srv", {"--insecure", "--listen", "127.0.0.1:0"});
+  const std::string port = ServerPort("srv", *server);
+  std::vector<std::unique_ptr<Process>> clients = StartClients(3, port, {"--insecure"});
+  clients.push_back(StartClient(3, port, {"--insecure", "--uplink-mbps", "0.05"}));
+  // The client's line for a round comes once the server has answered its upload.
+  ASSERT_TRUE(clients[0]->WaitForOutput("client 0: round 3: ", 300s)) << clients[0]->Output();
+  server->Kill();
+  const std::string first_run = clients[0]->Output();
+  const size_t line = first_run.find("client 0: round 3: ");
+  ASSERT_NE(first_run.find(", accepted", line), std::string::npos) << first_run;
+  EXPECT_EQ(server->Output().find("checkpoint: round 3"), std::string::npos)
+      << "round 3 closed before the kill: " << server->Output();
+
+  auto resumed = StartServer("srv", {"--insecure", "--listen", "127.0.0.1:" + port, "--resume"});
+  ASSERT_EQ(resumed->Wait(300s), 0) << resumed->Output();
+  EXPECT_NE(resumed->Output().find("resuming after round 2"), std::string::npos);
+  for (auto& client : clients) EXPECT_EQ(client->Wait(60s), 0) << client->Output();
+  EXPECT_NE(clients[0]->Output().find("round 3 again"), std::string::npos) << clients[0]->Output();
+  const auto simulated = ReadMetrics(dir_ / "sim" / "metrics.jsonl");
+  const auto deployed = ReadMetrics(dir_ / "srv" / "metrics.jsonl");
+  ASSERT_EQ(deployed.size(), 3u);
+  for (size_t r = 0; r < 3; ++r) ExpectSameLearning(simulated[r], deployed[r]);
+  ExpectSameModel();
+}
+
 // The accountant's RDP and the adaptive clip norm travel in the checkpoint.
 TEST_F(DeployLoopbackTest, ResumedPrivateServerKeepsTheAccountantAndClipNorm) {
   ExpectResumedServerMatchesSimulation(

@@ -82,6 +82,11 @@ struct FederatedClient::Session {
   ModelState initial, held;
   int64_t held_version = 0;  // 0: holds nothing yet
   ModelState server_state;   // a technique's (SCAFFOLD's c), as last received
+  // The last round whose upload the server acknowledged, and the state from before it: a server
+  // that resumes from the checkpoint before that round asks for it again, and the client then
+  // trains it from the same state as the first time.
+  int settled_round = 0;
+  ClientMemory before_settled;
 };
 
 FederatedClient::FederatedClient(FederatedClientOptions options) : options_(std::move(options)) {}
@@ -470,6 +475,19 @@ absl::Status FederatedClient::Run() {
           continue;
         }
       }
+      if (round == s.settled_round) {
+        // A server resumed from the checkpoint before a round it had acknowledged: that round
+        // again, from the state the client had before it.
+        LogWarning("client %u: round %d again (the server resumed): its state is rolled back", id,
+                   round);
+        s.step->Settle(false, std::move(s.before_settled), s.memory);
+        s.settled_round = 0;
+      } else if (round < s.settled_round) {
+        LogWarning(
+            "client %u: round %d after round %d: the server resumed from further back than "
+            "this client can roll back; its error-feedback state is ahead",
+            id, round, s.settled_round);
+      }
       // Until the server accepts the upload, the round's changes to the client's memory may be
       // rolled back (ClientStep::Settle), so a retried round starts from the same state.
       ClientMemory memory_before = s.step->CopyForRollback(s.memory);
@@ -558,8 +576,13 @@ absl::Status FederatedClient::Run() {
       if (sent) writer->WriteLast(upload, grpc::WriteOptions());
       log.upload_send_seconds = std::chrono::duration<double>(Clock::now() - upload_start).count();
       grpc::Status upload_status = writer->Finish();
-      s.step->Settle(upload_status.ok() && upload_reply.accepted(), std::move(memory_before),
-                     s.memory);
+      const bool acknowledged = upload_status.ok() && upload_reply.accepted();
+      if (acknowledged) {
+        s.settled_round = round;
+        s.before_settled = std::move(memory_before);
+      } else {
+        s.step->Settle(false, std::move(memory_before), s.memory);
+      }
       if (!upload_status.ok()) return FromGrpc(upload_status, "upload");
       last_contact = Clock::now();
       if (secure.has_value() && upload_reply.accepted()) {
