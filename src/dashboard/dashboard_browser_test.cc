@@ -93,25 +93,30 @@ class DashboardBrowserTest : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  // Headless chromium, its profile in the test's folder; `extra`: --dump-dom or --screenshot.
+  // Headless chromium, a fresh profile in the test's folder for every run (a run that dies can
+  // leave its profile locked for the next); `extra`: --dump-dom or --screenshot.
   std::string Chromium(const std::string& url, const std::string& extra) {
+    const fs::path profile = dir_ / ("chromium-" + std::to_string(++chromium_runs_));
     return RunCommand(
         "timeout 120 chromium --headless --no-sandbox --disable-gpu --hide-scrollbars "
         "--no-first-run --user-data-dir=" +
-        (dir_ / "chromium").string() + " --virtual-time-budget=4000 " + extra + " '" + url + "'");
+        profile.string() + " --virtual-time-budget=4000 " + extra + " '" + url + "'");
   }
   // The rendered page; chromium's own log lines (stderr) come before it. A loaded machine
-  // occasionally gets no page at all out of headless chromium (CI saw one such run), so a run
-  // that printed no document is tried again, twice at most; the last output is returned as is.
+  // occasionally gets no page at all out of headless chromium (CI saw such runs, twice three in
+  // a row), so a run that printed no document is tried again after a pause, five times at most;
+  // the last output is returned as is.
   std::string Dom(const std::string& url) {
     std::string out;
-    for (int attempt = 0; attempt < 3; ++attempt) {
+    for (int attempt = 0; attempt < 6; ++attempt) {
+      if (attempt > 0) std::this_thread::sleep_for(std::chrono::seconds(1));
       out = Chromium(url, "--dump-dom");
       const size_t html = out.find("<html");
       if (html != std::string::npos) return out.substr(html);
     }
     return out;
   }
+  int chromium_runs_ = 0;
   // The end of what chromium printed: where its error is when it printed no page.
   static std::string Tail(const std::string& text) {
     return text.size() <= 3000 ? text : text.substr(text.size() - 3000);
