@@ -45,21 +45,20 @@ class ClientStateSpill {
   ClientStateSpill(const ClientStateSpill&) = delete;
   ClientStateSpill& operator=(const ClientStateSpill&) = delete;
 
-  // Before a round of `cohort` (the clients this process trains): first spills, least
-  // recently trained first, the state of
-  // clients outside the cohort until what they hold in memory is within the budget; then reads
-  // back what the cohort's clients had spilled. `memories` is every client's, by id. Both run
-  // while the round trains: the spilled state is held in memory until written (memory exceeds
-  // the budget by up to one round's spills meanwhile; the next call waits for the writes), and
-  // a cohort client's state is in `memories` once AwaitRestored(client) returns. An I/O error
-  // leaves every client's state where it was (memory or file) and says what failed: a failed
-  // write is reported by the next call, with the state back in `memories`; a failed read by
-  // AwaitRestored and FinishReading.
+  // Before a round of `cohort` (the clients this process trains): first spills the state of
+  // clients outside the cohort, least recently trained first, until what they hold in memory is
+  // within the budget; then reads back what the cohort's clients had spilled. `memories` is every
+  // client's, by id. Both run while the round trains: the spilled state is held in memory until
+  // written (memory exceeds the budget by up to one round's spills meanwhile; the next call waits
+  // for the writes), and a cohort client's state is in `memories` once AwaitRestored(client)
+  // returns. An I/O error leaves every client's state where it was (memory or file) and says what
+  // failed: a failed write is reported by the next call, with the state back in `memories`; a
+  // failed read by AwaitRestored and FinishReading.
   absl::Status PrepareRound(std::span<const uint32_t> cohort, std::vector<ClientMemory>& memories);
   // Blocks until `client`'s spilled state (if it had any) is back in its memory. Thread-safe.
   absl::Status AwaitRestored(uint32_t client);
-  // Waits for the round's reads; says whether all succeeded. Before anything else reads the
-  // cohort's memories once the round's training is done.
+  // Waits for the round's reads; says whether all succeeded. Call it once the round's training
+  // is done, before anything else reads the cohort's memories.
   absl::Status FinishReading();
 
   // Checkpoints: whether `client`'s state is in the file, and a copy of it (the file and the
