@@ -240,7 +240,6 @@ RoundEngine::SubmitBuffers RoundEngine::TakeSubmitBuffers() {
     if (!submit_buffers_.empty()) {
       SubmitBuffers kept = std::move(submit_buffers_.back());
       submit_buffers_.pop_back();
-      std::fill(kept.delta.flat().begin(), kept.delta.flat().end(), 0.0f);
       return kept;
     }
   }
@@ -271,6 +270,8 @@ absl::Status RoundEngine::Submit(const ClientUpload& upload, ModelState* scratch
     owned = TakeSubmitBuffers();
     scratch = &owned->delta;
     decoded = &owned->decoded;
+    // A technique decodes into a zeroed delta; the plain decode below zeroes it itself.
+    if (!techniques_.empty()) std::fill(scratch->flat().begin(), scratch->flat().end(), 0.0f);
   }
   absl::Cleanup keep_buffers = [&] {
     if (owned.has_value()) KeepSubmitBuffers(*std::move(owned));

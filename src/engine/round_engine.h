@@ -163,7 +163,7 @@ class RoundEngine final : public RoundServer {
     Update decoded;
   };
   static constexpr size_t kKeptSubmitBuffers = 2;
-  SubmitBuffers TakeSubmitBuffers();  // zeroed delta
+  SubmitBuffers TakeSubmitBuffers();  // a kept set (contents left from its last use) or a new one
   void KeepSubmitBuffers(SubmitBuffers buffers);
   std::mutex submit_buffers_mutex_;
   std::vector<SubmitBuffers> submit_buffers_;
