@@ -51,9 +51,12 @@ struct CnnImpl : torch::nn::Module {
     fc1 = register_module("fc1", torch::nn::Linear(flat, hidden));
     fc2 = register_module("fc2", torch::nn::Linear(hidden, spec.num_classes));
   }
+  // ReLU after the pooling: max_pool(relu(c)) == relu(max_pool(c)) value for value, and the
+  // gradients agree too (both pick the window's first maximum, and relu' is 0 wherever a window's
+  // maximum is <= 0), but the ReLU and its saved output are a quarter of the size.
   torch::Tensor forward(const torch::Tensor& x) {
-    torch::Tensor h = torch::max_pool2d(torch::relu(conv1(x)), 2);
-    h = torch::max_pool2d(torch::relu(conv2(h)), 2);
+    torch::Tensor h = torch::relu(torch::max_pool2d(conv1(x), 2));
+    h = torch::relu(torch::max_pool2d(conv2(h), 2));
     h = torch::relu(fc1(h.flatten(1)));
     return fc2(h);
   }
