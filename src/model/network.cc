@@ -10,6 +10,7 @@
 #include "common/seeded_rng.h"
 #include "common/status_util.h"
 #include "model/gpt.h"
+#include "model/max_pool_2x2.h"
 #include "model/shared_base.h"
 #include "model/torchscript_network.h"
 
@@ -55,8 +56,8 @@ struct CnnImpl : torch::nn::Module {
   // gradients agree too (both pick the window's first maximum, and relu' is 0 wherever a window's
   // maximum is <= 0), but the ReLU and its saved output are a quarter of the size.
   torch::Tensor forward(const torch::Tensor& x) {
-    torch::Tensor h = torch::relu(torch::max_pool2d(conv1(x), 2));
-    h = torch::relu(torch::max_pool2d(conv2(h), 2));
+    torch::Tensor h = torch::relu(MaxPool2x2(conv1(x)));
+    h = torch::relu(MaxPool2x2(conv2(h)));
     h = torch::relu(fc1(h.flatten(1)));
     return fc2(h);
   }
