@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_util.h"
+#include "data/decompressed_cache.h"
 
 namespace tributary {
 namespace {
@@ -26,9 +27,12 @@ absl::Status MissingFileError(const std::string& path) {
 // A gzip file read front to back in pieces of the caller's size.
 class GzipReader {
  public:
+  // Reads the cached decompressed copy when there is one (zlib reads a file that is not gzip
+  // as it is), else inflates `path`.
   static absl::StatusOr<std::unique_ptr<GzipReader>> Open(const std::string& path) {
     if (!std::filesystem::exists(path)) return MissingFileError(path);
-    gzFile file = gzopen(path.c_str(), "rb");
+    absl::StatusOr<std::string> copy = DecompressedCopy(path);
+    gzFile file = gzopen(copy.ok() ? copy->c_str() : path.c_str(), "rb");
     if (file == nullptr) return absl::PermissionDeniedError(absl::StrCat("cannot open ", path));
     gzbuffer(file, 1 << 17);
     return std::unique_ptr<GzipReader>(new GzipReader(path, file));

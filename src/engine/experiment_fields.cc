@@ -44,7 +44,11 @@ std::vector<ExperimentField> CoreFields() {
           "(your files: data.path), or synthetic_images (generated, "
           "data.max_train_examples of them; 0: 60,000)",
           [](C& c) -> std::string& { return c.data.dataset; }),
-      StringField<C>("data.dir", "folder with the dataset's files (empty: its default)",
+      StringField<C>("data.dir",
+                     "folder with the dataset's files (empty: its default); Fashion-MNIST's "
+                     "gzip files are inflated once into a per-user cache, checked against their "
+                     "CRC on every use ($TRIBUTARY_CACHE_DIR, else ~/.cache/tributary; "
+                     "TRIBUTARY_CACHE_DIR=off reads the gzip files every time)",
                      [](C& c) -> std::string& { return c.data.dir; }),
       IntegerField<C>(
           "data.vocab_size", "sotu: BPE vocabulary size of the tokenizer",
