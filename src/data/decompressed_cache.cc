@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -106,9 +108,10 @@ absl::StatusOr<std::string> DecompressedCopy(const std::string& gz_path) {
   std::filesystem::create_directories(dir, error);
   if (error)
     return absl::UnavailableError(absl::StrCat("cannot create ", dir, ": ", error.message()));
-  // Written under a name of its own, then renamed: processes starting together each write
-  // their own copy and the last rename wins, with the same bytes.
-  const std::string partial = absl::StrCat(path, ".partial-", getpid());
+  // Written under a name of its own, then renamed: processes (and threads) starting together
+  // each write their own copy and the last rename wins, with the same bytes.
+  const std::string partial = absl::StrCat(
+      path, ".partial-", getpid(), "-", std::hash<std::thread::id>{}(std::this_thread::get_id()));
   absl::Status made = Inflate(gz_path, partial);
   if (made.ok() && !Matches(partial, trailer)) {
     made = absl::DataLossError(absl::StrCat(gz_path, " does not match its own CRC"));
