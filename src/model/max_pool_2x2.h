@@ -1,9 +1,8 @@
 // 2x2 max pooling with stride 2 for the CNN: the same values and gradients as
 // torch::max_pool2d(x, 2), bit for bit, but faster: libtorch 1.13's CPU kernel for contiguous
 // NCHW float input took a quarter of the CPU time of `simulate` on the Fashion-MNIST CNN
-// (perf; docs/performance.md). On the CNN's first layer (32 x 32 x 24 x 24) it took 3.1-3.4 ms
-// forward on one core, this one 0.23 ms. It keeps one byte per output for the backward pass,
-// where libtorch keeps an int64 index.
+// (perf; docs/performance.md), this one 2.4%. It keeps one byte per output for the backward
+// pass, where libtorch keeps an int64 index.
 #ifndef TRIBUTARY_MODEL_MAX_POOL_2X2_H_
 #define TRIBUTARY_MODEL_MAX_POOL_2X2_H_
 
