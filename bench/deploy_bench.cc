@@ -22,6 +22,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "cli/config_loader.h"
+#include "common/allocator_tuning.h"
 #include "deploy/client_tokens.h"
 #include "deploy/coordinator.h"
 #include "deploy/coordinator_service.h"
@@ -271,6 +272,7 @@ workers = 1
 }  // namespace tributary
 
 int main(int argc, char** argv) {
+  tributary::KeepFreedMemoryForReuse();  // as the tributary binary does
   const double gib = argc > 1 ? std::atof(argv[1]) : 1.0;
   const int rounds = argc > 2 ? std::atoi(argv[2]) : 30;
   if (!(gib > 0.0) || rounds < 3) {

@@ -183,6 +183,33 @@ TEST_P(CodecConformanceTest, NonFiniteInputIsNeverHidden) {
   }
 }
 
+TEST_P(CodecConformanceTest, DenseDecodingIntoCallerMemoryMatchesDecode) {
+  auto pipeline = Make();
+  const std::vector<TensorSpec> layout = {{"w", {40, 25}}, {"b", {24}}};
+  const std::vector<float> x = RandomVector(1024, 5);
+  const Payload payload = pipeline->Encode(x, CodecContext{.seed = 9, .layout = layout});
+  std::vector<float> out(x.size(), 123.0f);  // left over from an earlier upload
+  const absl::Status status = pipeline->DecodeDenseInto(payload, layout, out);
+  if (!pipeline->dense()) {
+    EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition) << status;
+    return;
+  }
+  ASSERT_TRUE(status.ok()) << status;
+  const std::vector<float> expected = pipeline->Decode(payload, x.size(), layout)->values;
+  ASSERT_EQ(out.size(), expected.size());
+  for (size_t i = 0; i < out.size(); ++i) {
+    ASSERT_EQ(std::bit_cast<uint32_t>(out[i]), std::bit_cast<uint32_t>(expected[i])) << i;
+  }
+  // The same checks as Decode: a payload for another size, a truncated one, a non-finite value.
+  std::vector<float> shorter(x.size() - 1);
+  EXPECT_FALSE(pipeline->DecodeDenseInto(payload, {}, shorter).ok());
+  const Payload truncated(payload.begin(), payload.end() - 9);
+  EXPECT_FALSE(pipeline->DecodeDenseInto(truncated, layout, out).ok());
+  std::vector<float> bad = x;
+  bad[3] = std::numeric_limits<float>::infinity();
+  EXPECT_FALSE(pipeline->DecodeDenseInto(pipeline->Encode(bad, 9), {}, out).ok());
+}
+
 TEST_P(CodecConformanceTest, OtherPipelinesPayloadIsRejected) {
   auto pipeline = Make();
   auto other = Pipeline::Parse(GetParam().spec == "fp32" ? "fp16" : "fp32");

@@ -287,24 +287,21 @@ absl::StatusOr<Update> Pipeline::Decode(std::span<const uint8_t> payload, size_t
 
 absl::Status Pipeline::DecodeInto(std::span<const uint8_t> payload, size_t dimension,
                                   std::span<const TensorSpec> layout, Update& update) const {
-  TRIB_ASSIGN_OR_RETURN(OpenedPayload opened, Open(payload, dimension));
-  const uint64_t seed = opened.seed;
-  std::span<const uint8_t> body = opened.body();
-  ByteReader reader(body);
   update.values.clear();
   update.indices.clear();
   update.dimension = dimension;
   update.sparse = selector_ != nullptr;
+  if (!selector_) {
+    update.values.resize(dimension);
+    return DecodeDenseInto(payload, layout, update.values);
+  }
+  TRIB_ASSIGN_OR_RETURN(OpenedPayload opened, Open(payload, dimension));
+  const uint64_t seed = opened.seed;
+  std::span<const uint8_t> body = opened.body();
+  ByteReader reader(body);
   for (const Section& section : Sections(dimension, CodecContext{.seed = seed, .layout = layout})) {
     const CodecContext part_context{
         .seed = section.seed, .layout = selector_ ? std::span<const TensorSpec>() : section.layout};
-    if (!selector_) {
-      const size_t start = update.values.size();
-      update.values.resize(start + section.size);
-      TRIB_RETURN_IF_ERROR(values_->Decode(
-          reader, part_context, std::span<float>(update.values).subspan(start, section.size)));
-      continue;
-    }
     TRIB_ASSIGN_OR_RETURN(uint64_t count, reader.GetVarint());
     if (count > section.size) {
       return absl::DataLossError(
@@ -341,6 +338,30 @@ absl::Status Pipeline::DecodeInto(std::span<const uint8_t> payload, size_t dimen
   }
   bool finite = true;
   for (float v : update.values) finite &= std::isfinite(v);
+  if (!finite) return absl::InvalidArgumentError("payload holds a non-finite value");
+  return absl::OkStatus();
+}
+
+absl::Status Pipeline::DecodeDenseInto(std::span<const uint8_t> payload,
+                                       std::span<const TensorSpec> layout,
+                                       std::span<float> out) const {
+  if (selector_) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("pipeline '", spec_, "' selects coordinates; it has no dense decoding"));
+  }
+  TRIB_ASSIGN_OR_RETURN(OpenedPayload opened, Open(payload, out.size()));
+  ByteReader reader(opened.body());
+  for (const Section& section :
+       Sections(out.size(), CodecContext{.seed = opened.seed, .layout = layout})) {
+    TRIB_RETURN_IF_ERROR(
+        values_->Decode(reader, CodecContext{.seed = section.seed, .layout = section.layout},
+                        out.subspan(section.offset, section.size)));
+  }
+  if (reader.remaining() != 0) {
+    return absl::DataLossError(absl::StrCat("payload has ", reader.remaining(), " unread bytes"));
+  }
+  bool finite = true;
+  for (float v : out) finite &= std::isfinite(v);
   if (!finite) return absl::InvalidArgumentError("payload holds a non-finite value");
   return absl::OkStatus();
 }

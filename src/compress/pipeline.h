@@ -67,6 +67,13 @@ class Pipeline {
   // holds something unspecified.
   absl::Status DecodeInto(std::span<const uint8_t> payload, size_t dimension,
                           std::span<const TensorSpec> layout, Update& update) const;
+  // True when every payload carries a value for every coordinate (no selector).
+  bool dense() const { return selector_ == nullptr; }
+  // Decodes a dense() pipeline's payload straight into `out` (dimension values): no buffer of
+  // its own and no zero-fill, for a server that adds a large upload into its own memory. On an
+  // error `out` holds something unspecified.
+  absl::Status DecodeDenseInto(std::span<const uint8_t> payload, std::span<const TensorSpec> layout,
+                               std::span<float> out) const;
 
   // True when every client encoding with the same context sends plain fp32 values at the same
   // coordinates (no selector, or one that draws its indices from the seed alone; a lossless

@@ -40,6 +40,7 @@
 
 #include "absl/status/statusor.h"
 #include "deploy/protocol_checks.h"
+#include "deploy/receive_buffers.h"
 #include "engine/checkpoint.h"
 #include "engine/client_channel.h"
 #include "engine/downlink.h"
@@ -224,6 +225,8 @@ class Coordinator final : public ClientChannel {
   const ExperimentConfig& config() const { return config_; }
   CoordinatorCounters& counters() { return counters_; }
   int64_t max_upload_bytes() const { return max_upload_bytes_; }
+  // Where uploads are received; large ones are prepared as a round opens (RunRound).
+  ReceiveBuffers& receive_buffers() { return receive_buffers_; }
 
  private:
   // kSubmitting: the whole upload arrived in time and is being decoded and aggregated.
@@ -283,6 +286,7 @@ class Coordinator final : public ClientChannel {
   std::string config_toml_;
   CoordinatorOptions options_;
   int64_t max_upload_bytes_ = 0;
+  ReceiveBuffers receive_buffers_{2};  // two uploads received at once keep their memory
   std::unique_ptr<RoundEngine> engine_;
   uint64_t config_fingerprint_ = 0;
   CoordinatorCounters counters_;

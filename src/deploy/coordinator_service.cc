@@ -248,8 +248,10 @@ grpc::Status CoordinatorService::Upload(grpc::ServerContext* context,
     reply->set_reason(std::string(admitted.message()));
     return grpc::Status::OK;
   }
+  ReceiveBuffers& buffers = coordinator_.receive_buffers();
   absl::StatusOr<PayloadAssembler> assembler = PayloadAssembler::Start(
-      header.payload_bytes(), header.payload_checksum(), coordinator_.max_upload_bytes());
+      header.payload_bytes(), header.payload_checksum(), coordinator_.max_upload_bytes(),
+      BufferPages::kOrdinary, buffers.Take());
   if (!assembler.ok()) {
     coordinator_.ClientFailed(header.client_id(), header.round(), 0,
                               absl::StrCat("upload refused: ", assembler.status().message()));
@@ -275,14 +277,17 @@ grpc::Status CoordinatorService::Upload(grpc::ServerContext* context,
   if (silent) {
     coordinator_.ClientFailed(header.client_id(), header.round(), assembler->received(),
                               "upload stalled");
+    buffers.Give(std::move(*assembler).Release());
     return Reject(CallRejection::kStreamIdle, grpc::StatusCode::DEADLINE_EXCEEDED,
                   absl::StrCat("no upload chunk for ", limits_.stream_idle_seconds, " s"));
   }
+  const int64_t received = assembler->received();
   absl::StatusOr<Payload> payload =
       failure.empty() ? std::move(*assembler).Finish() : absl::DataLossError(failure);
   if (!payload.ok()) {
-    coordinator_.ClientFailed(header.client_id(), header.round(), assembler->received(),
+    coordinator_.ClientFailed(header.client_id(), header.round(), received,
                               absl::StrCat("upload not used: ", payload.status().message()));
+    buffers.Give(std::move(*assembler).Release());
     return grpc::Status(grpc::StatusCode::DATA_LOSS, std::string(payload.status().message()));
   }
   CoordinatorCounters& counters = coordinator_.counters();
@@ -291,11 +296,12 @@ grpc::Status CoordinatorService::Upload(grpc::ServerContext* context,
       std::chrono::duration<double>(std::chrono::steady_clock::now() - receive_start).count();
   absl::StatusOr<ClientUpload> upload = UploadFromMessages(header, std::move(*payload));
   if (!upload.ok()) {
-    coordinator_.ClientFailed(header.client_id(), header.round(), assembler->received(),
+    coordinator_.ClientFailed(header.client_id(), header.round(), received,
                               absl::StrCat("upload not used: ", upload.status().message()));
     return Invalid(std::string(upload.status().message()));
   }
   absl::Status accepted = coordinator_.SubmitUpdate(*upload);
+  buffers.Give(std::move(upload->update));
   reply->set_accepted(accepted.ok());
   if (!accepted.ok()) reply->set_reason(std::string(accepted.message()));
   return grpc::Status::OK;

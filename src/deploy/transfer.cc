@@ -12,12 +12,15 @@ uint64_t PayloadChecksum(std::span<const uint8_t> payload) {
 }
 
 absl::StatusOr<PayloadAssembler> PayloadAssembler::Start(int64_t expected_bytes, uint64_t checksum,
-                                                         int64_t max_bytes, BufferPages pages) {
+                                                         int64_t max_bytes, BufferPages pages,
+                                                         Payload buffer) {
   if (expected_bytes < 0 || expected_bytes > max_bytes) {
     return absl::InvalidArgumentError(
         absl::StrCat("announced payload of ", expected_bytes, " bytes; the limit is ", max_bytes));
   }
   PayloadAssembler assembler(expected_bytes, checksum);
+  assembler.payload_ = std::move(buffer);
+  assembler.payload_.clear();
   assembler.payload_.reserve(static_cast<size_t>(expected_bytes));
   if (pages == BufferPages::kHuge) {
     AdviseHugePages(assembler.payload_.data(), assembler.payload_.capacity());

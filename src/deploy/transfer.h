@@ -37,10 +37,12 @@ enum class BufferPages { kOrdinary, kHuge };
 // Collects the chunks of one payload announced as `expected_bytes` with `checksum`.
 class PayloadAssembler {
  public:
-  // Fails when the announced size is negative or above `max_bytes`.
+  // Fails when the announced size is negative or above `max_bytes`. The payload is received into
+  // `buffer`'s memory (its contents are dropped), reallocated only when its capacity is short.
   static absl::StatusOr<PayloadAssembler> Start(int64_t expected_bytes, uint64_t checksum,
                                                 int64_t max_bytes,
-                                                BufferPages pages = BufferPages::kOrdinary);
+                                                BufferPages pages = BufferPages::kOrdinary,
+                                                Payload buffer = {});
 
   // Fails when the chunk is empty, larger than kChunkBytes, or goes past the announced size.
   absl::Status Add(std::string_view chunk);
@@ -53,6 +55,8 @@ class PayloadAssembler {
 
   // The payload, once every byte arrived and the checksum matches.
   absl::StatusOr<Payload> Finish() &&;
+  // The buffer back, whatever arrived (for the next transfer).
+  Payload Release() && { return std::move(payload_); }
 
  private:
   PayloadAssembler(int64_t expected, uint64_t checksum)

@@ -251,6 +251,17 @@ void RoundEngine::KeepSubmitBuffers(SubmitBuffers buffers) {
   if (submit_buffers_.size() < kKeptSubmitBuffers) submit_buffers_.push_back(std::move(buffers));
 }
 
+void RoundEngine::PrepareSubmitBuffers(size_t uploads) {
+  const size_t wanted = std::min(uploads, kKeptSubmitBuffers);
+  for (size_t made = 0; made < wanted; ++made) {
+    {
+      std::lock_guard lock(submit_buffers_mutex_);
+      if (submit_buffers_.size() >= wanted) return;
+    }
+    KeepSubmitBuffers(SubmitBuffers{.delta = global_.ZerosLike(), .decoded = {}});
+  }
+}
+
 absl::Status RoundEngine::Submit(const ClientUpload& upload, ModelState* scratch) {
   const ClientReport& report = upload.report;
   TRIB_RETURN_IF_ERROR(CheckClientReport(report));
@@ -287,6 +298,9 @@ absl::Status RoundEngine::Submit(const ClientUpload& upload, ModelState* scratch
   }
   if (by_technique.has_value()) {
     TRIB_RETURN_IF_ERROR(*by_technique);
+  } else if (uplink_->dense()) {
+    TRIB_RETURN_IF_ERROR(
+        uplink_->DecodeDenseInto(upload.update, scratch->specs(), scratch->flat()));
   } else {
     TRIB_RETURN_IF_ERROR(
         uplink_->DecodeInto(upload.update, scratch->num_elements(), scratch->specs(), *decoded));

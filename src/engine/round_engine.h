@@ -84,6 +84,16 @@ class RoundEngine final : public RoundServer {
   // The engine's workers (evaluation between rounds); a channel may train on them in a round.
   WorkerPool& pool() { return *pool_; }
 
+  // Readies what uploads are decoded into, for a server that decodes them in memory of its own
+  // (Submit without scratch): kept sets for up to `uploads` uploads at once (at most
+  // kKeptSubmitBuffers), every page touched. The deployed server calls it while clients train,
+  // so a large model's first uploads do not wait for the kernel to zero fresh pages. Safe
+  // alongside Submit(); not alongside the end of a round (it reads the global model's shape).
+  void PrepareSubmitBuffers(size_t uploads);
+  // The bytes of an upload when the uplink sends every value losslessly (the fp32 payload of
+  // the whole model; a byte stage may make it smaller); 0 when the uplink compresses.
+  int64_t LosslessUploadBytes() const { return uplink_->lossless() ? server_state_bytes_ : 0; }
+
   // ServerState() as clients receive it: an fp32 pipeline payload, built once per round (its
   // size is counted with every download); null when no technique sends one.
   std::shared_ptr<const Payload> ServerStatePayload();
@@ -160,7 +170,7 @@ class RoundEngine final : public RoundServer {
   // pages, zeroed by the kernel, for every upload.
   struct SubmitBuffers {
     ModelState delta;
-    Update decoded;
+    Update decoded;  // a sparse uplink's (a dense one decodes straight into delta)
   };
   static constexpr size_t kKeptSubmitBuffers = 2;
   SubmitBuffers TakeSubmitBuffers();  // a kept set (contents left from its last use) or a new one
