@@ -262,6 +262,7 @@ absl::Status Coordinator::BeginUpload(uint32_t client, int round, std::function<
 }
 
 absl::Status Coordinator::SubmitUpdate(const ClientUpload& upload) {
+  const auto start = Clock::now();
   // The example count weighs the update: it must be the one the client registered (and the
   // round's expected total was computed from), not whatever the upload asserts.
   int64_t registered_examples = 0;
@@ -307,6 +308,9 @@ absl::Status Coordinator::SubmitUpdate(const ClientUpload& upload) {
     }
   }
   std::unique_lock lock(mu_);
+  // Before the round can close on it, so that the round's report sees this upload's figure.
+  counters_.last_upload_submit_seconds =
+      std::chrono::duration<double>(Clock::now() - start).count();
   Participant& participant = participants_[upload.report.client];
   if (secure != nullptr && accepted.ok()) participant.secure_stages = 3;
   if (refused_by_protocol) counters_.secagg_refused++;
@@ -708,9 +712,12 @@ absl::StatusOr<RoundOutcome> Coordinator::RunRound(int round, RoundServer& serve
   if (secure_ == nullptr && uploads > 0 &&
       engine_->global_model().num_bytes() >= kPrepareUploadBuffersFromBytes) {
     const auto receive_bytes = static_cast<size_t>(engine_->LosslessUploadBytes());
-    buffers_ready = std::async(std::launch::async, [this, uploads, receive_bytes] {
+    buffers_ready = std::async(std::launch::async, [this, round, uploads, receive_bytes] {
+      const auto prepare_start = Clock::now();
       engine_->PrepareSubmitBuffers(uploads);
       if (receive_bytes > 0) receive_buffers_.Prepare(receive_bytes, uploads);
+      LogInfo("round %d: upload memory ready in %.2f s", round,
+              std::chrono::duration<double>(Clock::now() - prepare_start).count());
     });
   }
   // Secure aggregation: keys are advertised and shared before anyone trains.

@@ -128,9 +128,11 @@ struct CoordinatorCounters {
   std::atomic<int> registered_clients{0};
   std::atomic<double> last_round_seconds{0.0};
   std::atomic<double> last_test_accuracy{0.0};
-  // The last complete upload: its size and the time from its header to its last byte.
+  // The last complete upload: its size, the time from its header to its last byte, and the
+  // time it took to validate, decode and aggregate.
   std::atomic<int64_t> last_upload_bytes{0};
   std::atomic<double> last_upload_receive_seconds{0.0};
+  std::atomic<double> last_upload_submit_seconds{0.0};
 };
 
 class Coordinator final : public ClientChannel {

@@ -38,6 +38,9 @@ std::string PrometheusText(const CoordinatorCounters& c) {
   Metric(out, "tributary_last_upload_receive_seconds", "gauge",
          "Time from the last complete upload's header to its last byte.",
          c.last_upload_receive_seconds.load());
+  Metric(out, "tributary_last_upload_submit_seconds", "gauge",
+         "Time the last complete upload took to validate, decode and aggregate.",
+         c.last_upload_submit_seconds.load());
   Metric(out, "tributary_partial_uploads_total", "counter",
          "Uploads cut off before their last byte; never aggregated.", c.partial_uploads.load());
   Metric(out, "tributary_late_uploads_total", "counter",
