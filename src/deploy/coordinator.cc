@@ -596,6 +596,14 @@ absl::Status Coordinator::Run(
     progress_.notify_all();
     round_opened_.notify_all();
   };
+  // Round 1's upload memory is made while clients connect; joined by round 1, or here.
+  if (!config_.plugins.Get<SecAggSpec>().enabled) {
+    startup_preparation_ = PrepareUploadMemory(engine_->first_round(),
+                                               static_cast<size_t>(config_.run.clients_per_round));
+  }
+  absl::Cleanup join_preparation = [this] {
+    if (startup_preparation_.valid()) startup_preparation_.wait();
+  };
   TRIB_RETURN_IF_ERROR(WaitForClients());
   return engine_->Run(*this, [&](const RoundMetrics& metrics) {
     {
@@ -610,6 +618,28 @@ absl::Status Coordinator::Run(
     }
     return on_round(metrics, MakeCheckpoint(metrics.round));
   });
+}
+
+std::shared_future<void> Coordinator::PrepareUploadMemory(int round, size_t uploads) {
+  if (uploads == 0 || engine_->global_model().num_bytes() < kPrepareUploadBuffersFromBytes) {
+    return {};
+  }
+  const auto receive_bytes = static_cast<size_t>(engine_->LosslessUploadBytes());
+  std::shared_future<void> earlier = startup_preparation_;
+  return std::async(std::launch::async,
+                    [this, round, uploads, receive_bytes, earlier = std::move(earlier)] {
+                      // After the start-up preparation, which may have made all that is needed.
+                      if (earlier.valid()) earlier.wait();
+                      const auto start = Clock::now();
+                      engine_->PrepareSubmitBuffers(uploads);
+                      if (receive_bytes > 0) receive_buffers_.Prepare(receive_bytes, uploads);
+                      const double seconds =
+                          std::chrono::duration<double>(Clock::now() - start).count();
+                      if (seconds >= 0.01) {
+                        LogInfo("round %d: upload memory made ready in %.2f s", round, seconds);
+                      }
+                    })
+      .share();
 }
 
 std::optional<int64_t> Coordinator::PrepareRound(int round, std::span<const uint32_t> cohort) {
@@ -704,22 +734,9 @@ absl::StatusOr<RoundOutcome> Coordinator::RunRound(int round, RoundServer& serve
           absent.empty()
               ? ""
               : absl::StrCat(" (not connected: ", absl::StrJoin(absent, " "), ")").c_str());
-  // A large model's upload memory is made ready while the clients train: fresh pages cost the
-  // kernel seconds per GiB to zero (deploy_bench), which the first uploads would otherwise wait
-  // for. Below glibc's mmap threshold, freed memory is reused anyway.
-  std::future<void> buffers_ready;
-  const size_t uploads = cohort_.size() - absent.size();
-  if (secure_ == nullptr && uploads > 0 &&
-      engine_->global_model().num_bytes() >= kPrepareUploadBuffersFromBytes) {
-    const auto receive_bytes = static_cast<size_t>(engine_->LosslessUploadBytes());
-    buffers_ready = std::async(std::launch::async, [this, round, uploads, receive_bytes] {
-      const auto prepare_start = Clock::now();
-      engine_->PrepareSubmitBuffers(uploads);
-      if (receive_bytes > 0) receive_buffers_.Prepare(receive_bytes, uploads);
-      LogInfo("round %d: upload memory ready in %.2f s", round,
-              std::chrono::duration<double>(Clock::now() - prepare_start).count());
-    });
-  }
+  std::shared_future<void> buffers_ready;
+  if (secure_ == nullptr)
+    buffers_ready = PrepareUploadMemory(round, cohort_.size() - absent.size());
   // Secure aggregation: keys are advertised and shared before anyone trains.
   if (secure_ != nullptr && RunSecureStage(0, lock).ok()) RunSecureStage(1, lock).IgnoreError();
   const auto deadline = start + std::chrono::duration_cast<Clock::duration>(
@@ -792,6 +809,7 @@ absl::StatusOr<RoundOutcome> Coordinator::RunRound(int round, RoundServer& serve
           timed_out ? " (deadline)" : "");
   lock.unlock();
   if (buffers_ready.valid()) buffers_ready.wait();  // it reads the model the engine now steps
+  startup_preparation_ = {};
   return outcome;
 }
 

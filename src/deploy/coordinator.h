@@ -29,6 +29,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -283,6 +284,12 @@ class Coordinator final : public ClientChannel {
   // With mu_ held: the round's protocol fails or is abandoned: every client still in it is out.
   void EndSecureRound(const absl::Status& why);
   Checkpoint MakeCheckpoint(int round) const;
+  // A large model's upload memory (receive buffers, the engine's decode buffers) is made ready
+  // before the uploads come: fresh pages cost the kernel about a second per GiB to zero, up to
+  // 4 s per GiB when busy (deploy_bench), which the first uploads would otherwise wait for. Runs
+  // in the background for `uploads` uploads at once (after the start-up preparation); no-op
+  // below glibc's mmap threshold, where freed memory is reused anyway.
+  std::shared_future<void> PrepareUploadMemory(int round, size_t uploads);
 
   ExperimentConfig config_;
   std::string config_toml_;
@@ -290,6 +297,8 @@ class Coordinator final : public ClientChannel {
   int64_t max_upload_bytes_ = 0;
   ReceiveBuffers receive_buffers_{2};  // two uploads received at once keep their memory
   std::unique_ptr<RoundEngine> engine_;
+  // Started with Run(), for its first round; engine-thread only.
+  std::shared_future<void> startup_preparation_;
   uint64_t config_fingerprint_ = 0;
   CoordinatorCounters counters_;
 

@@ -345,6 +345,12 @@ INSTANTIATE_TEST_SUITE_P(
                                "attack.kind=signflip", "attack.scale=4"},
                  .clients = 5,
                  .acting = "byzantine_clients"},
+        // A model above 32 MiB (46 MB): the server receives and decodes its fp32 uploads into
+        // memory made ready while the clients train (Coordinator::PrepareUploadMemory).
+        ModeCase{.name = "large_model_prepared_upload_memory",
+                 .overrides = {"model.name=mlp", "model.hidden=3000", "data.max_train_examples=400",
+                               "compress.uplink=fp32", "compress.error_feedback=false"},
+                 .clients = 2},
         ModeCase{.name = "heterofl",
                  .overrides = {"model.small_fraction=0.5", "compress.uplink=fp32",
                                "compress.error_feedback=false"},
