@@ -192,6 +192,10 @@ workers = 1
               (static_cast<double>(hidden) * hidden + 796.0 * hidden + 10) * 4 / (1 << 30));
   std::fflush(stdout);
   const Run run = RunFederation(toml, 1);
+  if (run.clients.at(0).size() != 2) {
+    Die(absl::InternalError(absl::StrCat("the client took part in ", run.clients.at(0).size(),
+                                         " of 2 rounds (see the log above)")));
+  }
   // Round 1 starts from the seeded model (a tiny catch-up); round 2 downloads the whole model.
   const FederatedClient::RoundLog& r2 = run.clients.at(0).at(1);
   const double raw = RawTcpSeconds(static_cast<size_t>(r2.download_bytes));

@@ -370,6 +370,9 @@ absl::Status FederatedClient::Run() {
     if (!status.ok()) return FromGrpc(status, "register");
     last_contact = Clock::now();
     backoff = 0.5;
+    // From registration on: building a large model takes long enough (over a minute for 1 GiB on
+    // a busy machine) for the server to drop a client that said nothing meanwhile.
+    HeartbeatSender heartbeat(connection, id, reply.heartbeat_seconds());
     if (!session_) {
       TRIB_ASSIGN_OR_RETURN(session_, StartSession(options_, reply.config_toml(), data_shape_));
       if (session_->initial.Checksum() != reply.initial_model_checksum()) {
@@ -384,7 +387,6 @@ absl::Status FederatedClient::Run() {
       return absl::FailedPreconditionError("the server now runs another config");
     }
     Session& s = *session_;
-    HeartbeatSender heartbeat(connection, id, reply.heartbeat_seconds());
     while (true) {
       progress(ClientPhase::kWaiting, last_round);
       grpc::ClientContext context;
