@@ -84,7 +84,7 @@ double RawTcpSeconds(size_t bytes) {
 struct Run {
   std::vector<RoundMetrics> rounds;
   // Per round, the server's view of its last complete upload: bytes, seconds from header to last
-  // byte, seconds from last byte to reply.
+  // byte, seconds to validate, decode and aggregate it.
   std::vector<int64_t> upload_bytes;
   std::vector<double> upload_receive_seconds, upload_submit_seconds;
   std::vector<std::vector<FederatedClient::RoundLog>> clients;
