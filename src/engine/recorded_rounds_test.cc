@@ -1,6 +1,7 @@
 #include "engine/recorded_rounds.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -9,8 +10,10 @@ namespace tributary {
 namespace {
 
 absl::StatusOr<std::map<int, RecordedRound>> Read(const std::string& text) {
-  const std::string path =
-      (std::filesystem::temp_directory_path() / "tributary_recorded_rounds.jsonl").string();
+  // One file per test process: ctest runs this file's tests in parallel processes.
+  const std::string path = (std::filesystem::temp_directory_path() /
+                            ("tributary_recorded_rounds_" + std::to_string(getpid()) + ".jsonl"))
+                               .string();
   std::ofstream(path) << text;
   return ReadRecordedRounds(path);
 }
