@@ -35,7 +35,7 @@ class GzipReader {
     gzFile file = gzopen(copy.ok() ? copy->c_str() : path.c_str(), "rb");
     if (file == nullptr) return absl::PermissionDeniedError(absl::StrCat("cannot open ", path));
     gzbuffer(file, 1 << 17);
-    return std::unique_ptr<GzipReader>(new GzipReader(path, file));
+    return std::unique_ptr<GzipReader>(new GzipReader(path, file, copy.ok() ? *copy : ""));
   }
   ~GzipReader() { gzclose(file_); }
 
@@ -58,9 +58,12 @@ class GzipReader {
     if (n < 0) return CorruptError();
     return n == 0;
   }
+  // The verified decompressed copy being read, or empty when the gzip file itself is.
+  const std::string& uncompressed_path() const { return uncompressed_path_; }
 
  private:
-  GzipReader(std::string path, gzFile file) : path_(std::move(path)), file_(file) {}
+  GzipReader(std::string path, gzFile file, std::string uncompressed_path)
+      : path_(std::move(path)), file_(file), uncompressed_path_(std::move(uncompressed_path)) {}
   absl::Status CorruptError() {
     int code = 0;
     return absl::DataLossError(
@@ -69,6 +72,7 @@ class GzipReader {
 
   std::string path_;
   gzFile file_;
+  std::string uncompressed_path_;
 };
 
 size_t IdxHeaderBytes(int dims) { return 4 + 4 * static_cast<size_t>(dims); }
@@ -165,11 +169,17 @@ absl::StatusOr<std::vector<uint8_t>> LoadFashionMnistLabels(const std::string& d
 
 absl::StatusOr<ImageShape> ForEachFashionMnistImage(
     const std::string& dir, DatasetSplit split, size_t limit,
+    absl::FunctionRef<void(const ImageShape&)> on_open,
     absl::FunctionRef<void(size_t, std::span<const uint8_t>)> visit) {
   const std::string path = SplitPath(dir, split, "images-idx3");
   std::vector<int64_t> dims;
   TRIB_ASSIGN_OR_RETURN(std::unique_ptr<GzipReader> reader, OpenIdx(path, 3, &dims));
-  const ImageShape shape{.count = static_cast<size_t>(dims[0]), .rows = dims[1], .cols = dims[2]};
+  const ImageShape shape{.count = static_cast<size_t>(dims[0]),
+                         .rows = dims[1],
+                         .cols = dims[2],
+                         .uncompressed_path = reader->uncompressed_path(),
+                         .first_image_offset = IdxHeaderBytes(3)};
+  on_open(shape);
   std::vector<uint8_t> image(static_cast<size_t>(shape.rows * shape.cols));
   const size_t visited = std::min(limit, shape.count);
   for (size_t i = 0; i < visited; ++i) {
@@ -191,11 +201,12 @@ absl::StatusOr<LabeledImages> LoadFashionMnist(const std::string& dir, DatasetSp
   size_t image_bytes = 0;
   TRIB_ASSIGN_OR_RETURN(const ImageShape shape,
                         ForEachFashionMnistImage(
-                            dir, split, SIZE_MAX, [&](size_t i, std::span<const uint8_t> pixels) {
-                              if (i == 0) {
-                                image_bytes = pixels.size();
-                                data.pixels.resize(data.labels.size() * image_bytes);
-                              }
+                            dir, split, SIZE_MAX,
+                            [&](const ImageShape& opened) {
+                              image_bytes = static_cast<size_t>(opened.rows * opened.cols);
+                              data.pixels.resize(data.labels.size() * image_bytes);
+                            },
+                            [&](size_t i, std::span<const uint8_t> pixels) {
                               if (i < data.labels.size()) {
                                 std::copy(pixels.begin(), pixels.end(),
                                           data.pixels.begin() + i * image_bytes);

@@ -45,13 +45,18 @@ struct ImageShape {
   size_t count = 0;
   int64_t rows = 0;
   int64_t cols = 0;
+  // The verified decompressed copy the images were read from (data/decompressed_cache.h), with
+  // the first image at this byte; empty when they were inflated from the gzip file itself.
+  std::string uncompressed_path;
+  size_t first_image_offset = 0;
 };
-// Streams the split's image file: visit(i, pixels) for the first `limit` images in file order,
-// each a rows * cols buffer valid during the call, so a caller keeps what it needs (a client's
-// own images, running statistics) without holding the split. The whole file is still read and
-// checked. Returns the file's image count and size.
+// Streams the split's image file: on_open(shape) once its header is read, then visit(i, pixels)
+// for the first `limit` images in file order, each a rows * cols buffer valid during the call,
+// so a caller keeps what it needs (a client's own images, running statistics) without holding
+// the split. The whole file is still read and checked. Returns the file's image count and size.
 absl::StatusOr<ImageShape> ForEachFashionMnistImage(
     const std::string& dir, DatasetSplit split, size_t limit,
+    absl::FunctionRef<void(const ImageShape&)> on_open,
     absl::FunctionRef<void(size_t, std::span<const uint8_t>)> visit);
 
 // Decodes one IDX file's bytes (already decompressed), the payload taking over their storage.

@@ -106,12 +106,22 @@ TEST(FashionMnistTest, TruncatedOrOverlongImageFilesAreClearErrors) {
   images.pop_back();  // exact: streaming visits each image once, in order
   WriteGzip(dir / "t10k-images-idx3-ubyte.gz", images);
   std::vector<size_t> visited;
-  auto shape = ForEachFashionMnistImage(dir.string(), DatasetSplit::kTest, 2,
-                                        [&](size_t i, std::span<const uint8_t> pixels) {
-                                          EXPECT_EQ(pixels.size(), 4u);
-                                          visited.push_back(i);
-                                        });
+  int opened = 0;
+  auto shape = ForEachFashionMnistImage(
+      dir.string(), DatasetSplit::kTest, 2,
+      [&](const ImageShape& header) {
+        ++opened;
+        EXPECT_EQ(header.count, 3u);
+        EXPECT_TRUE(visited.empty());  // before the first image
+        // Under 1 MiB: inflated from the gzip file itself, no decompressed copy to read later.
+        EXPECT_TRUE(header.uncompressed_path.empty());
+      },
+      [&](size_t i, std::span<const uint8_t> pixels) {
+        EXPECT_EQ(pixels.size(), 4u);
+        visited.push_back(i);
+      });
   ASSERT_TRUE(shape.ok()) << shape.status();
+  EXPECT_EQ(opened, 1);
   EXPECT_EQ(shape->count, 3u);
   EXPECT_EQ(visited, (std::vector<size_t>{0, 1}));
   std::filesystem::remove_all(dir);

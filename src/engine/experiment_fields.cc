@@ -48,7 +48,9 @@ std::vector<ExperimentField> CoreFields() {
                      "folder with the dataset's files (empty: its default); Fashion-MNIST's "
                      "gzip files are inflated once into a per-user cache, checked against their "
                      "CRC on every use ($TRIBUTARY_CACHE_DIR, else ~/.cache/tributary; "
-                     "TRIBUTARY_CACHE_DIR=off reads the gzip files every time)",
+                     "TRIBUTARY_CACHE_DIR=off reads the gzip files every time); a deployed "
+                     "client then reads its images from that copy batch by batch instead of "
+                     "holding them",
                      [](C& c) -> std::string& { return c.data.dir; }),
       IntegerField<C>(
           "data.vocab_size", "sotu: BPE vocabulary size of the tokenizer",

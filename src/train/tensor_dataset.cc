@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "common/status_util.h"
 #include "train/tensor_dataset_tensors.h"
 
 namespace tributary {
@@ -45,12 +46,36 @@ torch::Tensor TensorDataset::Tensors::AsModelInput(torch::Tensor batch) const {
       .div_(pixel_normalization->stddev);
 }
 
+torch::Tensor TensorDataset::Tensors::ReadImages(std::span<const int64_t> examples) const {
+  std::vector<int64_t> sizes = {static_cast<int64_t>(examples.size())};
+  sizes.insert(sizes.end(), image_shape.begin(), image_shape.end());
+  torch::Tensor batch = torch::empty(sizes, torch::kUInt8);
+  const size_t bytes = image_file->image_bytes();
+  uint8_t* out = batch.data_ptr<uint8_t>();
+  for (size_t k = 0; k < examples.size(); ++k) {
+    TORCH_CHECK(examples[k] >= 0, "negative example index");
+    const absl::Status read =
+        image_file->Read(static_cast<size_t>(examples[k]), {out + k * bytes, bytes});
+    TORCH_CHECK(read.ok(), read.ToString());
+  }
+  return batch;
+}
+
 torch::Tensor TensorDataset::Tensors::Inputs(const torch::Tensor& index) const {
-  return AsModelInput(stored.index_select(0, index));
+  if (!image_file) return AsModelInput(stored.index_select(0, index));
+  const torch::Tensor positions = index.to(torch::kInt64).contiguous();
+  return AsModelInput(
+      ReadImages({positions.data_ptr<int64_t>(), static_cast<size_t>(positions.numel())}));
 }
 
 torch::Tensor TensorDataset::Tensors::Inputs(int64_t start, int64_t stop) const {
-  return AsModelInput(stored.slice(0, start, stop));
+  if (!image_file) return AsModelInput(stored.slice(0, start, stop));
+  const int64_t n = targets.size(0);
+  start = std::clamp<int64_t>(start, 0, n);
+  stop = std::clamp<int64_t>(stop, start, n);
+  std::vector<int64_t> examples(static_cast<size_t>(stop - start));
+  for (size_t k = 0; k < examples.size(); ++k) examples[k] = start + static_cast<int64_t>(k);
+  return AsModelInput(ReadImages(examples));
 }
 
 absl::StatusOr<std::shared_ptr<const TensorDataset>> TensorDataset::FromImages(
@@ -67,6 +92,29 @@ absl::StatusOr<std::shared_ptr<const TensorDataset>> TensorDataset::FromImages(
     tensors->stored = torch::from_blob(
         owned->data(), {n, 1, images.rows, images.cols}, [owned](void*) { delete owned; },
         torch::kUInt8);
+    tensors->pixel_normalization = normalization;
+    return std::shared_ptr<const TensorDataset>(
+        new TensorDataset(std::move(tensors), static_cast<size_t>(n)));
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat("building tensors: ", e.what_without_backtrace()));
+  }
+}
+
+absl::StatusOr<std::shared_ptr<const TensorDataset>> TensorDataset::FromImageFile(
+    std::shared_ptr<const ImageRowFile> file, int64_t rows, int64_t cols,
+    std::span<const uint8_t> labels, Normalization normalization) {
+  const int64_t n = static_cast<int64_t>(labels.size());
+  if (n == 0) return absl::InvalidArgumentError("empty dataset");
+  if (file == nullptr || file->size() != labels.size() || rows <= 0 || cols <= 0 ||
+      file->image_bytes() != static_cast<size_t>(rows * cols)) {
+    return absl::InvalidArgumentError("image file does not match the labels or the image size");
+  }
+  try {
+    auto tensors = std::make_unique<Tensors>();
+    tensors->targets =
+        torch::from_blob(const_cast<uint8_t*>(labels.data()), {n}, torch::kUInt8).to(torch::kInt64);
+    tensors->image_file = std::move(file);
+    tensors->image_shape = {1, rows, cols};
     tensors->pixel_normalization = normalization;
     return std::shared_ptr<const TensorDataset>(
         new TensorDataset(std::move(tensors), static_cast<size_t>(n)));
@@ -116,7 +164,12 @@ absl::StatusOr<std::shared_ptr<const TensorDataset>> TensorDataset::Subset(
     const torch::Tensor index =
         torch::tensor(positions, torch::TensorOptions().dtype(torch::kInt64));
     auto subset = std::make_unique<Tensors>();
-    subset->stored = tensors_->stored.index_select(0, index);
+    if (tensors_->image_file) {
+      TRIB_ASSIGN_OR_RETURN(subset->image_file, tensors_->image_file->Subset(indices));
+      subset->image_shape = tensors_->image_shape;
+    } else {
+      subset->stored = tensors_->stored.index_select(0, index);
+    }
     subset->targets = tensors_->targets.index_select(0, index);
     subset->pixel_normalization = tensors_->pixel_normalization;
     return std::shared_ptr<const TensorDataset>(

@@ -15,6 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "data/fashion_mnist.h"
+#include "data/image_row_file.h"
 
 namespace tributary {
 
@@ -46,6 +47,11 @@ class TensorDataset {
   // as converting the whole split at once. Takes the pixels over (pass a copy to keep them).
   static absl::StatusOr<std::shared_ptr<const TensorDataset>> FromImages(
       LabeledImages images, Normalization normalization);
+  // The same, but the pixels stay in `file` (read batch by batch, `rows` x `cols` each) and only
+  // the labels, one per image of `file`, are held.
+  static absl::StatusOr<std::shared_ptr<const TensorDataset>> FromImageFile(
+      std::shared_ptr<const ImageRowFile> file, int64_t rows, int64_t cols,
+      std::span<const uint8_t> labels, Normalization normalization);
   // Features [N, example_shape...] as given (taken over, not copied) and int64 labels [N].
   static absl::StatusOr<std::shared_ptr<const TensorDataset>> FromArrays(
       std::vector<float> features, std::span<const int64_t> example_shape,

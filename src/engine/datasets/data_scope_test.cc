@@ -3,7 +3,11 @@
 // converted per batch equal the split converted at once.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
+#include <unistd.h>
 
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <numeric>
 
 #include "engine/experiment_data.h"
@@ -62,6 +66,37 @@ TEST(DataScopeTest, FashionMnistClientStreamsOnlyItsOwnImages) {
     EXPECT_EQ(mine->model.input_height, full->model.input_height);
   }
   EXPECT_FALSE(LoadExperimentData(config, DataScope::Client(7)).ok());  // no such client
+}
+
+// With the decompressed copy a client reads its images from that file batch by batch; without
+// it (TRIBUTARY_CACHE_DIR=off) it holds them. Either way, the same inputs.
+TEST(DataScopeTest, FashionMnistClientReadsItsImagesFromTheCachedCopy) {
+  const char* before = std::getenv("TRIBUTARY_CACHE_DIR");
+  const std::string saved = before != nullptr ? before : "";
+  const std::filesystem::path cache = std::filesystem::temp_directory_path() /
+                                      ("tributary_scope_cache_" + std::to_string(getpid()));
+  const ExperimentConfig config = FashionMnistRun();
+  absl::StatusOr<ExperimentData> full = LoadExperimentData(config);
+  ASSERT_TRUE(full.ok()) << full.status();
+
+  setenv("TRIBUTARY_CACHE_DIR", cache.c_str(), 1);
+  absl::StatusOr<ExperimentData> on_disk = LoadExperimentData(config, DataScope::Client(3));
+  setenv("TRIBUTARY_CACHE_DIR", "off", 1);
+  absl::StatusOr<ExperimentData> held = LoadExperimentData(config, DataScope::Client(3));
+  if (before != nullptr) {
+    setenv("TRIBUTARY_CACHE_DIR", saved.c_str(), 1);
+  } else {
+    unsetenv("TRIBUTARY_CACHE_DIR");
+  }
+  ASSERT_TRUE(on_disk.ok()) << on_disk.status();
+  ASSERT_TRUE(held.ok()) << held.status();
+  EXPECT_NE(on_disk->train->tensors().image_file, nullptr);
+  EXPECT_FALSE(on_disk->train->tensors().stored.defined());
+  EXPECT_EQ(held->train->tensors().image_file, nullptr);
+  EXPECT_TRUE(held->train->tensors().stored.defined());
+  ExpectClientMatchesFull(*full, *on_disk, 3);
+  ExpectClientMatchesFull(*full, *held, 3);
+  std::filesystem::remove_all(cache);
 }
 
 TEST(DataScopeTest, FashionMnistServerHasTheTestSplitAndNoTrainingExamples) {
@@ -126,6 +161,68 @@ TEST(DataScopeTest, ImagesConvertedPerBatchEqualTheSplitConvertedAtOnce) {
   for (size_t i = 0; i < images.size(); ++i) streamed.Add(images.image(i));
   EXPECT_EQ(streamed.Result().mean, normalization.mean);
   EXPECT_EQ(streamed.Result().stddev, normalization.stddev);
+}
+
+// Images read from a file batch by batch equal the same images held, for every way of asking.
+TEST(DataScopeTest, ImagesReadFromAFileEqualTheSameImagesHeld) {
+  LabeledImages images;
+  images.rows = 2;
+  images.cols = 3;
+  images.num_classes = 3;
+  for (int i = 0; i < 7; ++i) {
+    images.labels.push_back(i % 3);
+    for (int p = 0; p < 6; ++p) images.pixels.push_back(static_cast<uint8_t>(i * 29 + p * 7));
+  }
+  const std::string path = (std::filesystem::temp_directory_path() /
+                            ("tributary_image_file_" + std::to_string(getpid())))
+                               .string();
+  {
+    std::ofstream out(path, std::ios::binary);
+    out.write("IDX.", 4);
+    out.write(reinterpret_cast<const char*>(images.pixels.data()),
+              static_cast<std::streamsize>(images.pixels.size()));
+  }
+  const TensorDataset::Normalization normalization = TensorDataset::ComputeNormalization(images);
+  // The file's images 6, 1, 4 and 1 again, against the same images held.
+  const std::vector<uint32_t> rows = {6, 1, 4, 1};
+  LabeledImages chosen;
+  chosen.rows = 2;
+  chosen.cols = 3;
+  chosen.num_classes = 3;
+  for (uint32_t r : rows) {
+    chosen.labels.push_back(images.labels[r]);
+    const std::span<const uint8_t> pixels = images.image(r);
+    chosen.pixels.insert(chosen.pixels.end(), pixels.begin(), pixels.end());
+  }
+  absl::StatusOr<std::shared_ptr<const TensorDataset>> held =
+      TensorDataset::FromImages(chosen, normalization);
+  absl::StatusOr<std::shared_ptr<const ImageRowFile>> file =
+      ImageRowFile::Open(path, 4, 6, 7, rows);
+  ASSERT_TRUE(held.ok() && file.ok()) << file.status();
+  absl::StatusOr<std::shared_ptr<const TensorDataset>> read =
+      TensorDataset::FromImageFile(*file, 2, 3, chosen.labels, normalization);
+  ASSERT_TRUE(read.ok()) << read.status();
+  const TensorDataset::Tensors& a = (*held)->tensors();
+  const TensorDataset::Tensors& b = (*read)->tensors();
+  EXPECT_TRUE(torch::equal(a.AllInputs(), b.AllInputs()));
+  EXPECT_TRUE(torch::equal(a.targets, b.targets));
+  const torch::Tensor index = torch::tensor(std::vector<int64_t>{3, 0, 3}, torch::kInt64);
+  EXPECT_TRUE(torch::equal(a.Inputs(index), b.Inputs(index)));
+  EXPECT_TRUE(torch::equal(a.Inputs(1, 3), b.Inputs(1, 3)));
+  const std::vector<uint32_t> picked = {2, 0};
+  absl::StatusOr<std::shared_ptr<const TensorDataset>> subset = (*read)->Subset(picked);
+  ASSERT_TRUE(subset.ok()) << subset.status();
+  EXPECT_TRUE(torch::equal((*subset)->tensors().AllInputs(),
+                           a.Inputs(torch::tensor(std::vector<int64_t>{2, 0}))));
+  // Labels that do not match the file's examples are refused.
+  EXPECT_FALSE(
+      TensorDataset::FromImageFile(*file, 2, 3, std::vector<uint8_t>(3, 0), normalization).ok());
+  EXPECT_FALSE(TensorDataset::FromImageFile(*file, 3, 3, chosen.labels, normalization).ok());
+  // A read that fails under the run throws, as a bad index into held images does, and the
+  // trainer turns it into an error.
+  std::filesystem::resize_file(path, 4 + 6 * 5);
+  EXPECT_THROW(b.Inputs(0, 1), c10::Error);  // image 6 is gone
+  std::filesystem::remove(path);
 }
 
 }  // namespace

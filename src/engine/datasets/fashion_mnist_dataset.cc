@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status_util.h"
 #include "data/fashion_mnist.h"
+#include "data/image_row_file.h"
 
 namespace tributary {
 namespace {
@@ -56,24 +57,32 @@ absl::StatusOr<ExperimentData> FashionMnistDataset::LoadFor(const ExperimentConf
   LabeledImages kept;
   kept.num_classes = kClasses;
   TensorDataset::PixelStatistics statistics;
-  TRIB_ASSIGN_OR_RETURN(
-      const ImageShape shape,
-      ForEachFashionMnistImage(
-          dir, DatasetSplit::kTrain, train_count, [&](size_t i, std::span<const uint8_t> pixels) {
-            statistics.Add(pixels);
-            size_t slot;
-            if (keep_all) {
-              slot = i;
-            } else if (own != nullptr && position[i] >= 0) {
-              slot = static_cast<size_t>(position[i]);
-            } else {
-              return;
-            }
-            if (kept.pixels.empty()) {
-              kept.pixels.resize((keep_all ? train_count : own->size()) * pixels.size());
-            }
-            std::copy(pixels.begin(), pixels.end(), kept.pixels.begin() + slot * pixels.size());
-          }));
+  // A client whose images come from the verified decompressed copy reads them from that file
+  // batch by batch (data/image_row_file.h) instead of holding them.
+  bool own_on_disk = false;
+  TRIB_ASSIGN_OR_RETURN(const ImageShape shape,
+                        ForEachFashionMnistImage(
+                            dir, DatasetSplit::kTrain, train_count,
+                            [&](const ImageShape& opened) {
+                              own_on_disk = own != nullptr && !opened.uncompressed_path.empty();
+                              if (keep_all || (own != nullptr && !own_on_disk)) {
+                                kept.pixels.resize((keep_all ? train_count : own->size()) *
+                                                   static_cast<size_t>(opened.rows * opened.cols));
+                              }
+                            },
+                            [&](size_t i, std::span<const uint8_t> pixels) {
+                              statistics.Add(pixels);
+                              size_t slot;
+                              if (keep_all) {
+                                slot = i;
+                              } else if (own != nullptr && !own_on_disk && position[i] >= 0) {
+                                slot = static_cast<size_t>(position[i]);
+                              } else {
+                                return;
+                              }
+                              std::copy(pixels.begin(), pixels.end(),
+                                        kept.pixels.begin() + slot * pixels.size());
+                            }));
   if (shape.count != label_count) {
     return absl::DataLossError(absl::StrCat("the Fashion-MNIST training split in ", dir, " has ",
                                             shape.count, " images for ", label_count, " labels"));
@@ -91,7 +100,16 @@ absl::StatusOr<ExperimentData> FashionMnistDataset::LoadFor(const ExperimentConf
   } else if (own != nullptr) {
     for (uint32_t i : *own) kept.labels.push_back(train_labels[i]);
   }
-  if (!kept.labels.empty()) {
+  if (own_on_disk && !kept.labels.empty()) {
+    TRIB_ASSIGN_OR_RETURN(
+        std::shared_ptr<const ImageRowFile> file,
+        ImageRowFile::Open(shape.uncompressed_path, shape.first_image_offset,
+                           static_cast<size_t>(shape.rows * shape.cols), shape.count,
+                           std::vector<uint32_t>(own->begin(), own->end())));
+    TRIB_ASSIGN_OR_RETURN(data.train,
+                          TensorDataset::FromImageFile(std::move(file), shape.rows, shape.cols,
+                                                       kept.labels, normalization));
+  } else if (!kept.labels.empty()) {
     TRIB_ASSIGN_OR_RETURN(data.train, TensorDataset::FromImages(std::move(kept), normalization));
   }
   // The client's examples are now 0..n-1 of its own dataset (DataScope::only_client).
