@@ -79,7 +79,8 @@ struct FederatedClient::Session {
   ClientMemory memory;
   std::optional<DownlinkReceiver> downlink;
   std::unique_ptr<Pipeline> full;  // a technique's server state
-  ModelState initial, held;
+  uint64_t initial_checksum = 0;   // of the seeded initial model, checked against the server's
+  ModelState held;
   int64_t held_version = 0;  // 0: holds nothing yet
   ModelState server_state;   // a technique's (SCAFFOLD's c), as last received
   // The last round whose upload the server acknowledged, and the state from before it: a server
@@ -186,11 +187,12 @@ absl::StatusOr<std::unique_ptr<FederatedClient::Session>> StartSession(
   config.model.num_classes = data_shape.num_classes;
   ConfigureComputeThreads(config.ResolvedThreadsPerWorker());
   TRIB_ASSIGN_OR_RETURN(session->full, Pipeline::Parse("fp32"));
-  TRIB_ASSIGN_OR_RETURN(session->initial, InitialGlobalModel(config));
+  TRIB_ASSIGN_OR_RETURN(ModelState initial, InitialGlobalModel(config));
+  session->initial_checksum = initial.Checksum();
   TRIB_ASSIGN_OR_RETURN(session->downlink,
-                        DownlinkReceiver::Create(session->initial, config.compress.downlink));
-  session->held = session->initial;
-  TRIB_ASSIGN_OR_RETURN(session->step, ClientStep::Create(config, session->initial));
+                        DownlinkReceiver::Create(initial, config.compress.downlink));
+  TRIB_ASSIGN_OR_RETURN(session->step, ClientStep::Create(config, initial));
+  session->held = std::move(initial);
   TRIB_ASSIGN_OR_RETURN(session->workspace, session->step->NewWorkspace());
   return session;
 }
@@ -375,7 +377,7 @@ absl::Status FederatedClient::Run() {
     HeartbeatSender heartbeat(connection, id, reply.heartbeat_seconds());
     if (!session_) {
       TRIB_ASSIGN_OR_RETURN(session_, StartSession(options_, reply.config_toml(), data_shape_));
-      if (session_->initial.Checksum() != reply.initial_model_checksum()) {
+      if (session_->initial_checksum != reply.initial_model_checksum()) {
         return absl::FailedPreconditionError(
             "this client's seeded initial model differs from the server's (another build or "
             "libtorch version?)");
@@ -405,13 +407,14 @@ absl::Status FederatedClient::Run() {
         return absl::OkStatus();
       }
       if (!message.has_task()) return absl::DataLossError("next round: expected a task");
-      const v1::RoundTask task = message.task();
+      v1::RoundTask task = std::move(*message.mutable_task());
       const auto download_start = Clock::now();
       absl::StatusOr<PayloadAssembler> assembler =
           PayloadAssembler::Start(task.payload_bytes(), task.payload_checksum(),
                                   MaxPayloadBytes(s.held.num_bytes()), BufferPages::kHuge);
       TRIB_RETURN_IF_ERROR(assembler.status());
       TRIB_RETURN_IF_ERROR(assembler->AddFirst(task.first_chunk()));
+      task.clear_first_chunk();  // in the assembler now; not held through the round
       progress(ClientPhase::kDownload, task.round(), assembler->received(), task.payload_bytes(),
                download_start);
       while (reader->Read(&message)) {
@@ -428,19 +431,21 @@ absl::Status FederatedClient::Run() {
           .round = task.round(),
           .download_bytes = assembler->received(),
           .download_seconds = std::chrono::duration<double>(apply_start - download_start).count()};
-      TRIB_ASSIGN_OR_RETURN(Payload download, std::move(*assembler).Finish());
       const int64_t state_bytes = task.server_state_bytes();
-      if (state_bytes < 0 || state_bytes > static_cast<int64_t>(download.size()) ||
-          !(task.ratio_scale() > 0.0 && task.ratio_scale() < 1e6) ||
-          !(task.clip_norm() >= 0.0 && task.clip_norm() <= 1e6)) {
-        return absl::DataLossError(
-            "download: server_state_bytes, ratio_scale or clip_norm out of range");
-      }
-      const std::span<const uint8_t> received(download);
-      const size_t model_bytes = download.size() - static_cast<size_t>(state_bytes);
-      TRIB_RETURN_IF_ERROR(ApplyDownload(s, task, received.first(model_bytes)));
-      if (state_bytes > 0) {
-        TRIB_RETURN_IF_ERROR(ApplyServerState(s, received.subspan(model_bytes)));
+      {  // the download is applied and freed before training
+        TRIB_ASSIGN_OR_RETURN(const Payload download, std::move(*assembler).Finish());
+        if (state_bytes < 0 || state_bytes > static_cast<int64_t>(download.size()) ||
+            !(task.ratio_scale() > 0.0 && task.ratio_scale() < 1e6) ||
+            !(task.clip_norm() >= 0.0 && task.clip_norm() <= 1e6)) {
+          return absl::DataLossError(
+              "download: server_state_bytes, ratio_scale or clip_norm out of range");
+        }
+        const std::span<const uint8_t> received(download);
+        const size_t model_bytes = download.size() - static_cast<size_t>(state_bytes);
+        TRIB_RETURN_IF_ERROR(ApplyDownload(s, task, received.first(model_bytes)));
+        if (state_bytes > 0) {
+          TRIB_RETURN_IF_ERROR(ApplyServerState(s, received.subspan(model_bytes)));
+        }
       }
       log.apply_seconds = std::chrono::duration<double>(Clock::now() - apply_start).count();
 
