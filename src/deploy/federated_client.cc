@@ -189,8 +189,12 @@ absl::StatusOr<std::unique_ptr<FederatedClient::Session>> StartSession(
   TRIB_ASSIGN_OR_RETURN(session->full, Pipeline::Parse("fp32"));
   TRIB_ASSIGN_OR_RETURN(ModelState initial, InitialGlobalModel(config));
   session->initial_checksum = initial.Checksum();
+  // The initial model is made again only for a catch-up from it after this client fell out of
+  // the server's history: kept for the whole session, it would be one more copy of the model.
   TRIB_ASSIGN_OR_RETURN(session->downlink,
-                        DownlinkReceiver::Create(initial, config.compress.downlink));
+                        DownlinkReceiver::Create(
+                            initial.specs(), [config] { return InitialGlobalModel(config); },
+                            config.compress.downlink));
   TRIB_ASSIGN_OR_RETURN(session->step, ClientStep::Create(config, initial));
   session->held = std::move(initial);
   TRIB_ASSIGN_OR_RETURN(session->workspace, session->step->NewWorkspace());
@@ -261,7 +265,9 @@ absl::Status ApplyDownload(FederatedClient::Session& s, const v1::RoundTask& tas
   if (kind != Downlink::Kind::kFull && !from_initial && s.held_version == 0) {
     return absl::DataLossError("a catch-up from a version this client does not hold");
   }
-  TRIB_RETURN_IF_ERROR(s.downlink->Apply(kind, from_initial, payload, s.held));
+  // Holding nothing yet, the client holds the initial model: the transfer applies to it as is.
+  const bool from_regenerated_initial = from_initial && s.held_version != 0;
+  TRIB_RETURN_IF_ERROR(s.downlink->Apply(kind, from_regenerated_initial, payload, s.held));
   s.held_version = task.model_version();
   return absl::OkStatus();
 }

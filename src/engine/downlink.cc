@@ -275,23 +275,42 @@ Payload FrameIncrements(std::span<const Payload* const> increments) {
 
 absl::StatusOr<DownlinkReceiver> DownlinkReceiver::Create(const ModelState& initial,
                                                           const std::string& codec) {
+  return Create(
+      initial.specs(), [initial]() -> absl::StatusOr<ModelState> { return initial; }, codec);
+}
+
+absl::StatusOr<DownlinkReceiver> DownlinkReceiver::Create(std::vector<TensorSpec> layout,
+                                                          InitialModelMaker make_initial,
+                                                          const std::string& codec) {
   DownlinkReceiver receiver;
-  receiver.initial_ = initial;
+  receiver.layout_ = std::move(layout);
+  for (const TensorSpec& spec : receiver.layout_) {
+    receiver.num_elements_ += static_cast<size_t>(spec.NumElements());
+  }
+  receiver.make_initial_ = std::move(make_initial);
   TRIB_ASSIGN_OR_RETURN(receiver.codec_, Pipeline::Parse(codec));
   TRIB_ASSIGN_OR_RETURN(receiver.catch_up_, Pipeline::Parse("sparse"));
   TRIB_ASSIGN_OR_RETURN(receiver.full_, Pipeline::Parse("fp32"));
   return receiver;
 }
 
+absl::StatusOr<ModelState> DownlinkReceiver::Initial() const {
+  TRIB_ASSIGN_OR_RETURN(ModelState initial, make_initial_());
+  if (initial.specs() != layout_) {
+    return absl::InternalError("downlink: the regenerated initial model has another layout");
+  }
+  return initial;
+}
+
 absl::Status DownlinkReceiver::Apply(Downlink::Kind kind, bool from_initial,
                                      std::span<const uint8_t> payload, ModelState& held) const {
-  if (!held.SameLayout(initial_)) {
+  if (held.specs() != layout_) {
     return absl::InvalidArgumentError("downlink: the held model has another layout");
   }
-  const size_t n = initial_.num_elements();
+  const size_t n = num_elements_;
   switch (kind) {
     case Downlink::Kind::kFull: {
-      TRIB_ASSIGN_OR_RETURN(Update update, full_->Decode(payload, n, initial_.specs()));
+      TRIB_ASSIGN_OR_RETURN(Update update, full_->Decode(payload, n, layout_));
       if (update.sparse || update.values.size() != n) {
         return absl::DataLossError("downlink: a full model that is not dense");
       }
@@ -299,9 +318,11 @@ absl::Status DownlinkReceiver::Apply(Downlink::Kind kind, bool from_initial,
       return absl::OkStatus();
     }
     case Downlink::Kind::kCatchUp: {
-      TRIB_ASSIGN_OR_RETURN(Update update, catch_up_->Decode(payload, n, initial_.specs()));
+      TRIB_ASSIGN_OR_RETURN(Update update, catch_up_->Decode(payload, n, layout_));
       if (!update.sparse) return absl::DataLossError("downlink: a catch-up that is not sparse");
-      if (from_initial) held = initial_;
+      if (from_initial) {
+        TRIB_ASSIGN_OR_RETURN(held, Initial());
+      }
       std::span<float> values = held.flat();
       for (size_t j = 0; j < update.indices.size(); ++j) {
         values[update.indices[j]] = update.values[j];
@@ -315,7 +336,12 @@ absl::Status DownlinkReceiver::Apply(Downlink::Kind kind, bool from_initial,
       if (count > in.remaining() / sizeof(uint32_t)) {
         return absl::DataLossError("downlink: more increments announced than the payload holds");
       }
-      ModelState next = from_initial ? initial_ : held;
+      ModelState next;
+      if (from_initial) {
+        TRIB_ASSIGN_OR_RETURN(next, Initial());
+      } else {
+        next = held;
+      }
       for (uint32_t i = 0; i < count; ++i) {
         TRIB_ASSIGN_OR_RETURN(const uint32_t length, in.Get<uint32_t>());
         TRIB_ASSIGN_OR_RETURN(std::span<const uint8_t> increment, in.GetBytes(length));

@@ -24,6 +24,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -122,8 +123,15 @@ class Downlink {
 // The client's side: applies a transfer to the model it holds.
 class DownlinkReceiver {
  public:
-  // `initial`: the model generated from the run seed; `codec`: compress.downlink.
+  // `initial`: the model generated from the run seed (kept); `codec`: compress.downlink.
   static absl::StatusOr<DownlinkReceiver> Create(const ModelState& initial,
+                                                 const std::string& codec);
+  // The same without keeping the initial model: `make_initial` generates it (with `layout`)
+  // when a transfer starts from it, which a deployed client needs only when it fell out of the
+  // server's history (a client holding nothing yet holds the initial model already).
+  using InitialModelMaker = std::function<absl::StatusOr<ModelState>()>;
+  static absl::StatusOr<DownlinkReceiver> Create(std::vector<TensorSpec> layout,
+                                                 InitialModelMaker make_initial,
                                                  const std::string& codec);
   // Brings `held` to the transfer's version. Checks everything before changing `held`: on an
   // error (a malformed or truncated payload) it is left as it was.
@@ -131,7 +139,12 @@ class DownlinkReceiver {
                      ModelState& held) const;
 
  private:
-  ModelState initial_;
+  // The initial model, made and checked against the layout.
+  absl::StatusOr<ModelState> Initial() const;
+
+  std::vector<TensorSpec> layout_;
+  size_t num_elements_ = 0;
+  InitialModelMaker make_initial_;
   std::shared_ptr<const Pipeline> codec_, catch_up_, full_;
 };
 

@@ -125,6 +125,48 @@ TEST(DownlinkTest, MalformedIncrementsAreRefused) {
   EXPECT_TRUE(BitIdentical(held, before));
 }
 
+// A receiver that does not keep the initial model makes it only for a transfer that starts from
+// it, and refuses one made with another layout without touching the held model.
+TEST(DownlinkTest, AReceiverWithoutTheInitialModelMakesItOnlyWhenATransferStartsFromIt) {
+  Server server(kQuantizedTopK, /*history=*/2);
+  int made = 0;
+  const DownlinkReceiver receiver = *DownlinkReceiver::Create(
+      Layout().specs(),
+      [&made]() -> absl::StatusOr<ModelState> {
+        ++made;
+        return Layout();
+      },
+      kQuantizedTopK);
+  ModelState held = Layout();
+  server.Round();
+  Downlink::Transfer transfer = Sync(server.downlink(), receiver, 0, 0, held);
+  ASSERT_TRUE(transfer.from_initial);
+  EXPECT_EQ(made, 1);
+  server.Round();
+  transfer = Sync(server.downlink(), receiver, 0, transfer.version, held);
+  EXPECT_FALSE(transfer.from_initial);
+  EXPECT_EQ(made, 1);
+  EXPECT_TRUE(BitIdentical(held, server.downlink().public_model()));
+  for (int r = 0; r < 10; ++r) server.Round();  // out of the two versions the server keeps
+  transfer = Sync(server.downlink(), receiver, 0, transfer.version, held);
+  ASSERT_TRUE(transfer.from_initial);
+  EXPECT_EQ(made, 2);
+  EXPECT_TRUE(BitIdentical(held, server.downlink().public_model()));
+
+  const DownlinkReceiver wrong = *DownlinkReceiver::Create(
+      Layout().specs(),
+      [] {
+        return ModelState::Zeros({{"w", {3}}});
+      },
+      kQuantizedTopK);
+  for (int r = 0; r < 10; ++r) server.Round();
+  const Downlink::Transfer late = server.downlink().SyncClientFrom(0, transfer.version, true);
+  ASSERT_TRUE(late.from_initial);
+  const ModelState before = held;
+  EXPECT_FALSE(wrong.Apply(late.kind, true, *late.payload, held).ok());
+  EXPECT_TRUE(BitIdentical(held, before));
+}
+
 // Streaming DiLoCo publishes one fragment of the model per round: each increment carries that
 // span alone (what the codec left of the other spans waits for their turn), and a client
 // applying them holds the public model exactly.
