@@ -401,7 +401,13 @@ INSTANTIATE_TEST_SUITE_P(
         ModeCase{
             .name = "quantized_downlink_increments",
             .overrides = {"compress.downlink=topk:ratio=0.05|qsgd:bits=4,norm=max,bucket=0|zstd"},
-            .acting_last = "downlink_increments"}),
+            .acting_last = "downlink_increments"},
+        // The server keeps one version: from round 2 on every transfer starts from the initial
+        // model, which the client no longer keeps and makes again from the seed.
+        ModeCase{
+            .name = "downlink_from_regenerated_initial",
+            .overrides = {"compress.downlink=topk:ratio=0.05|qsgd:bits=4,norm=max,bucket=0|zstd",
+                          "compress.downlink_history=1"}}),
     [](const ::testing::TestParamInfo<ModeCase>& info) { return info.param.name; });
 
 // Secure aggregation over gRPC: the stages' messages as calls, the masked input as the upload.

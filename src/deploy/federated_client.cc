@@ -82,8 +82,9 @@ struct FederatedClient::Session {
   std::unique_ptr<Pipeline> full;  // a technique's server state
   uint64_t initial_checksum = 0;   // of the seeded initial model, checked against the server's
   ModelState held;
-  int64_t held_version = 0;  // 0: holds nothing yet
-  ModelState server_state;   // a technique's (SCAFFOLD's c), as last received
+  int64_t held_version = 0;   // 0: holds nothing yet
+  bool holds_initial = true;  // `held` is still the seeded initial model: no transfer applied
+  ModelState server_state;    // a technique's (SCAFFOLD's c), as last received
   // The last round whose upload the server acknowledged, and the state from before it: a server
   // that resumes from the checkpoint before that round asks for it again, and the client then
   // trains it from the same state as the first time.
@@ -275,9 +276,11 @@ absl::Status ApplyDownload(FederatedClient::Session& s, const v1::RoundTask& tas
   if (kind != Downlink::Kind::kFull && !from_initial && s.held_version == 0) {
     return absl::DataLossError("a catch-up from a version this client does not hold");
   }
-  // Holding nothing yet, the client holds the initial model: the transfer applies to it as is.
-  const bool from_regenerated_initial = from_initial && s.held_version != 0;
+  // Before its first transfer the client holds the initial model: a transfer from it applies to
+  // `held` as is; later ones need the initial model made again.
+  const bool from_regenerated_initial = from_initial && !s.holds_initial;
   TRIB_RETURN_IF_ERROR(s.downlink->Apply(kind, from_regenerated_initial, payload, s.held));
+  s.holds_initial = false;
   s.held_version = task.model_version();
   return absl::OkStatus();
 }
