@@ -124,16 +124,23 @@ TEST(DataScopeTest, OtherDatasetsAreNarrowedAfterLoading) {
   ExpectClientMatchesFull(*full, *mine, 2);
 }
 
-TEST(DataScopeTest, ImagesConvertedPerBatchEqualTheSplitConvertedAtOnce) {
+// `count` small images of varied pixels, labels cycling through `classes`.
+LabeledImages PatternedImages(int count, int64_t rows, int64_t cols, int classes) {
   LabeledImages images;
-  images.rows = 5;
-  images.cols = 3;
-  images.num_classes = 4;
-  for (int i = 0; i < 9; ++i) {
-    images.labels.push_back(i % 4);
-    for (int p = 0; p < 15; ++p)
+  images.rows = rows;
+  images.cols = cols;
+  images.num_classes = classes;
+  for (int i = 0; i < count; ++i) {
+    images.labels.push_back(static_cast<uint8_t>(i % classes));
+    for (int64_t p = 0; p < rows * cols; ++p) {
       images.pixels.push_back(static_cast<uint8_t>((i * 37 + p * 11) % 256));
+    }
   }
+  return images;
+}
+
+TEST(DataScopeTest, ImagesConvertedPerBatchEqualTheSplitConvertedAtOnce) {
+  LabeledImages images = PatternedImages(9, 5, 3, 4);
   const TensorDataset::Normalization normalization = TensorDataset::ComputeNormalization(images);
   // The eager conversion that per-batch conversion replaced.
   const torch::Tensor eager = torch::from_blob(images.pixels.data(), {9, 1, 5, 3}, torch::kUInt8)
@@ -165,14 +172,7 @@ TEST(DataScopeTest, ImagesConvertedPerBatchEqualTheSplitConvertedAtOnce) {
 
 // Images read from a file batch by batch equal the same images held, for every way of asking.
 TEST(DataScopeTest, ImagesReadFromAFileEqualTheSameImagesHeld) {
-  LabeledImages images;
-  images.rows = 2;
-  images.cols = 3;
-  images.num_classes = 3;
-  for (int i = 0; i < 7; ++i) {
-    images.labels.push_back(i % 3);
-    for (int p = 0; p < 6; ++p) images.pixels.push_back(static_cast<uint8_t>(i * 29 + p * 7));
-  }
+  const LabeledImages images = PatternedImages(7, 2, 3, 3);
   const std::string path = (std::filesystem::temp_directory_path() /
                             ("tributary_image_file_" + std::to_string(getpid())))
                                .string();
