@@ -234,7 +234,9 @@ const std::vector<CodecCase>& AllCases() {
       CodecCase{"threshold:tau=0.5|terngrad", 1.0}, CodecCase{"kmeans:centroids=16", 2.0},
       CodecCase{"powersgd:rank=2", 0.0}, CodecCase{"pertensor|randk:ratio=0.1|qsgd:bits=4", 1.0},
       CodecCase{"topk:ratio=0.1|kmeans:centroids=4|zstd", 1.0},
-      CodecCase{"sketch:rows=5,cols=4000,k=50", 1.0}};
+      CodecCase{"sketch:rows=5,cols=4000,k=50", 1.0},
+      // Half a step of 2^-12 (absolute), clamped at 4096 in magnitude.
+      CodecCase{"grid:exp=12", 0.01}, CodecCase{"topk:ratio=0.05|grid:exp=12|zstd", 0.01}};
   return *cases;
 }
 

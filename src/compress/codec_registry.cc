@@ -7,6 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "common/status_util.h"
 #include "compress/fp32_codec.h"
+#include "compress/grid_codec.h"
 #include "compress/half_codecs.h"
 #include "compress/kmeans_codec.h"
 #include "compress/powersgd_codec.h"
@@ -107,6 +108,12 @@ absl::StatusOr<CodecStage> MakeSketch(CodecParams& p) {
   return ValueStage(std::make_unique<SketchCodec>(rows, cols, ratio, k));
 }
 
+absl::StatusOr<CodecStage> MakeGrid(CodecParams& p) {
+  TRIB_ASSIGN_OR_RETURN(int exp, p.Integer("exp", -1, 0, 40));
+  if (exp < 0) return absl::InvalidArgumentError("codec 'grid': give exp (step 2^-exp), 0 to 40");
+  return ValueStage(std::make_unique<GridCodec>(exp));
+}
+
 absl::StatusOr<CodecStage> MakeZstd(CodecParams& p) {
   TRIB_ASSIGN_OR_RETURN(int level, p.Integer("level", 3, 1, 19));
   return ByteStage(std::make_unique<ZstdCodec>(level));
@@ -134,6 +141,7 @@ const std::map<std::string, Factory>& Registry() {
        [](CodecParams&) -> absl::StatusOr<CodecStage> {
          return ValueStage(std::make_unique<SignCodec>());
        }},
+      {"grid", MakeGrid},
       {"kmeans", MakeKMeans},
       {"powersgd", MakePowerSgd},
       {"threshold", MakeThreshold},

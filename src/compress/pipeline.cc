@@ -11,6 +11,7 @@
 #include "common/status_util.h"
 #include "compress/codec_registry.h"
 #include "compress/fp32_codec.h"
+#include "compress/grid_codec.h"
 #include "compress/sketch_codec.h"
 
 namespace tributary {
@@ -92,6 +93,12 @@ absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Parse(std::string_view text)
   pipeline->spec_ = absl::StrJoin(specs, "|");
   if (pipeline->spec_.size() > 0xffff) return absl::InvalidArgumentError("pipeline text too long");
   return pipeline;
+}
+
+std::optional<int> Pipeline::grid_exponent() const {
+  const auto* grid = dynamic_cast<const GridCodec*>(values_.get());
+  if (grid == nullptr) return std::nullopt;
+  return grid->exp();
 }
 
 bool Pipeline::lossless() const { return !selector_ && values_->lossless(); }

@@ -67,6 +67,9 @@ class Pipeline {
   // holds something unspecified.
   absl::Status DecodeInto(std::span<const uint8_t> payload, size_t dimension,
                           std::span<const TensorSpec> layout, Update& update) const;
+  // The value stage's grid exponent when it is `grid` (every decoded value a multiple of
+  // 2^-exp), else none.
+  std::optional<int> grid_exponent() const;
   // True when every payload carries a value for every coordinate (no selector).
   bool dense() const { return selector_ == nullptr; }
   // Decodes a dense() pipeline's payload straight into `out` (dimension values): no buffer of

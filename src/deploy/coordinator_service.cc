@@ -33,6 +33,9 @@ v1::DownloadKind KindOf(const Downlink::Transfer& transfer) {
       return transfer.from_initial ? v1::DOWNLOAD_CATCH_UP_INITIAL : v1::DOWNLOAD_CATCH_UP;
     case Downlink::Kind::kIncrements:
       return transfer.from_initial ? v1::DOWNLOAD_INCREMENTS_INITIAL : v1::DOWNLOAD_INCREMENTS;
+    case Downlink::Kind::kGridCatchUp:
+      return transfer.from_initial ? v1::DOWNLOAD_GRID_CATCH_UP_INITIAL
+                                   : v1::DOWNLOAD_GRID_CATCH_UP;
   }
   return v1::DOWNLOAD_FULL;
 }

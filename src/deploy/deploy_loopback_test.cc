@@ -284,11 +284,22 @@ class EngineModesTest : public DeployLoopbackTest,
 
 TEST_P(EngineModesTest, DeployedRoundsEqualSimulatedRounds) {
   const ModeCase& c = GetParam();
-  const std::vector<const char*> keys = {
-      "clients_rejected",     "clients_dropped",       "stragglers",         "byzantine_clients",
-      "full_clients_trained", "small_clients_trained", "bytes_up",           "bytes_down",
-      "bytes_up_total",       "bytes_down_total",      "downlink_resyncs",   "uplink_compression",
-      "dp_epsilon",           "dp_clip_norm",          "downlink_increments"};
+  const std::vector<const char*> keys = {"clients_rejected",
+                                         "clients_dropped",
+                                         "stragglers",
+                                         "byzantine_clients",
+                                         "full_clients_trained",
+                                         "small_clients_trained",
+                                         "bytes_up",
+                                         "bytes_down",
+                                         "bytes_up_total",
+                                         "bytes_down_total",
+                                         "downlink_resyncs",
+                                         "uplink_compression",
+                                         "dp_epsilon",
+                                         "dp_clip_norm",
+                                         "downlink_increments",
+                                         "downlink_grid_catch_ups"};
   if (c.tiny_gpt_lora) {
     config_ = PrepareTinyGptLora();
     if (HasFailure()) return;
@@ -402,6 +413,11 @@ INSTANTIATE_TEST_SUITE_P(
             .name = "quantized_downlink_increments",
             .overrides = {"compress.downlink=topk:ratio=0.05|qsgd:bits=4,norm=max,bucket=0|zstd"},
             .acting_last = "downlink_increments"},
+        // A grid downlink: the run starts from the initial model snapped to the grid, and in
+        // round 2 the clients get the difference since the version they hold.
+        ModeCase{.name = "grid_downlink_catch_ups",
+                 .overrides = {"compress.downlink=topk:ratio=0.05|grid:exp=12|zstd"},
+                 .acting_last = "downlink_grid_catch_ups"},
         // The server keeps one version: from round 2 on every transfer starts from the initial
         // model, which the client no longer keeps and makes again from the seed.
         ModeCase{

@@ -270,6 +270,12 @@ absl::Status ApplyDownload(FederatedClient::Session& s, const v1::RoundTask& tas
     case v1::DOWNLOAD_INCREMENTS:
       kind = Downlink::Kind::kIncrements;
       break;
+    case v1::DOWNLOAD_GRID_CATCH_UP_INITIAL:
+      from_initial = true;
+      [[fallthrough]];
+    case v1::DOWNLOAD_GRID_CATCH_UP:
+      kind = Downlink::Kind::kGridCatchUp;
+      break;
     default:
       return absl::DataLossError(absl::StrCat("download of unknown kind ", task.kind()));
   }

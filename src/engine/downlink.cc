@@ -1,11 +1,13 @@
 #include "engine/downlink.h"
 
+#include <cmath>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "common/seeded_rng.h"
 #include "common/status_util.h"
 #include "compress/byte_stream.h"
+#include "compress/grid_codec.h"
 
 namespace tributary {
 
@@ -17,6 +19,9 @@ absl::StatusOr<std::unique_ptr<Downlink>> Downlink::Create(const ModelState& ini
   TRIB_ASSIGN_OR_RETURN(downlink->codec_, Pipeline::Parse(codec));
   TRIB_ASSIGN_OR_RETURN(downlink->catch_up_, Pipeline::Parse("sparse"));
   TRIB_ASSIGN_OR_RETURN(downlink->full_, Pipeline::Parse("fp32"));
+  if (const std::string grid = GridCatchUpSpec(*downlink->codec_); !grid.empty()) {
+    TRIB_ASSIGN_OR_RETURN(downlink->grid_catch_up_, Pipeline::Parse(grid));
+  }
   downlink->history_ = history;
   downlink->versions_.push_back({1, initial});
   downlink->initial_ = initial;
@@ -65,15 +70,21 @@ Downlink::Transfer Downlink::BuildTransfer(int64_t from, bool with_payload) cons
       from_initial ? initial_ : versions_[from - versions_.front().number].model;
   std::span<const float> now = current.model.flat(), then = old.flat();
   Transfer best{.bytes = full_bytes_, .kind = Kind::kFull, .version = current.number};
-  std::optional<Payload> catch_up;
+  std::optional<Payload> catch_up, grid_catch_up;
 
   size_t changed_count = 0;
   for (size_t i = 0; i < now.size(); ++i) {
     changed_count += std::memcmp(&now[i], &then[i], sizeof(float)) != 0;
   }
-  // A catch-up carries at least the changed values; when they alone match the full model's
-  // size, the full model is the smaller payload, and the catch-up need not be built.
-  if (static_cast<int64_t>(changed_count * sizeof(float)) < full_bytes_) {
+  // A catch-up carries at least the changed values (a grid catch-up at least a byte each); when
+  // they alone match the full model's size, the full model is the smaller payload, and the
+  // catch-up need not be built.
+  const auto within = [&](size_t bytes_each) {
+    return static_cast<int64_t>(changed_count * bytes_each) < full_bytes_;
+  };
+  const bool try_catch_up = within(sizeof(float));
+  const bool try_grid = grid_catch_up_ != nullptr && within(1);
+  if (try_catch_up || try_grid) {
     std::vector<uint32_t> changed;
     std::vector<float> values;
     changed.reserve(changed_count);
@@ -85,13 +96,38 @@ Downlink::Transfer Downlink::BuildTransfer(int64_t from, bool with_payload) cons
         values.push_back(now[i]);
       }
     }
-    catch_up = catch_up_->EncodeSparse(now.size(), changed, values, 0);
-    const int64_t bytes = seed_bytes + static_cast<int64_t>(catch_up->size());
-    if (bytes < best.bytes) {
-      best = {.bytes = bytes,
-              .kind = Kind::kCatchUp,
-              .from_initial = from_initial,
-              .version = current.number};
+    if (try_catch_up) {
+      catch_up = catch_up_->EncodeSparse(now.size(), changed, values, 0);
+      const int64_t bytes = seed_bytes + static_cast<int64_t>(catch_up->size());
+      if (bytes < best.bytes) {
+        best = {.bytes = bytes,
+                .kind = Kind::kCatchUp,
+                .from_initial = from_initial,
+                .version = current.number};
+      }
+    }
+    if (try_grid) {
+      // Offered only where every difference is on the grid and adds back exactly, so the
+      // client lands on H bit for bit (a model that left the grid's exact range gets the rest).
+      const int exp = *codec_->grid_exponent();
+      bool exact = true;
+      for (size_t j = 0; j < changed.size() && exact; ++j) {
+        const float held = then[changed[j]];
+        const float difference = values[j] - held;
+        exact = SnapToGrid(difference, exp) == difference && held + difference == values[j] &&
+                std::signbit(held + difference) == std::signbit(values[j]);
+        values[j] = difference;
+      }
+      if (exact) {
+        grid_catch_up = grid_catch_up_->EncodeSparse(now.size(), changed, values, 0);
+        const int64_t bytes = seed_bytes + static_cast<int64_t>(grid_catch_up->size());
+        if (bytes < best.bytes) {
+          best = {.bytes = bytes,
+                  .kind = Kind::kGridCatchUp,
+                  .from_initial = from_initial,
+                  .version = current.number};
+        }
+      }
     }
   }
   const std::vector<const Payload*> increments = IncrementsSince(from);
@@ -117,6 +153,9 @@ Downlink::Transfer Downlink::BuildTransfer(int64_t from, bool with_payload) cons
         break;
       case Kind::kIncrements:
         best.payload = std::make_shared<const Payload>(FrameIncrements(increments));
+        break;
+      case Kind::kGridCatchUp:
+        best.payload = std::make_shared<const Payload>(*std::move(grid_catch_up));
         break;
     }
   }
@@ -262,6 +301,11 @@ absl::Status ApplyIncrement(const Pipeline& codec, std::span<const uint8_t> incr
   return absl::OkStatus();
 }
 
+std::string GridCatchUpSpec(const Pipeline& codec) {
+  const std::optional<int> exp = codec.grid_exponent();
+  return exp ? absl::StrCat("sparse|grid:exp=", *exp, "|zstd") : std::string();
+}
+
 Payload FrameIncrements(std::span<const Payload* const> increments) {
   Payload framed;
   ByteWriter out(&framed);
@@ -291,6 +335,9 @@ absl::StatusOr<DownlinkReceiver> DownlinkReceiver::Create(std::vector<TensorSpec
   TRIB_ASSIGN_OR_RETURN(receiver.codec_, Pipeline::Parse(codec));
   TRIB_ASSIGN_OR_RETURN(receiver.catch_up_, Pipeline::Parse("sparse"));
   TRIB_ASSIGN_OR_RETURN(receiver.full_, Pipeline::Parse("fp32"));
+  if (const std::string grid = GridCatchUpSpec(*receiver.codec_); !grid.empty()) {
+    TRIB_ASSIGN_OR_RETURN(receiver.grid_catch_up_, Pipeline::Parse(grid));
+  }
   return receiver;
 }
 
@@ -327,6 +374,20 @@ absl::Status DownlinkReceiver::Apply(Downlink::Kind kind, bool from_initial,
       for (size_t j = 0; j < update.indices.size(); ++j) {
         values[update.indices[j]] = update.values[j];
       }
+      return absl::OkStatus();
+    }
+    case Downlink::Kind::kGridCatchUp: {
+      if (grid_catch_up_ == nullptr) {
+        return absl::DataLossError("downlink: a grid catch-up, but the downlink codec has no grid");
+      }
+      TRIB_ASSIGN_OR_RETURN(Update update, grid_catch_up_->Decode(payload, n, layout_));
+      if (!update.sparse) {
+        return absl::DataLossError("downlink: a grid catch-up that is not sparse");
+      }
+      if (from_initial) {
+        TRIB_ASSIGN_OR_RETURN(held, Initial());
+      }
+      update.AddTo(held.flat());
       return absl::OkStatus();
     }
     case Downlink::Kind::kIncrements: {

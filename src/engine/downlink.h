@@ -6,12 +6,14 @@
 // A client selected for a round is brought to the current H by the smallest of: a catch-up (the
 // coordinates where H changed since the version it last received, with their new values), the
 // increments it missed (the downlink codec's own payloads, one per version, kept with the
-// history: compressed, where a catch-up sends fp32 values), or a full resync (H as dense
-// fp32). Each leaves the client holding H exactly: an increment is applied as the server
-// applied it (H += Decode(payload), the same float additions in the same order). The initial
-// model is generated from the run seed, so a client that has never synced, or whose version is
-// older than the history kept, regenerates it locally (the seed: 8 bytes) and catches up from
-// there.
+// history: compressed, where a catch-up sends fp32 values), a grid catch-up (with a `grid`
+// downlink codec only: the changed coordinates with their differences as integer multiples of
+// the grid's step, "sparse|grid:exp=E|zstd"; on the grid, float additions are exact, so one
+// difference stands for all the increments missed), or a full resync (H as dense fp32). Each leaves
+// the client holding H exactly: an increment is applied as the server applied it (H +=
+// Decode(payload), the same float additions in the same order). The initial model is generated from
+// the run seed, so a client that has never synced, or whose version is older than the history kept,
+// regenerates it locally (the seed: 8 bytes) and catches up from there.
 //
 // Publish may be given a span (Streaming DiLoCo: the fragment the round synchronized): H then
 // moves toward G on that span only, and the increment carries that span alone (the range
@@ -47,9 +49,10 @@ struct ModelSpan {
 class Downlink {
  public:
   enum class Kind {
-    kFull,        // the model as fp32 ("fp32" pipeline)
-    kCatchUp,     // changed coordinates with their values ("sparse")
-    kIncrements,  // the downlink codec's payloads of the missed versions (DownlinkReceiver)
+    kFull,         // the model as fp32 ("fp32" pipeline)
+    kCatchUp,      // changed coordinates with their values ("sparse")
+    kIncrements,   // the downlink codec's payloads of the missed versions (DownlinkReceiver)
+    kGridCatchUp,  // changed coordinates with their differences on the grid (GridCatchUpSpec)
   };
 
   // `history`: how many past versions of H are kept for catch-ups (memory: history x model).
@@ -108,9 +111,10 @@ class Downlink {
   std::vector<const Payload*> IncrementsSince(int64_t from) const;
 
   std::unique_ptr<Pipeline> codec_;
-  std::unique_ptr<Pipeline> catch_up_;  // "sparse": changed coordinates, exact values
-  std::unique_ptr<Pipeline> full_;      // "fp32"
-  ModelState initial_;                  // version 1, which every client can regenerate
+  std::unique_ptr<Pipeline> catch_up_;       // "sparse": changed coordinates, exact values
+  std::unique_ptr<Pipeline> grid_catch_up_;  // GridCatchUpSpec(); null without a grid codec
+  std::unique_ptr<Pipeline> full_;           // "fp32"
+  ModelState initial_;                       // version 1, which every client can regenerate
   int history_ = 0;
   std::deque<Version> versions_;         // oldest first; back() is current
   std::vector<int64_t> client_version_;  // 0: never synced
@@ -145,8 +149,12 @@ class DownlinkReceiver {
   std::vector<TensorSpec> layout_;
   size_t num_elements_ = 0;
   InitialModelMaker make_initial_;
-  std::shared_ptr<const Pipeline> codec_, catch_up_, full_;
+  std::shared_ptr<const Pipeline> codec_, catch_up_, grid_catch_up_, full_;
 };
+
+// The pipeline of grid catch-ups for a downlink codec whose value stage is grid:exp=E:
+// "sparse|grid:exp=E|zstd"; empty for any other codec.
+std::string GridCatchUpSpec(const Pipeline& codec);
 
 // Increments travel as: count (u32), then per increment its length (u32) and payload.
 Payload FrameIncrements(std::span<const Payload* const> increments);

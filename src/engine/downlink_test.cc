@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 #include <random>
 
@@ -13,6 +14,7 @@ namespace {
 
 constexpr uint64_t kRunSeed = 7;
 const char* kQuantizedTopK = "topk:ratio=0.01|qsgd:bits=4,norm=max,bucket=0|zstd";
+const char* kGridTopK = "topk:ratio=0.01|grid:exp=12|zstd";
 
 ModelState Layout() { return *ModelState::Zeros({{"w", {400, 50}}, {"b", {50}}}); }
 
@@ -24,7 +26,8 @@ bool BitIdentical(const ModelState& a, const ModelState& b) {
 // A server whose global model takes a dense random step every round.
 class Server {
  public:
-  explicit Server(const std::string& codec, int history) : global_(Layout()) {
+  explicit Server(const std::string& codec, int history, ModelState initial = Layout())
+      : global_(std::move(initial)) {
     downlink_ = *Downlink::Create(global_, codec, history, /*num_clients=*/4);
   }
   void Round() {
@@ -82,7 +85,7 @@ TEST(DownlinkTest, ReturningClientHoldsThePublicModelAfter1And10And100MissedRoun
 TEST(DownlinkTest, EveryKindOfTransferIsExact) {
   // A short history: clients further behind than it get a catch-up from the initial model or
   // the full model, whichever is smaller; lossless codecs keep no increments.
-  for (const char* codec : {kQuantizedTopK, "topk:ratio=0.01", "fp32"}) {
+  for (const char* codec : {kQuantizedTopK, kGridTopK, "topk:ratio=0.01", "fp32"}) {
     Server server(codec, /*history=*/4);
     const DownlinkReceiver receiver = *DownlinkReceiver::Create(Layout(), codec);
     ModelState held = Layout();
@@ -99,6 +102,58 @@ TEST(DownlinkTest, EveryKindOfTransferIsExact) {
       version = transfer.version;
     }
   }
+}
+
+// On a grid downlink a client away for many rounds gets one difference over the coordinates
+// that changed instead of every increment it missed, and lands on the public model exactly.
+TEST(DownlinkTest, GridCatchUpsBringAReturningClientToThePublicModelBitForBit) {
+  Server server(kGridTopK, /*history=*/128);
+  const DownlinkReceiver receiver = *DownlinkReceiver::Create(Layout(), kGridTopK);
+  ModelState held = Layout();
+  Sync(server.downlink(), receiver, 0, 0, held);
+  int64_t version = server.downlink().current_version();
+  for (int missed : {1, 10, 100}) {
+    for (int r = 0; r < missed; ++r) server.Round();
+    const Downlink::Transfer transfer = Sync(server.downlink(), receiver, 0, version, held);
+    EXPECT_TRUE(BitIdentical(held, server.downlink().public_model())) << missed;
+    // One header instead of one per increment; after 100 rounds the union of the changed
+    // coordinates is also well below the sum of the increments' coordinates.
+    if (missed >= 10) {
+      EXPECT_EQ(transfer.kind, Downlink::Kind::kGridCatchUp) << missed;
+    }
+    version = transfer.version;
+  }
+  ModelState fresh = Layout();
+  const Downlink::Transfer first = Sync(server.downlink(), receiver, 1, 0, fresh);
+  EXPECT_EQ(first.kind, Downlink::Kind::kGridCatchUp);
+  EXPECT_TRUE(first.from_initial);
+  EXPECT_TRUE(BitIdentical(fresh, server.downlink().public_model()));
+
+  // A receiver without the grid, and damaged payloads: refused, the held model untouched.
+  for (int r = 0; r < 10; ++r) server.Round();
+  const Downlink::Transfer late = server.downlink().SyncClientFrom(0, version, true);
+  ASSERT_EQ(late.kind, Downlink::Kind::kGridCatchUp);
+  const ModelState before = held;
+  const DownlinkReceiver plain = *DownlinkReceiver::Create(Layout(), kQuantizedTopK);
+  EXPECT_FALSE(plain.Apply(late.kind, false, *late.payload, held).ok());
+  const Payload truncated(late.payload->begin(), late.payload->end() - 1);
+  EXPECT_FALSE(receiver.Apply(late.kind, false, truncated, held).ok());
+  EXPECT_TRUE(BitIdentical(held, before));
+}
+
+// A public model off the grid (here an initial model that is not on it) makes differences that
+// do not add back exactly: no grid catch-up is offered, and the client still lands exactly.
+TEST(DownlinkTest, NoGridCatchUpWhereTheDifferenceWouldNotAddBackExactly) {
+  ModelState off_grid = Layout();
+  // Just below 0.5: its lowest bits are lost as soon as a value crosses 0.5.
+  for (float& v : off_grid.flat()) v = std::nextafter(0.5f, 0.0f);
+  Server server(kGridTopK, /*history=*/128, off_grid);
+  const DownlinkReceiver receiver = *DownlinkReceiver::Create(off_grid, kGridTopK);
+  ModelState held = off_grid;
+  for (int r = 0; r < 10; ++r) server.Round();
+  const Downlink::Transfer transfer = Sync(server.downlink(), receiver, 0, 1, held);
+  EXPECT_NE(transfer.kind, Downlink::Kind::kGridCatchUp);
+  EXPECT_TRUE(BitIdentical(held, server.downlink().public_model()));
 }
 
 TEST(DownlinkTest, MalformedIncrementsAreRefused) {

@@ -4,6 +4,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_util.h"
+#include "compress/grid_codec.h"
+#include "compress/pipeline.h"
 #include "engine/dataset_registry.h"
 
 namespace tributary {
@@ -52,15 +54,40 @@ bool IsTextRun(const ExperimentConfig& config) {
   return dataset.ok() && (*dataset)->text();
 }
 
-absl::StatusOr<ModelState> InitialGlobalModel(const ExperimentConfig& config) {
-  TRIB_ASSIGN_OR_RETURN(ModelState fresh, InitialModelState(config.model, config.run.seed));
-  if (config.model.init.empty()) return fresh;
-  TRIB_ASSIGN_OR_RETURN(ModelState loaded, LoadModelState(config.model.init));
-  if (loaded.specs() != fresh.specs()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "model.init ", config.model.init, " does not have the configured model's tensors"));
+namespace {
+
+// A grid downlink keeps the public model on its grid, so the run starts there (see GridCodec).
+absl::Status SnapToDownlinkGrid(const ExperimentConfig& config, ModelState& model) {
+  TRIB_ASSIGN_OR_RETURN(std::unique_ptr<Pipeline> downlink,
+                        Pipeline::Parse(config.compress.downlink));
+  const std::optional<int> exp = downlink->grid_exponent();
+  if (!exp) return absl::OkStatus();
+  const double limit = std::ldexp(static_cast<double>(GridCodec::kMaxSteps), -*exp);
+  for (float& v : model.flat()) {
+    if (!(std::fabs(v) < limit)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("the initial model has a value ", v, " beyond the downlink grid's range (+-",
+                       limit, " for grid:exp=", *exp, "); use a smaller exp"));
+    }
+    v = SnapToGrid(v, *exp);
   }
-  return loaded;
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<ModelState> InitialGlobalModel(const ExperimentConfig& config) {
+  TRIB_ASSIGN_OR_RETURN(ModelState model, InitialModelState(config.model, config.run.seed));
+  if (!config.model.init.empty()) {
+    TRIB_ASSIGN_OR_RETURN(ModelState loaded, LoadModelState(config.model.init));
+    if (loaded.specs() != model.specs()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "model.init ", config.model.init, " does not have the configured model's tensors"));
+    }
+    model = std::move(loaded);
+  }
+  TRIB_RETURN_IF_ERROR(SnapToDownlinkGrid(config, model));
+  return model;
 }
 
 TestEvaluation ToTestEvaluation(const ExperimentConfig& config, const EvalResult& result,

@@ -50,7 +50,8 @@ absl::StatusOr<ExperimentData> NarrowToScope(ExperimentData data, const DataScop
 bool IsTextRun(const ExperimentConfig& config);
 
 // The global model's starting point: model.init's checkpoint (checked against the configured
-// model's layout) or a fresh initialization from the seed.
+// model's layout) or a fresh initialization from the seed; with a `grid` downlink codec, snapped
+// to its grid (the public model stays on it).
 absl::StatusOr<ModelState> InitialGlobalModel(const ExperimentConfig& config);
 
 // A test-set evaluation's figures: accuracy, loss and, for text, perplexity.

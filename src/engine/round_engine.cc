@@ -183,6 +183,7 @@ Downlink::Transfer RoundEngine::Download(uint32_t client, std::optional<int64_t>
                                      : downlink_->SyncClient(client, with_payload);
   round_resyncs_ += transfer.kind == Downlink::Kind::kFull;
   round_increments_ += transfer.kind == Downlink::Kind::kIncrements;
+  round_grid_catch_ups_ += transfer.kind == Downlink::Kind::kGridCatchUp;
   if (ServerState() != nullptr) transfer.bytes += server_state_bytes_;
   round_bytes_down_ += transfer.bytes;
   round_largest_download_ = std::max(round_largest_download_, transfer.bytes);
@@ -550,6 +551,7 @@ absl::Status RoundEngine::Run(ClientChannel& channel,
       round_largest_download_ = 0;
       round_resyncs_ = 0;
       round_increments_ = 0;
+      round_grid_catch_ups_ = 0;
       server_state_payload_.reset();
     }
     RoundMetrics metrics;
@@ -585,6 +587,7 @@ absl::Status RoundEngine::Run(ClientChannel& channel,
       metrics.client_bytes_peak = round_largest_download_;
       metrics.downlink_resyncs = round_resyncs_;
       metrics.downlink_increments = round_increments_;
+      metrics.downlink_grid_catch_ups = round_grid_catch_ups_;
     }
     Tally(outcome, metrics);
     const bool step = metrics.clients >= options_.quorum;

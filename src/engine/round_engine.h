@@ -163,6 +163,7 @@ class RoundEngine final : public RoundServer {
   int64_t round_largest_download_ = 0;
   int round_resyncs_ = 0;
   int round_increments_ = 0;
+  int round_grid_catch_ups_ = 0;
   std::shared_ptr<const Payload> server_state_payload_;  // this round's, once asked for
   std::mutex strategy_mutex_;  // serializes Accumulate; decoding runs outside it
   // Submit without a caller's scratch (the deployed server) decodes into these, kept for the

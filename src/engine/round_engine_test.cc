@@ -28,6 +28,31 @@ ExperimentConfig TinyRun() {
   return c;
 }
 
+// A grid downlink keeps the public model on its grid, so the run starts there: every initial
+// value snapped to the nearest multiple of the step, and a grid too fine for the model's values
+// is refused with an error that says so.
+TEST(InitialGlobalModelTest, AGridDownlinkStartsTheRunOnItsGrid) {
+  ExperimentConfig config = TinyRun();
+  config.model.input_channels = 1;
+  config.model.input_height = 28;
+  config.model.input_width = 28;
+  config.model.num_classes = 10;
+  const ModelState plain = *InitialGlobalModel(config);
+  config.compress.downlink = "topk:ratio=0.1|grid:exp=8|zstd";
+  const ModelState snapped = *InitialGlobalModel(config);
+  size_t moved = 0;
+  for (size_t i = 0; i < plain.num_elements(); ++i) {
+    const float v = snapped.flat()[i];
+    ASSERT_EQ(v, std::nearbyint(plain.flat()[i] * 256.0f) / 256.0f) << i;
+    moved += v != plain.flat()[i];
+  }
+  EXPECT_GT(moved, plain.num_elements() / 2);
+  config.compress.downlink = "topk:ratio=0.1|grid:exp=30";  // values up to 2^-6 only
+  const absl::StatusOr<ModelState> too_fine = InitialGlobalModel(config);
+  ASSERT_FALSE(too_fine.ok());
+  EXPECT_NE(too_fine.status().message().find("grid"), std::string::npos);
+}
+
 // Client 0 uploads `delta` everywhere, client 1 drops mid-upload, client 2 is late, client 3
 // uploads a NaN.
 class ScriptedChannel : public ClientChannel {

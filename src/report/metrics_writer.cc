@@ -48,6 +48,7 @@ std::string RoundMetricsToJson(const RoundMetrics& m) {
   j["uplink_compression"] = m.uplink_compression;
   j["downlink_resyncs"] = m.downlink_resyncs;
   j["downlink_increments"] = m.downlink_increments;
+  j["downlink_grid_catch_ups"] = m.downlink_grid_catch_ups;
   j["client_bytes_peak"] = m.client_bytes_peak;
   j["client_accuracy"] = OrNull(m.client_accuracy);
   j["byzantine_clients"] = m.byzantine_clients;

@@ -76,6 +76,7 @@ struct RoundMetrics {
   double uplink_compression = 1.0;  // dense fp32 bytes of this round's uploads / bytes_up
   int downlink_resyncs = 0;         // clients sent the full model
   int downlink_increments = 0;      // clients sent the downlink codec's increments they missed
+  int downlink_grid_catch_ups = 0;  // clients sent a grid catch-up (a grid downlink codec)
   // This round's largest download plus its largest upload of one client: what one link must
   // carry at a synchronization (Streaming DiLoCo lowers it by sending one fragment at a time).
   int64_t client_bytes_peak = 0;
