@@ -5,7 +5,7 @@
 #   usage: scripts/make_figures.sh [--plot-only] [compression] [strategies] [llm]
 # Without a group name, all three. --plot-only draws from the runs present and names the
 # missing ones instead of running them. Time on this 2-core machine, one group at a time:
-# compression about 2 h (12 runs, four of them 80-100 rounds), strategies about 1.5 h (14 runs),
+# compression about 2 h 30 min (16 runs, seven of them 80-100 rounds), strategies about 1.5 h (14 runs),
 # llm about 6 h (31 runs).
 # The figures are deterministic for a given build and machine; other CPUs (BLAS kernels) move
 # the curves slightly (docs/determinism.md).
@@ -74,6 +74,13 @@ compression() {
   plot compression_accuracy_vs_uplink.svg \
     "Fashion-MNIST, Dirichlet 0.5, 100 clients: accuracy against uplink" \
     bytes_up test_accuracy --log-x -- "${runs[@]/#/$out/}"
+  # The sparsest uplink with a 4-bit and a grid downlink, and with a lossless one.
+  local grid=(topk04_q4_zstd_ef_qdown02_80r topk04_q4_zstd_ef_gdown02_80r
+              topk04_q4_zstd_ef_gdown015_90r topk03_q4_zstd_ef_gdown02_90r topk04_q4_zstd_ef)
+  ensure_experiments "$list" "$out" "${grid[@]}"
+  plot compression_grid_downlink.svg \
+    "Top-k 0.4% uplink: 4-bit increments against grid catch-ups on the downlink" \
+    bytes_total test_accuracy --log-x -- "${grid[@]/#/$out/}"
 }
 
 strategies() {

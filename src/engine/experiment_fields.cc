@@ -221,7 +221,10 @@ std::vector<ExperimentField> CoreFields() {
                      [](C& c) -> std::string& { return c.compress.uplink; }),
       StringField<C>(
           "compress.downlink",
-          "codec for the server's model change; clients always hold the public model exactly",
+          "codec for the server's model change; clients always hold the public model exactly. "
+          "With grid:exp=E values (e.g. topk:ratio=0.002|grid:exp=8|zstd) the run starts from "
+          "the initial model snapped to multiples of 2^-E and a returning client gets one merged "
+          "difference instead of every increment it missed (docs/compression.md)",
           [](C& c) -> std::string& { return c.compress.downlink; }),
       IntegerField<C>(
           "compress.downlink_history",
