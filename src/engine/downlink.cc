@@ -71,6 +71,14 @@ Downlink::Transfer Downlink::BuildTransfer(int64_t from, bool with_payload) cons
   std::span<const float> now = current.model.flat(), then = old.flat();
   Transfer best{.bytes = full_bytes_, .kind = Kind::kFull, .version = current.number};
   std::optional<Payload> catch_up, grid_catch_up;
+  // Keeps the transfer of `kind` (its payload `bytes`, the seed's added) when it is the smallest.
+  const auto consider = [&](Kind kind, int64_t bytes) {
+    bytes += seed_bytes;
+    if (bytes < best.bytes) {
+      best = {
+          .bytes = bytes, .kind = kind, .from_initial = from_initial, .version = current.number};
+    }
+  };
 
   size_t changed_count = 0;
   for (size_t i = 0; i < now.size(); ++i) {
@@ -98,13 +106,7 @@ Downlink::Transfer Downlink::BuildTransfer(int64_t from, bool with_payload) cons
     }
     if (try_catch_up) {
       catch_up = catch_up_->EncodeSparse(now.size(), changed, values, 0);
-      const int64_t bytes = seed_bytes + static_cast<int64_t>(catch_up->size());
-      if (bytes < best.bytes) {
-        best = {.bytes = bytes,
-                .kind = Kind::kCatchUp,
-                .from_initial = from_initial,
-                .version = current.number};
-      }
+      consider(Kind::kCatchUp, static_cast<int64_t>(catch_up->size()));
     }
     if (try_grid) {
       // Offered only where every difference is on the grid and adds back exactly, so the
@@ -120,28 +122,17 @@ Downlink::Transfer Downlink::BuildTransfer(int64_t from, bool with_payload) cons
       }
       if (exact) {
         grid_catch_up = grid_catch_up_->EncodeSparse(now.size(), changed, values, 0);
-        const int64_t bytes = seed_bytes + static_cast<int64_t>(grid_catch_up->size());
-        if (bytes < best.bytes) {
-          best = {.bytes = bytes,
-                  .kind = Kind::kGridCatchUp,
-                  .from_initial = from_initial,
-                  .version = current.number};
-        }
+        consider(Kind::kGridCatchUp, static_cast<int64_t>(grid_catch_up->size()));
       }
     }
   }
   const std::vector<const Payload*> increments = IncrementsSince(from);
   if (!increments.empty()) {
-    int64_t bytes = seed_bytes + sizeof(uint32_t);
+    int64_t bytes = sizeof(uint32_t);
     for (const Payload* increment : increments) {
       bytes += sizeof(uint32_t) + static_cast<int64_t>(increment->size());
     }
-    if (bytes < best.bytes) {
-      best = {.bytes = bytes,
-              .kind = Kind::kIncrements,
-              .from_initial = from_initial,
-              .version = current.number};
-    }
+    consider(Kind::kIncrements, bytes);
   }
   if (with_payload) {
     switch (best.kind) {
