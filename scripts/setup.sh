@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ccache pkg-config git clang-format
   # make fuzz: clang with libFuzzer and the sanitizer runtimes.
   clang libclang-rt-14-dev
-  libtorch-dev libopenblas0-pthread
+  libtorch-dev libopenblas0-pthread libdnnl-dev
   libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev
   libtomlplusplus-dev libcli11-dev libspdlog-dev nlohmann-json3-dev
   libzstd-dev zlib1g-dev libxxhash-dev libsodium-dev

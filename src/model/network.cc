@@ -9,8 +9,10 @@
 #include "absl/strings/str_join.h"
 #include "common/seeded_rng.h"
 #include "common/status_util.h"
+#include "model/blocked_max_pool_relu.h"
 #include "model/gpt.h"
 #include "model/max_pool_2x2.h"
+#include "model/onednn_convolution.h"
 #include "model/shared_base.h"
 #include "model/torchscript_network.h"
 
@@ -52,14 +54,30 @@ struct CnnImpl : torch::nn::Module {
     fc1 = register_module("fc1", torch::nn::Linear(flat, hidden));
     fc2 = register_module("fc2", torch::nn::Linear(hidden, spec.num_classes));
   }
+  torch::Tensor forward(const torch::Tensor& x) {
+    const bool blocked =
+        x.dim() == 4 && BlockedConv2dOutputBlock(x, conv1->weight, x.requires_grad()) != 0;
+    torch::Tensor h = blocked ? BlockedFeatures(x) : Features(x);
+    h = torch::relu(fc1(h.flatten(1)));
+    return fc2(h);
+  }
   // ReLU after the pooling: max_pool(relu(c)) == relu(max_pool(c)) value for value, and the
   // gradients agree too (both pick the window's first maximum, and relu' is 0 wherever a window's
   // maximum is <= 0), but the ReLU and its saved output are a quarter of the size.
-  torch::Tensor forward(const torch::Tensor& x) {
-    torch::Tensor h = torch::relu(MaxPool2x2(conv1(x)));
-    h = torch::relu(MaxPool2x2(conv2(h)));
-    h = torch::relu(fc1(h.flatten(1)));
-    return fc2(h);
+  torch::Tensor Features(const torch::Tensor& x) {
+    const torch::Tensor h = torch::relu(MaxPool2x2(conv1(x)));
+    return torch::relu(MaxPool2x2(conv2(h)));
+  }
+  // The same layers with the activations in oneDNN's channel-blocked layout, where its kernels
+  // take them so (model/onednn_convolution.h): the same results bit for bit, without the
+  // reorders libtorch makes around every convolution.
+  torch::Tensor BlockedFeatures(const torch::Tensor& x) {
+    torch::Tensor h = BlockedMaxPool2x2Relu(BlockedConv2d(x, conv1->weight, conv1->bias), false);
+    if (BlockedConv2dOutputBlock(h, conv2->weight, h.requires_grad()) == 0) {
+      h = h.permute({0, 1, 4, 2, 3}).reshape({h.size(0), -1, h.size(2), h.size(3)});
+      return torch::relu(MaxPool2x2(conv2(h)));
+    }
+    return BlockedMaxPool2x2Relu(BlockedConv2d(h, conv2->weight, conv2->bias), true);
   }
   torch::nn::Conv2d conv1{nullptr}, conv2{nullptr};
   torch::nn::Linear fc1{nullptr}, fc2{nullptr};
