@@ -7,7 +7,9 @@
 // - the CNN of issue 22's workload (conv5x5 1->32, pool, conv5x5 32->64, pool, fc 1024->128,
 //   fc 128->10) at batch 32, plain SGD, on Fashion-MNIST-shaped images (random pixels: the
 //   work does not depend on them), and the 5.3M-parameter GPT of docs/llm.md (6 x 256, 64-token
-//   context, vocabulary 2,048) at batch 8, AdamW.
+//   context, vocabulary 2,048) at batch 8, AdamW. The CNN also with libtorch's own NCHW calls
+//   to oneDNN (the engine keeps the activations in oneDNN's blocked layout instead) and with
+//   libtorch's oneDNN switched off, each in turn, for ratios measured in the same run.
 // FLOPs are counted from the layer shapes (multiply-adds of the convolutions and matrix products;
 // activations, pooling, softmax, layer norms and the optimizer step are left out, so the figure
 // is the useful work): training = forward + backward, the backward pass twice the forward's

@@ -55,9 +55,7 @@ struct CnnImpl : torch::nn::Module {
     fc2 = register_module("fc2", torch::nn::Linear(hidden, spec.num_classes));
   }
   torch::Tensor forward(const torch::Tensor& x) {
-    const bool blocked =
-        x.dim() == 4 && BlockedConv2dOutputBlock(x, conv1->weight, x.requires_grad()) != 0;
-    torch::Tensor h = blocked ? BlockedFeatures(x) : Features(x);
+    torch::Tensor h = BlockedLayersFit(x) ? BlockedFeatures(x) : Features(x);
     h = torch::relu(fc1(h.flatten(1)));
     return fc2(h);
   }
@@ -69,14 +67,19 @@ struct CnnImpl : torch::nn::Module {
     return torch::relu(MaxPool2x2(conv2(h)));
   }
   // The same layers with the activations in oneDNN's channel-blocked layout, where its kernels
-  // take them so (model/onednn_convolution.h): the same results bit for bit, without the
-  // reorders libtorch makes around every convolution.
+  // take both convolutions so (model/onednn_convolution.h): the same results bit for bit,
+  // without the reorders libtorch makes around every convolution.
+  bool BlockedLayersFit(const torch::Tensor& x) {
+    if (x.dim() != 4 || !x.device().is_cpu() || x.scalar_type() != torch::kFloat) return false;
+    const int64_t block = BlockedConv2dOutputBlock(x.sizes(), conv1->weight, x.requires_grad());
+    if (block == 0) return false;
+    const std::vector<int64_t> pooled{x.size(0), conv1->weight.size(0) / block,
+                                      ConvPoolSize(x.size(2)), ConvPoolSize(x.size(3)), block};
+    return BlockedConv2dOutputBlock(pooled, conv2->weight, /*input_needs_grad=*/true) != 0;
+  }
   torch::Tensor BlockedFeatures(const torch::Tensor& x) {
-    torch::Tensor h = BlockedMaxPool2x2Relu(BlockedConv2d(x, conv1->weight, conv1->bias), false);
-    if (BlockedConv2dOutputBlock(h, conv2->weight, h.requires_grad()) == 0) {
-      h = h.permute({0, 1, 4, 2, 3}).reshape({h.size(0), -1, h.size(2), h.size(3)});
-      return torch::relu(MaxPool2x2(conv2(h)));
-    }
+    const torch::Tensor h =
+        BlockedMaxPool2x2Relu(BlockedConv2d(x, conv1->weight, conv1->bias), false);
     return BlockedMaxPool2x2Relu(BlockedConv2d(h, conv2->weight, conv2->bias), true);
   }
   torch::nn::Conv2d conv1{nullptr}, conv2{nullptr};

@@ -143,19 +143,19 @@ std::unique_ptr<ConvPlan> MakePlan(const ConvKey& key) {
   return plan;
 }
 
-int64_t Channels(const torch::Tensor& activation) {
-  return activation.dim() == 5 ? activation.size(1) * activation.size(4) : activation.size(1);
+int64_t Channels(at::IntArrayRef sizes) {
+  return sizes.size() == 5 ? sizes[1] * sizes[4] : sizes[1];
 }
 
-ConvKey KeyOf(const torch::Tensor& input, const torch::Tensor& weight) {
-  return ConvKey{.batch = input.size(0),
-                 .in_channels = Channels(input),
-                 .height = input.size(2),
-                 .width = input.size(3),
+ConvKey KeyOf(at::IntArrayRef input_sizes, const torch::Tensor& weight) {
+  return ConvKey{.batch = input_sizes[0],
+                 .in_channels = Channels(input_sizes),
+                 .height = input_sizes[2],
+                 .width = input_sizes[3],
                  .out_channels = weight.size(0),
                  .kernel_h = weight.size(2),
                  .kernel_w = weight.size(3),
-                 .in_block = ChannelBlock(input),
+                 .in_block = input_sizes.size() == 5 ? input_sizes[4] : 1,
                  .threads = at::get_num_threads()};
 }
 
@@ -193,8 +193,10 @@ class BlockedConv2dFunction : public torch::autograd::Function<BlockedConv2dFunc
  public:
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& input,
                                const torch::Tensor& weight, const torch::Tensor& bias) {
+    TORCH_CHECK(bias.defined() && bias.dim() == 1 && bias.size(0) == weight.size(0),
+                "BlockedConv2d: needs a bias of one value per output channel");
     const torch::Tensor x = input.contiguous(), w = weight.contiguous(), b = bias.contiguous();
-    const ConvKey key = KeyOf(x, w);
+    const ConvKey key = KeyOf(x.sizes(), w);
     const ConvPlan& plan = PlanFor(key);
     TORCH_CHECK(plan.out_block > 0, "BlockedConv2d: a shape oneDNN does not compute blocked");
     const auto& fwd = plan.forward_pd;
@@ -220,7 +222,7 @@ class BlockedConv2dFunction : public torch::autograd::Function<BlockedConv2dFunc
     const auto saved = ctx->get_saved_variables();
     const torch::Tensor& x = saved[0];
     const torch::Tensor& w = saved[1];
-    const ConvPlan& plan = PlanFor(KeyOf(x, w));
+    const ConvPlan& plan = PlanFor(KeyOf(x.sizes(), w));
     const torch::Tensor grad_out = grads[0].contiguous();
     const memory::desc& dst = plan.forward_pd.dst_desc();
     torch::Tensor grad_input, grad_weight, grad_bias;
@@ -261,16 +263,16 @@ int64_t ChannelBlock(const torch::Tensor& activation) {
 
 void SetBlockedConvolutions(bool enabled) { blocked_convolutions = enabled; }
 
-int64_t BlockedConv2dOutputBlock(const torch::Tensor& input, const torch::Tensor& weight,
+int64_t BlockedConv2dOutputBlock(at::IntArrayRef input_sizes, const torch::Tensor& weight,
                                  bool input_needs_grad) {
   if (!blocked_convolutions || !at::globalContext().userEnabledMkldnn() ||
-      !input.device().is_cpu() || input.scalar_type() != torch::kFloat ||
-      weight.scalar_type() != torch::kFloat || (input.dim() != 4 && input.dim() != 5) ||
-      weight.dim() != 4 || weight.size(1) != Channels(input) || input.size(0) == 0 ||
-      input.size(2) < weight.size(2) || input.size(3) < weight.size(3)) {
+      !weight.device().is_cpu() || weight.scalar_type() != torch::kFloat ||
+      (input_sizes.size() != 4 && input_sizes.size() != 5) || weight.dim() != 4 ||
+      weight.size(1) != Channels(input_sizes) || input_sizes[0] == 0 ||
+      input_sizes[2] < weight.size(2) || input_sizes[3] < weight.size(3)) {
     return 0;
   }
-  const ConvPlan& plan = PlanFor(KeyOf(input, weight));
+  const ConvPlan& plan = PlanFor(KeyOf(input_sizes, weight));
   return input_needs_grad && !plan.backward_data_ok ? 0 : plan.out_block;
 }
 

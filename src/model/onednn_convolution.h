@@ -18,11 +18,12 @@ namespace tributary {
 // tensor is the case B = 1.
 int64_t ChannelBlock(const torch::Tensor& activation);
 
-// The block size of BlockedConv2d's output for this input and weight (stride 1, no padding), or
-// 0 where oneDNN would not compute it in a layout this path handles without reorders (a CPU
-// without its blocked kernels, channel counts that are not whole blocks): then use
-// torch::conv2d. `input_needs_grad` adds the backward pass for the input to the check.
-int64_t BlockedConv2dOutputBlock(const torch::Tensor& input, const torch::Tensor& weight,
+// The block size of BlockedConv2d's output for a float CPU input of these sizes ([N, C, H, W]
+// plain or [N, C / B, H, W, B] blocked) and this weight (stride 1, no padding), or 0 where oneDNN
+// would not compute it in a layout this path handles without reorders (a CPU without its blocked
+// kernels, channel counts that are not whole blocks): then use torch::conv2d.
+// `input_needs_grad` adds the backward pass for the input to the check.
+int64_t BlockedConv2dOutputBlock(at::IntArrayRef input_sizes, const torch::Tensor& weight,
                                  bool input_needs_grad);
 
 // Process-wide switch, on by default; off (or libtorch's oneDNN switched off with

@@ -48,10 +48,10 @@ void ExpectBlockedLayersAreLibtorchs(int64_t batch, int64_t in_channels, uint64_
   torch::manual_seed(seed + 2);
   const torch::Tensor x = torch::randn({batch, in_channels, 28, 28});
 
-  ASSERT_NE(BlockedConv2dOutputBlock(x, first.weight, false), 0)
+  ASSERT_NE(BlockedConv2dOutputBlock(x.sizes(), first.weight, false), 0)
       << "oneDNN computes this CPU's convolutions in a layout BlockedConv2d does not handle";
   torch::Tensor h = BlockedMaxPool2x2Relu(BlockedConv2d(x, first.weight, first.bias), false);
-  ASSERT_NE(BlockedConv2dOutputBlock(h, second.weight, true), 0);
+  ASSERT_NE(BlockedConv2dOutputBlock(h.sizes(), second.weight, true), 0);
   const torch::Tensor blocked_hidden = h;
   const torch::Tensor ours =
       BlockedMaxPool2x2Relu(BlockedConv2d(h, second.weight, second.bias), true);
@@ -90,11 +90,11 @@ TEST(OnednnConvolutionTest, TheInputsGradientIsLibtorchs) {
   const torch::Tensor plain = torch::randn({6, 32, 12, 12});
   // 32 input channels: oneDNN takes them blocked, as the first layer's pooled output is.
   const int64_t block =
-      BlockedConv2dOutputBlock(torch::randn({6, 1, 16, 16}), layer.weight.slice(1, 0, 1), false);
+      BlockedConv2dOutputBlock({6, 1, 16, 16}, layer.weight.slice(1, 0, 1), false);
   ASSERT_NE(block, 0);
   const torch::Tensor blocked_in = Block(plain, block).requires_grad_(true);
-  ASSERT_NE(BlockedConv2dOutputBlock(blocked_in, layer.weight, true), 0);
-  EXPECT_EQ(BlockedConv2dOutputBlock(plain, layer.weight, true), 0);
+  ASSERT_NE(BlockedConv2dOutputBlock(blocked_in.sizes(), layer.weight, true), 0);
+  EXPECT_EQ(BlockedConv2dOutputBlock(plain.sizes(), layer.weight, true), 0);
   const torch::Tensor plain_in = plain.clone().requires_grad_(true);
   const torch::Tensor ours = BlockedConv2d(blocked_in, layer.weight, layer.bias);
   const torch::Tensor theirs = torch::conv2d(plain_in, layer.weight, layer.bias);
@@ -107,12 +107,18 @@ TEST(OnednnConvolutionTest, TheInputsGradientIsLibtorchs) {
 
 TEST(OnednnConvolutionTest, ShapesItDoesNotHandleAreLeftToLibtorch) {
   const torch::Tensor weight = torch::randn({32, 1, 5, 5});
-  EXPECT_EQ(BlockedConv2dOutputBlock(torch::randn({2, 1, 4, 4}), weight, false), 0);  // too small
-  EXPECT_EQ(BlockedConv2dOutputBlock(torch::randn({2, 3, 28, 28}), weight, false), 0);
-  EXPECT_EQ(BlockedConv2dOutputBlock(torch::randn({2, 1, 28, 28}, torch::kDouble),
-                                     weight.to(torch::kDouble), false),
-            0);
-  EXPECT_EQ(BlockedConv2dOutputBlock(torch::randn({0, 1, 28, 28}), weight, false), 0);
+  EXPECT_EQ(BlockedConv2dOutputBlock({2, 1, 4, 4}, weight, false), 0);    // smaller than the kernel
+  EXPECT_EQ(BlockedConv2dOutputBlock({2, 3, 28, 28}, weight, false), 0);  // channels disagree
+  EXPECT_EQ(BlockedConv2dOutputBlock({2, 1, 28, 28}, weight.to(torch::kDouble), false), 0);
+  EXPECT_EQ(BlockedConv2dOutputBlock({0, 1, 28, 28}, weight, false), 0);
+  // Off by the switch, and with libtorch's oneDNN switched off.
+  ASSERT_NE(BlockedConv2dOutputBlock({2, 1, 28, 28}, weight, false), 0);
+  SetBlockedConvolutions(false);
+  EXPECT_EQ(BlockedConv2dOutputBlock({2, 1, 28, 28}, weight, false), 0);
+  SetBlockedConvolutions(true);
+  at::globalContext().setUserEnabledMkldnn(false);
+  EXPECT_EQ(BlockedConv2dOutputBlock({2, 1, 28, 28}, weight, false), 0);
+  at::globalContext().setUserEnabledMkldnn(true);
 }
 
 // Small integers, so windows often hold ties; NaNs, infinities and signed zeros.
