@@ -84,6 +84,15 @@ TEST(OnednnConvolutionTest, TheCnnsLayersGiveLibtorchsValuesAndGradientsBitForBi
   ExpectBlockedLayersAreLibtorchs(5, 3, 3);   // three input channels
 }
 
+// compute.threads_per_worker > 1: oneDNN splits the work by the thread count (the plans are kept
+// per count), and libtorch's path with the same count must still agree bit for bit.
+TEST(OnednnConvolutionTest, TwoComputeThreadsGiveLibtorchsResultsToo) {
+  const int threads = at::get_num_threads();
+  at::set_num_threads(2);
+  ExpectBlockedLayersAreLibtorchs(32, 1, 4);
+  at::set_num_threads(threads);
+}
+
 TEST(OnednnConvolutionTest, TheInputsGradientIsLibtorchs) {
   const Layer layer = RandomLayer(32, 64, 7);
   torch::manual_seed(8);
