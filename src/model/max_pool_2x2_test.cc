@@ -2,31 +2,12 @@
 
 #include <gtest/gtest.h>
 
-#include <cmath>
-#include <cstring>
 #include <limits>
+
+#include "model/pooling_test_inputs.h"
 
 namespace tributary {
 namespace {
-
-// Bit for bit, so NaNs and the sign of zero count.
-bool SameBits(const torch::Tensor& a, const torch::Tensor& b) {
-  if (a.sizes() != b.sizes() || a.scalar_type() != b.scalar_type()) return false;
-  const torch::Tensor ca = a.contiguous(), cb = b.contiguous();
-  return std::memcmp(ca.data_ptr(), cb.data_ptr(), ca.numel() * ca.element_size()) == 0;
-}
-
-// Small integers, so windows often hold ties; some NaNs, infinities and signed zeros.
-torch::Tensor TieRichInput(std::vector<int64_t> sizes, uint64_t seed) {
-  torch::manual_seed(seed);
-  torch::Tensor x = torch::randint(-3, 4, sizes, torch::kFloat);
-  float* p = x.data_ptr<float>();
-  for (int64_t i = 0; i < x.numel(); i += 7) p[i] = -0.0f;
-  for (int64_t i = 3; i < x.numel(); i += 29) p[i] = std::numeric_limits<float>::quiet_NaN();
-  for (int64_t i = 5; i < x.numel(); i += 31) p[i] = -std::numeric_limits<float>::infinity();
-  for (int64_t i = 11; i < x.numel(); i += 37) p[i] = std::numeric_limits<float>::infinity();
-  return x;
-}
 
 void ExpectSameAsTorch(const torch::Tensor& input) {
   torch::Tensor ours_in = input.clone().requires_grad_(true);
