@@ -175,18 +175,27 @@ torch::Tensor BufferFor(const memory::desc& desc, const torch::Tensor& like) {
   return torch::empty({static_cast<int64_t>(desc.get_size() / sizeof(float))}, like.options());
 }
 
+// A failure inside oneDNN becomes the c10::Error every other failing libtorch operation raises.
 void Execute(const dnnl::primitive& primitive, const memory::desc& scratchpad,
              std::unordered_map<int, memory> args) {
   thread_local std::vector<uint8_t> scratch;
-  if (scratch.size() < scratchpad.get_size()) scratch.resize(scratchpad.get_size());
-  args.emplace(DNNL_ARG_SCRATCHPAD, memory(scratchpad, CpuEngine(), scratch.data()));
-  primitive.execute(ThreadStream(), args);
-  ThreadStream().wait();
+  try {
+    if (scratch.size() < scratchpad.get_size()) scratch.resize(scratchpad.get_size());
+    args.emplace(DNNL_ARG_SCRATCHPAD, memory(scratchpad, CpuEngine(), scratch.data()));
+    primitive.execute(ThreadStream(), args);
+    ThreadStream().wait();
+  } catch (const dnnl::error& e) {
+    TORCH_CHECK(false, "oneDNN convolution failed: ", e.what());
+  }
 }
 
 void Reorder(const dnnl::reorder& reorder, memory from, memory to) {
-  reorder.execute(ThreadStream(), from, to);
-  ThreadStream().wait();
+  try {
+    reorder.execute(ThreadStream(), from, to);
+    ThreadStream().wait();
+  } catch (const dnnl::error& e) {
+    TORCH_CHECK(false, "oneDNN reorder failed: ", e.what());
+  }
 }
 
 class BlockedConv2dFunction : public torch::autograd::Function<BlockedConv2dFunction> {
