@@ -10,6 +10,7 @@ namespace {
 // x86-64, no branches (a window's maximum sits anywhere, and branches on it mispredict).
 using Floats = float __attribute__((vector_size(16)));
 using Ints = int32_t __attribute__((vector_size(16)));
+using Bytes = uint8_t __attribute__((vector_size(4)));
 
 Floats Load(const float* p) {
   Floats v;
@@ -63,7 +64,8 @@ void ForwardPixel(const float* top, const float* bottom, float* out, int64_t lan
     } else {
       for (int i = 0; i < 4; ++i) out[(b + i) * lane_stride] = relu[i];
     }
-    for (int i = 0; i < 4; ++i) where[b + i] = static_cast<uint8_t>(code[i]);
+    const Bytes packed = __builtin_convertvector(code, Bytes);
+    std::memcpy(where + b, &packed, sizeof packed);
   }
 }
 
@@ -74,7 +76,9 @@ void BackwardPixel(const float* grad_out, int64_t lane_stride, const uint8_t* wh
                    float* bottom) {
   const Floats zero = {0, 0, 0, 0};
   for (int b = 0; b < B; b += 4) {
-    const Ints code = {where[b], where[b + 1], where[b + 2], where[b + 3]};
+    Bytes packed;
+    std::memcpy(&packed, where + b, sizeof packed);
+    const Ints code = __builtin_convertvector(packed, Ints);
     const Floats g = lane_stride == 1
                          ? Load(grad_out + b)
                          : Floats{grad_out[b * lane_stride], grad_out[(b + 1) * lane_stride],
