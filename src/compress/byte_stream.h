@@ -34,6 +34,7 @@ class ByteWriter {
   void PutBytes(std::span<const uint8_t> bytes);
   // Reserves `n` bytes at the end and returns a pointer to them (valid until the next write).
   uint8_t* Extend(size_t n);
+  size_t size() const { return out_->size(); }
 
  private:
   std::vector<uint8_t>* out_;

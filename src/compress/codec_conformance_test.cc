@@ -1,6 +1,7 @@
 // One suite over every registered codec stage, alone and in pipelines: round trips, error
 // bounds, unbiasedness where claimed, exact top-k, the error-feedback identity, exact byte
 // accounting, and rejection of malformed payloads.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <xxhash.h>
 
@@ -462,16 +463,41 @@ TEST(PipelineTest, SeededPatternIsWhatEveryClientWithTheSeedSends) {
   }
 }
 
+TEST(PipelineTest, RefusesAnotherPipelinesPayload) {
+  const std::vector<float> x = RandomVector(1000, 2);
+  auto top1 = *Pipeline::Parse("topk:ratio=0.01|qsgd:bits=4");
+  auto top2 = *Pipeline::Parse("topk:ratio=0.02|qsgd:bits=4");
+  const Payload payload = top1->Encode(x, 1);
+  absl::StatusOr<Update> decoded = top2->Decode(payload, x.size());
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_EQ(decoded.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(decoded.status().message()),
+              testing::HasSubstr("expected 'topk:ratio=0.02|qsgd:bits=4,norm=l2,bucket=512'"));
+  ASSERT_TRUE(top1->Decode(payload, x.size()).ok());
+  // A version-1 payload (the header that carried the pipeline's text) is named as such.
+  Payload old = payload;
+  old[4] = 1;
+  const uint64_t checksum = XXH3_64bits(old.data(), old.size() - 8);
+  std::memcpy(old.data() + old.size() - 8, &checksum, 8);
+  decoded = top1->Decode(old, x.size());
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_THAT(std::string(decoded.status().message()),
+              testing::HasSubstr("payload version 1, this build reads 2"));
+}
+
 TEST(PipelineTest, CompressedSizesAreWhatTheyClaim) {
   std::vector<float> x = RandomVector(100000, 1);
-  const size_t header = 32 + 8;
+  // Magic, version, pipeline id, the dimension as a 3-byte varint; the checksum.
+  const size_t header = 4 + 1 + 4 + 3 + 8;
   auto fp32 = *Pipeline::Parse("fp32");
   auto fp16 = *Pipeline::Parse("fp16");
   auto q4 = *Pipeline::Parse("qsgd:bits=4");
-  EXPECT_EQ(fp32->Encode(x, 1).size(), header + fp32->spec().size() + 400000);
-  EXPECT_EQ(fp16->Encode(x, 1).size(), header + fp16->spec().size() + 200000);
+  EXPECT_EQ(fp32->Encode(x, 1).size(), header + 400000);
+  EXPECT_EQ(fp16->Encode(x, 1).size(), header + 200000);
   // One fp32 norm per bucket of 512.
-  EXPECT_EQ(q4->Encode(x, 1).size(), header + q4->spec().size() + 4 * 196 + 50000);
+  EXPECT_EQ(q4->Encode(x, 1).size(), header + 4 * 196 + 50000);
+  // Random-k sends no indices, but the seed they come from (8 bytes), and its count (varint).
+  EXPECT_EQ((*Pipeline::Parse("randk:ratio=0.01"))->Encode(x, 1).size(), header + 8 + 2 + 4000);
   // top-1%: 1000 fp32 values plus about 1-2 varint bytes per index gap.
   const size_t topk = (*Pipeline::Parse("topk:ratio=0.01"))->Encode(x, 1).size();
   EXPECT_GT(topk, 5000u);

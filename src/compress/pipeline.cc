@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -18,10 +19,11 @@ namespace tributary {
 namespace {
 
 constexpr char kMagic[4] = {'T', 'R', 'B', 'P'};
-constexpr uint8_t kVersion = 1;
-constexpr size_t kFixedHeader = 4 + 1 + 1 + 2 + 8 + 8 + 8;
-constexpr size_t kBodyLengthOffset = 4 + 1 + 1 + 2 + 8 + 8;
+constexpr uint8_t kVersion = 2;
 constexpr size_t kChecksumBytes = 8;
+// magic, version, pipeline id, dimension (a varint of at most 10 bytes), seed.
+constexpr size_t kMinHeader = 4 + 1 + 4 + 1;
+constexpr size_t kMaxHeader = 4 + 1 + 4 + 10 + 8;
 // Sanity bound on dimensions (indices are 32-bit).
 constexpr uint64_t kMaxDimension = uint64_t{1} << 32;
 constexpr char kPerTensor[] = "pertensor";
@@ -91,7 +93,8 @@ absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Parse(std::string_view text)
   specs.push_back(pipeline->values_->spec());
   if (pipeline->bytes_) specs.push_back(pipeline->bytes_->spec());
   pipeline->spec_ = absl::StrJoin(specs, "|");
-  if (pipeline->spec_.size() > 0xffff) return absl::InvalidArgumentError("pipeline text too long");
+  pipeline->id_ =
+      static_cast<uint32_t>(XXH3_64bits(pipeline->spec_.data(), pipeline->spec_.size()));
   return pipeline;
 }
 
@@ -161,7 +164,7 @@ void Pipeline::EncodeInto(std::span<const float> x, const CodecContext& context,
   payload.clear();
   // Dense bodies take at most about 4 bytes per value: reserving that (pages are only touched
   // when written) saves regrowing and copying a model-sized buffer.
-  if (!selector_) payload.reserve(kFixedHeader + spec_.size() + 4 * x.size() + 4096);
+  if (!selector_) payload.reserve(kMaxHeader + 4 * x.size() + 4096);
   ByteWriter writer(&payload);
   const size_t body_start = StartPayload(x.size(), context.seed, writer);
   for (const Section& section : Sections(x.size(), context)) {
@@ -202,19 +205,17 @@ Payload Pipeline::EncodeSparse(size_t dimension, std::span<const uint32_t> indic
   return payload;
 }
 
+bool Pipeline::seed_on_wire() const { return selector_ && selector_->indices_from_seed(); }
+
 // The body is written straight after the header, into the payload itself (no copy of a
-// model-sized buffer); its length is patched in once known.
+// model-sized buffer); it runs to the checksum, so no length field is needed.
 size_t Pipeline::StartPayload(size_t dimension, uint64_t seed, ByteWriter& out) const {
   out.PutBytes(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(kMagic), 4));
   out.Put<uint8_t>(kVersion);
-  out.Put<uint8_t>(0);
-  out.Put<uint16_t>(static_cast<uint16_t>(spec_.size()));
-  out.Put<uint64_t>(dimension);
-  out.Put<uint64_t>(seed);
-  out.Put<uint64_t>(0);  // body length, patched by FinishPayload()
-  out.PutBytes(
-      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(spec_.data()), spec_.size()));
-  return kFixedHeader + spec_.size();
+  out.Put<uint32_t>(id_);
+  out.PutVarint(dimension);
+  if (seed_on_wire()) out.Put<uint64_t>(seed);
+  return out.size();
 }
 
 void Pipeline::FinishPayload(size_t body_start, Payload& payload) const {
@@ -224,14 +225,12 @@ void Pipeline::FinishPayload(size_t body_start, Payload& payload) const {
     payload.resize(body_start);
     payload.insert(payload.end(), packed.begin(), packed.end());
   }
-  const uint64_t body_size = payload.size() - body_start;
-  std::memcpy(payload.data() + kBodyLengthOffset, &body_size, sizeof(body_size));
   ByteWriter(&payload).Put<uint64_t>(XXH3_64bits(payload.data(), payload.size()));
 }
 
 absl::StatusOr<Pipeline::OpenedPayload> Pipeline::Open(std::span<const uint8_t> payload,
                                                        size_t dimension) const {
-  if (payload.size() < kFixedHeader + kChecksumBytes) {
+  if (payload.size() < kMinHeader + kChecksumBytes) {
     return absl::DataLossError(
         absl::StrCat("payload of ", payload.size(), " bytes is shorter than a header"));
   }
@@ -249,28 +248,22 @@ absl::StatusOr<Pipeline::OpenedPayload> Pipeline::Open(std::span<const uint8_t> 
     return absl::DataLossError(
         absl::StrCat("payload version ", int{version}, ", this build reads ", int{kVersion}));
   }
-  TRIB_ASSIGN_OR_RETURN(uint8_t reserved, header.Get<uint8_t>());
-  TRIB_ASSIGN_OR_RETURN(uint16_t spec_size, header.Get<uint16_t>());
-  TRIB_ASSIGN_OR_RETURN(uint64_t payload_dimension, header.Get<uint64_t>());
-  TRIB_ASSIGN_OR_RETURN(uint64_t seed, header.Get<uint64_t>());
-  TRIB_ASSIGN_OR_RETURN(uint64_t body_size, header.Get<uint64_t>());
-  TRIB_ASSIGN_OR_RETURN(std::span<const uint8_t> spec, header.GetBytes(spec_size));
-  if (reserved != 0) return absl::DataLossError("payload header has reserved bits set");
-  if (std::string_view(reinterpret_cast<const char*>(spec.data()), spec.size()) != spec_) {
+  TRIB_ASSIGN_OR_RETURN(uint32_t id, header.Get<uint32_t>());
+  if (id != id_) {
     return absl::InvalidArgumentError(
-        absl::StrCat("payload encoded with '",
-                     std::string(reinterpret_cast<const char*>(spec.data()), spec.size()),
-                     "', expected '", spec_, "'"));
+        absl::StrCat("payload encoded with another pipeline (id ", absl::Hex(id, absl::kZeroPad8),
+                     "), expected '", spec_, "' (id ", absl::Hex(id_, absl::kZeroPad8), ")"));
   }
+  TRIB_ASSIGN_OR_RETURN(uint64_t payload_dimension, header.GetVarint());
   if (payload_dimension != dimension || dimension > kMaxDimension) {
     return absl::InvalidArgumentError(
         absl::StrCat("payload has ", payload_dimension, " values, expected ", dimension));
   }
-  if (body_size != header.remaining()) {
-    return absl::DataLossError(absl::StrCat("payload body length ", body_size, " but ",
-                                            header.remaining(), " bytes follow the header"));
+  uint64_t seed = 0;
+  if (seed_on_wire()) {
+    TRIB_ASSIGN_OR_RETURN(seed, header.Get<uint64_t>());
   }
-  TRIB_ASSIGN_OR_RETURN(std::span<const uint8_t> wire_body, header.GetBytes(body_size));
+  TRIB_ASSIGN_OR_RETURN(std::span<const uint8_t> wire_body, header.GetBytes(header.remaining()));
 
   OpenedPayload opened{.seed = seed, .wire_body = wire_body};
   if (bytes_) {

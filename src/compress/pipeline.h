@@ -3,17 +3,20 @@
 // stage to each tensor of the model's layout on its own (per-layer top-k, one norm per tensor)
 // instead of to the whole flat model.
 //
-// Wire format (little-endian), version 1:
-//   magic "TRBP" | u8 version | u8 reserved (0) | u16 spec length | u64 dimension | u64 seed
-//   | u64 body length | spec (canonical pipeline text) | body | u64 XXH3-64 of all bytes before
+// Wire format (little-endian), version 2:
+//   magic "TRBP" | u8 version | u32 pipeline id | varint dimension | [u64 seed] | body
+//   | u64 XXH3-64 of all bytes before
+// The pipeline id is the low 32 bits of XXH3-64 of the canonical pipeline text (version 1 sent
+// the text itself: 50-odd bytes per payload, 5% of a top-k 0.4% upload); the seed is there only
+// when the selector regenerates its indices from it (randk); the body runs to the checksum.
 // Body, before the byte stage, for each section (the whole vector, or each tensor with
 // pertensor): with a selector, varint k then (unless the indices come from the seed) k varint
 // gaps between increasing indices, then the value stage's bytes for k values; without one, the
 // value stage's bytes for all the section's values.
 //
-// Decode() checks everything: magic, version, that the spec is this pipeline's, the dimension,
-// lengths, checksum, index ranges and order, that the body is consumed exactly, and that every
-// decoded value is finite. A payload that fails any check is an error, never a crash.
+// Decode() checks everything: magic, version, that the pipeline id is this pipeline's, the
+// dimension, lengths, checksum, index ranges and order, that the body is consumed exactly, and that
+// every decoded value is finite. A payload that fails any check is an error, never a crash.
 //
 // Thread-safety: immutable; Encode and Decode may run concurrently.
 #ifndef TRIBUTARY_COMPRESS_PIPELINE_H_
@@ -123,12 +126,16 @@ class Pipeline {
   size_t StartPayload(size_t dimension, uint64_t seed, ByteWriter& out) const;
   // Applies the byte stage to the body, fills in its length and appends the checksum.
   void FinishPayload(size_t body_start, Payload& payload) const;
+  // Whether the header carries the encoding seed: only a selector that regenerates its indices
+  // from it needs it to decode.
+  bool seed_on_wire() const;
 
   std::unique_ptr<Selector> selector_;
   std::unique_ptr<ValueCodec> values_;
   std::unique_ptr<ByteCodec> bytes_;
   bool per_tensor_ = false;  // `pertensor` first: select and encode each tensor on its own
   std::string spec_;
+  uint32_t id_ = 0;  // the low 32 bits of XXH3-64 of spec_
 };
 
 }  // namespace tributary

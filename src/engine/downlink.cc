@@ -203,6 +203,17 @@ absl::Status Downlink::LoadState(std::span<const uint8_t> bytes) {
     if (increment != ~uint64_t{0}) {
       TRIB_ASSIGN_OR_RETURN(std::span<const uint8_t> payload, in.GetBytes(increment));
       version.increment = std::make_shared<const Payload>(payload.begin(), payload.end());
+      // Clients will apply it to the version before: it must lead there bit for bit (a payload
+      // of another wire-format version would otherwise surface only when a client needs it).
+      if (!versions.empty()) {
+        ModelState moved = versions.back().model;
+        const absl::Status applied = ApplyIncrement(*codec_, *version.increment, moved);
+        if (!applied.ok() ||
+            std::memcmp(moved.flat().data(), version.model.flat().data(), model_bytes) != 0) {
+          return damaged(absl::StrCat("the increment to version ", number, " does not lead to it",
+                                      applied.ok() ? "" : ": ", applied.message()));
+        }
+      }
     }
     versions.push_back(std::move(version));
   }

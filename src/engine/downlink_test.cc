@@ -272,5 +272,28 @@ TEST(DownlinkTest, IncrementsOfASpanCarryThatSpanOnly) {
   EXPECT_TRUE(BitIdentical(held, before));
 }
 
+TEST(DownlinkTest, SavedStateLoadsOnlyWhenEveryIncrementLeadsToItsVersion) {
+  Server server(kQuantizedTopK, /*history=*/8);
+  for (int r = 0; r < 3; ++r) server.Round();
+  const std::vector<uint8_t> saved = server.downlink().SaveState();
+  std::unique_ptr<Downlink> loaded = *Downlink::Create(Layout(), kQuantizedTopK, 8, 4);
+  ASSERT_TRUE(loaded->LoadState(saved).ok());
+  EXPECT_TRUE(BitIdentical(loaded->public_model(), server.downlink().public_model()));
+  // One changed value of the last version's model: its increment no longer leads to it.
+  std::vector<uint8_t> damaged = saved;
+  const size_t model_bytes = Layout().num_elements() * sizeof(float);
+  const Payload& last = *server.downlink().SyncClientFrom(0, 3, true).payload;  // one increment
+  ASSERT_GT(last.size(), 8u);
+  // The last version's record: number, model, increment length, increment; then the clients.
+  const size_t tail = sizeof(uint64_t) + 4 * sizeof(int64_t) + 1;
+  const size_t increment_bytes = last.size() - 2 * sizeof(uint32_t);
+  const size_t model_at = damaged.size() - tail - increment_bytes - sizeof(uint64_t) - model_bytes;
+  damaged[model_at] ^= 0x01;
+  std::unique_ptr<Downlink> refused = *Downlink::Create(Layout(), kQuantizedTopK, 8, 4);
+  const absl::Status status = refused->LoadState(damaged);
+  EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss) << status;
+  EXPECT_NE(std::string(status.message()).find("does not lead to it"), std::string::npos) << status;
+}
+
 }  // namespace
 }  // namespace tributary
