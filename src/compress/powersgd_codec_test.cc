@@ -53,7 +53,8 @@ TEST(PowerSgdTest, ReconstructsMatricesOfRankAtMostR) {
   EXPECT_LT(RelativeError(update->ToDense(), x), 1e-4);
   // 40x30 as rank 3: (40 + 30) * 3 floats; bias as is; conv 8x18 as rank 3: (8 + 18) * 3.
   const size_t floats = (40 + 30) * 3 + 40 + (8 + 18) * 3;
-  EXPECT_EQ(payload.size(), 32 + pipeline->spec().size() + floats * 4 + 8);
+  // Header: magic, version, pipeline id, the dimension (1,384) as a 2-byte varint; checksum.
+  EXPECT_EQ(payload.size(), 4 + 1 + 4 + 2 + floats * 4 + 8);
 }
 
 TEST(PowerSgdTest, WarmStartImprovesTheApproximationRoundByRound) {

@@ -62,8 +62,9 @@ TEST(SimulationTest, ShortRunLearnsFarBeyondChance) {
   EXPECT_EQ(last.clients, 4);
   EXPECT_EQ(last.clients_rejected, 0);
   // Dense fp32: every sampled client downloads and uploads the whole model as a payload: the
-  // values plus a 32-byte header, the spec "fp32" and an 8-byte checksum.
-  const int64_t payload_bytes = 4 * (784 * 64 + 64 + 64 * 64 + 64 + 64 * 10 + 10) + 32 + 4 + 8;
+  // values plus the header (magic, version, pipeline id, the dimension as a 3-byte varint) and an
+  // 8-byte checksum.
+  const int64_t payload_bytes = 4 * (784 * 64 + 64 + 64 * 64 + 64 + 64 * 10 + 10) + 12 + 8;
   EXPECT_EQ(last.bytes_down, 4 * payload_bytes);
   EXPECT_EQ(last.bytes_up, 4 * payload_bytes);
   EXPECT_EQ(last.bytes_up_total, 16 * payload_bytes);
@@ -158,14 +159,14 @@ TEST(SimulationTest, CompressedUplinkWithErrorFeedbackLearnsOnFewBytes) {
 TEST(SimulationTest, SketchedUplinkIsAveragedAsTablesAndLearns) {
   ExperimentConfig config = ShortRun();
   config.run.rounds = 6;
-  // MLP: 55,050 parameters; a 5 x 2000 fp32 table is 5.5x fewer bytes (header: 32 bytes, the
-  // 34-byte spec, an 8-byte checksum).
+  // MLP: 55,050 parameters; a 5 x 2000 fp32 table is 5.5x fewer bytes (header: 12 bytes, with
+  // the dimension as a 3-byte varint; an 8-byte checksum).
   config.compress.uplink = "sketch:rows=5,cols=2000,ratio=0.02";
   uint64_t checksum_a = 0, checksum_b = 0;
   std::vector<RoundMetrics> rounds = RunAll(config, &checksum_a);
   ASSERT_EQ(rounds.size(), 6u);
   EXPECT_EQ(rounds.back().clients, 4);
-  EXPECT_EQ(rounds.back().bytes_up, 4 * (4 * 5 * 2000 + 32 + 34 + 8));
+  EXPECT_EQ(rounds.back().bytes_up, 4 * (4 * 5 * 2000 + 12 + 8));
   EXPECT_GT(*rounds.back().test_accuracy, 0.5) << "chance is 0.10";
   RunAll(config, &checksum_b);
   EXPECT_EQ(checksum_a, checksum_b);
