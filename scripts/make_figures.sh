@@ -5,7 +5,7 @@
 #   usage: scripts/make_figures.sh [--plot-only] [compression] [strategies] [llm]
 # Without a group name, all three. --plot-only draws from the runs present and names the
 # missing ones instead of running them. Time on this 2-core machine, one group at a time:
-# compression about 2 h 30 min (16 runs, seven of them 80-100 rounds), strategies about 1.5 h (14 runs),
+# compression about 3 h (18 runs, nine of them 80-120 rounds), strategies about 1.5 h (14 runs),
 # llm about 6 h (31 runs).
 # The figures are deterministic for a given build and machine; other CPUs (BLAS kernels) move
 # the curves slightly (docs/determinism.md).
@@ -81,6 +81,13 @@ compression() {
   plot compression_grid_downlink.svg \
     "Top-k 0.4% uplink: 4-bit increments against grid catch-ups on the downlink" \
     bytes_total test_accuracy --log-x -- "${grid[@]/#/$out/}"
+  # Sparser uplinks with the 0.2% grid downlink: accuracy against uplink bytes.
+  local sparse=(topk04_q4_zstd_ef_gdown02_80r topk03_q4_zstd_ef_gdown02_90r
+                topk02_q4_zstd_ef_gdown02_120r topk015_q4_zstd_ef_gdown02_120r)
+  ensure_experiments "$list" "$out" "${sparse[@]}"
+  plot compression_sparse_uplinks.svg \
+    "Top-k 0.4% to 0.15% uplinks with the 0.2% grid downlink: accuracy against uplink" \
+    bytes_up test_accuracy --log-x -- "${sparse[@]/#/$out/}"
 }
 
 strategies() {
