@@ -7,7 +7,7 @@
 //   magic "TRBP" | u8 version | u32 pipeline id | varint dimension | [u64 seed] | body
 //   | u64 XXH3-64 of all bytes before
 // The pipeline id is the low 32 bits of XXH3-64 of the canonical pipeline text (version 1 sent
-// the text itself: 50-odd bytes per payload, 5% of a top-k 0.4% upload); the seed is there only
+// the text itself: 50-odd bytes per payload, 7% of a top-k 0.4% upload); the seed is there only
 // when the selector regenerates its indices from it (randk); the body runs to the checksum.
 // Body, before the byte stage, for each section (the whole vector, or each tensor with
 // pertensor): with a selector, varint k then (unless the indices come from the seed) k varint
@@ -124,7 +124,7 @@ class Pipeline {
   absl::StatusOr<OpenedPayload> Open(std::span<const uint8_t> payload, size_t dimension) const;
   // Writes the header; returns where the body starts.
   size_t StartPayload(size_t dimension, uint64_t seed, ByteWriter& out) const;
-  // Applies the byte stage to the body, fills in its length and appends the checksum.
+  // Applies the byte stage to the body and appends the checksum.
   void FinishPayload(size_t body_start, Payload& payload) const;
   // Whether the header carries the encoding seed: only a selector that regenerates its indices
   // from it needs it to decode.
