@@ -237,7 +237,14 @@ const std::vector<CodecCase>& AllCases() {
       CodecCase{"topk:ratio=0.1|kmeans:centroids=4|zstd", 1.0},
       CodecCase{"sketch:rows=5,cols=4000,k=50", 1.0},
       // Half a step of 2^-12 (absolute), clamped at 4096 in magnitude.
-      CodecCase{"grid:exp=12", 0.01}, CodecCase{"topk:ratio=0.05|grid:exp=12|zstd", 0.01}};
+      CodecCase{"grid:exp=12", 0.01}, CodecCase{"topk:ratio=0.05|grid:exp=12|zstd", 0.01},
+      // The arithmetic-coding byte stage on every body shape it takes: dense raw values, count
+      // and gaps, count alone (randk), packed codes with one or many norms, varints.
+      CodecCase{"arith", 0.0}, CodecCase{"fp16|arith", 1.0 / 1024}, CodecCase{"sparse|arith", 0.0},
+      CodecCase{"topk:ratio=0.05|qsgd:bits=4|arith", 3.3},
+      CodecCase{"qsgd:bits=3,bucket=8|arith", 1.0},
+      CodecCase{"randk:ratio=0.2|qsgd:bits=6|arith", 1.0}, CodecCase{"grid:exp=12|arith", 0.01},
+      CodecCase{"topk:ratio=0.05|grid:exp=12|arith", 0.01}};
   return *cases;
 }
 

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/status_util.h"
+#include "compress/arith_codec.h"
 #include "compress/fp32_codec.h"
 #include "compress/grid_codec.h"
 #include "compress/half_codecs.h"
@@ -151,6 +152,10 @@ const std::map<std::string, Factory>& Registry() {
        }},
       {"sketch", MakeSketch},
       {"zstd", MakeZstd},
+      {"arith",
+       [](CodecParams&) -> absl::StatusOr<CodecStage> {
+         return ByteStage(std::make_unique<ArithCodec>());
+       }},
   };
   return registry;
 }

@@ -4,7 +4,7 @@
 //   ValueCodec  (one)        encodes the selected values: fp32 (default), fp16, bf16, qsgd,
 //                            terngrad, sign, kmeans, powersgd (whole matrices, no selector),
 //                            sketch (whole vector, no selector)
-//   ByteCodec   (optional)   a lossless transform of the whole body: zstd
+//   ByteCodec   (optional)   a lossless transform of the whole body: zstd, arith
 //
 // Stages are stateless and thread-safe; randomness comes from the seed passed in, so encoding is
 // reproducible. Decoding validates everything it reads and never trusts counts from the wire.
@@ -12,6 +12,7 @@
 #define TRIBUTARY_COMPRESS_CODEC_STAGE_H_
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -65,6 +66,17 @@ class Selector {
   virtual bool unbiased() const { return false; }
 };
 
+// How a value stage lays out the bytes of n values, for a byte stage that models the body's
+// fields (arith): `prefix_bytes` raw bytes first (QSGD's bucket norms), then for every value
+// either a `symbol_bits`-bit code, packed LSB-first (QSGD), or a varint (grid), or
+// `value_bytes` raw bytes (fp32, fp16, bf16).
+struct ValueLayout {
+  size_t prefix_bytes = 0;
+  int symbol_bits = 0;
+  bool varints = false;
+  int value_bytes = 0;
+};
+
 class ValueCodec {
  public:
   virtual ~ValueCodec() = default;
@@ -80,16 +92,33 @@ class ValueCodec {
   // Fills `out` (its size is the number of values encoded). Fails on malformed input.
   virtual absl::Status Decode(ByteReader& in, const CodecContext& context,
                               std::span<float> out) const = 0;
+  // The layout of n values' bytes; none for stages whose bytes have no such fixed shape.
+  virtual std::optional<ValueLayout> LayoutOf(size_t n) const { return std::nullopt; }
+};
+
+// A pipeline's body (pipeline.h's wire format), for a byte stage that models its fields: with
+// a selector, a varint count k first, then (when `indices`) k varint gaps; then the values, k
+// of them, or one per coordinate without a selector. With `per_tensor`, one such section per
+// tensor.
+struct BodyShape {
+  bool per_tensor = false;
+  bool count = false;
+  bool indices = false;
+  const ValueCodec* values = nullptr;  // outlives the byte stage (the same pipeline owns both)
 };
 
 class ByteCodec {
  public:
   virtual ~ByteCodec() = default;
   virtual std::string spec() const = 0;
-  virtual std::vector<uint8_t> Encode(std::span<const uint8_t> body) const = 0;
+  // Called once by the pipeline, before any Encode or Decode: fails when this stage cannot
+  // code such bodies.
+  virtual absl::Status Bind(const BodyShape& shape) { return absl::OkStatus(); }
+  // `dimension`: the number of coordinates the payload stands for.
+  virtual std::vector<uint8_t> Encode(std::span<const uint8_t> body, size_t dimension) const = 0;
   // Fails on malformed input or when the result would exceed `max_size` bytes.
   virtual absl::StatusOr<std::vector<uint8_t>> Decode(std::span<const uint8_t> body,
-                                                      size_t max_size) const = 0;
+                                                      size_t dimension, size_t max_size) const = 0;
 };
 
 }  // namespace tributary

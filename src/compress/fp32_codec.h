@@ -11,6 +11,9 @@ class Fp32Codec : public ValueCodec {
   std::string spec() const override { return "fp32"; }
   bool lossless() const override { return true; }
   bool unbiased() const override { return true; }
+  std::optional<ValueLayout> LayoutOf(size_t) const override {
+    return ValueLayout{.value_bytes = sizeof(float)};
+  }
   void Encode(std::span<const float> values, const CodecContext& context,
               ByteWriter& out) const override;
   absl::Status Decode(ByteReader& in, const CodecContext& context,

@@ -24,6 +24,9 @@ class GridCodec : public ValueCodec {
   // Requires: exp in [0, 40].
   explicit GridCodec(int exp) : exp_(exp) {}
   std::string spec() const override;
+  std::optional<ValueLayout> LayoutOf(size_t) const override {
+    return ValueLayout{.varints = true};
+  }
   int exp() const { return exp_; }
   void Encode(std::span<const float> values, const CodecContext& context,
               ByteWriter& out) const override;

@@ -21,6 +21,9 @@ float Bfloat16ToFloat(uint16_t bf16);
 class Fp16Codec : public ValueCodec {
  public:
   std::string spec() const override { return "fp16"; }
+  std::optional<ValueLayout> LayoutOf(size_t) const override {
+    return ValueLayout{.value_bytes = 2};
+  }
   void Encode(std::span<const float> values, const CodecContext& context,
               ByteWriter& out) const override;
   absl::Status Decode(ByteReader& in, const CodecContext& context,
@@ -30,6 +33,9 @@ class Fp16Codec : public ValueCodec {
 class Bf16Codec : public ValueCodec {
  public:
   std::string spec() const override { return "bf16"; }
+  std::optional<ValueLayout> LayoutOf(size_t) const override {
+    return ValueLayout{.value_bytes = 2};
+  }
   void Encode(std::span<const float> values, const CodecContext& context,
               ByteWriter& out) const override;
   absl::Status Decode(ByteReader& in, const CodecContext& context,

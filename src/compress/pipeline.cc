@@ -90,7 +90,18 @@ absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Parse(std::string_view text)
   if (pipeline->per_tensor_) specs.push_back(kPerTensor);
   if (pipeline->selector_) specs.push_back(pipeline->selector_->spec());
   specs.push_back(pipeline->values_->spec());
-  if (pipeline->bytes_) specs.push_back(pipeline->bytes_->spec());
+  if (pipeline->bytes_) {
+    const BodyShape shape{
+        .per_tensor = pipeline->per_tensor_,
+        .count = pipeline->selector_ != nullptr,
+        .indices = pipeline->selector_ != nullptr && !pipeline->selector_->indices_from_seed(),
+        .values = pipeline->values_.get()};
+    if (absl::Status bound = pipeline->bytes_->Bind(shape); !bound.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("pipeline '", std::string(text), "': ", bound.message()));
+    }
+    specs.push_back(pipeline->bytes_->spec());
+  }
   pipeline->spec_ = absl::StrJoin(specs, "|");
   pipeline->id_ =
       static_cast<uint32_t>(XXH3_64bits(pipeline->spec_.data(), pipeline->spec_.size()));
@@ -190,7 +201,7 @@ void Pipeline::EncodeInto(std::span<const float> x, const CodecContext& context,
     }
     values_->Encode(selected, part_context, writer);
   }
-  FinishPayload(body_start, payload);
+  FinishPayload(body_start, x.size(), payload);
 }
 
 Payload Pipeline::EncodeSparse(size_t dimension, std::span<const uint32_t> indices,
@@ -200,7 +211,7 @@ Payload Pipeline::EncodeSparse(size_t dimension, std::span<const uint32_t> indic
   const size_t body_start = StartPayload(dimension, seed, writer);
   WriteIndices(indices, true, writer);
   values_->Encode(values, CodecContext{.seed = seed}, writer);
-  FinishPayload(body_start, payload);
+  FinishPayload(body_start, dimension, payload);
   return payload;
 }
 
@@ -217,10 +228,10 @@ size_t Pipeline::StartPayload(size_t dimension, uint64_t seed, ByteWriter& out) 
   return out.size();
 }
 
-void Pipeline::FinishPayload(size_t body_start, Payload& payload) const {
+void Pipeline::FinishPayload(size_t body_start, size_t dimension, Payload& payload) const {
   if (bytes_) {
     const std::vector<uint8_t> packed =
-        bytes_->Encode(std::span<const uint8_t>(payload).subspan(body_start));
+        bytes_->Encode(std::span<const uint8_t>(payload).subspan(body_start), dimension);
     payload.resize(body_start);
     payload.insert(payload.end(), packed.begin(), packed.end());
   }
@@ -272,7 +283,7 @@ absl::StatusOr<Pipeline::OpenedPayload> Pipeline::Open(std::span<const uint8_t> 
     if (const SketchCodec* sketch_codec = sketch()) {
       max_size = std::max(max_size, sketch_codec->table_size() * sizeof(float));
     }
-    TRIB_ASSIGN_OR_RETURN(opened.expanded, bytes_->Decode(wire_body, max_size));
+    TRIB_ASSIGN_OR_RETURN(opened.expanded, bytes_->Decode(wire_body, dimension, max_size));
   }
   return opened;
 }

@@ -73,6 +73,8 @@ class Pipeline {
   // The value stage's grid exponent when it is `grid` (every decoded value a multiple of
   // 2^-exp), else none.
   std::optional<int> grid_exponent() const;
+  // The byte stage's canonical text ("zstd:level=3", "arith"); empty without one.
+  std::string byte_stage() const { return bytes_ ? bytes_->spec() : std::string(); }
   // True when every payload carries a value for every coordinate (no selector).
   bool dense() const { return selector_ == nullptr; }
   // Decodes a dense() pipeline's payload straight into `out` (dimension values): no buffer of
@@ -124,8 +126,9 @@ class Pipeline {
   absl::StatusOr<OpenedPayload> Open(std::span<const uint8_t> payload, size_t dimension) const;
   // Writes the header; returns where the body starts.
   size_t StartPayload(size_t dimension, uint64_t seed, ByteWriter& out) const;
-  // Applies the byte stage to the body and appends the checksum.
-  void FinishPayload(size_t body_start, Payload& payload) const;
+  // Applies the byte stage to the body (of a `dimension`-coordinate vector) and appends the
+  // checksum.
+  void FinishPayload(size_t body_start, size_t dimension, Payload& payload) const;
   // Whether the header carries the encoding seed: only a selector that regenerates its indices
   // from it needs it to decode.
   bool seed_on_wire() const;

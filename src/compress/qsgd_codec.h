@@ -25,6 +25,11 @@ class QsgdCodec : public ValueCodec {
       : bits_(bits), l2_norm_(l2_norm), bucket_(bucket) {}
   std::string spec() const override;
   bool unbiased() const override { return true; }
+  std::optional<ValueLayout> LayoutOf(size_t n) const override {
+    const size_t bucket = BucketSize(n);
+    return ValueLayout{.prefix_bytes = (n + bucket - 1) / bucket * sizeof(float),
+                       .symbol_bits = bits_};
+  }
   void Encode(std::span<const float> values, const CodecContext& context,
               ByteWriter& out) const override;
   absl::Status Decode(ByteReader& in, const CodecContext& context,

@@ -8,7 +8,7 @@ namespace tributary {
 
 std::string ZstdCodec::spec() const { return absl::StrCat("zstd:level=", level_); }
 
-std::vector<uint8_t> ZstdCodec::Encode(std::span<const uint8_t> body) const {
+std::vector<uint8_t> ZstdCodec::Encode(std::span<const uint8_t> body, size_t) const {
   std::vector<uint8_t> out(ZSTD_compressBound(body.size()));
   const size_t size = ZSTD_compress(out.data(), out.size(), body.data(), body.size(), level_);
   // With a ZSTD_compressBound-sized buffer compression cannot fail for lack of space.
@@ -16,7 +16,7 @@ std::vector<uint8_t> ZstdCodec::Encode(std::span<const uint8_t> body) const {
   return out;
 }
 
-absl::StatusOr<std::vector<uint8_t>> ZstdCodec::Decode(std::span<const uint8_t> body,
+absl::StatusOr<std::vector<uint8_t>> ZstdCodec::Decode(std::span<const uint8_t> body, size_t,
                                                        size_t max_size) const {
   const unsigned long long declared = ZSTD_getFrameContentSize(body.data(), body.size());
   if (declared == ZSTD_CONTENTSIZE_ERROR || declared == ZSTD_CONTENTSIZE_UNKNOWN) {

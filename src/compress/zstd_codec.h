@@ -10,8 +10,8 @@ class ZstdCodec : public ByteCodec {
  public:
   explicit ZstdCodec(int level) : level_(level) {}
   std::string spec() const override;
-  std::vector<uint8_t> Encode(std::span<const uint8_t> body) const override;
-  absl::StatusOr<std::vector<uint8_t>> Decode(std::span<const uint8_t> body,
+  std::vector<uint8_t> Encode(std::span<const uint8_t> body, size_t dimension) const override;
+  absl::StatusOr<std::vector<uint8_t>> Decode(std::span<const uint8_t> body, size_t dimension,
                                               size_t max_size) const override;
 
  private:

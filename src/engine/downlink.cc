@@ -305,7 +305,8 @@ absl::Status ApplyIncrement(const Pipeline& codec, std::span<const uint8_t> incr
 
 std::string GridCatchUpSpec(const Pipeline& codec) {
   const std::optional<int> exp = codec.grid_exponent();
-  return exp ? absl::StrCat("sparse|grid:exp=", *exp, "|zstd") : std::string();
+  if (!exp) return std::string();
+  return absl::StrCat("sparse|grid:exp=", *exp, codec.byte_stage() == "arith" ? "|arith" : "|zstd");
 }
 
 Payload FrameIncrements(std::span<const Payload* const> increments) {

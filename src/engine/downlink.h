@@ -153,7 +153,8 @@ class DownlinkReceiver {
 };
 
 // The pipeline of grid catch-ups for a downlink codec whose value stage is grid:exp=E:
-// "sparse|grid:exp=E|zstd"; empty for any other codec.
+// "sparse|grid:exp=E|arith" when the codec's byte stage is arith, else "sparse|grid:exp=E|zstd";
+// empty for any other codec.
 std::string GridCatchUpSpec(const Pipeline& codec);
 
 // Increments travel as: count (u32), then per increment its length (u32) and payload.

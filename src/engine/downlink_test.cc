@@ -15,6 +15,7 @@ namespace {
 constexpr uint64_t kRunSeed = 7;
 const char* kQuantizedTopK = "topk:ratio=0.01|qsgd:bits=4,norm=max,bucket=0|zstd";
 const char* kGridTopK = "topk:ratio=0.01|grid:exp=12|zstd";
+const char* kGridTopKArith = "topk:ratio=0.01|grid:exp=12|arith";
 
 ModelState Layout() { return *ModelState::Zeros({{"w", {400, 50}}, {"b", {50}}}); }
 
@@ -85,7 +86,8 @@ TEST(DownlinkTest, ReturningClientHoldsThePublicModelAfter1And10And100MissedRoun
 TEST(DownlinkTest, EveryKindOfTransferIsExact) {
   // A short history: clients further behind than it get a catch-up from the initial model or
   // the full model, whichever is smaller; lossless codecs keep no increments.
-  for (const char* codec : {kQuantizedTopK, kGridTopK, "topk:ratio=0.01", "fp32"}) {
+  for (const char* codec : {kQuantizedTopK, kGridTopK, kGridTopKArith, "topk:ratio=0.01", "fp32",
+                            "topk:ratio=0.01|qsgd:bits=4,norm=max,bucket=0|arith"}) {
     Server server(codec, /*history=*/4);
     const DownlinkReceiver receiver = *DownlinkReceiver::Create(Layout(), codec);
     ModelState held = Layout();
@@ -107,38 +109,45 @@ TEST(DownlinkTest, EveryKindOfTransferIsExact) {
 // On a grid downlink a client away for many rounds gets one difference over the coordinates
 // that changed instead of every increment it missed, and lands on the public model exactly.
 TEST(DownlinkTest, GridCatchUpsBringAReturningClientToThePublicModelBitForBit) {
-  Server server(kGridTopK, /*history=*/128);
-  const DownlinkReceiver receiver = *DownlinkReceiver::Create(Layout(), kGridTopK);
-  ModelState held = Layout();
-  Sync(server.downlink(), receiver, 0, 0, held);
-  int64_t version = server.downlink().current_version();
-  for (int missed : {1, 10, 100}) {
-    for (int r = 0; r < missed; ++r) server.Round();
-    const Downlink::Transfer transfer = Sync(server.downlink(), receiver, 0, version, held);
-    EXPECT_TRUE(BitIdentical(held, server.downlink().public_model())) << missed;
-    // One header instead of one per increment; after 100 rounds the union of the changed
-    // coordinates is also well below the sum of the increments' coordinates.
-    if (missed >= 10) {
-      EXPECT_EQ(transfer.kind, Downlink::Kind::kGridCatchUp) << missed;
+  // With either byte stage: the grid catch-ups use the downlink codec's (arith or zstd).
+  for (const char* codec : {kGridTopK, kGridTopKArith}) {
+    SCOPED_TRACE(codec);
+    EXPECT_EQ(GridCatchUpSpec(**Pipeline::Parse(codec)), std::string(codec) == kGridTopK
+                                                             ? "sparse|grid:exp=12|zstd"
+                                                             : "sparse|grid:exp=12|arith");
+    Server server(codec, /*history=*/128);
+    const DownlinkReceiver receiver = *DownlinkReceiver::Create(Layout(), codec);
+    ModelState held = Layout();
+    Sync(server.downlink(), receiver, 0, 0, held);
+    int64_t version = server.downlink().current_version();
+    for (int missed : {1, 10, 100}) {
+      for (int r = 0; r < missed; ++r) server.Round();
+      const Downlink::Transfer transfer = Sync(server.downlink(), receiver, 0, version, held);
+      EXPECT_TRUE(BitIdentical(held, server.downlink().public_model())) << missed;
+      // One header instead of one per increment; after 100 rounds the union of the changed
+      // coordinates is also well below the sum of the increments' coordinates.
+      if (missed >= 10) {
+        EXPECT_EQ(transfer.kind, Downlink::Kind::kGridCatchUp) << missed;
+      }
+      version = transfer.version;
     }
-    version = transfer.version;
-  }
-  ModelState fresh = Layout();
-  const Downlink::Transfer first = Sync(server.downlink(), receiver, 1, 0, fresh);
-  EXPECT_EQ(first.kind, Downlink::Kind::kGridCatchUp);
-  EXPECT_TRUE(first.from_initial);
-  EXPECT_TRUE(BitIdentical(fresh, server.downlink().public_model()));
+    ModelState fresh = Layout();
+    const Downlink::Transfer first = Sync(server.downlink(), receiver, 1, 0, fresh);
+    EXPECT_EQ(first.kind, Downlink::Kind::kGridCatchUp);
+    EXPECT_TRUE(first.from_initial);
+    EXPECT_TRUE(BitIdentical(fresh, server.downlink().public_model()));
 
-  // A receiver without the grid, and damaged payloads: refused, the held model untouched.
-  for (int r = 0; r < 10; ++r) server.Round();
-  const Downlink::Transfer late = server.downlink().SyncClientFrom(0, version, true);
-  ASSERT_EQ(late.kind, Downlink::Kind::kGridCatchUp);
-  const ModelState before = held;
-  const DownlinkReceiver plain = *DownlinkReceiver::Create(Layout(), kQuantizedTopK);
-  EXPECT_FALSE(plain.Apply(late.kind, false, *late.payload, held).ok());
-  const Payload truncated(late.payload->begin(), late.payload->end() - 1);
-  EXPECT_FALSE(receiver.Apply(late.kind, false, truncated, held).ok());
-  EXPECT_TRUE(BitIdentical(held, before));
+    // A receiver without the grid, and damaged payloads: refused, the held model untouched.
+    for (int r = 0; r < 10; ++r) server.Round();
+    const Downlink::Transfer late = server.downlink().SyncClientFrom(0, version, true);
+    ASSERT_EQ(late.kind, Downlink::Kind::kGridCatchUp);
+    const ModelState before = held;
+    const DownlinkReceiver plain = *DownlinkReceiver::Create(Layout(), kQuantizedTopK);
+    EXPECT_FALSE(plain.Apply(late.kind, false, *late.payload, held).ok());
+    const Payload truncated(late.payload->begin(), late.payload->end() - 1);
+    EXPECT_FALSE(receiver.Apply(late.kind, false, truncated, held).ok());
+    EXPECT_TRUE(BitIdentical(held, before));
+  }
 }
 
 // A public model off the grid (here an initial model that is not on it) makes differences that

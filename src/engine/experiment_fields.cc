@@ -217,7 +217,9 @@ std::vector<ExperimentField> CoreFields() {
                      "codec pipeline for client updates, e.g. topk:ratio=0.01|fp16|zstd; qsgd "
                      "defaults to the paper's l2 buckets of 512 (norm=max,bucket=0: one max-norm "
                      "scale), terngrad to 2.5-sigma clipping and per-tensor scales; under error "
-                     "feedback stochastic stages send C(x)/(1+w) (docs/compression.md)",
+                     "feedback stochastic stages send C(x)/(1+w); a last stage arith instead of "
+                     "zstd codes indices and qsgd/grid/fp values with adaptive arithmetic coding "
+                     "(docs/compression.md)",
                      [](C& c) -> std::string& { return c.compress.uplink; }),
       StringField<C>(
           "compress.downlink",
