@@ -46,6 +46,11 @@ const char* const kPipelines[] = {
     "topk:ratio=0.1|sign|zstd",
     "randk:ratio=0.1|terngrad",
     "pertensor|topk:ratio=0.25|fp16",
+    "topk:ratio=0.01|qsgd:bits=4|arith",
+    "qsgd:bits=3,bucket=8|arith",
+    "randk:ratio=0.2|qsgd:bits=4|arith",
+    "sparse|grid:exp=8|arith",
+    "fp16|arith",
 };
 constexpr size_t kCount = sizeof(kPipelines) / sizeof(kPipelines[0]);
 
