@@ -5,7 +5,7 @@
 #   usage: scripts/make_figures.sh [--plot-only] [compression] [strategies] [llm]
 # Without a group name, all three. --plot-only draws from the runs present and names the
 # missing ones instead of running them. Time on this 2-core machine, one group at a time:
-# compression about 3 h (18 runs, nine of them 80-120 rounds), strategies about 1.5 h (14 runs),
+# compression about 3 h (25 runs, fourteen of them 80-120 rounds), strategies about 1.5 h (14 runs),
 # llm about 6 h (31 runs).
 # The figures are deterministic for a given build and machine; other CPUs (BLAS kernels) move
 # the curves slightly (docs/determinism.md).
@@ -66,7 +66,8 @@ compression() {
   local list=configs/compression/experiments.txt out=runs/compression
   local runs=(fp32 fp16 qsgd4 terngrad topk1 sign_ef powersgd4_ef sketch5x_k1
               topk1_q4_zstd_ef_down05_100r topk1_q4_zstd_ef_qdown05_100r
-              topk1_q4_zstd_ef_qdown05_dgc_100r topk04_q4_zstd_ef_qdown02_80r)
+              topk1_q4_zstd_ef_qdown05_dgc_100r topk04_q4_zstd_ef_qdown02_80r
+              topk02_q4_arith_ef_gdown02_120r)
   ensure_experiments "$list" "$out" "${runs[@]}"
   plot compression_accuracy_vs_total_bytes.svg \
     "Fashion-MNIST, Dirichlet 0.5, 100 clients: accuracy against uplink + downlink" \
@@ -88,6 +89,13 @@ compression() {
   plot compression_sparse_uplinks.svg \
     "Top-k 0.4% to 0.15% uplinks with the 0.2% grid downlink: accuracy against uplink" \
     bytes_up test_accuracy --log-x -- "${sparse[@]/#/$out/}"
+  # The same pipelines with arith in place of zstd: the same curves, shifted left.
+  local arith=(topk02_q4_zstd_ef_gdown02_120r topk02_q4_arith_ef_gdown02_120r
+               topk04_q4_zstd_ef_gdown015_90r topk04_q4_arith_ef_gdown015_90r)
+  ensure_experiments "$list" "$out" "${arith[@]}"
+  plot compression_arith.svg \
+    "zstd against arith (same training): accuracy against uplink + downlink" \
+    bytes_total test_accuracy --log-x -- "${arith[@]/#/$out/}"
 }
 
 strategies() {

@@ -418,6 +418,13 @@ INSTANTIATE_TEST_SUITE_P(
         ModeCase{.name = "grid_downlink_catch_ups",
                  .overrides = {"compress.downlink=topk:ratio=0.05|grid:exp=12|zstd"},
                  .acting_last = "downlink_grid_catch_ups"},
+        // Arithmetic coding as the byte stage both ways: uploads, increments and grid
+        // catch-ups decode over gRPC as in simulation.
+        ModeCase{.name = "arith_both_ways",
+                 .overrides = {"compress.uplink=topk:ratio=0.01|qsgd:bits=4|arith",
+                               "compress.error_feedback=true",
+                               "compress.downlink=topk:ratio=0.05|grid:exp=12|arith"},
+                 .acting_last = "downlink_grid_catch_ups"},
         // The server keeps one version: from round 2 on every transfer starts from the initial
         // model, which the client no longer keeps and makes again from the seed.
         ModeCase{
