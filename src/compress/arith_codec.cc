@@ -154,13 +154,17 @@ absl::StatusOr<std::vector<uint8_t>> ArithCodec::Decode(std::span<const uint8_t>
   ByteWriter writer(&out);
   ArithDecoder decoder(wire);
   FieldModels models(*shape_.values->LayoutOf(0));
+  // Every loop below also stops once the decoder reads past the end of the stream (which no
+  // encoder's stream does): a short, damaged stream costs work in proportion to its length,
+  // not to the counts it claims.
   if (decoder.Decode(models.escape) == 1) {
     uint64_t length;
     if (!models.raw_length.Decode(decoder, &length) || length > max_size) {
       return Corrupt("a raw body longer than allowed");
     }
-    out.resize(length);
-    for (uint8_t& b : out) b = static_cast<uint8_t>(models.raw_bytes.Decode(decoder));
+    for (uint64_t i = 0; i < length && !decoder.Overran(); ++i) {
+      out.push_back(static_cast<uint8_t>(models.raw_bytes.Decode(decoder)));
+    }
   } else {
     uint64_t n = dimension;
     if (shape_.count) {
@@ -168,7 +172,7 @@ absl::StatusOr<std::vector<uint8_t>> ArithCodec::Decode(std::span<const uint8_t>
         return Corrupt(absl::StrCat("a count over the dimension ", dimension));
       }
       writer.PutVarint(n);
-      for (uint64_t j = 0; shape_.indices && j < n; ++j) {
+      for (uint64_t j = 0; shape_.indices && j < n && !decoder.Overran(); ++j) {
         uint64_t gap;
         if (!models.gaps.Decode(decoder, &gap) || gap >= dimension) {
           return Corrupt(absl::StrCat("an index gap past the dimension ", dimension));
@@ -183,22 +187,25 @@ absl::StatusOr<std::vector<uint8_t>> ArithCodec::Decode(std::span<const uint8_t>
     if (out.size() + layout.prefix_bytes + value_size > max_size) {
       return Corrupt(absl::StrCat("a body over ", max_size, " bytes"));
     }
-    for (size_t i = 0; i < layout.prefix_bytes; ++i) {
+    for (size_t i = 0; i < layout.prefix_bytes && !decoder.Overran(); ++i) {
       out.push_back(static_cast<uint8_t>(models.prefix_bytes[i % 4].Decode(decoder)));
     }
-    if (layout.symbol_bits > 0) {
+    // The codes' buffer is sized from the claimed count: made only while the stream lasts.
+    if (layout.symbol_bits > 0 && !decoder.Overran()) {
       BitWriter bits(writer.Extend(value_size));
-      for (uint64_t j = 0; j < n; ++j) bits.Put(models.symbols.Decode(decoder), layout.symbol_bits);
+      for (uint64_t j = 0; j < n && !decoder.Overran(); ++j) {
+        bits.Put(models.symbols.Decode(decoder), layout.symbol_bits);
+      }
       bits.Flush();
     } else if (layout.varints) {
-      for (uint64_t j = 0; j < n; ++j) {
+      for (uint64_t j = 0; j < n && !decoder.Overran(); ++j) {
         uint64_t v;
         if (!models.varints.Decode(decoder, &v)) return Corrupt("a value wider than 64 bits");
         writer.PutVarint(v);
         if (out.size() > max_size) return Corrupt(absl::StrCat("a body over ", max_size, " bytes"));
       }
     } else if (layout.value_bytes > 0) {
-      for (size_t i = 0; i < value_size; ++i) {
+      for (size_t i = 0; i < value_size && !decoder.Overran(); ++i) {
         out.push_back(
             static_cast<uint8_t>(models.value_bytes[i % layout.value_bytes].Decode(decoder)));
       }

@@ -7,8 +7,10 @@
 #include <bit>
 #include <random>
 
+#include "compress/arith_coder.h"
 #include "compress/fp32_codec.h"
 #include "compress/pipeline.h"
+#include "compress/qsgd_codec.h"
 
 namespace tributary {
 namespace {
@@ -87,6 +89,35 @@ TEST(ArithCodecTest, DecodingStopsAtTheSizeAllowed) {
   const std::vector<uint8_t> wire = codec.Encode(body, 5000);
   EXPECT_TRUE(codec.Decode(wire, 5000, 20000).ok());
   EXPECT_FALSE(codec.Decode(wire, 5000, 19999).ok());
+}
+
+// A few bytes that claim a huge body (a raw length of 2^40, or 2^30 selected values) are refused
+// at the end of their stream, without making room for what they claim.
+TEST(ArithCodecTest, AShortStreamClaimingAHugeBodyStopsAtItsEnd) {
+  const auto claim = [](int escape, uint64_t size) {
+    std::vector<uint8_t> wire;
+    ArithEncoder encoder(&wire);
+    AdaptiveBit escape_model;  // the first models ArithCodec uses, in its order
+    IntegerModel size_model(2);
+    encoder.Encode(escape_model, escape);
+    size_model.Encode(encoder, size);
+    encoder.Finish();
+    return wire;
+  };
+  QsgdCodec values(4, false, 0);
+  ArithCodec codec;
+  ASSERT_TRUE(codec.Bind({.count = true, .indices = true, .values = &values}).ok());
+  const size_t huge_dimension = size_t{1} << 31;
+  const size_t huge_limit = size_t{1} << 41;
+  const absl::StatusOr<std::vector<uint8_t>> raw =
+      codec.Decode(claim(1, uint64_t{1} << 40), huge_dimension, huge_limit);
+  EXPECT_FALSE(raw.ok());
+  const absl::StatusOr<std::vector<uint8_t>> counted =
+      codec.Decode(claim(0, uint64_t{1} << 30), huge_dimension, huge_limit);
+  EXPECT_FALSE(counted.ok());
+  ArithCodec no_gaps;  // randk: the count alone, then 2^30 codes
+  ASSERT_TRUE(no_gaps.Bind({.count = true, .values = &values}).ok());
+  EXPECT_FALSE(no_gaps.Decode(claim(0, uint64_t{1} << 30), huge_dimension, huge_limit).ok());
 }
 
 }  // namespace

@@ -52,6 +52,9 @@ class ArithDecoder {
   // True when decoding used exactly the bytes given: no more (reads past the end count as
   // zeros), no fewer.
   bool ConsumedExactly() const { return position_ == in_.size() && !overrun_; }
+  // True once decoding has read past the end: a stream an encoder wrote never does, so the
+  // caller can stop there instead of decoding up to its limits from zeros.
+  bool Overran() const { return overrun_; }
 
  private:
   uint8_t NextByte();
