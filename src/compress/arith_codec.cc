@@ -1,7 +1,5 @@
 #include "compress/arith_codec.h"
 
-#include <array>
-
 #include "absl/strings/str_cat.h"
 #include "compress/arith_coder.h"
 #include "compress/bit_packing.h"
